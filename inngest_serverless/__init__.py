@@ -1,0 +1,1 @@
+"""inngest-serverless: durable functions for serverless hosts, on the Inngest wire protocol."""

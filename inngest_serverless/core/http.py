@@ -1,0 +1,117 @@
+"""The transport-independent request and response every adapter speaks.
+
+An adapter turns its host's event into a :class:`Request`, hands it to
+``CommHandler.handle`` (or ``handle_async``), and turns the :class:`Response`
+back into its host's reply. Nothing here knows about a host.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+
+class Headers(Mapping[str, str]):
+    """A case-insensitive, read-only header mapping (keys are stored lower case).
+
+    Repeated headers are joined with ``", "`` as HTTP allows.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, raw: Mapping[str, str] | Iterable[tuple[str, str]] | None = None) -> None:
+        items: dict[str, str] = {}
+        pairs = raw.items() if isinstance(raw, Mapping) else (raw or ())
+        for key, value in pairs:
+            name = str(key).lower()
+            items[name] = f"{items[name]}, {value}" if name in items else str(value)
+        self._items = items
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key.lower()]
+
+    def get(self, key: str, default: Any = None) -> Any:  # noqa: ANN401 - Mapping signature
+        return self._items.get(key.lower(), default)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request from the Inngest server (or anyone else) to the app.
+
+    ``url`` is the full URL as the host saw it (scheme, host, path, query);
+    it is what the SDK advertises on sync unless serve origin/path override it.
+    ``deadline`` is the ``time.monotonic()`` moment the host will kill this
+    invocation, when the adapter can know it (Lambda's remaining time, a
+    configured timeout); core stops starting new work before it.
+    """
+
+    method: str
+    url: str
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+    deadline: float | None = None
+
+    @classmethod
+    def build(
+        cls,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        body: bytes | str | None = None,
+        *,
+        deadline: float | None = None,
+        remaining_seconds: float | None = None,
+    ) -> Request:
+        """Build a request, normalising headers and body; ``remaining_seconds`` sets the deadline."""
+        if remaining_seconds is not None:
+            deadline = time.monotonic() + remaining_seconds
+        raw = body.encode("utf-8") if isinstance(body, str) else (body or b"")
+        return cls(method.upper(), url, Headers(headers), raw, deadline)
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The query string as a dict (the first value of a repeated key wins)."""
+        out: dict[str, str] = {}
+        for key, value in parse_qsl(urlsplit(self.url).query, keep_blank_values=True):
+            out.setdefault(key, value)
+        return out
+
+
+@dataclass
+class Response:
+    """The SDK's reply. Either ``body`` bytes, or ``stream``: an iterator of chunks.
+
+    A streamed response (keep-alive mode) has its status and headers fixed
+    before the first chunk; adapters whose host cannot flush join the chunks.
+    """
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    stream: Iterator[bytes] | None = None
+
+    def read(self) -> bytes:
+        """The whole body, draining ``stream`` if there is one."""
+        if self.stream is not None:
+            self.body = b"".join(self.stream)
+            self.stream = None
+        return self.body
+
+    def json(self) -> Any:  # noqa: ANN401 - any JSON value
+        return json.loads(self.read() or b"null")

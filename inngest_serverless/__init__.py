@@ -1,1 +1,57 @@
-"""inngest-serverless: durable functions for serverless hosts, on the Inngest wire protocol."""
+"""inngest-serverless: durable functions for serverless hosts, on the Inngest wire protocol.
+
+The public API, re-exported; nothing heavy is imported here.
+"""
+
+from .core.client import Inngest
+from .core.context import AsyncContext, Context, ContextSync, Event
+from .core.errors import NonRetriableError, RetryAfterError, StepError
+from .core.flow_control import (
+    Batch,
+    Cancel,
+    Concurrency,
+    Debounce,
+    Priority,
+    RateLimit,
+    Singleton,
+    Throttle,
+    Timeouts,
+)
+from .core.function import Function
+from .core.handler import Handler
+from .core.http import Request, Response
+from .core.steps import AsyncStep, Step
+from .core.triggers import TriggerCron, TriggerEvent
+from .core.version import VERSION as __version__
+
+StepSync = Step  # the official SDK's name for the sync step API
+
+__all__ = [
+    "AsyncContext",
+    "AsyncStep",
+    "Batch",
+    "Cancel",
+    "Concurrency",
+    "Context",
+    "ContextSync",
+    "Debounce",
+    "Event",
+    "Function",
+    "Handler",
+    "Inngest",
+    "NonRetriableError",
+    "Priority",
+    "RateLimit",
+    "Request",
+    "Response",
+    "RetryAfterError",
+    "Singleton",
+    "Step",
+    "StepError",
+    "StepSync",
+    "Throttle",
+    "Timeouts",
+    "TriggerCron",
+    "TriggerEvent",
+    "__version__",
+]

@@ -1,1 +1,6 @@
-"""The protocol: no host knowledge. Adapters build a Request and call Handler.handle."""
+"""The protocol, with no host knowledge. Adapters build a Request and call ``Handler.handle``."""
+
+from .handler import Handler
+from .http import Headers, Request, Response
+
+__all__ = ["Handler", "Headers", "Request", "Response"]

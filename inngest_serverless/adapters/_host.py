@@ -1,0 +1,118 @@
+"""What every host adapter shares: core's handler, the public URL, the deadline, a last-resort reply.
+
+An adapter only translates its host's request into a core :class:`Request`
+and a core :class:`Response` back; the pieces here keep that translation the
+same on every host. Nothing here imports a host library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote
+
+from ..core.http import Request, Response
+from ..core.version import SDK_HEADER
+from ..core.wire import CONTENT_TYPE_JSON, REQUEST_VERSION, Header, Limit
+
+if TYPE_CHECKING:
+    from ..core.client import Inngest
+    from ..core.function import Function
+
+# Proxy headers, not Inngest wire names: they tell the scheme and host the caller used.
+FORWARDED_PROTO = "x-forwarded-proto"
+FORWARDED_HOST = "x-forwarded-host"
+
+# Characters left as they are when a decoded path is put back into a URL.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+class CoreHandler(Protocol):
+    """The part of ``core.handler.Handler`` an adapter calls."""
+
+    def handle(self, request: Request) -> Response: ...
+
+    async def handle_async(self, request: Request) -> Response: ...
+
+
+def core_handler(
+    client: Inngest,
+    framework: str,
+    *,
+    functions: list[Function[Any]] | None = None,
+    serve_origin: str | None = None,
+    serve_path: str | None = None,
+) -> CoreHandler:
+    """Build core's handler for one host (imported here, so importing an adapter stays cheap)."""
+    from ..core.handler import Handler
+
+    return Handler(
+        client,
+        functions=functions,
+        framework=framework,
+        serve_origin=serve_origin,
+        serve_path=serve_path,
+    )
+
+
+def max_body_bytes(client: object) -> int:
+    """The largest request body the app accepts (``INNGEST_MAX_BODY_BYTES``)."""
+    config = getattr(client, "config", None)
+    limit = getattr(config, "max_body_bytes", None)
+    return limit if isinstance(limit, int) and limit > 0 else Limit.DEFAULT_MAX_BODY
+
+
+def public_url(scheme: str, host: str, path: str, query: str, headers: Mapping[str, str]) -> str:
+    """The URL the caller used: X-Forwarded-Proto/-Host (first hop) win over what the server saw.
+
+    ``path`` is decoded (it is quoted again here); ``query`` is passed through raw.
+    """
+    forwarded_proto = _first_hop(headers.get(FORWARDED_PROTO))
+    forwarded_host = _first_hop(headers.get(FORWARDED_HOST))
+    origin = f"{forwarded_proto or scheme}://{forwarded_host or host}"
+    url = origin + quote(path or "/", safe=_PATH_SAFE + "%")
+    return f"{url}?{query}" if query else url
+
+
+def _first_hop(value: str | None) -> str:
+    return value.split(",")[0].strip() if value else ""
+
+
+def timeout_from_env(*names: str) -> float | None:
+    """The first positive number of seconds found in these environment variables."""
+    for name in names:
+        try:
+            seconds = float(os.environ.get(name, "") or 0)
+        except ValueError:
+            continue
+        if seconds > 0:
+            return seconds
+    return None
+
+
+def error_response(status: int, message: str, *, retry: bool = False) -> Response:
+    """A reply the adapter makes itself (the request never reached core): JSON, SDK headers, no secrets."""
+    body = json.dumps({"name": "Error", "message": message}).encode()
+    return Response(
+        status,
+        {
+            Header.CONTENT_TYPE: CONTENT_TYPE_JSON,
+            Header.SDK: SDK_HEADER,
+            Header.REQ_VERSION: REQUEST_VERSION,
+            Header.NO_RETRY: "false" if retry else "true",
+        },
+        body,
+    )
+
+
+def body_too_large(limit: int) -> Response:
+    return error_response(413, f"request body is larger than {limit} bytes; raise INNGEST_MAX_BODY_BYTES")
+
+
+def header_pairs(response: Response, *, length: int | None) -> list[tuple[str, str]]:
+    """The response headers as a list, with Content-Length when the body is not streamed."""
+    pairs = [(name, value) for name, value in response.headers.items() if name.lower() != "content-length"]
+    if length is not None:
+        pairs.append(("content-length", str(length)))
+    return pairs

@@ -1,0 +1,137 @@
+"""WSGI: ``wsgi_app(client)`` is a PEP 3333 application (gunicorn, waitress, uWSGI, mod_wsgi, wsgiref).
+
+Mount it at the path the Inngest server should call, e.g. in Flask with
+``DispatcherMiddleware(app.wsgi_app, {"/api/inngest": wsgi_app(client)})``
+or in Django with a one-line view (see docs/deploy-asgi-wsgi.md).
+
+A streamed core response is returned as the iterator itself: servers that
+flush per item (gunicorn, waitress, vercel-runtime) send keep-alive bytes
+as they are written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import IO, TYPE_CHECKING, Any
+
+from ..core.http import Request, Response
+from . import _host
+
+if TYPE_CHECKING:
+    from ..core.client import Inngest
+    from ..core.function import Function
+
+StartResponse = Callable[..., Any]
+
+__all__ = ["WSGIAdapter", "wsgi_app"]
+
+
+def wsgi_app(
+    client: Inngest,
+    *,
+    functions: list[Function[Any]] | None = None,
+    serve_origin: str | None = None,
+    serve_path: str | None = None,
+    timeout: float | None = None,
+) -> WSGIAdapter:
+    """A WSGI app serving the Inngest endpoint.
+
+    ``timeout``: seconds your server (e.g. gunicorn ``--timeout``) or proxy
+    gives one request; core stops starting new steps before it runs out.
+    """
+    handler = _host.core_handler(
+        client, "wsgi", functions=functions, serve_origin=serve_origin, serve_path=serve_path
+    )
+    return WSGIAdapter(handler, timeout=timeout, max_body=_host.max_body_bytes(client))
+
+
+class WSGIAdapter:
+    """WSGI environ -> core ``Request``; core ``Response`` -> ``start_response`` + an iterable."""
+
+    def __init__(
+        self, handler: _host.CoreHandler, *, timeout: float | None = None, max_body: int | None = None
+    ) -> None:
+        self.handler = handler
+        self.timeout = timeout
+        self.max_body = max_body or _host.max_body_bytes(None)
+
+    def __call__(self, environ: Mapping[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        deadline = time.monotonic() + self.timeout if self.timeout else None
+        response = self._response(environ, deadline)
+        return _reply(response, start_response)
+
+    def _response(self, environ: Mapping[str, Any], deadline: float | None) -> Response:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _host.error_response(400, "the Content-Length header is not a number")
+        if length > self.max_body:
+            return _host.body_too_large(self.max_body)
+        body = _read(environ, length, self.max_body)
+        if body is None:
+            return _host.body_too_large(self.max_body)
+        headers = request_headers(environ)
+        url = environ_url(environ, headers)
+        request = Request.build(environ["REQUEST_METHOD"], url, headers, body, deadline=deadline)
+        return self.handler.handle(request)
+
+
+def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """The HTTP headers of a WSGI environ, lower case."""
+    headers = {
+        key[5:].replace("_", "-").lower(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = str(environ[key])
+    return headers
+
+
+def environ_url(environ: Mapping[str, Any], headers: Mapping[str, str]) -> str:
+    """The full public URL of a WSGI request (PEP 3333 URL reconstruction, then proxy headers)."""
+    scheme = str(environ.get("wsgi.url_scheme", "http"))
+    host = headers.get("host") or ""
+    if not host:
+        host = str(environ.get("SERVER_NAME", "localhost"))
+        port = str(environ.get("SERVER_PORT", ""))
+        if port and port != {"https": "443", "http": "80"}.get(scheme):
+            host = f"{host}:{port}"
+    # PEP 3333 strings are bytes decoded as latin-1; the real path is UTF-8.
+    raw_path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
+    path = raw_path.encode("latin-1").decode("utf-8", "replace")
+    return _host.public_url(scheme, host, path, str(environ.get("QUERY_STRING", "")), headers)
+
+
+def _read(environ: Mapping[str, Any], length: int, limit: int) -> bytes | None:
+    stream: IO[bytes] | None = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    if length:
+        return stream.read(length)
+    if environ.get("wsgi.input_terminated"):
+        # Chunked upload without a length: the server guarantees read() ends.
+        data = stream.read(limit + 1)
+        return None if len(data) > limit else data
+    return b""
+
+
+def _reply(response: Response, start_response: StartResponse) -> Iterable[bytes]:
+    stream = response.stream
+    length = None if stream is not None else len(response.body)
+    start_response(status_line(response.status), _host.header_pairs(response, length=length))
+    if stream is not None:
+        return stream
+    return [response.body]
+
+
+def status_line(status: int) -> str:
+    """``"206 Partial Content"``: WSGI wants the reason phrase too."""
+    from http import HTTPStatus
+
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"

@@ -1,0 +1,187 @@
+"""Outgoing calls to the Inngest server: events, register, large run state. httpx is imported here, lazily."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import time
+from typing import TYPE_CHECKING, Any
+
+from . import signing
+from .config import Config
+from .version import SDK_HEADER
+from .wire import CONTENT_TYPE_JSON, Header, Path
+
+if TYPE_CHECKING:
+    import httpx
+
+_SEND_ATTEMPTS = 3
+
+
+class ApiError(Exception):
+    """The server answered an API call with an error (status and message kept)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def base_headers(cfg: Config) -> dict[str, str]:
+    headers = {
+        Header.SDK: SDK_HEADER,
+        Header.USER_AGENT: SDK_HEADER,
+        Header.CONTENT_TYPE: CONTENT_TYPE_JSON,
+    }
+    if cfg.env:
+        headers[Header.ENV] = cfg.env
+    if cfg.platform:
+        headers[Header.PLATFORM] = cfg.platform
+    return headers
+
+
+def _bearer_headers(cfg: Config) -> list[dict[str, str]]:
+    """Headers to try in order: primary key, then fallback (PROTOCOL §4.4)."""
+    keys = [k for k in cfg.signing_keys if k]
+    if not keys:
+        return [base_headers(cfg)]
+    return [{**base_headers(cfg), Header.AUTHORIZATION: f"Bearer {signing.bearer(k)}"} for k in keys]
+
+
+def _client() -> httpx.Client:
+    import httpx
+
+    return httpx.Client(timeout=30.0)
+
+
+def authed_request(cfg: Config, method: str, url: str, body: Any = None,  # noqa: ANN401
+                   extra_headers: dict[str, str] | None = None) -> httpx.Response:
+    """An API call with the hashed Bearer key, retried once with the fallback key on 401/403."""
+    content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+    with _client() as http:
+        response = None
+        for headers in _bearer_headers(cfg):
+            response = http.request(method, url, content=content, headers={**headers, **(extra_headers or {})})
+            if response.status_code not in (401, 403):
+                break
+        assert response is not None
+        return response
+
+
+def register(cfg: Config, payload: dict[str, Any], *, deploy_id: str | None, server_kind: str | None) -> tuple[int, Any]:
+    url = cfg.api_origin + Path.REGISTER
+    if deploy_id:
+        from urllib.parse import urlencode
+
+        url += "?" + urlencode({"deployId": deploy_id})
+    extra = {Header.EXPECTED_SERVER_KIND: server_kind} if server_kind else None
+    response = authed_request(cfg, "POST", url, payload, extra)
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"error": response.text[:500]}
+    return response.status_code, body
+
+
+def fetch_run_state(cfg: Config, run_id: str) -> tuple[list[Any], dict[str, Any]]:
+    """``use_api``: the run's events and memoized steps (PROTOCOL §7.3)."""
+    out = []
+    for path in (Path.RUN_BATCH, Path.RUN_ACTIONS):
+        response = authed_request(cfg, "GET", cfg.api_origin + path.format(run_id=run_id))
+        if response.status_code != 200:
+            raise ApiError(f"fetching run state failed with status {response.status_code}", response.status_code)
+        out.append(response.json())
+    events, steps = out
+    if not isinstance(events, list) or not isinstance(steps, dict):
+        raise ApiError("the server returned run state of the wrong shape")
+    return events, steps
+
+
+def _event_seed() -> str:
+    return f"{int(time.time() * 1000)},{base64.b64encode(os.urandom(10)).decode()}"
+
+
+def prepare_events(events: Any) -> list[dict[str, Any]]:  # noqa: ANN401
+    from .context import Event
+
+    items = events if isinstance(events, list) else [events]
+    if not items:
+        raise ValueError("send() needs at least one event")
+    out = []
+    now = int(time.time() * 1000)
+    for item in items:
+        raw = item.to_wire() if isinstance(item, Event) else item
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
+            raise ValueError("an event must be a dict (or Event) with a non-empty 'name'")
+        raw = {k: v for k, v in raw.items() if not (k == "id" and not v)}
+        raw.setdefault("data", {})
+        raw.setdefault("ts", now)
+        out.append(raw)
+    return out
+
+
+def _send_target(cfg: Config) -> str:
+    key = cfg.event_key_or_default()
+    if not key:
+        raise ValueError("sending events needs an event key: Inngest(event_key=...) or INNGEST_EVENT_KEY")
+    return f"{cfg.event_api_origin}{Path.EVENTS}{key}"
+
+
+def _send_result(response: httpx.Response) -> list[str]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code != 200:
+        message = body.get("error") if isinstance(body, dict) else None
+        raise ApiError(f"sending events failed ({response.status_code}): {message or response.text[:200]}",
+                       response.status_code)
+    ids = body.get("ids") if isinstance(body, dict) else None
+    return [str(i) for i in ids] if isinstance(ids, list) else []
+
+
+def _backoff(attempt: int) -> float:
+    return float(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random() / 2))  # noqa: S311 - jitter only
+
+
+def send(cfg: Config, events: Any) -> list[str]:  # noqa: ANN401
+    import httpx
+
+    body = json.dumps(prepare_events(events), separators=(",", ":")).encode()
+    url = _send_target(cfg)
+    headers = {**base_headers(cfg), Header.EVENT_ID_SEED: _event_seed()}
+    with httpx.Client(timeout=30.0) as http:
+        for attempt in range(_SEND_ATTEMPTS):
+            try:
+                response = http.post(url, content=body, headers=headers)
+            except httpx.TransportError:
+                if attempt + 1 == _SEND_ATTEMPTS:
+                    raise
+            else:
+                if response.status_code < 500 or attempt + 1 == _SEND_ATTEMPTS:
+                    return _send_result(response)
+            time.sleep(_backoff(attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def send_async(cfg: Config, events: Any) -> list[str]:  # noqa: ANN401
+    import asyncio
+
+    import httpx
+
+    body = json.dumps(prepare_events(events), separators=(",", ":")).encode()
+    url = _send_target(cfg)
+    headers = {**base_headers(cfg), Header.EVENT_ID_SEED: _event_seed()}
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        for attempt in range(_SEND_ATTEMPTS):
+            try:
+                response = await http.post(url, content=body, headers=headers)
+            except httpx.TransportError:
+                if attempt + 1 == _SEND_ATTEMPTS:
+                    raise
+            else:
+                if response.status_code < 500 or attempt + 1 == _SEND_ATTEMPTS:
+                    return _send_result(response)
+            await asyncio.sleep(_backoff(attempt))
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,126 @@
+"""The ``Inngest`` client: configuration, function registry, and sending events."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from . import config as config_lib
+from .errors import ConfigError
+from .flow_control import Batch, Cancel, Concurrency, Debounce, Priority, RateLimit, Singleton, Throttle, Timeouts
+from .function import Function, FunctionOptions
+from .triggers import Trigger
+
+T = TypeVar("T")
+
+
+class Inngest:
+    """One app: ``Inngest(app_id="shop")``. Keys, mode and URLs come from the environment by default."""
+
+    def __init__(
+        self,
+        app_id: str,
+        *,
+        signing_key: str | None = None,
+        signing_key_fallback: str | None = None,
+        event_key: str | None = None,
+        env: str | None = None,
+        is_production: bool | None = None,
+        api_base_url: str | None = None,
+        event_api_base_url: str | None = None,
+        serve_origin: str | None = None,
+        serve_path: str | None = None,
+        app_version: str | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        try:
+            self.config = config_lib.resolve(
+                app_id=app_id,
+                is_production=is_production,
+                signing_key=signing_key,
+                signing_key_fallback=signing_key_fallback,
+                event_key=event_key,
+                env=env,
+                api_base_url=api_base_url,
+                event_api_base_url=event_api_base_url,
+                serve_origin=serve_origin,
+                serve_path=serve_path,
+                app_version=app_version,
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        self.logger = logger or logging.getLogger("inngest_serverless")
+        self.functions: list[Function[Any]] = []
+
+    @property
+    def app_id(self) -> str:
+        return self.config.app_id
+
+    @property
+    def is_production(self) -> bool:
+        return not self.config.is_dev
+
+    def create_function(
+        self,
+        *,
+        fn_id: str,
+        trigger: Trigger | list[Trigger],
+        name: str | None = None,
+        retries: int | None = None,
+        concurrency: list[Concurrency] | Concurrency | None = None,
+        throttle: Throttle | None = None,
+        rate_limit: RateLimit | None = None,
+        debounce: Debounce | None = None,
+        batch_events: Batch | None = None,
+        priority: Priority | None = None,
+        cancel: list[Cancel] | Cancel | None = None,
+        singleton: Singleton | None = None,
+        timeouts: Timeouts | None = None,
+        idempotency: str | None = None,
+        on_failure: Callable[..., Any] | None = None,
+        output_type: Any = None,  # noqa: ANN401
+    ) -> Callable[[Callable[..., Any]], Function[Any]]:
+        """Decorate a ``def`` or ``async def`` handler taking a context; options are checked now."""
+        opts = FunctionOptions(
+            fn_id=fn_id,
+            name=name,
+            triggers=list(trigger) if isinstance(trigger, list) else [trigger],
+            retries=retries,
+            concurrency=[concurrency] if isinstance(concurrency, Concurrency) else concurrency,
+            throttle=throttle,
+            rate_limit=rate_limit,
+            debounce=debounce,
+            batch_events=batch_events,
+            priority=priority,
+            cancel=[cancel] if isinstance(cancel, Cancel) else cancel,
+            singleton=singleton,
+            timeouts=timeouts,
+            idempotency=idempotency,
+            output_type=output_type,
+        )
+        opts.validate()
+
+        def decorator(handler: Callable[..., Any]) -> Function[Any]:
+            fn: Function[Any] = Function(opts, handler, on_failure)
+            if any(f.local_id == fn.local_id for f in self.functions):
+                raise ConfigError(f"a function with fn_id {fn_id!r} is already defined on app {self.app_id!r}")
+            self.functions.append(fn)
+            return fn
+
+        return decorator
+
+    def send(self, events: Any) -> list[str]:  # noqa: ANN401
+        """Send one event (a dict with ``name`` and ``data``, or an Event) or a list; returns IDs."""
+        from . import api
+
+        return api.send(self.config, events)
+
+    async def send_async(self, events: Any) -> list[str]:  # noqa: ANN401
+        from . import api
+
+        return await api.send_async(self.config, events)
+
+    def send_sync(self, events: Any) -> list[str]:  # noqa: ANN401
+        """Alias of :meth:`send` (the official SDK's name for the blocking call)."""
+        return self.send(events)

@@ -1,0 +1,147 @@
+"""Client configuration: constructor arguments first, then the environment (PROTOCOL §2)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .wire import ENV_BRANCH_FALLBACKS, NO_EVENT_KEY, Env, Limit, Origin, ServerKind
+
+
+def _is_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _falsy(value: str) -> bool:
+    return value.strip().lower() in ("", "0", "false")
+
+
+def dev_mode_from_env(environ: Mapping[str, str]) -> bool | None:
+    """``INNGEST_DEV``: dev unless empty, ``0`` or ``false``; ``None`` when unset."""
+    value = environ.get(Env.DEV)
+    if value is None:
+        return None
+    return not _falsy(value)
+
+
+def platform_from_env(environ: Mapping[str, str]) -> str | None:
+    if region := environ.get("AWS_REGION"):
+        return f"aws-{region}"
+    if environ.get("VERCEL"):
+        return "vercel"
+    if environ.get("NETLIFY"):
+        return "netlify"
+    if environ.get("K_SERVICE") or environ.get("FUNCTION_TARGET"):
+        return "gcp"
+    if environ.get("FUNCTIONS_WORKER_RUNTIME"):
+        return "azure"
+    return None
+
+
+@dataclass(frozen=True)
+class Config:
+    app_id: str
+    mode: str  # wire.ServerKind.DEV | CLOUD
+    signing_key: str | None
+    signing_key_fallback: str | None
+    event_key: str | None
+    env: str | None
+    api_origin: str
+    event_api_origin: str
+    serve_origin: str | None
+    serve_path: str | None
+    app_version: str | None
+    allow_in_band_sync: bool
+    platform: str | None
+    max_body_bytes: int
+
+    @property
+    def is_dev(self) -> bool:
+        return self.mode == ServerKind.DEV
+
+    @property
+    def signing_keys(self) -> tuple[str | None, ...]:
+        return (self.signing_key, self.signing_key_fallback)
+
+    def event_key_or_default(self) -> str | None:
+        return self.event_key or (NO_EVENT_KEY if self.is_dev else None)
+
+
+def resolve(
+    *,
+    app_id: str,
+    is_production: bool | None,
+    signing_key: str | None,
+    signing_key_fallback: str | None,
+    event_key: str | None,
+    env: str | None,
+    api_base_url: str | None,
+    event_api_base_url: str | None,
+    serve_origin: str | None,
+    serve_path: str | None,
+    app_version: str | None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Resolve the configuration; raises ``ValueError`` with a clear message when it cannot work."""
+    e = os.environ if environ is None else environ
+    if not app_id or not isinstance(app_id, str):
+        raise ValueError("Inngest(app_id=...) must be a non-empty string")
+
+    if is_production is None:
+        dev = dev_mode_from_env(e)
+        is_dev = bool(dev)
+    else:
+        is_dev = not is_production
+    mode = ServerKind.DEV if is_dev else ServerKind.CLOUD
+
+    dev_url = e.get(Env.DEV, "")
+    dev_origin = dev_url.rstrip("/") if is_dev and _is_url(dev_url) else None
+    base = e.get(Env.BASE_URL) or None
+    default = Origin.DEV if is_dev else None
+    api = (
+        api_base_url
+        or e.get(Env.API_BASE_URL)
+        or base
+        or dev_origin
+        or default
+        or Origin.CLOUD_API
+    )
+    events = (
+        event_api_base_url
+        or e.get(Env.EVENT_API_BASE_URL)
+        or base
+        or dev_origin
+        or default
+        or Origin.CLOUD_EVENT_API
+    )
+    key = signing_key or e.get(Env.SIGNING_KEY) or None
+    if not is_dev and not key:
+        raise ValueError(
+            "cloud mode needs a signing key: pass Inngest(signing_key=...) or set INNGEST_SIGNING_KEY "
+            "(or set INNGEST_DEV=1 / is_production=False for local development)"
+        )
+    branch = env or e.get(Env.ENV) or next((e[v] for v in ENV_BRANCH_FALLBACKS if e.get(v)), None)
+    allow_in_band = not _falsy(e.get(Env.ALLOW_IN_BAND_SYNC, "true"))
+    try:
+        max_body = int(e.get(Env.MAX_BODY_BYTES, "") or Limit.DEFAULT_MAX_BODY)
+    except ValueError:
+        raise ValueError(f"{Env.MAX_BODY_BYTES} must be an integer number of bytes") from None
+    return Config(
+        app_id=app_id,
+        mode=mode,
+        signing_key=key,
+        signing_key_fallback=signing_key_fallback or e.get(Env.SIGNING_KEY_FALLBACK) or None,
+        event_key=event_key or e.get(Env.EVENT_KEY) or None,
+        env=branch,
+        api_origin=api.rstrip("/"),
+        event_api_origin=events.rstrip("/"),
+        serve_origin=serve_origin or e.get(Env.SERVE_ORIGIN) or e.get(Env.SERVE_HOST) or None,
+        serve_path=serve_path or e.get(Env.SERVE_PATH) or None,
+        app_version=app_version,
+        allow_in_band_sync=allow_in_band,
+        platform=platform_from_env(e),
+        max_body_bytes=max_body,
+    )

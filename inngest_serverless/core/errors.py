@@ -1,0 +1,86 @@
+"""The exceptions users raise and catch, and the error object of the wire (PROTOCOL §11.2)."""
+
+from __future__ import annotations
+
+import datetime
+import traceback
+from typing import Any
+
+
+class InngestError(Exception):
+    """Base of every error this SDK raises."""
+
+
+class NonRetriableError(InngestError):
+    """Raise to fail the function (or step) at once, with no retry."""
+
+    def __init__(self, message: str = "", *, cause: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.cause = cause
+
+
+class RetryAfterError(InngestError):
+    """Raise to retry, but not before ``retry_after`` (seconds, timedelta or datetime)."""
+
+    def __init__(
+        self,
+        message: str,
+        retry_after: int | float | datetime.timedelta | datetime.datetime,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+    def header_value(self) -> str:
+        """The ``Retry-After`` header: whole seconds, or an RFC 3339 date."""
+        value = self.retry_after
+        if isinstance(value, datetime.datetime):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=datetime.timezone.utc)
+            return value.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+        seconds = value.total_seconds() if isinstance(value, datetime.timedelta) else float(value)
+        return str(max(1, int(round(seconds))))
+
+
+class StepError(InngestError):
+    """A step failed for good (its retries ran out, or it was non-retriable).
+
+    Raised from the ``ctx.step.*`` call on replay; catch it to recover.
+    """
+
+    def __init__(self, message: str, *, name: str = "Error", stack: str | None = None,
+                 data: Any = None, step_id: str | None = None) -> None:  # noqa: ANN401
+        super().__init__(message)
+        self.message = message
+        self.name = name
+        self.stack = stack
+        self.data = data
+        self.step_id = step_id
+
+
+class FunctionNotFoundError(InngestError):
+    pass
+
+
+class ConfigError(InngestError, ValueError):
+    """A function or client was defined with an invalid option (raised at definition time)."""
+
+
+def error_object(exc: BaseException) -> dict[str, Any]:
+    """The wire error ``{name, message, stack}`` for ``exc``."""
+    if isinstance(exc, StepError):
+        out: dict[str, Any] = {"name": exc.name, "message": exc.message}
+        if exc.stack:
+            out["stack"] = exc.stack
+        return out
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return {
+        "name": type(exc).__name__,
+        "message": str(message),
+        "stack": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    }
+
+
+def is_retriable(exc: BaseException) -> bool:
+    return not isinstance(exc, (NonRetriableError, StepError))

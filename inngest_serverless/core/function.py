@@ -1,0 +1,170 @@
+"""A durable function: its handler, triggers and options, and its sync config (PROTOCOL §6.4)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from .errors import ConfigError
+from .flow_control import Batch, Cancel, Concurrency, Debounce, Priority, RateLimit, Singleton, Throttle, Timeouts
+from .triggers import Trigger, TriggerCron, TriggerEvent
+from .wire import DISCOVERY_STEP_ID, FAILURE_HANDLER_SUFFIX, InternalEvent, Limit, Query
+
+T = TypeVar("T")
+Handler = Callable[..., Any]
+
+
+@dataclass
+class FunctionOptions:
+    fn_id: str
+    name: str | None = None
+    triggers: list[Trigger] = field(default_factory=list)
+    retries: int | None = None
+    concurrency: list[Concurrency] | None = None
+    throttle: Throttle | None = None
+    rate_limit: RateLimit | None = None
+    debounce: Debounce | None = None
+    batch_events: Batch | None = None
+    priority: Priority | None = None
+    cancel: list[Cancel] | None = None
+    singleton: Singleton | None = None
+    timeouts: Timeouts | None = None
+    idempotency: str | None = None
+    output_type: Any = None
+
+    def validate(self) -> None:
+        if not isinstance(self.fn_id, str) or not self.fn_id.strip():
+            raise ConfigError("create_function(fn_id=...) must be a non-empty string")
+        if not self.triggers:
+            raise ConfigError(f"function {self.fn_id!r} needs at least one trigger")
+        if len(self.triggers) > Limit.MAX_TRIGGERS:
+            raise ConfigError(f"function {self.fn_id!r} has {len(self.triggers)} triggers; the limit is {Limit.MAX_TRIGGERS}")
+        for trig in self.triggers:
+            if not isinstance(trig, (TriggerEvent, TriggerCron)):
+                raise ConfigError(f"function {self.fn_id!r}: a trigger must be TriggerEvent or TriggerCron, not {trig!r}")
+        if self.retries is not None and (
+            isinstance(self.retries, bool) or not isinstance(self.retries, int)
+            or not 0 <= self.retries <= Limit.MAX_RETRIES
+        ):
+            raise ConfigError(f"function {self.fn_id!r}: retries must be an integer from 0 to {Limit.MAX_RETRIES}")
+        if self.concurrency is not None:
+            if not isinstance(self.concurrency, list) or not 1 <= len(self.concurrency) <= Limit.MAX_CONCURRENCY:
+                raise ConfigError(f"function {self.fn_id!r}: concurrency takes a list of 1 or 2 Concurrency entries")
+            _check_types(self.fn_id, "concurrency", self.concurrency, Concurrency)
+        if self.cancel is not None:
+            if not isinstance(self.cancel, list) or len(self.cancel) > Limit.MAX_CANCEL:
+                raise ConfigError(f"function {self.fn_id!r}: cancel takes a list of at most {Limit.MAX_CANCEL} Cancel entries")
+            _check_types(self.fn_id, "cancel", self.cancel, Cancel)
+        for name, tp in (("throttle", Throttle), ("rate_limit", RateLimit), ("debounce", Debounce),
+                         ("batch_events", Batch), ("priority", Priority), ("singleton", Singleton),
+                         ("timeouts", Timeouts)):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, tp):
+                raise ConfigError(f"function {self.fn_id!r}: {name} must be a {tp.__name__}")
+        if self.idempotency is not None and (not isinstance(self.idempotency, str) or not self.idempotency.strip()):
+            raise ConfigError(f"function {self.fn_id!r}: idempotency must be a non-empty expression")
+        if self.batch_events is not None and (self.debounce is not None or self.idempotency or self.rate_limit):
+            raise ConfigError(f"function {self.fn_id!r}: batch_events cannot be combined with debounce, "
+                              "rate_limit or idempotency")
+
+
+def _check_types(fn_id: str, what: str, values: list[Any], tp: type) -> None:
+    for v in values:
+        if not isinstance(v, tp):
+            raise ConfigError(f"function {fn_id!r}: {what} entries must be {tp.__name__}, not {v!r}")
+
+
+class Function(Generic[T]):
+    """A function created with ``client.create_function``; call ``.id(app_id)`` for its composite ID."""
+
+    def __init__(self, opts: FunctionOptions, handler: Handler, on_failure: Handler | None = None) -> None:
+        opts.validate()
+        if not callable(handler):
+            raise ConfigError(f"function {opts.fn_id!r}: the decorated object must be callable")
+        self.opts = opts
+        self.handler = handler
+        self.is_async = inspect.iscoroutinefunction(handler)
+        self.on_failure: Function[Any] | None = None
+        if on_failure is not None:
+            if not callable(on_failure):
+                raise ConfigError(f"function {opts.fn_id!r}: on_failure must be callable")
+            self.on_failure = Function(
+                FunctionOptions(
+                    fn_id=opts.fn_id + FAILURE_HANDLER_SUFFIX,
+                    name=f"{opts.name or opts.fn_id} (failure)",
+                    triggers=[TriggerEvent(event=InternalEvent.FUNCTION_FAILED)],
+                    retries=0,
+                ),
+                on_failure,
+            )
+            self.on_failure._failure_of = opts.fn_id
+        self._failure_of: str | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+        """Call the handler directly (e.g. in a unit test with a hand-made context)."""
+        return self.handler(*args, **kwargs)
+
+    @property
+    def local_id(self) -> str:
+        return self.opts.fn_id
+
+    def id(self, app_id: str) -> str:
+        return f"{app_id}-{self.opts.fn_id}"
+
+    def all(self) -> list[Function[Any]]:
+        """This function and its failure handler, if any."""
+        return [self] if self.on_failure is None else [self, self.on_failure]
+
+    def config(self, app_id: str, app_url: str) -> dict[str, Any]:
+        """The FunctionConfig of the register payload."""
+        o = self.opts
+        fid = self.id(app_id)
+        triggers = [t.to_wire() for t in o.triggers]
+        if self._failure_of is not None:
+            triggers = [{
+                "event": InternalEvent.FUNCTION_FAILED,
+                "expression": f"event.data.function_id == '{app_id}-{self._failure_of}'",
+            }]
+        retries = Limit.DEFAULT_RETRIES if o.retries is None else o.retries
+        cfg: dict[str, Any] = {
+            "id": fid,
+            "name": o.name or o.fn_id,
+            "triggers": triggers,
+            "steps": {
+                DISCOVERY_STEP_ID: {
+                    "id": DISCOVERY_STEP_ID,
+                    "name": DISCOVERY_STEP_ID,
+                    "runtime": {"type": "http", "url": step_url(app_url, fid)},
+                    "retries": {"attempts": retries},
+                }
+            },
+        }
+        if o.concurrency:
+            cfg["concurrency"] = [c.to_wire() for c in o.concurrency]
+        optional: dict[str, Any] = {
+            "throttle": o.throttle,
+            "rateLimit": o.rate_limit,
+            "debounce": o.debounce,
+            "batchEvents": o.batch_events,
+            "priority": o.priority,
+            "singleton": o.singleton,
+            "timeouts": o.timeouts,
+        }
+        for key, value in optional.items():
+            if value is not None:
+                cfg[key] = value.to_wire()
+        if o.cancel:
+            cfg["cancel"] = [c.to_wire() for c in o.cancel]
+        if o.idempotency:
+            cfg["idempotency"] = o.idempotency
+        return cfg
+
+
+def step_url(app_url: str, composite_id: str) -> str:
+    parts = urlsplit(app_url)
+    query = urlencode({Query.FN_ID: composite_id, Query.STEP_ID: DISCOVERY_STEP_ID})
+    merged = f"{parts.query}&{query}" if parts.query else query
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, merged, ""))

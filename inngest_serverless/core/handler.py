@@ -1,0 +1,425 @@
+"""The one entry point: a :class:`Request` in, a :class:`Response` out.
+
+GET introspection, PUT sync (out-of-band and in-band), POST ``?probe=trust``,
+POST calls (replay and run), 405 for anything else. Adapters only translate
+their host's event to a Request and the Response back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import introspection, serialize, signing
+from .context import AsyncContext, Context, Event
+from .errors import NonRetriableError, RetryAfterError, StepError, error_object
+from .function import Function
+from .http import Request, Response
+from .replay import Engine, Interrupt
+from .steps import AsyncStep, Step
+from .version import SDK_HEADER
+from .wire import (
+    CONTENT_TYPE_JSON,
+    DISCOVERY_STEP_ID,
+    PROBE_TRUST,
+    REQUEST_VERSION,
+    Header,
+    Query,
+    SyncKind,
+)
+
+if TYPE_CHECKING:
+    from .client import Inngest
+
+log = logging.getLogger("inngest_serverless")
+
+
+class BadRequest(Exception):
+    """A request that can never succeed: answered 4xx with ``X-Inngest-No-Retry: true``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Call:
+    """A parsed, verified call, ready to run."""
+
+    fn: Function[Any]
+    event: Event
+    events: list[Event]
+    memos: dict[str, Any]
+    target: str | None
+    attempt: int
+    max_attempts: int | None
+    run_id: str
+    immediate: bool
+    use_api: bool
+    verified_key: str | None
+    deadline: float | None
+    request_id: str | None = None
+    job_id: str | None = None
+
+
+@dataclass
+class Outcome:
+    result: Any = None
+    interrupt: Interrupt | None = None
+    error: BaseException | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Handler:
+    """Serves one client's functions to the Inngest server over any transport."""
+
+    def __init__(
+        self,
+        client: Inngest,
+        *,
+        functions: Iterable[Function[Any]] | None = None,
+        framework: str = "python",
+        serve_origin: str | None = None,
+        serve_path: str | None = None,
+    ) -> None:
+        self.client = client
+        self.framework = framework
+        self._explicit = list(functions) if functions is not None else None
+        self._serve_origin = serve_origin
+        self._serve_path = serve_path
+        self._index: dict[str, Function[Any]] = {}
+        self._indexed_count = -1
+
+    # -- public -----------------------------------------------------------------------
+
+    @property
+    def functions(self) -> list[Function[Any]]:
+        base = self._explicit if self._explicit is not None else self.client.functions
+        return [f for top in base for f in top.all()]
+
+    def handle(self, request: Request) -> Response:
+        """Answer ``request``; never raises."""
+        try:
+            prepared = self._prepare(request)
+            if isinstance(prepared, Response):
+                return prepared
+            self._load_state(prepared)
+            return self._finish(prepared, self._run_sync(prepared))
+        except BadRequest as exc:
+            return self._error(exc.status, exc.code, exc.message, no_retry=True)
+        except Exception:  # noqa: BLE001 - the last line of defence: never a traceback over HTTP
+            log.exception("inngest_serverless: internal error while handling %s", request.method)
+            return self._error(500, "internal_error", "internal error in the SDK; see the app's logs", no_retry=False)
+
+    async def handle_async(self, request: Request) -> Response:
+        """Answer ``request`` from an event loop: sync user code runs in a worker thread."""
+        import asyncio
+
+        try:
+            if request.method == "PUT":
+                prepared = await asyncio.to_thread(self._prepare, request)
+            else:
+                prepared = self._prepare(request)
+            if isinstance(prepared, Response):
+                return prepared
+            if prepared.use_api:
+                await asyncio.to_thread(self._load_state, prepared)
+            outcome = await self._run_async(prepared)
+            return self._finish(prepared, outcome)
+        except BadRequest as exc:
+            return self._error(exc.status, exc.code, exc.message, no_retry=True)
+        except Exception:  # noqa: BLE001
+            log.exception("inngest_serverless: internal error while handling %s", request.method)
+            return self._error(500, "internal_error", "internal error in the SDK; see the app's logs", no_retry=False)
+
+    # -- responses ----------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            Header.SDK: SDK_HEADER,
+            Header.REQ_VERSION: REQUEST_VERSION,
+            Header.CONTENT_TYPE: CONTENT_TYPE_JSON,
+            Header.FRAMEWORK: self.framework,
+        }
+
+    def _json(self, status: int, body: Any, *, key: str | None = None,  # noqa: ANN401
+              headers: dict[str, str] | None = None) -> Response:
+        raw = serialize.dumps(body)
+        out = self._headers()
+        if status >= 300 or status == 206:
+            out[Header.NO_RETRY] = "false"
+        out.update(headers or {})
+        if key:
+            out[Header.SIGNATURE] = signing.sign(raw, key)
+        return Response(status, out, raw)
+
+    def _error(self, status: int, code: str, message: str, *, no_retry: bool) -> Response:
+        return self._json(status, {"code": code, "message": message},
+                          headers={Header.NO_RETRY: "true" if no_retry else "false"})
+
+    # -- routing --------------------------------------------------------------------------
+
+    def _prepare(self, request: Request) -> Response | Call:
+        cfg = self.client.config
+        if len(request.body) > cfg.max_body_bytes:
+            raise BadRequest(413, "body_too_large",
+                             f"request body of {len(request.body)} bytes exceeds the limit of {cfg.max_body_bytes}")
+        method = request.method.upper()
+        if method == "GET":
+            return self._introspect(request)
+        if method == "PUT":
+            return self._sync(request)
+        if method == "POST":
+            if request.query.get(Query.PROBE) == PROBE_TRUST:
+                return self._trust_probe(request)
+            return self._parse_call(request)
+        response = Response(405, self._headers(), b"")
+        response.headers[Header.NO_RETRY] = "true"
+        del response.headers[Header.CONTENT_TYPE]
+        return response
+
+    def _verify(self, request: Request, *, required: bool) -> str | None:
+        """The key that verified ``request``; None when unsigned and not required."""
+        cfg = self.client.config
+        header = request.headers.get(Header.SIGNATURE)
+        if not header and not required:
+            return None
+        if not any(cfg.signing_keys):
+            if required:
+                raise BadRequest(401, "unauthorized", "request must be signed, but the app has no signing key")
+            return None
+        try:
+            return signing.verify(request.body, header, cfg.signing_keys).key
+        except signing.SignatureError as exc:
+            raise BadRequest(401, "unauthorized", f"invalid signature: {exc}") from None
+
+    def app_url(self, request_url: str) -> str:
+        return introspection.app_url(
+            request_url,
+            self._serve_origin or self.client.config.serve_origin,
+            self._serve_path or self.client.config.serve_path,
+        )
+
+    # -- GET ----------------------------------------------------------------------------
+
+    def _introspect(self, request: Request) -> Response:
+        cfg = self.client.config
+        header = request.headers.get(Header.SIGNATURE)
+        key: str | None = None
+        verified: bool | None = None
+        if header and any(cfg.signing_keys):
+            try:
+                key = signing.verify(request.body, header, cfg.signing_keys).key
+                verified = True
+            except signing.SignatureError:
+                verified = False
+        elif header:
+            verified = False
+        if verified:
+            body = introspection.authenticated(self, request.url)
+        else:
+            body = introspection.unauthenticated(self, verified)
+        return self._json(200, body, key=key)
+
+    # -- PUT ----------------------------------------------------------------------------
+
+    def _sync(self, request: Request) -> Response:
+        cfg = self.client.config
+        in_band = (
+            request.headers.get(Header.SYNC_KIND, "").lower() == SyncKind.IN_BAND and cfg.allow_in_band_sync
+        )
+        if in_band:
+            key = self._verify(request, required=True)
+            url = request.url
+            try:
+                sent = json.loads(request.body or b"{}")
+                if isinstance(sent, dict) and isinstance(sent.get("url"), str) and sent["url"]:
+                    url = sent["url"]
+            except ValueError:
+                raise BadRequest(400, "malformed_body", "sync body must be JSON like {\"url\": ...}") from None
+            body = introspection.in_band_payload(self, url)
+            return self._json(200, body, key=key, headers={Header.SYNC_KIND: SyncKind.IN_BAND})
+        key = self._verify(request, required=False)
+        from . import api
+
+        url = introspection.strip_query(request.url, (Query.DEPLOY_ID,))
+        payload = introspection.register_payload(self, url)
+        deploy_id = request.query.get(Query.DEPLOY_ID) or None
+        try:
+            status, reply = api.register(cfg, payload, deploy_id=deploy_id,
+                                         server_kind=request.headers.get(Header.SERVER_KIND))
+        except Exception as exc:  # noqa: BLE001 - network errors of any kind become a clear 500
+            log.warning("inngest_serverless: sync failed: could not reach %s (%s)", cfg.api_origin, type(exc).__name__)
+            return self._json(500, {"message": f"could not reach the Inngest API at {cfg.api_origin}",
+                                    "modified": False}, key=key, headers={Header.SYNC_KIND: SyncKind.OUT_OF_BAND})
+        if status == 200:
+            modified = bool(reply.get("modified")) if isinstance(reply, dict) else False
+            return self._json(200, {"message": "Successfully synced.", "modified": modified}, key=key,
+                              headers={Header.SYNC_KIND: SyncKind.OUT_OF_BAND})
+        message = reply.get("error") or reply.get("message") if isinstance(reply, dict) else None
+        out_status = status if 400 <= status < 500 else 500
+        return self._json(out_status, {"message": str(message or f"sync failed with status {status}"),
+                                       "modified": False}, key=key,
+                          headers={Header.SYNC_KIND: SyncKind.OUT_OF_BAND,
+                                   Header.NO_RETRY: "true" if out_status < 500 else "false"})
+
+    # -- POST ?probe=trust ------------------------------------------------------------------
+
+    def _trust_probe(self, request: Request) -> Response:
+        cfg = self.client.config
+        key = self._verify(request, required=not cfg.is_dev)
+        return self._json(200, {}, key=key)
+
+    # -- POST call ------------------------------------------------------------------------
+
+    def _find(self, fn_id: str) -> Function[Any] | None:
+        fns = self.functions
+        if len(fns) != self._indexed_count:
+            app = self.client.app_id
+            self._index = {f.id(app): f for f in fns}
+            self._index.update({f.local_id: f for f in fns if f.id(app) not in self._index})
+            self._indexed_count = len(fns)
+        return self._index.get(fn_id)
+
+    def _parse_call(self, request: Request) -> Call:
+        cfg = self.client.config
+        key = self._verify(request, required=not cfg.is_dev)
+        query = request.query
+        fn_id = query.get(Query.FN_ID, "")
+        if not fn_id:
+            raise BadRequest(400, "missing_fn_id", "call is missing the fnId query parameter")
+        fn = self._find(fn_id)
+        if fn is None:
+            raise BadRequest(404, "function_not_found", f"no function with ID {fn_id!r} in app {self.client.app_id!r}")
+        try:
+            body = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest(400, "malformed_body", "call body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise BadRequest(400, "malformed_body", "call body must be a JSON object")
+        ctx = body.get("ctx")
+        raw_event = body.get("event")
+        if not isinstance(ctx, dict) or not isinstance(raw_event, dict):
+            raise BadRequest(400, "malformed_body", "call body must carry 'event' and 'ctx' objects")
+        steps = body.get("steps") or {}
+        raw_events = body.get("events") or [raw_event]
+        if not isinstance(steps, dict) or not isinstance(raw_events, list):
+            raise BadRequest(400, "malformed_body", "'steps' must be an object and 'events' an array")
+        run_id = ctx.get("run_id")
+        attempt = ctx.get("attempt", 0)
+        max_attempts = ctx.get("max_attempts")
+        if not isinstance(run_id, str) or not isinstance(attempt, int) or isinstance(attempt, bool):
+            raise BadRequest(400, "malformed_body", "'ctx.run_id' must be a string and 'ctx.attempt' an integer")
+        if max_attempts is not None and (not isinstance(max_attempts, int) or isinstance(max_attempts, bool)):
+            max_attempts = None
+        target = query.get(Query.STEP_ID) or DISCOVERY_STEP_ID
+        disable = bool(ctx.get("disable_immediate_execution")) or (
+            request.headers.get(Header.FORCE_STEP_PLAN, "").lower() == "true")
+        events = [Event.from_wire(e) for e in raw_events if isinstance(e, dict)]
+        return Call(
+            fn=fn,
+            event=Event.from_wire(raw_event),
+            events=events or [Event.from_wire(raw_event)],
+            memos=steps,
+            target=None if target == DISCOVERY_STEP_ID else target,
+            attempt=attempt,
+            max_attempts=max_attempts,
+            run_id=run_id,
+            immediate=target == DISCOVERY_STEP_ID and not disable,
+            use_api=bool(ctx.get("use_api") or body.get("use_api")),
+            verified_key=key,
+            deadline=request.deadline,
+            request_id=request.headers.get(Header.REQUEST_ID),
+            job_id=request.headers.get(Header.JOB_ID),
+        )
+
+    def _load_state(self, call: Call) -> None:
+        if not call.use_api:
+            return
+        from . import api
+
+        events, steps = api.fetch_run_state(self.client.config, call.run_id)
+        parsed = [Event.from_wire(e) for e in events if isinstance(e, dict)]
+        if parsed:
+            call.events = parsed
+            call.event = parsed[0]
+        call.memos = steps
+
+    # -- running ----------------------------------------------------------------------------
+
+    def _engine(self, call: Call) -> Engine:
+        return Engine(memos=call.memos, target=call.target, immediate=call.immediate,
+                      attempt=call.attempt, max_attempts=call.max_attempts)
+
+    def _context_args(self, call: Call) -> dict[str, Any]:
+        return {
+            "attempt": call.attempt,
+            "event": call.event,
+            "events": call.events,
+            "run_id": call.run_id,
+            "logger": self.client.logger,
+            "max_attempts": call.max_attempts,
+            "request_id": call.request_id,
+            "job_id": call.job_id,
+        }
+
+    def _run_sync(self, call: Call) -> Outcome:
+        if call.fn.is_async:
+            import asyncio
+
+            return asyncio.run(self._run_async(call))
+        ctx = Context(step=Step(self._engine(call), self.client), **self._context_args(call))
+        try:
+            return Outcome(result=call.fn.handler(ctx))
+        except Interrupt as interrupt:
+            return Outcome(interrupt=interrupt)
+        except Exception as exc:  # noqa: BLE001 - user code may raise anything
+            return Outcome(error=exc)
+
+    async def _run_async(self, call: Call) -> Outcome:
+        if not call.fn.is_async:
+            import asyncio
+
+            return await asyncio.to_thread(self._run_sync, call)
+        ctx = AsyncContext(step=AsyncStep(self._engine(call), self.client), **self._context_args(call))
+        try:
+            return Outcome(result=await call.fn.handler(ctx))
+        except Interrupt as interrupt:
+            return Outcome(interrupt=interrupt)
+        except Exception as exc:  # noqa: BLE001
+            return Outcome(error=exc)
+
+    def _finish(self, call: Call, outcome: Outcome) -> Response:
+        key = call.verified_key
+        if outcome.interrupt is not None:
+            ops = outcome.interrupt.ops
+            if not ops and call.target is not None:
+                return self._json(500, {"name": "StepNotFound", "code": "step_not_found",
+                                        "message": f"step {call.target} targeted by this call was not reached; "
+                                                   "the function's code may have changed under a running run"},
+                                  key=key)
+            return self._json(206, ops, key=key, headers=outcome.interrupt.headers)
+        if outcome.error is not None:
+            return self._function_error(outcome.error, key)
+        try:
+            return self._json(200, outcome.result, key=key)
+        except (TypeError, ValueError) as exc:
+            return self._function_error(NonRetriableError(f"the function's return value is not JSON: {exc}"), key)
+
+    def _function_error(self, exc: BaseException, key: str | None) -> Response:
+        body = error_object(exc)
+        headers: dict[str, str] = {}
+        if isinstance(exc, (NonRetriableError, StepError)):
+            status, headers[Header.NO_RETRY] = 400, "true"
+            body["code"] = "non_retriable_error" if isinstance(exc, NonRetriableError) else "step_errored"
+        else:
+            status, headers[Header.NO_RETRY] = 500, "false"
+            body["code"] = "unknown"
+            if isinstance(exc, RetryAfterError):
+                headers[Header.RETRY_AFTER] = exc.header_value()
+        return self._json(status, body, key=key, headers=headers)

@@ -1,0 +1,200 @@
+"""The replay engine: one per call, shared by sync and async functions.
+
+User code runs from the top on every call. Each step computes its hashed ID
+(PROTOCOL §8.1) and asks the engine what to do: return memoized state, skip,
+report new work, or run the step body now. New work ends the call by raising
+:class:`Interrupt` (a ``BaseException``, so a user's ``except Exception`` does
+not swallow it) that carries the ops for the ``206`` reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import serialize
+from .errors import NonRetriableError, RetryAfterError, StepError, error_object
+from .wire import Limit, Opcode, StepType
+
+
+class Interrupt(BaseException):  # noqa: N818 - control flow, not an error
+    """Ends user code: the call answers ``206`` with ``ops`` (and ``headers``)."""
+
+    def __init__(self, ops: list[dict[str, Any]], headers: dict[str, str] | None = None) -> None:
+        super().__init__("step interrupt")
+        self.ops = ops
+        self.headers = headers or {}
+
+
+class _BranchDone(BaseException):  # noqa: N818
+    """Ends one branch of a parallel group after its new op was collected (or skipped)."""
+
+
+class NonDeterminismError(NonRetriableError):
+    pass
+
+
+_MISSING: Any = object()
+
+
+@dataclass
+class Pending:
+    """A step with no memoized state: what the caller needs to report or run it."""
+
+    hashed: str
+    user_id: str
+    index: int
+
+    def base_op(self, op: Opcode, display_name: str | None = None) -> dict[str, Any]:
+        userland: dict[str, Any] = {"id": self.user_id}
+        if self.index:
+            userland["index"] = self.index
+        return {
+            "op": op.value,
+            "id": self.hashed,
+            "name": self.user_id,
+            "displayName": display_name or self.user_id,
+            "userland": userland,
+        }
+
+
+@dataclass
+class Engine:
+    memos: dict[str, Any]
+    target: str | None  # hashed step ID of a targeted call; None on discovery
+    immediate: bool  # may a lone new step.run execute in this call?
+    attempt: int = 0
+    max_attempts: int | None = None
+    stack: list[str] = field(default_factory=list)
+    _counts: dict[str, int] = field(default_factory=dict)
+    _seen: int = 0
+    _collect: list[dict[str, Any]] | None = None  # set while inside a parallel group
+    _ran_target: bool = False
+
+    # -- identity -----------------------------------------------------------------
+
+    def next_id(self, user_id: str) -> tuple[str, int]:
+        if not isinstance(user_id, str) or not user_id:
+            raise NonRetriableError("a step ID must be a non-empty string")
+        index = self._counts.get(user_id, 0)
+        self._counts[user_id] = index + 1
+        self._seen += 1
+        if self._seen > Limit.STEPS_PER_RUN:
+            raise NonRetriableError(
+                f"this run reached {Limit.STEPS_PER_RUN} steps, the server's limit per run; "
+                "split the work across several runs (e.g. with step.invoke or send_event)"
+            )
+        raw = user_id if index == 0 else f"{user_id}:{index}"
+        return hashlib.sha1(raw.encode("utf-8")).hexdigest(), index  # noqa: S324 - wire format
+
+    def memo(self, user_id: str) -> tuple[Any, Pending]:
+        """The memoized value of the next step named ``user_id`` (or ``_MISSING``)."""
+        hashed, index = self.next_id(user_id)
+        return self.memos.get(hashed, _MISSING), Pending(hashed, user_id, index)
+
+    # -- decisions ----------------------------------------------------------------
+
+    def new_work(self, pending: Pending, op: dict[str, Any], *, runnable: bool) -> bool:
+        """Called for a step without state. Returns True when the caller must run it now;
+        otherwise raises to report ``op`` (or to skip it)."""
+        if self.target is not None:
+            if pending.hashed == self.target and runnable:
+                self._ran_target = True
+                return True
+            self._end_branch_or_stop()
+        if runnable and self.immediate and self._collect is None:
+            return True
+        if runnable:
+            op = {**op, "op": Opcode.STEP_PLANNED.value}
+            op.pop("data", None)
+        if self._collect is not None:
+            self._collect.append(op)
+            raise _BranchDone()
+        raise Interrupt([op])
+
+    def _end_branch_or_stop(self) -> None:
+        if self._collect is not None:
+            raise _BranchDone()
+        # A targeted call met a different new step: the target is elsewhere (or
+        # gone); stop without reporting anything.
+        raise Interrupt([])
+
+    def ran(self, pending: Pending, output: Any, *, step_type: str = StepType.RUN) -> None:  # noqa: ANN401
+        """The step body returned ``output``: report it and end the call."""
+        try:
+            data = serialize.to_json_value(output)
+            size = len(serialize.dumps(data))
+        except (TypeError, ValueError) as exc:
+            self.failed(pending, NonRetriableError(f"step {pending.user_id!r} returned a value that is not JSON: {exc}"))
+        if size > Limit.STEP_OUTPUT:
+            self.failed(
+                pending,
+                NonRetriableError(
+                    f"step {pending.user_id!r} returned {size} bytes; the server's limit for a step output "
+                    f"is {Limit.STEP_OUTPUT} bytes"
+                ),
+            )
+        op = pending.base_op(Opcode.STEP_RUN)
+        op["data"] = data
+        op["opts"] = {"type": step_type}
+        raise Interrupt([op])
+
+    def failed(self, pending: Pending, exc: BaseException) -> None:
+        """The step body raised ``exc``: report StepError (retry) or StepFailed (final)."""
+        last = self.max_attempts is not None and self.attempt + 1 >= self.max_attempts
+        final = last or isinstance(exc, NonRetriableError)
+        op = pending.base_op(Opcode.STEP_FAILED if final else Opcode.STEP_ERROR)
+        op["error"] = error_object(exc)
+        headers: dict[str, str] = {}
+        if isinstance(exc, NonRetriableError):
+            headers["x-inngest-no-retry"] = "true"
+        if isinstance(exc, RetryAfterError):
+            headers["retry-after"] = exc.header_value()
+        raise Interrupt([op], headers)
+
+    # -- memo shapes (PROTOCOL §8.3) -------------------------------------------------
+
+    @staticmethod
+    def unwrap(memo: Any, pending: Pending) -> Any:  # noqa: ANN401
+        """``{"data": x}`` -> x; ``{"error": e}`` -> raise StepError."""
+        if isinstance(memo, dict) and memo.keys() <= {"data", "error"} and memo:
+            if memo.get("error") is not None:
+                raise step_error(memo["error"], pending.user_id)
+            return memo.get("data")
+        return memo
+
+    # -- parallel groups --------------------------------------------------------------
+
+    def begin_parallel(self) -> list[dict[str, Any]] | None:
+        """Start collecting ops; returns the outer collector (None for the outermost group)."""
+        outer = self._collect
+        if outer is None:
+            self._collect = []
+        return outer
+
+    def end_parallel(self, outer: list[dict[str, Any]] | None, pending: bool) -> None:
+        """After every branch ran: report what was collected, or end the enclosing branch."""
+        if outer is not None:
+            if pending:
+                raise _BranchDone()
+            return
+        collected, self._collect = self._collect or [], None
+        if collected or pending:
+            raise Interrupt(collected)
+
+
+def step_error(err: Any, user_id: str) -> StepError:  # noqa: ANN401
+    if not isinstance(err, dict):
+        return StepError(str(err), step_id=user_id)
+    return StepError(
+        str(err.get("message", "step failed")),
+        name=str(err.get("name", "Error")),
+        stack=err.get("stack"),
+        data=err.get("data"),
+        step_id=user_id,
+    )
+
+
+BranchDone = _BranchDone
+MISSING = _MISSING

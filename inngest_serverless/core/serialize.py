@@ -1,0 +1,73 @@
+"""Step outputs and function results to JSON and back: JSON values, dataclasses, pydantic models."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import inspect
+import json
+import typing
+from collections.abc import Callable
+from typing import Any
+
+
+def _default(value: Any) -> Any:  # noqa: ANN401 - JSON encoder hook
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):  # pydantic v2 model, recognised without importing pydantic
+        return dump(mode="json")
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"a value of type {type(value).__name__} is not JSON serializable")
+
+
+def dumps(value: Any) -> bytes:  # noqa: ANN401
+    """Compact JSON bytes; raises ``TypeError``/``ValueError`` for what JSON cannot hold."""
+    return json.dumps(value, default=_default, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def to_json_value(value: Any) -> Any:  # noqa: ANN401
+    """``value`` as plain JSON data (dataclasses and models turned into dicts)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return json.loads(dumps(value))
+
+
+def output_type_of(handler: Callable[..., Any]) -> Any:  # noqa: ANN401
+    """The declared return type of ``handler`` when it is a dataclass or a pydantic model."""
+    try:
+        hints = typing.get_type_hints(handler)
+    except Exception:  # noqa: BLE001 - annotations that do not resolve just mean "untyped"
+        return None
+    tp = hints.get("return")
+    return tp if is_structured(tp) else None
+
+
+def is_structured(tp: Any) -> bool:  # noqa: ANN401
+    return inspect.isclass(tp) and (dataclasses.is_dataclass(tp) or hasattr(tp, "model_validate"))
+
+
+def load(value: Any, tp: Any) -> Any:  # noqa: ANN401
+    """Turn memoized JSON ``value`` back into ``tp`` (a dataclass or pydantic model) when given."""
+    if tp is None or value is None or not is_structured(tp):
+        return value
+    if hasattr(tp, "model_validate"):
+        return tp.model_validate(value)
+    if isinstance(value, dict):
+        return _load_dataclass(tp, value)
+    return value
+
+
+def _load_dataclass(tp: Any, value: dict[str, Any]) -> Any:  # noqa: ANN401
+    try:
+        hints = typing.get_type_hints(tp)
+    except Exception:  # noqa: BLE001
+        hints = {}
+    kwargs = {}
+    for f in dataclasses.fields(tp):
+        if f.name in value:
+            kwargs[f.name] = load(value[f.name], hints.get(f.name))
+    return tp(**kwargs)

@@ -1,0 +1,120 @@
+"""Request signatures, response signatures and the hashed Bearer key (PROTOCOL §4).
+
+The HMAC key is the UTF-8 text of the signing key without its ``signkey-<env>-``
+prefix (not hex-decoded). Request bodies are canonicalised with JCS (RFC 8785)
+before verification; response bodies are signed as sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from .wire import Limit
+
+_PREFIX = re.compile(r"^signkey-\w+-")
+
+
+def normalize_key(key: str) -> str:
+    """The key without its ``signkey-<env>-`` prefix."""
+    return _PREFIX.sub("", key, count=1)
+
+
+def _mac(body: bytes, key: str, ts: int) -> str:
+    return hmac.new(normalize_key(key).encode("utf-8"), body + str(ts).encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def sign(body: bytes, key: str, ts: int | None = None) -> str:
+    """The ``X-Inngest-Signature`` header value for ``body`` (signed as given, no JCS)."""
+    ts = int(time.time()) if ts is None else ts
+    return f"t={ts}&s={_mac(body, key, ts)}"
+
+
+def bearer(key: str) -> str:
+    """``<prefix><hex(sha256(hex_decode(key_without_prefix)))>`` (prefix kept)."""
+    match = _PREFIX.match(key)
+    prefix = match.group(0) if match else ""
+    raw = normalize_key(key)
+    try:
+        material = bytes.fromhex(raw)
+    except ValueError:
+        material = raw.encode("utf-8")
+    return prefix + hashlib.sha256(material).hexdigest()
+
+
+def event_key_hash(event_key: str) -> str:
+    return hashlib.sha256(event_key.encode("utf-8")).hexdigest()
+
+
+def canonical(body: bytes) -> bytes:
+    """JCS form of a JSON body; the raw bytes when it is empty or not JSON."""
+    if not body.strip():
+        return b""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return body
+    import rfc8785  # deferred: only signed requests need it
+
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, ValueError, TypeError):
+        return body
+
+
+class SignatureError(Exception):
+    """The request's signature is missing, malformed, stale or wrong (reason in the message)."""
+
+
+@dataclass(frozen=True)
+class Verified:
+    key: str  # the key that verified the request: it signs the response
+
+
+def parse_header(header: str) -> tuple[int, str]:
+    fields = parse_qs(header, keep_blank_values=True)
+    ts_text = (fields.get("t") or [""])[0]
+    sig = (fields.get("s") or [""])[0]
+    if not ts_text or not sig:
+        raise SignatureError("signature header must carry t and s")
+    try:
+        ts = int(ts_text)
+    except ValueError:
+        raise SignatureError("signature timestamp is not an integer") from None
+    return ts, sig
+
+
+def verify(
+    body: bytes,
+    header: str | None,
+    keys: tuple[str | None, ...],
+    *,
+    now: float | None = None,
+    max_age: int = Limit.SIGNATURE_MAX_AGE_SECONDS,
+) -> Verified:
+    """Check ``header`` against ``body`` with each key in turn; return the key that matched.
+
+    Rejects a timestamp older than ``max_age`` seconds, or more than ``max_age``
+    seconds in the future (a clock that far ahead is not a clock we trust).
+    """
+    usable = [k for k in keys if k]
+    if not usable:
+        raise SignatureError("no signing key is configured")
+    if not header:
+        raise SignatureError("missing X-Inngest-Signature header")
+    ts, sig = parse_header(header)
+    current = time.time() if now is None else now
+    if current - ts > max_age:
+        raise SignatureError("signature has expired")
+    if ts - current > max_age:
+        raise SignatureError("signature timestamp is in the future")
+    message = canonical(body)
+    for key in usable:
+        if hmac.compare_digest(_mac(message, key, ts), sig):
+            return Verified(key)
+    raise SignatureError("signature does not match")

@@ -1,0 +1,307 @@
+"""The step API users call: ``ctx.step.run``, ``sleep``, ``wait_for_event``, ``invoke`` ...
+
+Every decision lives in :class:`~.replay.Engine`. :class:`Step` is the API for
+``def`` functions; :class:`AsyncStep` gives ``async def`` functions the same
+calls as awaitables, delegating to the same code.
+"""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from . import serialize
+from .durations import Duration, format_duration
+from .errors import ConfigError
+from .replay import MISSING, BranchDone, Engine, Pending
+from .wire import Opcode, StepType
+
+if TYPE_CHECKING:
+    from .client import Inngest
+    from .context import Event
+    from .function import Function
+
+T = TypeVar("T")
+_YEAR_MS = 366 * 86_400_000
+
+
+def _event_from_memo(memo: Any) -> Event | None:  # noqa: ANN401
+    from .context import Event
+
+    if memo is None:
+        return None
+    if isinstance(memo, dict) and memo.keys() == {"data"} and isinstance(memo["data"], dict) and "name" in memo["data"]:
+        memo = memo["data"]  # tolerate a wrapped event
+    return Event.from_wire(memo) if isinstance(memo, dict) else None
+
+
+def _timeout(value: Duration | datetime.datetime | None, what: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        return _rfc3339(value)
+    return format_duration(value, what, maximum_ms=_YEAR_MS)
+
+
+def _rfc3339(value: datetime.datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class Step:
+    """Steps for ``def`` functions: each call returns the step's result."""
+
+    def __init__(self, engine: Engine, client: Inngest) -> None:
+        self._engine = engine
+        self._client = client
+
+    # -- steps whose body runs in the app -------------------------------------------
+
+    def _begin_run(self, step_id: str, handler: Callable[..., Any], output_type: Any) -> tuple[Any, Pending | None]:  # noqa: ANN401
+        if not callable(handler):
+            raise ConfigError(f"step.run({step_id!r}, handler): handler must be callable")
+        memo, pending = self._engine.memo(step_id)
+        if memo is not MISSING:
+            value = self._engine.unwrap(memo, pending)
+            tp = output_type if output_type is not None else serialize.output_type_of(handler)
+            return serialize.load(value, tp), None
+        op = pending.base_op(Opcode.STEP_RUN)
+        self._engine.new_work(pending, op, runnable=True)
+        return None, pending
+
+    def _finish_run(self, pending: Pending, step_type: str, result: Any, exc: BaseException | None) -> None:  # noqa: ANN401
+        if exc is not None:
+            self._engine.failed(pending, exc)
+        self._engine.ran(pending, result, step_type=step_type)
+
+    def run(
+        self,
+        step_id: str,
+        handler: Callable[..., T],
+        *handler_args: Any,  # noqa: ANN401
+        output_type: Any = None,  # noqa: ANN401
+    ) -> T:
+        """Run ``handler(*handler_args)`` once; later calls return its memoized result."""
+        return self._run(step_id, handler, handler_args, output_type, StepType.RUN)  # type: ignore[no-any-return]
+
+    def _run(self, step_id: str, handler: Callable[..., Any], args: Sequence[Any], output_type: Any, kind: str) -> Any:  # noqa: ANN401
+        value, pending = self._begin_run(step_id, handler, output_type)
+        if pending is None:
+            return value
+        try:
+            result = handler(*args)
+            if inspect.isawaitable(result):
+                result = _run_coroutine(result)
+        except Exception as exc:  # noqa: BLE001 - any failure of user code is reported as a step error
+            self._finish_run(pending, kind, None, exc)
+        self._finish_run(pending, kind, result, None)
+        raise AssertionError("unreachable")  # pragma: no cover - _finish_run always raises
+
+    def send_event(self, step_id: str, events: Any) -> list[str]:  # noqa: ANN401
+        """Send one event or a list of events, once; returns their IDs."""
+        return self._run(step_id, self._client.send, (events,), None, StepType.SEND_EVENT)  # type: ignore[no-any-return]
+
+    # -- steps the server carries out ----------------------------------------------------
+
+    def _report(self, step_id: str, op: Opcode, opts: dict[str, Any]) -> tuple[Any, Pending]:
+        memo, pending = self._engine.memo(step_id)
+        if memo is MISSING:
+            body = pending.base_op(op)
+            body["opts"] = {k: v for k, v in opts.items() if v is not None}
+            self._engine.new_work(pending, body, runnable=False)
+        return memo, pending
+
+    def sleep(self, step_id: str, duration: Duration) -> None:
+        """Pause the run for ``duration`` (a timedelta, or milliseconds)."""
+        self._report(step_id, Opcode.SLEEP, {"duration": format_duration(duration, "sleep duration", maximum_ms=_YEAR_MS)})
+
+    def sleep_until(self, step_id: str, until: datetime.datetime) -> None:
+        """Pause the run until ``until`` (naive datetimes are UTC)."""
+        if not isinstance(until, datetime.datetime):
+            raise ConfigError("sleep_until needs a datetime")
+        self._report(step_id, Opcode.SLEEP, {"duration": _rfc3339(until)})
+
+    def wait_for_event(
+        self,
+        step_id: str,
+        *,
+        event: str,
+        timeout: Duration | datetime.datetime,
+        if_exp: str | None = None,
+    ) -> Event | None:
+        """Wait for an event named ``event`` (matching ``if_exp``); ``None`` on timeout."""
+        memo, _ = self._report(
+            step_id,
+            Opcode.WAIT_FOR_EVENT,
+            {"event": event, "timeout": _timeout(timeout, "wait_for_event timeout"), "if": if_exp},
+        )
+        return _event_from_memo(memo)
+
+    def wait_for_signal(
+        self,
+        step_id: str,
+        *,
+        signal: str,
+        timeout: Duration | datetime.datetime,
+        conflict: Literal["fail", "replace"] = "fail",
+    ) -> Any:  # noqa: ANN401
+        """Wait for ``signal``; returns ``{"signal", "data"}`` or ``None`` on timeout."""
+        memo, pending = self._report(
+            step_id,
+            Opcode.WAIT_FOR_SIGNAL,
+            {"signal": signal, "timeout": _timeout(timeout, "wait_for_signal timeout"), "conflict": conflict},
+        )
+        return self._engine.unwrap(memo, pending)
+
+    def invoke(
+        self,
+        step_id: str,
+        *,
+        function: Function[Any],
+        data: Any = None,  # noqa: ANN401
+        user: Any = None,  # noqa: ANN401
+        timeout: Duration | None = None,
+    ) -> Any:  # noqa: ANN401
+        """Run another function of this app and return its result."""
+        return self.invoke_by_id(step_id, function_id=function.id(self._client.app_id), data=data, user=user,
+                                 timeout=timeout, _composite=True)
+
+    def invoke_by_id(
+        self,
+        step_id: str,
+        *,
+        function_id: str,
+        app_id: str | None = None,
+        data: Any = None,  # noqa: ANN401
+        user: Any = None,  # noqa: ANN401
+        timeout: Duration | None = None,
+        _composite: bool = False,
+    ) -> Any:  # noqa: ANN401
+        """Run a function by its ID (of this app unless ``app_id`` is given) and return its result."""
+        target = function_id if _composite else f"{app_id or self._client.app_id}-{function_id}"
+        payload: dict[str, Any] = {"data": serialize.to_json_value(data if data is not None else {})}
+        if user is not None:
+            payload["user"] = serialize.to_json_value(user)
+        memo, pending = self._report(
+            step_id,
+            Opcode.INVOKE_FUNCTION,
+            {"function_id": target, "payload": payload, "timeout": _timeout(timeout, "invoke timeout")},
+        )
+        return self._engine.unwrap(memo, pending)
+
+    def fetch(
+        self,
+        step_id: str,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        body: str | bytes | None = None,
+    ) -> Any:  # noqa: ANN401
+        """An HTTP request made by the server, durably: ``{status_code, headers, body, url}``."""
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        memo, pending = self._report(
+            step_id, Opcode.GATEWAY, {"url": url, "method": method.upper(), "headers": headers, "body": text}
+        )
+        return self._engine.unwrap(memo, pending)
+
+    # -- groups ---------------------------------------------------------------------------
+
+    def parallel(self, callables: Sequence[Callable[[], T]]) -> tuple[T, ...]:
+        """Run each callable's steps in parallel; returns their results in order."""
+        outer = self._engine.begin_parallel()
+        results: list[Any] = []
+        pending = False
+        for fn in callables:
+            try:
+                results.append(fn())
+            except BranchDone:
+                pending = True
+                results.append(None)
+        self._engine.end_parallel(outer, pending)
+        return tuple(results)
+
+
+class AsyncStep:
+    """Steps for ``async def`` functions: the same calls as :class:`Step`, awaited."""
+
+    def __init__(self, engine: Engine, client: Inngest) -> None:
+        self._sync = Step(engine, client)
+        self._engine = engine
+
+    async def run(
+        self,
+        step_id: str,
+        handler: Callable[..., Awaitable[T]] | Callable[..., T],
+        *handler_args: Any,  # noqa: ANN401
+        output_type: Any = None,  # noqa: ANN401
+    ) -> T:
+        return await self._run(step_id, handler, handler_args, output_type, StepType.RUN)  # type: ignore[no-any-return]
+
+    async def _run(self, step_id: str, handler: Callable[..., Any], args: Sequence[Any], output_type: Any, kind: str) -> Any:  # noqa: ANN401
+        value, pending = self._sync._begin_run(step_id, handler, output_type)
+        if pending is None:
+            return value
+        try:
+            result = handler(*args)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception as exc:  # noqa: BLE001
+            self._sync._finish_run(pending, kind, None, exc)
+        self._sync._finish_run(pending, kind, result, None)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def send_event(self, step_id: str, events: Any) -> list[str]:  # noqa: ANN401
+        return await self._run(step_id, self._sync._client.send_async, (events,), None, StepType.SEND_EVENT)  # type: ignore[no-any-return]
+
+    async def sleep(self, step_id: str, duration: Duration) -> None:
+        self._sync.sleep(step_id, duration)
+
+    async def sleep_until(self, step_id: str, until: datetime.datetime) -> None:
+        self._sync.sleep_until(step_id, until)
+
+    async def wait_for_event(self, step_id: str, *, event: str, timeout: Duration | datetime.datetime,
+                             if_exp: str | None = None) -> Event | None:
+        return self._sync.wait_for_event(step_id, event=event, timeout=timeout, if_exp=if_exp)
+
+    async def wait_for_signal(self, step_id: str, *, signal: str, timeout: Duration | datetime.datetime,
+                              conflict: Literal["fail", "replace"] = "fail") -> Any:  # noqa: ANN401
+        return self._sync.wait_for_signal(step_id, signal=signal, timeout=timeout, conflict=conflict)
+
+    async def invoke(self, step_id: str, *, function: Function[Any], data: Any = None, user: Any = None,  # noqa: ANN401
+                     timeout: Duration | None = None) -> Any:  # noqa: ANN401
+        return self._sync.invoke(step_id, function=function, data=data, user=user, timeout=timeout)
+
+    async def invoke_by_id(self, step_id: str, *, function_id: str, app_id: str | None = None, data: Any = None,  # noqa: ANN401
+                           user: Any = None, timeout: Duration | None = None) -> Any:  # noqa: ANN401
+        return self._sync.invoke_by_id(step_id, function_id=function_id, app_id=app_id, data=data, user=user,
+                                       timeout=timeout)
+
+    async def fetch(self, step_id: str, url: str, *, method: str = "GET", headers: dict[str, str] | None = None,
+                    body: str | bytes | None = None) -> Any:  # noqa: ANN401
+        return self._sync.fetch(step_id, url, method=method, headers=headers, body=body)
+
+    async def parallel(self, callables: Sequence[Callable[[], Awaitable[T]]]) -> tuple[T, ...]:
+        outer = self._engine.begin_parallel()
+        results: list[Any] = []
+        pending = False
+        for fn in callables:
+            try:
+                results.append(await fn())
+            except BranchDone:
+                pending = True
+                results.append(None)
+        self._engine.end_parallel(outer, pending)
+        return tuple(results)
+
+
+def _run_coroutine(awaitable: Awaitable[Any]) -> Any:  # noqa: ANN401
+    import asyncio  # deferred: only a sync function calling an async step body needs a loop
+
+    async def wrap() -> Any:  # noqa: ANN401
+        return await awaitable
+
+    return asyncio.run(wrap())

@@ -1,0 +1,123 @@
+"""The executor's outgoing HTTP: calls to an app (PROTOCOL §7.2), sync pings, step.fetch requests."""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import json
+import time
+import urllib.parse
+from typing import Any
+
+import rfc8785
+
+from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, ServerKind
+
+from . import signing
+
+CALL_TIMEOUT_SECONDS = 2 * 3600.0  # MaxFunctionTimeout
+
+
+@dataclasses.dataclass
+class Reply:
+    """An app's answer, or the transport error that stood in for one."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def from_sdk(self) -> bool:
+        return Header.SDK in self.headers
+
+    @property
+    def no_retry(self) -> bool:
+        return self.headers.get(Header.NO_RETRY, "").strip().lower() == "true"
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+def canonical(value: Any) -> bytes:
+    """JCS (RFC 8785) bytes, as the server sends call bodies."""
+    return rfc8785.dumps(value)
+
+
+def request(
+    method: str,
+    url: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    timeout: float,
+) -> Reply:
+    """One HTTP exchange on a fresh connection (the server uses no keep-alive for app calls)."""
+    parts = urllib.parse.urlsplit(url)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    conn_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    started = time.monotonic()
+    conn = conn_class(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+    try:
+        conn.request(method, target, body=body, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        reply_headers = {k.lower(): v for k, v in response.getheaders()}
+        return Reply(response.status, reply_headers, data, seconds=time.monotonic() - started)
+    except (OSError, http.client.HTTPException) as exc:
+        return Reply(0, {}, b"", error=f"Unable to reach SDK URL: {exc}", seconds=time.monotonic() - started)
+    finally:
+        conn.close()
+
+
+def _unwrap_stream(reply: Reply) -> Reply:
+    """A 201 keep-alive stream ends in ``{"status","body","headers"}``: answer as if it was sent plainly."""
+    try:
+        wrapper = json.loads(reply.body)
+    except ValueError:
+        return Reply(500, reply.headers, reply.body, error="invalid streamed response", seconds=reply.seconds)
+    if not isinstance(wrapper, dict):
+        return Reply(500, reply.headers, reply.body, error="invalid streamed response", seconds=reply.seconds)
+    headers = dict(reply.headers)
+    headers.update({str(k).lower(): str(v) for k, v in (wrapper.get("headers") or {}).items()})
+    inner = wrapper.get("body")
+    body = inner.encode() if isinstance(inner, str) else json.dumps(inner).encode()
+    if wrapper.get("error"):
+        return Reply(500, headers, body, error=str(wrapper["error"]), seconds=reply.seconds)
+    return Reply(int(wrapper.get("status") or 500), headers, body, seconds=reply.seconds)
+
+
+def with_query(url: str, **params: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query.extend(params.items())
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+def call_app(
+    url: str,
+    payload: dict[str, Any],
+    headers: dict[str, str],
+    signing_key: str | None,
+    timeout: float = CALL_TIMEOUT_SECONDS,
+) -> Reply:
+    """POST the call body to the app and return its (stream-unwrapped) reply."""
+    body = canonical(payload)
+    all_headers = {Header.CONTENT_TYPE: CONTENT_TYPE_JSON, **headers}
+    if signing_key:
+        all_headers[Header.SIGNATURE] = signing.sign(body, signing_key, int(time.time()))
+    reply = request("POST", url, body, all_headers, timeout)
+    if reply.status == 201 and reply.error is None:
+        reply = _unwrap_stream(reply)
+    return reply
+
+
+def ping_app(url: str, signing_key: str | None, timeout: float = 10.0) -> Reply:
+    """The dev server's sync ping: ``PUT <url>`` with ``{"url": url}`` (PROTOCOL §6.1)."""
+    body = json.dumps({"url": url}).encode()
+    headers = {Header.CONTENT_TYPE: CONTENT_TYPE_JSON, Header.SERVER_KIND: ServerKind.DEV}
+    if signing_key:
+        headers[Header.SIGNATURE] = signing.sign(canonical({"url": url}), signing_key, int(time.time()))
+    return request("PUT", url, body, headers, timeout)

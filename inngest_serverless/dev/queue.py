@@ -1,0 +1,162 @@
+"""The run queue: due items in SQLite, claimed by worker threads under concurrency and throttle limits.
+
+Concurrency counts items being executed (SDK calls in flight), per evaluated key, as the server's
+"step" limits do; a sleeping or waiting run holds no slot. Throttle gates ``start`` items with GCRA.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from typing import Any
+
+from .store import Store, dumps
+
+
+class Kind:
+    START = "start"
+    EDGE = "edge"
+    EDGE_ERROR = "edge-error"
+    SLEEP = "sleep"
+    PAUSE_TIMEOUT = "pause-timeout"
+    START_TIMEOUT = "timeout-start"
+    FINISH_TIMEOUT = "timeout-finish"
+    CRON = "cron"
+    DEBOUNCE = "debounce"
+    BATCH = "batch"
+
+
+CALLS_SDK = frozenset({Kind.START, Kind.EDGE, Kind.EDGE_ERROR, Kind.SLEEP})
+
+
+@dataclasses.dataclass
+class Item:
+    id: int
+    job_id: str | None
+    run_id: str | None
+    kind: str
+    at: float
+    attempt: int
+    payload: dict[str, Any]
+
+
+def gcra(tat: float | None, now: float, limit: int, period: float, burst: int) -> tuple[bool, float, float]:
+    """Generic cell rate algorithm: (admitted, new tat, earliest admission time if refused)."""
+    emission = period / max(limit, 1)
+    dvt = emission * (burst + 1)
+    base = max(tat or 0.0, now)
+    allow_at = base + emission - dvt
+    if allow_at <= now:
+        return True, base + emission, now
+    return False, tat or 0.0, allow_at
+
+
+class Queue:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.cond = threading.Condition()
+        self.generation = 0
+        self.inflight: dict[str, int] = {}
+        self.throttle_tat: dict[str, float] = {}
+
+    def recover(self) -> None:
+        """After a restart nothing is in flight: every leased item is due again."""
+        self.store.run_sql("UPDATE queue SET leased=0 WHERE leased=1")
+
+    def push(
+        self,
+        kind: str,
+        *,
+        run_id: str | None,
+        at: float,
+        payload: dict[str, Any],
+        job_id: str | None = None,
+        score: float | None = None,
+        attempt: int = 0,
+    ) -> bool:
+        """Enqueue one item (joins the caller's transaction); False when ``job_id`` is already queued."""
+        with self.store.tx() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO queue(job_id, run_id, kind, at, score, attempt, payload) VALUES(?,?,?,?,?,?,?)",
+                (job_id, run_id, kind, at, at if score is None else score, attempt, dumps(payload)),
+            )
+        self.notify()
+        return cursor.rowcount == 1
+
+    def notify(self) -> None:
+        with self.cond:
+            self.generation += 1
+            self.cond.notify_all()
+
+    def reschedule(self, item: Item, at: float, attempt: int, payload: dict[str, Any] | None = None) -> None:
+        self.store.run_sql(
+            "UPDATE queue SET at=?, score=MIN(score, ?), attempt=?, leased=0, payload=? WHERE id=?",
+            at,
+            at,
+            attempt,
+            dumps(item.payload if payload is None else payload),
+            item.id,
+        )
+        self.notify()
+
+    def delete(self, item: Item) -> None:
+        self.store.run_sql("DELETE FROM queue WHERE id=?", item.id)
+
+    def delete_job(self, job_id: str) -> None:
+        self.store.run_sql("DELETE FROM queue WHERE job_id=?", job_id)
+
+    def _admissible(self, item: Item, now: float) -> bool:
+        for key, limit in item.payload.get("ckeys") or []:
+            if self.inflight.get(key, 0) >= limit:
+                return False
+        throttle = item.payload.get("throttle")
+        if throttle and item.kind == Kind.START:
+            key = throttle["key"]
+            ok, tat, allow_at = gcra(
+                self.throttle_tat.get(key), now, throttle["limit"], throttle["period"], throttle["burst"]
+            )
+            if not ok:
+                self.store.conn.execute("UPDATE queue SET at=? WHERE id=?", (allow_at, item.id))
+                return False
+            self.throttle_tat[key] = tat
+        return True
+
+    def claim(self) -> Item | None:
+        now = time.time()
+        with self.store.tx() as conn:
+            rows = conn.execute(
+                "SELECT id, job_id, run_id, kind, at, attempt, payload FROM queue "
+                "WHERE leased=0 AND at<=? ORDER BY score, id LIMIT 256",
+                (now,),
+            ).fetchall()
+            for row in rows:
+                item = Item(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]))
+                if not self._admissible(item, now):
+                    continue
+                conn.execute("UPDATE queue SET leased=1 WHERE id=?", (item.id,))
+                for key, _ in item.payload.get("ckeys") or []:
+                    self.inflight[key] = self.inflight.get(key, 0) + 1
+                return item
+        return None
+
+    def release(self, item: Item) -> None:
+        with self.store.lock:
+            for key, _ in item.payload.get("ckeys") or []:
+                self.inflight[key] = max(0, self.inflight.get(key, 0) - 1)
+        self.notify()
+
+    def next_due(self, after: float) -> float | None:
+        row = self.store.one("SELECT MIN(at) FROM queue WHERE leased=0 AND at>?", after)
+        return None if row is None or row[0] is None else float(row[0])
+
+    def wait(self, generation: int, max_wait: float) -> None:
+        """Sleep until something is enqueued or the next item falls due (at most ``max_wait``)."""
+        now = time.time()
+        # Items already due but not claimed are blocked by a limit: a release will notify.
+        due = self.next_due(now)
+        timeout = max_wait if due is None else min(max_wait, max(due - now, 0.001))
+        with self.cond:
+            if self.generation == generation and timeout > 0:
+                self.cond.wait(timeout)

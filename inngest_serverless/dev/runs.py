@@ -1,0 +1,203 @@
+"""A run's durable state: its row, memoized steps (the stack), history for the timeline."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import time
+from typing import Any
+
+from .store import Store, dumps
+
+
+class Status:
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+    SKIPPED = "Skipped"
+
+
+ENDED = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.SKIPPED})
+
+
+@dataclasses.dataclass
+class Run:
+    id: str
+    fn_uuid: str
+    fn_slug: str
+    status: str
+    events: list[dict[str, Any]]
+    event_ids: list[str]
+    created_at: float
+    started_at: float | None
+    ended_at: float | None
+    output: Any
+    error: Any
+    version: int
+    force_plan: bool
+    pending: list[str]
+    meta: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Run:
+        return cls(
+            id=row["id"],
+            fn_uuid=row["fn_uuid"],
+            fn_slug=row["fn_slug"],
+            status=row["status"],
+            events=json.loads(row["events"]),
+            event_ids=json.loads(row["event_ids"]),
+            created_at=row["created_at"],
+            started_at=row["started_at"],
+            ended_at=row["ended_at"],
+            output=None if row["output"] is None else json.loads(row["output"]),
+            error=None if row["error"] is None else json.loads(row["error"]),
+            version=row["version"],
+            force_plan=bool(row["force_plan"]),
+            pending=json.loads(row["pending"]) if row["pending"] else [],
+            meta=json.loads(row["meta"]),
+        )
+
+    @property
+    def score(self) -> float:
+        """Queue score of this run's step items: older (and higher-priority) runs go first."""
+        return self.created_at - float(self.meta.get("priority") or 0)
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "run_id": self.id,
+            "function_id": self.fn_uuid,
+            "function_slug": self.fn_slug,
+            "status": self.status,
+            "event_id": self.event_ids[0] if self.event_ids else None,
+            "run_started_at": self.created_at,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "output": self.output,
+            "error": self.error,
+            "cron": self.meta.get("cron"),
+            "batch_id": self.meta.get("batch_id"),
+        }
+
+
+class Runs:
+    """Run rows, steps and history, on the shared store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get(self, run_id: str) -> Run | None:
+        row = self.store.one("SELECT * FROM runs WHERE id=?", run_id)
+        return None if row is None else Run.from_row(row)
+
+    def create(self, run: Run) -> None:
+        self.store.run_sql(
+            "INSERT INTO runs(id, fn_uuid, fn_slug, status, events, event_ids, created_at, started_at, ended_at,"
+            " output, error, version, force_plan, pending, meta) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            run.id,
+            run.fn_uuid,
+            run.fn_slug,
+            run.status,
+            dumps(run.events),
+            dumps(run.event_ids),
+            run.created_at,
+            run.started_at,
+            run.ended_at,
+            None if run.output is None else dumps(run.output),
+            None if run.error is None else dumps(run.error),
+            run.version,
+            int(run.force_plan),
+            dumps(run.pending),
+            dumps(run.meta),
+        )
+
+    def update(self, run: Run, **fields: Any) -> None:
+        encoded = {}
+        for name, value in fields.items():
+            setattr(run, name, value)
+            if name in ("pending", "meta"):
+                value = dumps(value)
+            elif name == "force_plan":
+                value = int(value)
+            encoded[name] = value
+        assignments = ", ".join(f"{name}=?" for name in encoded)
+        self.store.run_sql(f"UPDATE runs SET {assignments} WHERE id=?", *encoded.values(), run.id)
+
+    def steps(self, run_id: str) -> tuple[list[str], dict[str, Any]]:
+        """The stack (completion order) and the memoized values."""
+        rows = self.store.all("SELECT step_id, value FROM steps WHERE run_id=? ORDER BY seq", run_id)
+        stack = [r[0] for r in rows]
+        return stack, {r[0]: None if r[1] is None else json.loads(r[1]) for r in rows}
+
+    def step_count(self, run_id: str) -> int:
+        row = self.store.one("SELECT COUNT(*) FROM steps WHERE run_id=?", run_id)
+        return int(row[0]) if row else 0
+
+    def save_step(self, run_id: str, step_id: str, value: Any) -> bool:
+        """Memoize a step; the first value wins. True when this call saved it."""
+        with self.store.tx() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO steps(run_id, step_id, seq, value) "
+                "VALUES(?,?,(SELECT COUNT(*) FROM steps WHERE run_id=?),?)",
+                (run_id, step_id, run_id, None if value is None else dumps(value)),
+            )
+            return cursor.rowcount == 1
+
+    def log(
+        self,
+        run_id: str,
+        kind: str,
+        *,
+        step_id: str | None = None,
+        name: str | None = None,
+        started: float | None = None,
+        ended: float | None = None,
+        attempt: int | None = None,
+        detail: Any = None,
+    ) -> None:
+        now = time.time()
+        self.store.run_sql(
+            "INSERT INTO history(run_id, kind, step_id, name, started, ended, attempt, detail) VALUES(?,?,?,?,?,?,?,?)",
+            run_id,
+            kind,
+            step_id,
+            name,
+            now if started is None else started,
+            ended,
+            attempt,
+            None if detail is None else dumps(detail),
+        )
+
+    def log_end(self, run_id: str, step_id: str, detail: Any = None) -> None:
+        """Close the open timeline entry of a sleep, wait or invoke."""
+        self.store.run_sql(
+            "UPDATE history SET ended=?, detail=COALESCE(?, detail) WHERE run_id=? AND step_id=? AND ended IS NULL",
+            time.time(),
+            None if detail is None else dumps(detail),
+            run_id,
+            step_id,
+        )
+
+    def timeline(self, run_id: str) -> list[dict[str, Any]]:
+        rows = self.store.all("SELECT * FROM history WHERE run_id=? ORDER BY id", run_id)
+        return [
+            {
+                "kind": r["kind"],
+                "step_id": r["step_id"],
+                "name": r["name"],
+                "started": r["started"],
+                "ended": r["ended"],
+                "attempt": r["attempt"],
+                "detail": None if r["detail"] is None else json.loads(r["detail"]),
+            }
+            for r in rows
+        ]
+
+    def list(self, limit: int = 50, status: str | None = None) -> list[Run]:
+        if status:
+            rows = self.store.all("SELECT * FROM runs WHERE status=? ORDER BY id DESC LIMIT ?", status, limit)
+        else:
+            rows = self.store.all("SELECT * FROM runs ORDER BY id DESC LIMIT ?", limit)
+        return [Run.from_row(r) for r in rows]

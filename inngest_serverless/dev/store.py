@@ -1,0 +1,134 @@
+"""SQLite state of the executor: apps, functions, events, runs, memoized steps, queue, pauses.
+
+One connection guarded by one re-entrant lock; every state change of a run happens inside
+one transaction, so a crash (even SIGKILL) leaves either the old or the new state on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS apps(
+  name TEXT PRIMARY KEY, url TEXT NOT NULL, sdk TEXT, framework TEXT, checksum TEXT,
+  error TEXT, updated_at REAL);
+CREATE TABLE IF NOT EXISTS sdk_urls(url TEXT PRIMARY KEY, error TEXT, polled_at REAL);
+CREATE TABLE IF NOT EXISTS functions(
+  uuid TEXT PRIMARY KEY, slug TEXT UNIQUE NOT NULL, app TEXT NOT NULL, name TEXT,
+  version INTEGER NOT NULL, config TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events(
+  internal_id TEXT PRIMARY KEY, name TEXT NOT NULL, body TEXT NOT NULL, received_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS events_name ON events(name);
+CREATE TABLE IF NOT EXISTS runs(
+  id TEXT PRIMARY KEY, fn_uuid TEXT NOT NULL, fn_slug TEXT NOT NULL, status TEXT NOT NULL,
+  events TEXT NOT NULL, event_ids TEXT NOT NULL, created_at REAL NOT NULL, started_at REAL,
+  ended_at REAL, output TEXT, error TEXT, version INTEGER NOT NULL DEFAULT -1,
+  force_plan INTEGER NOT NULL DEFAULT 0, pending TEXT, meta TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+CREATE TABLE IF NOT EXISTS steps(
+  run_id TEXT NOT NULL, step_id TEXT NOT NULL, seq INTEGER NOT NULL, value TEXT,
+  PRIMARY KEY(run_id, step_id));
+CREATE TABLE IF NOT EXISTS history(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, kind TEXT NOT NULL, step_id TEXT,
+  name TEXT, started REAL NOT NULL, ended REAL, attempt INTEGER, detail TEXT);
+CREATE INDEX IF NOT EXISTS history_run ON history(run_id);
+CREATE TABLE IF NOT EXISTS queue(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT UNIQUE, run_id TEXT, kind TEXT NOT NULL,
+  at REAL NOT NULL, score REAL NOT NULL, attempt INTEGER NOT NULL DEFAULT 0,
+  payload TEXT NOT NULL, leased INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS queue_due ON queue(leased, at);
+CREATE INDEX IF NOT EXISTS queue_run ON queue(run_id);
+CREATE TABLE IF NOT EXISTS pauses(
+  id TEXT PRIMARY KEY, run_id TEXT NOT NULL, step_id TEXT, kind TEXT NOT NULL, event TEXT,
+  expr TEXT, expires REAL NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS pauses_event ON pauses(event);
+CREATE INDEX IF NOT EXISTS pauses_run ON pauses(run_id);
+CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL);
+"""
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class Store:
+    """The executor's database. ``path`` is a file or ``:memory:``."""
+
+    def __init__(self, path: str) -> None:
+        if path != ":memory:":
+            parent = os.path.dirname(os.path.abspath(path))
+            os.makedirs(parent, exist_ok=True)
+        self.path = path
+        self.lock = threading.RLock()
+        self._depth = 0
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        if path != ":memory:":
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    @contextlib.contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One atomic transaction (nested calls join the outer one)."""
+        with self.lock:
+            outer = self._depth == 0
+            if outer:
+                self.conn.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield self.conn
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self.conn.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outer:
+                self.conn.execute("COMMIT")
+
+    def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        with self.lock:
+            row: sqlite3.Row | None = self.conn.execute(sql, args).fetchone()
+            return row
+
+    def all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        with self.lock:
+            return list(self.conn.execute(sql, args).fetchall())
+
+    def run_sql(self, sql: str, *args: Any) -> int:
+        with self.tx() as conn:
+            return conn.execute(sql, args).rowcount
+
+    # -- key/value: idempotency keys, GCRA state, singleton holders, debounce/batch buffers --
+
+    def kv_get(self, key: str, now: float) -> Any:
+        row = self.one("SELECT value, expires FROM kv WHERE key=?", key)
+        if row is None or (row["expires"] is not None and row["expires"] <= now):
+            return None
+        return json.loads(row["value"])
+
+    def kv_set(self, key: str, value: Any, expires: float | None = None) -> None:
+        self.run_sql("INSERT OR REPLACE INTO kv(key, value, expires) VALUES(?,?,?)", key, dumps(value), expires)
+
+    def kv_claim(self, key: str, value: Any, expires: float, now: float) -> Any:
+        """Set ``key`` unless a live value exists; return the existing value, or None if claimed."""
+        with self.tx():
+            existing = self.kv_get(key, now)
+            if existing is not None:
+                return existing
+            self.kv_set(key, value, expires)
+            return None
+
+    def kv_delete(self, key: str) -> None:
+        self.run_sql("DELETE FROM kv WHERE key=?", key)

@@ -55,7 +55,7 @@ def _client() -> httpx.Client:
     return httpx.Client(timeout=30.0)
 
 
-def authed_request(cfg: Config, method: str, url: str, body: Any = None,  # noqa: ANN401
+def authed_request(cfg: Config, method: str, url: str, body: Any = None,
                    extra_headers: dict[str, str] | None = None) -> httpx.Response:
     """An API call with the hashed Bearer key, retried once with the fallback key on 401/403."""
     content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
@@ -102,7 +102,7 @@ def _event_seed() -> str:
     return f"{int(time.time() * 1000)},{base64.b64encode(os.urandom(10)).decode()}"
 
 
-def prepare_events(events: Any) -> list[dict[str, Any]]:  # noqa: ANN401
+def prepare_events(events: Any) -> list[dict[str, Any]]:
     from .context import Event
 
     items = events if isinstance(events, list) else [events]
@@ -142,10 +142,10 @@ def _send_result(response: httpx.Response) -> list[str]:
 
 
 def _backoff(attempt: int) -> float:
-    return float(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random() / 2))  # noqa: S311 - jitter only
+    return float(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random() / 2))
 
 
-def send(cfg: Config, events: Any) -> list[str]:  # noqa: ANN401
+def send(cfg: Config, events: Any) -> list[str]:
     import httpx
 
     body = json.dumps(prepare_events(events), separators=(",", ":")).encode()
@@ -165,7 +165,7 @@ def send(cfg: Config, events: Any) -> list[str]:  # noqa: ANN401
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def send_async(cfg: Config, events: Any) -> list[str]:  # noqa: ANN401
+async def send_async(cfg: Config, events: Any) -> list[str]:
     import asyncio
 
     import httpx

@@ -79,7 +79,7 @@ class Inngest:
         timeouts: Timeouts | None = None,
         idempotency: str | None = None,
         on_failure: Callable[..., Any] | None = None,
-        output_type: Any = None,  # noqa: ANN401
+        output_type: Any = None,
     ) -> Callable[[Callable[..., Any]], Function[Any]]:
         """Decorate a ``def`` or ``async def`` handler taking a context; options are checked now."""
         opts = FunctionOptions(
@@ -110,17 +110,17 @@ class Inngest:
 
         return decorator
 
-    def send(self, events: Any) -> list[str]:  # noqa: ANN401
+    def send(self, events: Any) -> list[str]:
         """Send one event (a dict with ``name`` and ``data``, or an Event) or a list; returns IDs."""
         from . import api
 
         return api.send(self.config, events)
 
-    async def send_async(self, events: Any) -> list[str]:  # noqa: ANN401
+    async def send_async(self, events: Any) -> list[str]:
         from . import api
 
         return await api.send_async(self.config, events)
 
-    def send_sync(self, events: Any) -> list[str]:  # noqa: ANN401
+    def send_sync(self, events: Any) -> list[str]:
         """Alias of :meth:`send` (the official SDK's name for the blocking call)."""
         return self.send(events)

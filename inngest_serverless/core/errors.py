@@ -40,7 +40,7 @@ class RetryAfterError(InngestError):
                 value = value.replace(tzinfo=datetime.timezone.utc)
             return value.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
         seconds = value.total_seconds() if isinstance(value, datetime.timedelta) else float(value)
-        return str(max(1, int(round(seconds))))
+        return str(max(1, round(seconds)))
 
 
 class StepError(InngestError):
@@ -50,7 +50,7 @@ class StepError(InngestError):
     """
 
     def __init__(self, message: str, *, name: str = "Error", stack: str | None = None,
-                 data: Any = None, step_id: str | None = None) -> None:  # noqa: ANN401
+                 data: Any = None, step_id: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.name = name

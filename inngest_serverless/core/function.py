@@ -103,7 +103,7 @@ class Function(Generic[T]):
             self.on_failure._failure_of = opts.fn_id
         self._failure_of: str | None = None
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the handler directly (e.g. in a unit test with a hand-made context)."""
         return self.handler(*args, **kwargs)
 

@@ -112,7 +112,7 @@ class Handler:
             return self._finish(prepared, self._run_sync(prepared))
         except BadRequest as exc:
             return self._error(exc.status, exc.code, exc.message, no_retry=True)
-        except Exception:  # noqa: BLE001 - the last line of defence: never a traceback over HTTP
+        except Exception:
             log.exception("inngest_serverless: internal error while handling %s", request.method)
             return self._error(500, "internal_error", "internal error in the SDK; see the app's logs", no_retry=False)
 
@@ -133,7 +133,7 @@ class Handler:
             return self._finish(prepared, outcome)
         except BadRequest as exc:
             return self._error(exc.status, exc.code, exc.message, no_retry=True)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("inngest_serverless: internal error while handling %s", request.method)
             return self._error(500, "internal_error", "internal error in the SDK; see the app's logs", no_retry=False)
 
@@ -147,7 +147,7 @@ class Handler:
             Header.FRAMEWORK: self.framework,
         }
 
-    def _json(self, status: int, body: Any, *, key: str | None = None,  # noqa: ANN401
+    def _json(self, status: int, body: Any, *, key: str | None = None,
               headers: dict[str, str] | None = None) -> Response:
         raw = serialize.dumps(body)
         out = self._headers()
@@ -253,7 +253,7 @@ class Handler:
         try:
             status, reply = api.register(cfg, payload, deploy_id=deploy_id,
                                          server_kind=request.headers.get(Header.SERVER_KIND))
-        except Exception as exc:  # noqa: BLE001 - network errors of any kind become a clear 500
+        except Exception as exc:
             log.warning("inngest_serverless: sync failed: could not reach %s (%s)", cfg.api_origin, type(exc).__name__)
             return self._json(500, {"message": f"could not reach the Inngest API at {cfg.api_origin}",
                                     "modified": False}, key=key, headers={Header.SYNC_KIND: SyncKind.OUT_OF_BAND})
@@ -378,7 +378,7 @@ class Handler:
             return Outcome(result=call.fn.handler(ctx))
         except Interrupt as interrupt:
             return Outcome(interrupt=interrupt)
-        except Exception as exc:  # noqa: BLE001 - user code may raise anything
+        except Exception as exc:
             return Outcome(error=exc)
 
     async def _run_async(self, call: Call) -> Outcome:
@@ -391,7 +391,7 @@ class Handler:
             return Outcome(result=await call.fn.handler(ctx))
         except Interrupt as interrupt:
             return Outcome(interrupt=interrupt)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return Outcome(error=exc)
 
     def _finish(self, call: Call, outcome: Outcome) -> Response:

@@ -34,7 +34,7 @@ class Headers(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         return self._items[key.lower()]
 
-    def get(self, key: str, default: Any = None) -> Any:  # noqa: ANN401 - Mapping signature
+    def get(self, key: str, default: Any = None) -> Any:
         return self._items.get(key.lower(), default)
 
     def __contains__(self, key: object) -> bool:
@@ -113,5 +113,5 @@ class Response:
             self.stream = None
         return self.body
 
-    def json(self) -> Any:  # noqa: ANN401 - any JSON value
+    def json(self) -> Any:
         return json.loads(self.read() or b"null")

@@ -18,7 +18,7 @@ from .errors import NonRetriableError, RetryAfterError, StepError, error_object
 from .wire import Limit, Opcode, StepType
 
 
-class Interrupt(BaseException):  # noqa: N818 - control flow, not an error
+class Interrupt(BaseException):
     """Ends user code: the call answers ``206`` with ``ops`` (and ``headers``)."""
 
     def __init__(self, ops: list[dict[str, Any]], headers: dict[str, str] | None = None) -> None:
@@ -27,7 +27,7 @@ class Interrupt(BaseException):  # noqa: N818 - control flow, not an error
         self.headers = headers or {}
 
 
-class _BranchDone(BaseException):  # noqa: N818
+class _BranchDone(BaseException):
     """Ends one branch of a parallel group after its new op was collected (or skipped)."""
 
 
@@ -86,7 +86,7 @@ class Engine:
                 "split the work across several runs (e.g. with step.invoke or send_event)"
             )
         raw = user_id if index == 0 else f"{user_id}:{index}"
-        return hashlib.sha1(raw.encode("utf-8")).hexdigest(), index  # noqa: S324 - wire format
+        return hashlib.sha1(raw.encode("utf-8")).hexdigest(), index
 
     def memo(self, user_id: str) -> tuple[Any, Pending]:
         """The memoized value of the next step named ``user_id`` (or ``_MISSING``)."""
@@ -120,7 +120,7 @@ class Engine:
         # gone); stop without reporting anything.
         raise Interrupt([])
 
-    def ran(self, pending: Pending, output: Any, *, step_type: str = StepType.RUN) -> None:  # noqa: ANN401
+    def ran(self, pending: Pending, output: Any, *, step_type: str = StepType.RUN) -> None:
         """The step body returned ``output``: report it and end the call."""
         try:
             data = serialize.to_json_value(output)
@@ -156,7 +156,7 @@ class Engine:
     # -- memo shapes (PROTOCOL §8.3) -------------------------------------------------
 
     @staticmethod
-    def unwrap(memo: Any, pending: Pending) -> Any:  # noqa: ANN401
+    def unwrap(memo: Any, pending: Pending) -> Any:
         """``{"data": x}`` -> x; ``{"error": e}`` -> raise StepError."""
         if isinstance(memo, dict) and memo.keys() <= {"data", "error"} and memo:
             if memo.get("error") is not None:
@@ -184,7 +184,7 @@ class Engine:
             raise Interrupt(collected)
 
 
-def step_error(err: Any, user_id: str) -> StepError:  # noqa: ANN401
+def step_error(err: Any, user_id: str) -> StepError:
     if not isinstance(err, dict):
         return StepError(str(err), step_id=user_id)
     return StepError(

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 
-def _default(value: Any) -> Any:  # noqa: ANN401 - JSON encoder hook
+def _default(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     dump = getattr(value, "model_dump", None)
@@ -24,33 +24,33 @@ def _default(value: Any) -> Any:  # noqa: ANN401 - JSON encoder hook
     raise TypeError(f"a value of type {type(value).__name__} is not JSON serializable")
 
 
-def dumps(value: Any) -> bytes:  # noqa: ANN401
+def dumps(value: Any) -> bytes:
     """Compact JSON bytes; raises ``TypeError``/``ValueError`` for what JSON cannot hold."""
     return json.dumps(value, default=_default, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
-def to_json_value(value: Any) -> Any:  # noqa: ANN401
+def to_json_value(value: Any) -> Any:
     """``value`` as plain JSON data (dataclasses and models turned into dicts)."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return json.loads(dumps(value))
 
 
-def output_type_of(handler: Callable[..., Any]) -> Any:  # noqa: ANN401
+def output_type_of(handler: Callable[..., Any]) -> Any:
     """The declared return type of ``handler`` when it is a dataclass or a pydantic model."""
     try:
         hints = typing.get_type_hints(handler)
-    except Exception:  # noqa: BLE001 - annotations that do not resolve just mean "untyped"
+    except Exception:
         return None
     tp = hints.get("return")
     return tp if is_structured(tp) else None
 
 
-def is_structured(tp: Any) -> bool:  # noqa: ANN401
+def is_structured(tp: Any) -> bool:
     return inspect.isclass(tp) and (dataclasses.is_dataclass(tp) or hasattr(tp, "model_validate"))
 
 
-def load(value: Any, tp: Any) -> Any:  # noqa: ANN401
+def load(value: Any, tp: Any) -> Any:
     """Turn memoized JSON ``value`` back into ``tp`` (a dataclass or pydantic model) when given."""
     if tp is None or value is None or not is_structured(tp):
         return value
@@ -61,10 +61,10 @@ def load(value: Any, tp: Any) -> Any:  # noqa: ANN401
     return value
 
 
-def _load_dataclass(tp: Any, value: dict[str, Any]) -> Any:  # noqa: ANN401
+def _load_dataclass(tp: Any, value: dict[str, Any]) -> Any:
     try:
         hints = typing.get_type_hints(tp)
-    except Exception:  # noqa: BLE001
+    except Exception:
         hints = {}
     kwargs = {}
     for f in dataclasses.fields(tp):

@@ -27,7 +27,7 @@ T = TypeVar("T")
 _YEAR_MS = 366 * 86_400_000
 
 
-def _event_from_memo(memo: Any) -> Event | None:  # noqa: ANN401
+def _event_from_memo(memo: Any) -> Event | None:
     from .context import Event
 
     if memo is None:
@@ -60,7 +60,7 @@ class Step:
 
     # -- steps whose body runs in the app -------------------------------------------
 
-    def _begin_run(self, step_id: str, handler: Callable[..., Any], output_type: Any) -> tuple[Any, Pending | None]:  # noqa: ANN401
+    def _begin_run(self, step_id: str, handler: Callable[..., Any], output_type: Any) -> tuple[Any, Pending | None]:
         if not callable(handler):
             raise ConfigError(f"step.run({step_id!r}, handler): handler must be callable")
         memo, pending = self._engine.memo(step_id)
@@ -72,7 +72,7 @@ class Step:
         self._engine.new_work(pending, op, runnable=True)
         return None, pending
 
-    def _finish_run(self, pending: Pending, step_type: str, result: Any, exc: BaseException | None) -> None:  # noqa: ANN401
+    def _finish_run(self, pending: Pending, step_type: str, result: Any, exc: BaseException | None) -> None:
         if exc is not None:
             self._engine.failed(pending, exc)
         self._engine.ran(pending, result, step_type=step_type)
@@ -81,13 +81,13 @@ class Step:
         self,
         step_id: str,
         handler: Callable[..., T],
-        *handler_args: Any,  # noqa: ANN401
-        output_type: Any = None,  # noqa: ANN401
+        *handler_args: Any,
+        output_type: Any = None,
     ) -> T:
         """Run ``handler(*handler_args)`` once; later calls return its memoized result."""
         return self._run(step_id, handler, handler_args, output_type, StepType.RUN)  # type: ignore[no-any-return]
 
-    def _run(self, step_id: str, handler: Callable[..., Any], args: Sequence[Any], output_type: Any, kind: str) -> Any:  # noqa: ANN401
+    def _run(self, step_id: str, handler: Callable[..., Any], args: Sequence[Any], output_type: Any, kind: str) -> Any:
         value, pending = self._begin_run(step_id, handler, output_type)
         if pending is None:
             return value
@@ -95,12 +95,12 @@ class Step:
             result = handler(*args)
             if inspect.isawaitable(result):
                 result = _run_coroutine(result)
-        except Exception as exc:  # noqa: BLE001 - any failure of user code is reported as a step error
+        except Exception as exc:
             self._finish_run(pending, kind, None, exc)
         self._finish_run(pending, kind, result, None)
         raise AssertionError("unreachable")  # pragma: no cover - _finish_run always raises
 
-    def send_event(self, step_id: str, events: Any) -> list[str]:  # noqa: ANN401
+    def send_event(self, step_id: str, events: Any) -> list[str]:
         """Send one event or a list of events, once; returns their IDs."""
         return self._run(step_id, self._client.send, (events,), None, StepType.SEND_EVENT)  # type: ignore[no-any-return]
 
@@ -147,7 +147,7 @@ class Step:
         signal: str,
         timeout: Duration | datetime.datetime,
         conflict: Literal["fail", "replace"] = "fail",
-    ) -> Any:  # noqa: ANN401
+    ) -> Any:
         """Wait for ``signal``; returns ``{"signal", "data"}`` or ``None`` on timeout."""
         memo, pending = self._report(
             step_id,
@@ -161,10 +161,10 @@ class Step:
         step_id: str,
         *,
         function: Function[Any],
-        data: Any = None,  # noqa: ANN401
-        user: Any = None,  # noqa: ANN401
+        data: Any = None,
+        user: Any = None,
         timeout: Duration | None = None,
-    ) -> Any:  # noqa: ANN401
+    ) -> Any:
         """Run another function of this app and return its result."""
         return self.invoke_by_id(step_id, function_id=function.id(self._client.app_id), data=data, user=user,
                                  timeout=timeout, _composite=True)
@@ -175,11 +175,11 @@ class Step:
         *,
         function_id: str,
         app_id: str | None = None,
-        data: Any = None,  # noqa: ANN401
-        user: Any = None,  # noqa: ANN401
+        data: Any = None,
+        user: Any = None,
         timeout: Duration | None = None,
         _composite: bool = False,
-    ) -> Any:  # noqa: ANN401
+    ) -> Any:
         """Run a function by its ID (of this app unless ``app_id`` is given) and return its result."""
         target = function_id if _composite else f"{app_id or self._client.app_id}-{function_id}"
         payload: dict[str, Any] = {"data": serialize.to_json_value(data if data is not None else {})}
@@ -200,7 +200,7 @@ class Step:
         method: str = "GET",
         headers: dict[str, str] | None = None,
         body: str | bytes | None = None,
-    ) -> Any:  # noqa: ANN401
+    ) -> Any:
         """An HTTP request made by the server, durably: ``{status_code, headers, body, url}``."""
         text = body.decode("utf-8") if isinstance(body, bytes) else body
         memo, pending = self._report(
@@ -236,12 +236,12 @@ class AsyncStep:
         self,
         step_id: str,
         handler: Callable[..., Awaitable[T]] | Callable[..., T],
-        *handler_args: Any,  # noqa: ANN401
-        output_type: Any = None,  # noqa: ANN401
+        *handler_args: Any,
+        output_type: Any = None,
     ) -> T:
         return await self._run(step_id, handler, handler_args, output_type, StepType.RUN)  # type: ignore[no-any-return]
 
-    async def _run(self, step_id: str, handler: Callable[..., Any], args: Sequence[Any], output_type: Any, kind: str) -> Any:  # noqa: ANN401
+    async def _run(self, step_id: str, handler: Callable[..., Any], args: Sequence[Any], output_type: Any, kind: str) -> Any:
         value, pending = self._sync._begin_run(step_id, handler, output_type)
         if pending is None:
             return value
@@ -249,12 +249,12 @@ class AsyncStep:
             result = handler(*args)
             if inspect.isawaitable(result):
                 result = await result
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._sync._finish_run(pending, kind, None, exc)
         self._sync._finish_run(pending, kind, result, None)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def send_event(self, step_id: str, events: Any) -> list[str]:  # noqa: ANN401
+    async def send_event(self, step_id: str, events: Any) -> list[str]:
         return await self._run(step_id, self._sync._client.send_async, (events,), None, StepType.SEND_EVENT)  # type: ignore[no-any-return]
 
     async def sleep(self, step_id: str, duration: Duration) -> None:
@@ -268,20 +268,20 @@ class AsyncStep:
         return self._sync.wait_for_event(step_id, event=event, timeout=timeout, if_exp=if_exp)
 
     async def wait_for_signal(self, step_id: str, *, signal: str, timeout: Duration | datetime.datetime,
-                              conflict: Literal["fail", "replace"] = "fail") -> Any:  # noqa: ANN401
+                              conflict: Literal["fail", "replace"] = "fail") -> Any:
         return self._sync.wait_for_signal(step_id, signal=signal, timeout=timeout, conflict=conflict)
 
-    async def invoke(self, step_id: str, *, function: Function[Any], data: Any = None, user: Any = None,  # noqa: ANN401
-                     timeout: Duration | None = None) -> Any:  # noqa: ANN401
+    async def invoke(self, step_id: str, *, function: Function[Any], data: Any = None, user: Any = None,
+                     timeout: Duration | None = None) -> Any:
         return self._sync.invoke(step_id, function=function, data=data, user=user, timeout=timeout)
 
-    async def invoke_by_id(self, step_id: str, *, function_id: str, app_id: str | None = None, data: Any = None,  # noqa: ANN401
-                           user: Any = None, timeout: Duration | None = None) -> Any:  # noqa: ANN401
+    async def invoke_by_id(self, step_id: str, *, function_id: str, app_id: str | None = None, data: Any = None,
+                           user: Any = None, timeout: Duration | None = None) -> Any:
         return self._sync.invoke_by_id(step_id, function_id=function_id, app_id=app_id, data=data, user=user,
                                        timeout=timeout)
 
     async def fetch(self, step_id: str, url: str, *, method: str = "GET", headers: dict[str, str] | None = None,
-                    body: str | bytes | None = None) -> Any:  # noqa: ANN401
+                    body: str | bytes | None = None) -> Any:
         return self._sync.fetch(step_id, url, method=method, headers=headers, body=body)
 
     async def parallel(self, callables: Sequence[Callable[[], Awaitable[T]]]) -> tuple[T, ...]:
@@ -298,10 +298,10 @@ class AsyncStep:
         return tuple(results)
 
 
-def _run_coroutine(awaitable: Awaitable[Any]) -> Any:  # noqa: ANN401
+def _run_coroutine(awaitable: Awaitable[Any]) -> Any:
     import asyncio  # deferred: only a sync function calling an async step body needs a loop
 
-    async def wrap() -> Any:  # noqa: ANN401
+    async def wrap() -> Any:
         return await awaitable
 
     return asyncio.run(wrap())

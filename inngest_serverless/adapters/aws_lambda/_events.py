@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -267,10 +266,3 @@ def _describe(event: object) -> str:
         return f"an EventBridge event ({event.get('source', 'unknown source')})"
     keys = sorted(str(k) for k in event)[:6]
     return f"an object with keys {keys}" if keys else "an empty object"
-
-
-def unsupported_reply(err: EventShapeError) -> LambdaReply:
-    """A 400 reply for an event that is not HTTP, readable both as HTTP and as a direct-invoke result."""
-    return {"statusCode": 400, "headers": {wire.Header.CONTENT_TYPE: wire.CONTENT_TYPE_JSON},
-            "body": json.dumps({"error": str(err), "accepted": [s.name for s in SHAPES]}),
-            "isBase64Encoded": False}

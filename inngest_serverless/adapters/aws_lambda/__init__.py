@@ -1,0 +1,106 @@
+"""Serve Inngest functions from AWS Lambda: ``handler = lambda_adapter(client)``.
+
+One handler serves every HTTP front door a Lambda function can have: API
+Gateway REST APIs (payload 1.0), HTTP APIs (payload 2.0), Function URLs and
+Application Load Balancers. The URL it advertises on sync is the one the
+caller used (host, stage, base path), unless ``serve_origin``/``serve_path``
+or ``INNGEST_SERVE_ORIGIN``/``INNGEST_SERVE_PATH`` say otherwise. The time
+Lambda has left (``context.get_remaining_time_in_millis()``) becomes the
+request's deadline.
+
+Keys may come from AWS Secrets Manager or SSM Parameter Store (extra
+``inngest-serverless[aws]``)::
+
+    client = Inngest(app_id="shop", **aws_keys())  # INNGEST_SIGNING_KEY_SECRET_ARN names the secret
+    handler = lambda_adapter(client)               # re-reads it at most every 5 minutes
+
+See docs/deploy-lambda.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._host import core_handler, error_response
+from ._events import ACCEPTED, SHAPES, EventShape, EventShapeError, LambdaReply, infer
+from ._keys import PARAMETER_ENV, SECRET_ENV, AwsKeySource, KeySourceError, aws_keys
+
+if TYPE_CHECKING:
+    from ...core.client import Inngest
+    from ...core.function import Function
+    from ...core.http import Response
+
+__all__ = [
+    "ACCEPTED",
+    "PARAMETER_ENV",
+    "SECRET_ENV",
+    "SHAPES",
+    "EventShape",
+    "EventShapeError",
+    "LambdaHandler",
+    "aws_keys",
+    "lambda_adapter",
+]
+
+FRAMEWORK = "aws_lambda"
+LambdaHandler = Callable[[Any, Any], LambdaReply]
+log = logging.getLogger("inngest_serverless")
+
+
+def lambda_adapter(
+    client: Inngest,
+    *,
+    functions: list[Function[Any]] | None = None,
+    serve_origin: str | None = None,
+    serve_path: str | None = None,
+    signing_key_secret: str | None = None,
+    signing_key_parameter: str | None = None,
+    keys_max_age: int = 300,
+) -> LambdaHandler:
+    """A Lambda handler ``(event, context) -> dict`` serving ``client``'s functions over HTTP.
+
+    ``signing_key_secret`` (a Secrets Manager name or ARN) or ``signing_key_parameter``
+    (an SSM parameter name), else ``INNGEST_SIGNING_KEY_SECRET_ARN`` /
+    ``INNGEST_SIGNING_KEY_PARAMETER``, name where the keys live; they are read on
+    the first call and again once ``keys_max_age`` seconds have passed.
+    """
+    core = core_handler(client, FRAMEWORK, functions=functions, serve_origin=serve_origin, serve_path=serve_path)
+    keys = AwsKeySource.resolve(signing_key_secret, signing_key_parameter, keys_max_age)
+
+    def handler(event: Any, context: Any = None) -> LambdaReply:
+        try:
+            shape = infer(event)
+            request = shape.to_request(remaining_seconds=_remaining_seconds(context))
+        except EventShapeError as err:
+            log.warning("inngest_serverless: %s", err)
+            return _plain_reply(error_response(400, str(err)))
+        if keys is not None:
+            try:
+                keys.apply(client)
+            except KeySourceError as err:
+                log.error("inngest_serverless: %s", err)
+                return shape.reply(error_response(500, str(err), retry=True))
+        return shape.reply(core.handle(request))
+
+    return handler
+
+
+def _remaining_seconds(context: Any) -> float | None:
+    """Seconds left before Lambda stops this invocation, when the context can tell."""
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(getter):
+        return None
+    try:
+        millis = float(getter())
+    except (TypeError, ValueError):
+        return None
+    return millis / 1000 if millis > 0 else None
+
+
+def _plain_reply(response: Response) -> LambdaReply:
+    """A reply for an event of no known shape: HTTP-shaped, and readable as a direct-invoke result."""
+    headers: Mapping[str, str] = response.headers
+    return {"statusCode": response.status, "headers": dict(headers),
+            "body": response.read().decode("utf-8"), "isBase64Encoded": False}

@@ -57,9 +57,12 @@ class WSGIAdapter:
         self.max_body = max_body or _host.max_body_bytes(None)
 
     def __call__(self, environ: Mapping[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        deadline = time.monotonic() + self.timeout if self.timeout else None
-        response = self._response(environ, deadline)
+        response = self._response(environ, self.deadline())
         return _reply(response, start_response)
+
+    def deadline(self) -> float | None:
+        """When this request must be answered (``time.monotonic()``), if the host says."""
+        return time.monotonic() + self.timeout if self.timeout else None
 
     def _response(self, environ: Mapping[str, Any], deadline: float | None) -> Response:
         try:

@@ -1,0 +1,172 @@
+"""Vercel Python functions: the ``handler`` class Vercel's runtime (vercel-runtime) serves.
+
+``api/inngest.py``::
+
+    from inngest_serverless.adapters.vercel import vercel_handler
+    handler = vercel_handler(client)
+
+Vercel's runtime finds the module-level ``handler`` (a
+``BaseHTTPRequestHandler`` subclass), serves it on a local port and flushes
+after each write, so a streamed core response reaches the caller chunk by
+chunk. Prefer ``app = vercel_wsgi_app(client)`` when you want the WSGI shape.
+
+Deadline: ``timeout=`` (your ``maxDuration``), else the invocation deadline
+Vercel's runtime reads from its internal header. Serve URL: X-Forwarded-Proto
+and -Host, which Vercel's edge sets to the deployment's public host.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..core.http import Request, Response
+from . import _host
+from .wsgi import WSGIAdapter
+
+if TYPE_CHECKING:
+    from http.server import BaseHTTPRequestHandler
+
+    from ..core.client import Inngest
+    from ..core.function import Function
+
+__all__ = ["VercelWSGIAdapter", "runtime_deadline", "vercel_handler", "vercel_wsgi_app"]
+
+FRAMEWORK = "vercel"
+
+
+def vercel_handler(
+    client: Inngest,
+    *,
+    functions: list[Function[Any]] | None = None,
+    serve_origin: str | None = None,
+    serve_path: str | None = None,
+    timeout: float | None = None,
+) -> type[BaseHTTPRequestHandler]:
+    """A ``BaseHTTPRequestHandler`` class for Vercel's Python runtime (name the variable ``handler``)."""
+    core = _host.core_handler(
+        client, FRAMEWORK, functions=functions, serve_origin=serve_origin, serve_path=serve_path
+    )
+    return handler_class(core, timeout=timeout, max_body=_host.max_body_bytes(client))
+
+
+def vercel_wsgi_app(
+    client: Inngest,
+    *,
+    functions: list[Function[Any]] | None = None,
+    serve_origin: str | None = None,
+    serve_path: str | None = None,
+    timeout: float | None = None,
+) -> VercelWSGIAdapter:
+    """The same endpoint as a WSGI ``app`` (Vercel's runtime flushes each yielded chunk)."""
+    core = _host.core_handler(
+        client, FRAMEWORK, functions=functions, serve_origin=serve_origin, serve_path=serve_path
+    )
+    return VercelWSGIAdapter(core, timeout=timeout, max_body=_host.max_body_bytes(client))
+
+
+class VercelWSGIAdapter(WSGIAdapter):
+    """The WSGI adapter, with Vercel's invocation deadline when no ``timeout`` is given."""
+
+    def deadline(self) -> float | None:
+        return _deadline(self.timeout)
+
+
+def runtime_deadline() -> float | None:
+    """Vercel's deadline for the current invocation as a ``time.monotonic()`` moment, when known."""
+    from datetime import datetime, timezone
+
+    try:
+        from vercel_runtime.deadline import get_deadline  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    moment = get_deadline()
+    if not isinstance(moment, datetime):
+        return None
+    remaining = (moment - datetime.now(timezone.utc)).total_seconds()
+    return time.monotonic() + remaining
+
+
+def _deadline(timeout: float | None) -> float | None:
+    return time.monotonic() + timeout if timeout else runtime_deadline()
+
+
+def handler_class(
+    core: _host.CoreHandler, *, timeout: float | None = None, max_body: int | None = None
+) -> type[BaseHTTPRequestHandler]:
+    """Build the handler class (http.server is imported only now: the runtime has it loaded already)."""
+    from http.server import BaseHTTPRequestHandler
+
+    limit = max_body or _host.max_body_bytes(None)
+
+    class handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            self._send(self._response())
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+
+        def _response(self) -> Response:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            body = self._body(headers)
+            if body is None:
+                return _host.body_too_large(limit)
+            path, _, query = self.path.partition("?")
+            from urllib.parse import unquote
+
+            url = _host.public_url("http", headers.get("host", "localhost"), unquote(path), query, headers)
+            request = Request.build(self.command, url, headers, body, deadline=_deadline(timeout))
+            return core.handle(request)
+
+        def _body(self, headers: dict[str, str]) -> bytes | None:
+            if headers.get("transfer-encoding", "").lower() == "chunked":
+                return _read_chunked(self.rfile, limit)
+            try:
+                length = int(headers.get("content-length") or 0)
+            except ValueError:
+                return b""
+            if length > limit:
+                return None
+            return self.rfile.read(length) if length > 0 else b""
+
+        def _send(self, response: Response) -> None:
+            stream = response.stream
+            length = None if stream is not None else len(response.body)
+            self.send_response(response.status)
+            for name, value in _host.header_pairs(response, length=length):
+                self.send_header(name, value)
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            if stream is None:
+                self.wfile.write(response.body)
+            else:
+                for chunk in stream:
+                    if chunk:
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+            self.wfile.flush()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the runtime logs requests itself; never echo URLs with keys in them twice."""
+
+    return handler
+
+
+def _read_chunked(rfile: Any, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        line = rfile.readline(1024).split(b";")[0].strip()
+        try:
+            n = int(line or b"0", 16)
+        except ValueError:
+            return b""
+        if n == 0:
+            while rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass
+            return b"".join(chunks)
+        size += n
+        if size > limit:
+            return None
+        chunks.append(rfile.read(n))
+        rfile.readline(1024)

@@ -178,3 +178,22 @@ def vercel(env: Mapping[str, str], entry: Path = HOSTS_DIR / "app.py", variable:
                 stop(proc)
                 listener.close()
                 reader.join(5)
+
+
+def start(name: str, env: Mapping[str, str]) -> contextlib.AbstractContextManager[Host]:
+    """Start host ``name`` (one of HOSTS); skips the test when its runtime is not installed."""
+    import pytest
+
+    if name == "azure313" and not AZURE313_PYTHON.exists():
+        pytest.skip("no Python 3.13 venv with azure-functions 2.x: run scripts/install-hosts.d/30-hosts.sh")
+    if name == "vercel" and not VERCEL_PYTHON.exists():
+        pytest.skip("no Python 3.12 venv with vercel-runtime: run scripts/install-hosts.d/30-hosts.sh")
+    starts: dict[str, Callable[[], contextlib.AbstractContextManager[Host]]] = {
+        "wsgi": lambda: wsgi(env),
+        "asgi": lambda: asgi(env),
+        "gcf": lambda: gcf(env),
+        "azure311": lambda: azure(env),
+        "azure313": lambda: azure(env, python=AZURE313_PYTHON, name="azure313"),
+        "vercel": lambda: vercel(env),
+    }
+    return starts[name]()

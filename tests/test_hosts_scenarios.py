@@ -1,0 +1,137 @@
+"""One scenario suite, run against every host's real runtime, so behaviour cannot differ by host.
+
+Hosts (tests/hosts/servers.py): gunicorn (WSGI), uvicorn (ASGI), the
+functions-framework CLI (GCF), the Azure worker path with azure-functions 1.x
+(3.11) and 2.x + azure-functions-runtime (3.13), and vercel-runtime's vc_init
+(3.12). Each serves tests/hosts/app.py in cloud mode with a signing key; the
+Inngest API is a loopback fake that records the register POST; the executor
+is tests/sim_executor.py, over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fake_api import FakeApi, fake_api
+from tests.hosts import APP_ID, servers
+from tests.sim_executor import FAILING, FAILING_RETRIES, MULTI_STEP, SimExecutor, drive, signature, step_hash
+
+pytestmark = pytest.mark.harness
+
+KEY = "signkey-test-8f3a0c1d2e4b5a6978877665544332211"
+PUBLIC = "https://app.example.com/api/inngest"
+FORWARDED = {"x-forwarded-proto": "https", "x-forwarded-host": "app.example.com"}
+HOSTS = ["wsgi", "asgi", "gcf", "azure311", "azure313", "vercel"]
+FUNCTION_IDS = {f"{APP_ID}-{MULTI_STEP[0]}", f"{APP_ID}-{FAILING[0]}"}
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[FakeApi]:
+    with fake_api() as fake:
+        fake.on("POST", "/fn/register", (200, {"ok": True, "modified": True}))
+        yield fake
+
+
+@pytest.fixture(scope="module", params=HOSTS)
+def host(request: pytest.FixtureRequest, api: FakeApi) -> Iterator[servers.Host]:
+    env = {"INNGEST_SIGNING_KEY": KEY, "INNGEST_API_BASE_URL": api.url}
+    with servers.start(request.param, env) as running:
+        yield running
+
+
+@pytest.fixture
+def sim(host: servers.Host) -> SimExecutor:
+    return SimExecutor(host.call, host.url, APP_ID, KEY)
+
+
+def test_the_standard_scenario_passes(host: servers.Host) -> None:
+    report = drive(host.call, host.url, app_id=APP_ID, signing_key=KEY)
+    assert report["multi_step"].status == "completed"
+
+
+def test_signed_get_returns_the_authenticated_introspection(sim: SimExecutor) -> None:
+    data = sim.introspect(signed=True)
+    assert data["authentication_succeeded"] is True
+    assert data["app_id"] == APP_ID
+    assert data["function_count"] == 2
+
+
+def test_unsigned_get_reveals_nothing_but_counts(sim: SimExecutor) -> None:
+    data = sim.introspect(signed=False)
+    assert data["function_count"] == 2
+    assert "app_id" not in data and "signing_key_hash" not in data
+
+
+def test_put_syncs_out_of_band_with_the_public_url(host: servers.Host, api: FakeApi) -> None:
+    before = len(api.requests)
+    status, headers, body = host.call("PUT", host.url, FORWARDED, b"")
+    assert status == 200, body
+    assert headers["x-inngest-sync-kind"] == "out_of_band"
+    registers = [r for r in api.requests[before:] if r.path.startswith("/fn/register")]
+    assert len(registers) == 1
+    payload = registers[0].json()
+    assert payload["url"] == PUBLIC
+    assert payload["appName"] == APP_ID
+    assert {f["id"] for f in payload["functions"]} == FUNCTION_IDS
+    step_url = payload["functions"][0]["steps"]["step"]["runtime"]["url"]
+    assert step_url.startswith(f"{PUBLIC}?fnId={APP_ID}-")
+
+
+def test_signed_in_band_put_answers_with_the_signed_app_config(sim: SimExecutor, api: FakeApi) -> None:
+    before = len(api.requests)
+    payload = sim.sync()  # checks the reply's signature
+    assert payload["url"] == sim.url
+    assert {f["id"] for f in payload["functions"]} == FUNCTION_IDS
+    assert len(api.requests) == before  # in-band: nothing sent to the API
+
+
+def test_multi_step_run_completes_by_replaying_memoized_steps(sim: SimExecutor) -> None:
+    slug, name, data, expected = MULTI_STEP
+    run = sim.run(slug, name, {"start": 5})
+    assert (run.status, run.output) == ("completed", {"first": 6, "second": 60})
+    assert [[op["op"] for op in ops] for ops in run.ops] == [["StepRun"], ["StepRun"]]
+    assert [ops[0]["id"] for ops in run.ops] == [step_hash("first"), step_hash("second")]
+    assert run.calls == 3  # the last call replayed both steps from memo and returned
+
+
+def test_failing_step_errors_then_fails_on_the_last_attempt(sim: SimExecutor) -> None:
+    slug, name, data, message = FAILING
+    run = sim.run(slug, name, data, max_attempts=FAILING_RETRIES + 1)
+    assert [[op["op"] for op in ops] for ops in run.ops] == [["StepError"], ["StepFailed"]]
+    assert run.ops[0][0]["error"]["message"] == run.ops[1][0]["error"]["message"] == message
+    assert run.status == "failed"
+    assert message in json.dumps(run.output)
+    assert sim.seen_statuses[-1] >= 400
+
+
+def test_other_methods_are_refused(host: servers.Host) -> None:
+    status, headers, body = host.call("DELETE", host.url, {}, b"")
+    if host.filters_methods:
+        # Azure's route table lists GET/PUT/POST only: the function is never invoked.
+        assert status == 404
+        assert "x-inngest-sdk" not in headers
+    else:
+        assert status == 405
+        assert headers["x-inngest-sdk"].startswith("inngest-serverless:v")
+        assert body == b""
+
+
+def test_signed_call_with_bad_json_is_a_400_that_is_not_retried(host: servers.Host) -> None:
+    body = b"{this is not json"
+    url = f"{host.url}?fnId={APP_ID}-{MULTI_STEP[0]}&stepId=step"
+    headers = {"content-type": "application/json", "x-inngest-signature": signature(body, KEY)}
+    status, reply_headers, reply = host.call("POST", url, headers, body)
+    assert status == 400
+    assert reply_headers["x-inngest-no-retry"] == "true"
+    assert "json" in json.loads(reply)["message"].lower()
+
+
+def test_unsigned_call_is_refused(host: servers.Host) -> None:
+    body = json.dumps({"event": {"name": MULTI_STEP[1], "data": {}}, "ctx": {"run_id": "r"}}).encode()
+    url = f"{host.url}?fnId={APP_ID}-{MULTI_STEP[0]}&stepId=step"
+    status, headers, _ = host.call("POST", url, {"content-type": "application/json"}, body)
+    assert status == 401
+    assert headers["x-inngest-no-retry"] == "true"

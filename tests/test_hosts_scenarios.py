@@ -89,7 +89,7 @@ def test_signed_in_band_put_answers_with_the_signed_app_config(sim: SimExecutor,
 
 
 def test_multi_step_run_completes_by_replaying_memoized_steps(sim: SimExecutor) -> None:
-    slug, name, data, expected = MULTI_STEP
+    slug, name, _, _ = MULTI_STEP
     run = sim.run(slug, name, {"start": 5})
     assert (run.status, run.output) == ("completed", {"first": 6, "second": 60})
     assert [[op["op"] for op in ops] for ops in run.ops] == [["StepRun"], ["StepRun"]]

@@ -9,7 +9,7 @@ def next_fire(expression: str, after: float) -> float:
     """Unix seconds of the first tick strictly after ``after``; ValueError for a bad expression."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from croniter import croniter  # lazy: only cron functions need it
+    from croniter import croniter  # type: ignore[import-untyped]  # lazy: only cron functions need it
 
     text = expression.strip()
     zone: dt.tzinfo | None = None

@@ -46,7 +46,7 @@ class Function:
 
     @classmethod
     def from_config(cls, uuid: str, app: str, version: int, config: dict[str, Any]) -> Function:
-        step = (config.get("steps") or {}).get("step") or next(iter((config.get("steps") or {}).values()), {})
+        step: dict[str, Any] = (config.get("steps") or {}).get("step") or next(iter((config.get("steps") or {}).values()), {})
         retries = (step.get("retries") or {}).get("attempts")
         if retries is None:
             retries = config.get("retries")

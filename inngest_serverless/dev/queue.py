@@ -114,9 +114,7 @@ class Queue:
         throttle = item.payload.get("throttle")
         if throttle and item.kind == Kind.START:
             key = throttle["key"]
-            ok, tat, allow_at = gcra(
-                self.throttle_tat.get(key), now, throttle["limit"], throttle["period"], throttle["burst"]
-            )
+            ok, tat, allow_at = gcra(self.throttle_tat.get(key), now, throttle["limit"], throttle["period"], throttle["burst"])
             if not ok:
                 self.store.conn.execute("UPDATE queue SET at=? WHERE id=?", (allow_at, item.id))
                 return False

@@ -9,19 +9,19 @@ import re
 _PREFIX = re.compile(r"^signkey-\w+-")
 
 
-def _normalize(key: str) -> str:
+def normalize(key: str) -> str:
     return _PREFIX.sub("", key, count=1)
 
 
 def sign(body: bytes, key: str, ts: int) -> str:
     """The ``X-Inngest-Signature`` value for ``body`` at unix time ``ts``."""
-    mac = hmac.new(_normalize(key).encode(), body + str(ts).encode(), hashlib.sha256)
+    mac = hmac.new(normalize(key).encode(), body + str(ts).encode(), hashlib.sha256)
     return f"t={ts}&s={mac.hexdigest()}"
 
 
 def accepted_bearers(key: str) -> set[str]:
     """Bearer tokens the dev server accepts for ``key``: the key or its hash, with or without prefix."""
-    plain = _normalize(key)
+    plain = normalize(key)
     tokens = {key, plain}
     try:
         hashed = hashlib.sha256(bytes.fromhex(plain)).hexdigest()

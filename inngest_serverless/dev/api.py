@@ -1,0 +1,208 @@
+"""The executor's HTTP API on one port: event API, registration, state for ``use_api``, runs, signals."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, ServerKind
+
+from . import signing
+from .executor import EventError
+from .functions import ConfigError
+from .ids import is_ulid
+from .runs import ENDED
+
+if TYPE_CHECKING:
+    from .executor import Executor
+
+log = logging.getLogger("inngest_serverless.dev")
+
+MAX_BODY = 16 * 1024 * 1024
+
+
+class HTTPError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: APIServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: the CLI prints what matters
+        log.debug("%s - %s", self.address_string(), format % args)
+
+    def _reply(self, status: int, body: Any, raw: bool = False) -> None:
+        data = b"" if body is None else (body if raw else json.dumps(body).encode())
+        self.send_response(status)
+        self.send_header("Content-Type", CONTENT_TYPE_JSON)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header(Header.SERVER_KIND, ServerKind.DEV)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            raise HTTPError(413, "request body is too large")
+        raw = self.rfile.read(length) if length else b""
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise HTTPError(400, "request body is not valid JSON") from None
+
+    def _authorize(self) -> None:
+        key = self.server.executor.options.signing_key
+        if not key:
+            return
+        header = self.headers.get("Authorization") or ""
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        if not token or not any(t in signing.accepted_bearers(key) for t in (token, signing.normalize(token))):
+            raise HTTPError(401, "Authentication failed")
+
+    def _dispatch(self, method: str) -> None:
+        try:
+            parsed = urllib.parse.urlsplit(self.path)
+            query = dict(urllib.parse.parse_qsl(parsed.query))
+            status, body = self.server.route(self, method, parsed.path, query)
+            self._reply(status, body)
+        except HTTPError as exc:
+            self._reply(exc.status, {"error": exc.message, "status": exc.status})
+        except Exception:
+            log.exception("request %s %s failed", method, self.path)
+            self._reply(500, {"error": "internal error in the executor", "status": 500})
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+
+_RUN_STATE = re.compile(r"^/v0/runs/([^/]+)/(batch|actions)$")
+_RUN = re.compile(r"^/v[01]/runs/([^/]+)$")
+_DEV_RUN = re.compile(r"^/dev/runs/([^/]+)$")
+_EVENT_RUNS = re.compile(r"^/v1/events/([^/]+)/runs$")
+
+
+class APIServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, executor: Executor, host: str, port: int) -> None:
+        super().__init__((host, port), _Handler)
+        self.executor = executor
+
+    def route(self, handler: _Handler, method: str, path: str, query: dict[str, str]) -> tuple[int, Any]:
+        ex = self.executor
+        if path.startswith("/e/") and method == "POST":
+            return self._events(handler, path[3:])
+        if path == "/fn/register" and method == "POST":
+            handler._authorize()
+            expected = handler.headers.get(Header.EXPECTED_SERVER_KIND)
+            if expected and expected != ServerKind.DEV:
+                raise HTTPError(400, f"Expected server kind {expected}, got {ServerKind.DEV}")
+            payload = handler._body()
+            if not isinstance(payload, dict):
+                raise HTTPError(400, "register body must be a JSON object")
+            try:
+                return 200, ex.register(payload)
+            except ConfigError as exc:
+                raise HTTPError(400, str(exc)) from None
+        if path == "/health":
+            return 200, {"status": 200, "message": "OK"}
+        if path.startswith("/invoke/") and method == "POST":
+            body = handler._body() or {}
+            if not isinstance(body, dict):
+                raise HTTPError(400, "invoke body must be an event object")
+            data = dict(body.get("data") or {})
+            data["_inngest"] = {"fn_id": urllib.parse.unquote(path[len("/invoke/") :])}
+            ids = ex.send([{"name": "inngest/function.invoked", "data": data, "user": body.get("user") or {}}], internal=True)
+            return 200, {"id": ids[0], "status": 200}
+        match = _RUN_STATE.match(path)
+        if match and method == "GET":
+            handler._authorize()
+            return self._run_state(match.group(1), match.group(2))
+        if path == "/v1/signals" and method == "POST":
+            handler._authorize()
+            body = handler._body() or {}
+            run_id = ex.steps.signal(str(body.get("signal") or ""), body.get("data"))
+            if run_id is None:
+                raise HTTPError(404, "No signal found")
+            return 200, _wrap({"run_id": run_id})
+        match = _EVENT_RUNS.match(path)
+        if match and method == "GET":
+            rows = ex.store.all("SELECT id FROM runs WHERE event_ids LIKE ? ORDER BY id", f'%"{match.group(1)}"%')
+            return 200, _wrap([r.public() for r in (ex.runs.get(row[0]) for row in rows) if r])
+        match = _RUN.match(path) or _DEV_RUN.match(path)
+        if match:
+            run_id = match.group(1)
+            run = ex.runs.get(run_id)
+            if run is None:
+                raise HTTPError(404, "A function run with the given ID could not be found")
+            if method == "DELETE":
+                handler._authorize()
+                ex.cancel(run_id)
+                return 200, None
+            if method == "GET":
+                body = run.public()
+                if path.startswith("/dev/"):
+                    body["timeline"] = ex.runs.timeline(run_id)
+                    return 200, body
+                return 200, _wrap(body)
+        if path == "/dev/runs" and method == "GET":
+            limit = max(1, min(int(query.get("limit") or 50), 1000))
+            return 200, [r.public() for r in ex.runs.list(limit, query.get("status"))]
+        if path == "/dev" and method == "GET":
+            return 200, {
+                "apps": ex.apps(),
+                "functions": [{"id": f.uuid, "slug": f.slug, "name": f.name, "app": f.app} for f in ex.functions()],
+            }
+        raise HTTPError(404 if method in ("GET", "POST", "PUT", "DELETE") else 405, f"no route for {method} {path}")
+
+    def _events(self, handler: _Handler, key: str) -> tuple[int, Any]:
+        ex = self.executor
+        key = urllib.parse.unquote(key).strip("/")
+        if not key:
+            raise HTTPError(401, "Event key is required")
+        if ex.options.event_keys and key not in ex.options.event_keys:
+            raise HTTPError(401, "Event key not found")
+        body = handler._body()
+        events = body if isinstance(body, list) else [body]
+        try:
+            ids = ex.send(events)
+        except EventError as exc:
+            sent = exc.args[1] if len(exc.args) > 1 else []
+            return 400, {"ids": sent, "status": 400, "error": exc.args[0]}
+        return 200, {"ids": ids, "status": 200}
+
+    def _run_state(self, run_id: str, what: str) -> tuple[int, Any]:
+        ex = self.executor
+        if not is_ulid(run_id):
+            raise HTTPError(400, f"invalid run ID: {run_id}")
+        run = ex.runs.get(run_id)
+        if run is None or run.status in ENDED:
+            raise HTTPError(410, f"runtime state is no longer available for runID: {run_id}")
+        if what == "batch":
+            return 200, run.events
+        return 200, ex.runs.steps(run_id)[1]
+
+
+def _wrap(data: Any) -> dict[str, Any]:
+    return {"data": data, "metadata": {"fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}

@@ -1,0 +1,609 @@
+"""Calling the app for a run and interpreting its reply: opcodes, retries, pauses (EXECUTOR.md §1.4-§3)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from inngest_serverless.core.wire import DISCOVERY_STEP_ID, Header, InternalEvent, Limit, Opcode, Query
+
+from . import calls, expressions
+from .durations import MAX_SLEEP_SECONDS, YEAR_SECONDS, DurationError, retry_after, wake_time
+from .ids import stable_uuid, ulid
+from .queue import Item, Kind
+from .runs import Run, Status
+from .store import dumps
+
+if TYPE_CHECKING:
+    from .executor import Executor
+    from .functions import Function
+
+log = logging.getLogger("inngest_serverless.dev")
+
+_OPCODES = {op.value.lower(): op for op in Opcode}
+_PRIORITY_OPS = frozenset({Opcode.WAIT_FOR_EVENT})
+_INVOKE_TIMEOUT_ERROR = {
+    "error": "InngestInvokeTimeoutError: Timed out waiting for invoked function to complete",
+    "name": "InngestInvokeTimeoutError",
+    "message": "Timed out waiting for invoked function to complete",
+}
+
+
+class FailEarly(Exception):
+    """An op the server refuses outright: the run fails with no retry."""
+
+
+def _opcode(op: dict[str, Any]) -> Opcode | None:
+    return _OPCODES.get(str(op.get("op", "")).lower())
+
+
+def _name(op: dict[str, Any]) -> str:
+    return str(op.get("displayName") or op.get("name") or op.get("id") or "")
+
+
+def standard_error(reply: calls.Reply) -> dict[str, Any]:
+    """The error a failed call stores and reports (§2.6, §2.7)."""
+    if reply.error is not None:
+        return {"error": reply.error, "name": "Error", "message": reply.error}
+    if not reply.from_sdk and not 200 <= reply.status < 300:
+        message = f"Your server returned HTTP {reply.status} before the SDK responded."
+        return {"error": f"invalid status code: {reply.status}", "name": "Error", "message": message}
+    try:
+        body = json.loads(reply.body) if reply.body else None
+    except ValueError:
+        body = reply.body.decode("utf-8", "replace")
+    if isinstance(body, dict):
+        for key in ("error", "body"):
+            inner = body.get(key)
+            if isinstance(inner, str):
+                with contextlib.suppress(ValueError):
+                    inner = json.loads(inner)
+            if isinstance(inner, dict):
+                body = inner
+                break
+    error: dict[str, Any] = {"name": "Error", "message": f"invalid status code: {reply.status}"}
+    if isinstance(body, dict):
+        for key in ("name", "message", "stack", "error", "cause"):
+            if body.get(key) not in (None, ""):
+                error[key] = body[key]
+    elif body:
+        error["message"] = str(body)
+    error.setdefault("error", f"invalid status code: {reply.status}")
+    return error
+
+
+def parse_output(body: bytes) -> Any:
+    """A function result as the server stores it (§1.6)."""
+    if not body:
+        return None
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace")
+    if isinstance(value, str) and value.startswith(("{", "[")):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class StepRunner:
+    def __init__(self, executor: Executor) -> None:
+        self.ex = executor
+        self.store = executor.store
+        self.runs = executor.runs
+        self.queue = executor.queue
+
+    # ------------------------------------------------------------------ one SDK call (§1.4)
+
+    def execute(self, item: Item) -> None:
+        ex = self.ex
+        run = self.runs.get(item.run_id or "")
+        if run is None or run.status != Status.RUNNING:
+            self.queue.delete(item)
+            return
+        fn = ex.function(run.fn_uuid)
+        if fn is None:
+            self.queue.delete(item)
+            ex.finalize(run.id, Status.FAILED, error={"name": "Error", "message": "function is no longer registered"})
+            return
+        edge = item.payload.get("edge") or {}
+        if item.kind == Kind.SLEEP and not item.payload.get("woke"):
+            with self.store.tx():
+                self.runs.save_step(run.id, edge["outgoing"], None)
+                self.runs.log_end(run.id, edge["outgoing"])
+                if not self._advance_pending(run, edge["outgoing"]):
+                    self.queue.delete(item)
+                    return
+                item.payload["woke"] = True
+                self.store.run_sql("UPDATE queue SET payload=? WHERE id=?", dumps(item.payload), item.id)
+        now = time.time()
+        if self.runs.step_count(run.id) >= Limit.STEPS_PER_RUN:
+            message = f"The function run exceeded the step limit of {Limit.STEPS_PER_RUN} steps."
+            ex.finalize(run.id, Status.FAILED, error={"name": "InngestErrFunctionOverflowed", "message": message})
+            return
+        if "finish" in fn.timeouts and run.started_at and now > run.started_at + fn.timeouts["finish"]:
+            ex.cancel(run.id, reason="timeout")
+            return
+        if run.started_at is None:
+            with self.store.tx():
+                self.runs.update(run, started_at=now)
+                if "finish" in fn.timeouts:
+                    self.queue.push(Kind.FINISH_TIMEOUT, run_id=run.id, at=now + fn.timeouts["finish"], payload={})
+        reply = self._call(item, run, fn, edge)
+        run = self.runs.get(run.id)
+        if run is None or run.status != Status.RUNNING:
+            self.queue.delete(item)  # cancelled while the app was working: its result has nowhere to go
+            return
+        if reply.error is not None or not reply.from_sdk or not 200 <= reply.status < 300:
+            error = standard_error(reply)
+            self._retry_or_fail(item, run, error, reply, kind="FunctionError")
+        elif reply.status == 206:
+            try:
+                ops = self._ops(reply)
+            except ValueError as exc:
+                self._retry_or_fail(item, run, {"name": "Error", "message": str(exc)}, reply, kind="FunctionError")
+                return
+            self._handle_ops(item, run, fn, ops, reply)
+        else:
+            output = parse_output(reply.body)
+            self.runs.log(
+                run.id,
+                "FunctionReturned",
+                started=time.time() - reply.seconds,
+                ended=time.time(),
+                attempt=item.attempt,
+                detail={"output": output},
+            )
+            self.queue.delete(item)
+            ex.finalize(run.id, Status.COMPLETED, output=output)
+
+    def _call(self, item: Item, run: Run, fn: Function, edge: dict[str, Any]) -> calls.Reply:
+        stack, steps = self.runs.steps(run.id)
+        outgoing = edge.get("outgoing") or ""
+        current = stack.index(outgoing) + 1 if outgoing in stack else 0
+        step_id = edge.get("gen") or DISCOVERY_STEP_ID
+        job_id = item.job_id or f"item-{item.id}"
+        request_id = ulid()
+        ctx: dict[str, Any] = {
+            "fn_id": fn.uuid,
+            "run_id": run.id,
+            "env": "",
+            "step_id": DISCOVERY_STEP_ID,
+            "attempt": item.attempt,
+            "max_attempts": item.payload.get("max_attempts", fn.max_attempts),
+            "stack": {"stack": stack, "current": current},
+            "qi_id": base64.b64encode(f"{job_id}::dev".encode()).decode(),
+            "request_id": request_id,
+            "job_id": job_id,
+            "disable_immediate_execution": run.force_plan,
+            "use_api": False,
+        }
+        body: dict[str, Any] = {
+            "event": run.events[0],
+            "events": run.events,
+            "steps": steps,
+            "ctx": ctx,
+            "version": run.version,
+            "use_api": False,
+        }
+        if len(calls.canonical(body)) > Limit.MAX_REQUEST_BODY:
+            body.update(events=[], steps={}, use_api=True)
+            ctx["use_api"] = True
+        headers = {
+            Header.RUN_ID: run.id,
+            Header.STEP_ID: step_id,
+            Header.REQ_VERSION: str(run.version),
+            Header.REQUEST_ID: request_id,
+            Header.JOB_ID: job_id,
+        }
+        url = calls.with_query(fn.url, **{Query.STEP_ID: step_id})
+        return calls.call_app(url, body, headers, self.ex.options.signing_key, self.ex.options.call_timeout)
+
+    def _ops(self, reply: calls.Reply) -> list[dict[str, Any]]:
+        try:
+            value = json.loads(reply.body) if reply.body else None
+        except ValueError:
+            raise ValueError("the SDK answered 206 with a body that is not JSON") from None
+        if value is None:
+            raise ValueError("no response data")
+        if isinstance(value, dict):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(op, dict) for op in value):
+            raise ValueError("the SDK answered 206 with a body that is not a list of opcodes")
+        return value or [{"op": Opcode.NONE.value}]
+
+    # ------------------------------------------------------------------ retries (§2)
+
+    def _retry_or_fail(
+        self,
+        item: Item,
+        run: Run,
+        error: dict[str, Any],
+        reply: calls.Reply | None,
+        *,
+        kind: str,
+        step: dict[str, Any] | None = None,
+    ) -> bool:
+        """Retry the same item with backoff, or (attempts spent / no-retry) fail. True when retried."""
+        now = time.time()
+        max_attempts = int(item.payload.get("max_attempts") or 1)
+        no_retry = bool(reply and reply.no_retry)
+        started = now - (reply.seconds if reply else 0.0)
+        step_id = step.get("id") if step else None
+        name = _name(step) if step else None
+        if not no_retry and item.attempt + 1 < max_attempts:
+            at = retry_after(reply.headers.get(Header.RETRY_AFTER) if reply else None, now)
+            if at is None:
+                at = now + self.ex.backoff(item.attempt)
+            self.runs.log(
+                run.id,
+                kind,
+                step_id=step_id,
+                name=name,
+                started=started,
+                ended=now,
+                attempt=item.attempt,
+                detail={"error": error, "retry_at": at},
+            )
+            self.queue.reschedule(item, at, item.attempt + 1)
+            return True
+        if step is None:
+            self.runs.log(run.id, kind, started=started, ended=now, attempt=item.attempt, detail={"error": error})
+            self.queue.delete(item)
+            self.ex.finalize(run.id, Status.FAILED, error=error)
+        return False
+
+    # ------------------------------------------------------------------ opcodes (§3)
+
+    def _handle_ops(self, item: Item, run: Run, fn: Function, ops: list[dict[str, Any]], reply: calls.Reply) -> None:
+        ex = self.ex
+        if len(ops) > 1000:
+            self.queue.delete(item)
+            ex.finalize(
+                run.id,
+                Status.FAILED,
+                error={"name": "InngestErrFunctionOverflowed", "message": "more than 1000 opcodes in one response"},
+            )
+            return
+        for op in ops:
+            if _opcode(op) == Opcode.STEP_ERROR:
+                raw_error = op.get("error")
+                error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {"name": "Error", "message": "step error"}
+                if reply.no_retry:
+                    error = {**error, "noRetry": True}
+                if not error.get("noRetry") and self._retry_or_fail(item, run, error, reply, kind="StepError", step=op):
+                    return
+                op["op"] = Opcode.STEP_FAILED.value
+        side_results = {str(op.get("id")): self._gateway(op) for op in ops if _opcode(op) in (Opcode.GATEWAY, Opcode.AI_GATEWAY)}
+        now = time.time()
+        outgoing = (item.payload.get("edge") or {}).get("outgoing") or ""
+        invocations: list[dict[str, Any]] = []
+        complete: tuple[Any] | None = None
+        try:
+            with self.store.tx():
+                current = self.runs.get(run.id)
+                if current is None or current.status != Status.RUNNING:
+                    self.queue.delete(item)
+                    return
+                run = current
+                if run.version == -1:
+                    try:
+                        version = int(reply.headers.get(Header.REQ_VERSION, "0"))
+                    except ValueError:
+                        version = 0
+                    self.runs.update(run, version=version)
+                real = [op for op in ops if _opcode(op) != Opcode.NONE]
+                if len(real) > 1:
+                    pending = run.pending
+                    if run.version >= 2 and any(_opcode(op) == Opcode.STEP_PLANNED for op in real):
+                        pending = sorted({*run.pending, *(str(op["id"]) for op in real)})
+                    self.runs.update(run, force_plan=True, pending=pending)
+                self.queue.delete(item)
+                ordered = sorted(ops, key=lambda op: 0 if _opcode(op) in _PRIORITY_OPS else 1)
+                for op in ordered:
+                    code = _opcode(op)
+                    op_id = str(op.get("id") or "")
+                    started = now - reply.seconds
+                    if code in (Opcode.STEP_RUN, Opcode.STEP_FAILED):
+                        failed = code == Opcode.STEP_FAILED
+                        value = {"error": op.get("error")} if failed else {"data": op.get("data")}
+                        self.runs.save_step(run.id, op_id, value)
+                        self.runs.log(
+                            run.id,
+                            code.value,
+                            step_id=op_id,
+                            name=_name(op),
+                            started=started,
+                            ended=now,
+                            attempt=item.attempt,
+                            detail=value,
+                        )
+                        if failed:
+                            self.discover(run, fn, op_id, kind=Kind.EDGE_ERROR, suffix="-failure")
+                        else:
+                            self.discover(run, fn, op_id)
+                    elif code == Opcode.STEP_PLANNED:
+                        edge = {"gen": op_id, "gen_name": _name(op), "outgoing": outgoing, "incoming": "step"}
+                        self.queue.push(
+                            Kind.EDGE,
+                            run_id=run.id,
+                            at=now - 0.001,
+                            score=run.score,
+                            job_id=f"{run.id}:{op_id}-plan",
+                            payload=ex.item_payload(fn, run, edge),
+                        )
+                    elif code == Opcode.SLEEP:
+                        self._sleep(run, fn, op, now)
+                    elif code == Opcode.WAIT_FOR_EVENT:
+                        self._wait_for_event(run, fn, op, now)
+                    elif code == Opcode.INVOKE_FUNCTION:
+                        invocations.append(self._invoke(run, fn, op, now))
+                    elif code == Opcode.WAIT_FOR_SIGNAL:
+                        self._wait_for_signal(run, fn, op, now)
+                    elif code in (Opcode.GATEWAY, Opcode.AI_GATEWAY):
+                        value = side_results[op_id]
+                        self.runs.save_step(run.id, op_id, value)
+                        self.runs.log(
+                            run.id,
+                            str(code.value),
+                            step_id=op_id,
+                            name=_name(op),
+                            started=started,
+                            ended=time.time(),
+                            attempt=item.attempt,
+                            detail=value,
+                        )
+                        self.discover(run, fn, op_id)
+                    elif code == Opcode.RUN_COMPLETE:
+                        complete = (op.get("data"),)
+                    elif code == Opcode.DISCOVERY_REQUEST:
+                        self.discover(run, fn, op_id, suffix="-discovery")
+                    elif code == Opcode.NONE and not real:
+                        stack, _ = self.runs.steps(run.id)
+                        self._push_discovery(run, fn, stack[-1] if stack else "", f"{run.id}:redrive-{ulid()}")
+        except FailEarly as exc:
+            ex.finalize(run.id, Status.FAILED, error={"name": "Error", "message": str(exc)})
+            return
+        for event in invocations:
+            ex.send([event], internal=True)
+        if complete is not None:
+            ex.finalize(run.id, Status.COMPLETED, output=complete[0])
+
+    def _advance_pending(self, run: Run, step_id: str) -> bool:
+        """Drop a finished step from the parallel group; True when the run may rediscover now."""
+        if step_id in run.pending:
+            pending = [p for p in run.pending if p != step_id]
+            self.runs.update(run, pending=pending)
+        if run.pending:
+            return False
+        if run.version >= 2 and run.force_plan:
+            self.runs.update(run, force_plan=False)
+        return True
+
+    def discover(self, run: Run, fn: Function, step_id: str, *, kind: str = Kind.EDGE, suffix: str = "") -> None:
+        """Queue the discovery call that follows a finished step, unless parallel siblings are pending."""
+        if self._advance_pending(run, step_id):
+            self._push_discovery(run, fn, step_id, f"{run.id}:{step_id}{suffix}", kind=kind)
+
+    def _push_discovery(self, run: Run, fn: Function, outgoing: str, job_id: str, kind: str = Kind.EDGE) -> None:
+        edge = {"outgoing": outgoing, "incoming": "step"}
+        self.queue.push(
+            kind, run_id=run.id, at=time.time(), score=run.score, job_id=job_id, payload=self.ex.item_payload(fn, run, edge)
+        )
+
+    def _sleep(self, run: Run, fn: Function, op: dict[str, Any], now: float) -> None:
+        opts = op.get("opts") or {}
+        spec = opts.get("duration") or op.get("name") or ""
+        try:
+            wake = wake_time(spec, now)
+        except DurationError as exc:
+            raise FailEarly(f"invalid sleep duration: {exc}") from None
+        if wake - now > MAX_SLEEP_SECONDS:
+            raise FailEarly("InngestErrTimeoutTooLong: a sleep may last at most 366 days")
+        op_id = str(op["id"])
+        edge = {"outgoing": op_id, "incoming": "step"}
+        self.queue.push(
+            Kind.SLEEP,
+            run_id=run.id,
+            at=wake,
+            score=run.score,
+            job_id=f"{run.id}:{op_id}-sleep",
+            payload=self.ex.item_payload(fn, run, edge),
+        )
+        self.runs.log(run.id, "Sleep", step_id=op_id, name=_name(op), started=now, detail={"until": wake})
+
+    def _pause(self, run: Run, op_id: str, kind: str, event: str, expr: str | None, expires: float, data: dict[str, Any]) -> None:
+        pause_id = stable_uuid("pause", run.id, op_id)
+        self.store.run_sql(
+            "INSERT OR REPLACE INTO pauses(id, run_id, step_id, kind, event, expr, expires, data) VALUES(?,?,?,?,?,?,?,?)",
+            pause_id,
+            run.id,
+            op_id,
+            kind,
+            event,
+            expr,
+            expires,
+            dumps(data),
+        )
+        self.queue.push(
+            Kind.PAUSE_TIMEOUT,
+            run_id=run.id,
+            at=expires,
+            job_id=f"{run.id}:{op_id}-timeout",
+            payload={"pause": pause_id, "step": op_id},
+        )
+
+    def _expiry(self, timeout: Any, now: float, default: float | None) -> float:
+        if not timeout:
+            return now if default is None else now + default
+        try:
+            expires = wake_time(timeout, now)
+        except DurationError as exc:
+            raise FailEarly(f"invalid timeout: {exc}") from None
+        if default is None and expires - now > MAX_SLEEP_SECONDS:
+            raise FailEarly("InngestErrTimeoutTooLong: a wait may last at most 366 days")
+        return expires
+
+    def _wait_for_event(self, run: Run, fn: Function, op: dict[str, Any], now: float) -> None:
+        opts = op.get("opts") or {}
+        event = str(opts.get("event") or op.get("name") or "")
+        expr = opts.get("if") or None
+        if expr:
+            try:
+                expressions.validate(expr)
+            except expressions.ExpressionError as exc:
+                raise FailEarly(str(exc)) from None
+        expires = self._expiry(opts.get("timeout"), now, None)
+        self._pause(run, str(op["id"]), "wait", event, expr, expires, {})
+        self.runs.log(
+            run.id, "WaitForEvent", step_id=str(op["id"]), name=_name(op), started=now, detail={"event": event, "if": expr}
+        )
+
+    def _invoke(self, run: Run, fn: Function, op: dict[str, Any], now: float) -> dict[str, Any]:
+        opts = op.get("opts") or {}
+        op_id = str(op["id"])
+        correlation = f"{run.id}.{op_id}"
+        expires = self._expiry(opts.get("timeout"), now, YEAR_SECONDS)
+        self._pause(run, op_id, "invoke", InternalEvent.FUNCTION_FINISHED, None, expires, {"correlation": correlation})
+        target = str(opts.get("function_id") or "")
+        self.runs.log(run.id, "InvokeFunction", step_id=op_id, name=_name(op), started=now, detail={"function_id": target})
+        payload = opts.get("payload") or {}
+        data = dict(payload.get("data") or {})
+        data["_inngest"] = {
+            "fn_id": target,
+            "correlation_id": correlation,
+            "source_app_id": fn.app,
+            "source_fn_id": fn.uuid,
+            "source_fn_v": fn.version,
+            "expire": int(expires * 1000),
+            "name": _name(op),
+        }
+        event = {"name": InternalEvent.FUNCTION_INVOKED, "data": data, "user": payload.get("user") or {}}
+        if payload.get("id"):
+            event["id"] = payload["id"]
+        if payload.get("ts"):
+            event["ts"] = payload["ts"]
+        return event
+
+    def _wait_for_signal(self, run: Run, fn: Function, op: dict[str, Any], now: float) -> None:
+        opts = op.get("opts") or {}
+        signal = str(opts.get("signal") or "")
+        holder = self.store.one("SELECT id, run_id FROM pauses WHERE kind='signal' AND event=?", signal)
+        if holder is not None and holder["run_id"] != run.id:
+            if str(opts.get("conflict") or "").lower() != "replace":
+                raise FailEarly(f"another run is already waiting for signal {signal!r}")
+            self.store.run_sql("DELETE FROM pauses WHERE id=?", holder["id"])
+        expires = self._expiry(opts.get("timeout"), now, YEAR_SECONDS)
+        self._pause(run, str(op["id"]), "signal", signal, None, expires, {})
+        self.runs.log(run.id, "WaitForSignal", step_id=str(op["id"]), name=_name(op), started=now, detail={"signal": signal})
+
+    def _gateway(self, op: dict[str, Any]) -> dict[str, Any]:
+        """step.fetch / step.ai: the executor makes the HTTP request itself (§3.2)."""
+        opts = op.get("opts") or {}
+        url = str(opts.get("url") or "")
+        ai = _opcode(op) == Opcode.AI_GATEWAY
+        headers = {str(k): str(v) for k, v in (opts.get("headers") or {}).items()}
+        body_value = opts.get("body")
+        if ai:
+            body: bytes | None = json.dumps(body_value).encode()
+            headers.setdefault("Content-Type", "application/json")
+            if opts.get("auth_key"):
+                headers["Authorization"] = f"Bearer {opts['auth_key']}"
+            method = "POST"
+        else:
+            method = str(opts.get("method") or "POST").upper()
+            body = None if body_value is None else str(body_value).encode()
+        reply = calls.request(method, url, body, headers, timeout=self.ex.options.call_timeout)
+        text = reply.body.decode("utf-8", "replace")
+        if reply.error is not None:
+            name = "AIGatewayError" if ai else "GatewayError"
+            return {"error": {"name": name, "message": reply.error}}
+        if ai:
+            if reply.status > 299:
+                return {"error": {"name": "AIGatewayError", "message": f"status {reply.status}", "data": text}}
+            return {"data": parse_output(reply.body)}
+        return {"data": {"url": url, "headers": reply.headers, "body": text, "status_code": reply.status}}
+
+    # ------------------------------------------------------------------ pauses (§3.2 waits, §5.1 cancel-on)
+
+    def match_pauses(self, event: dict[str, Any], internal_id: str) -> None:
+        now = time.time()
+        rows = self.store.all(
+            "SELECT * FROM pauses WHERE event=? AND kind IN ('wait','invoke','cancel') AND expires>?",
+            event["name"],
+            now,
+        )
+        for row in rows:
+            run = self.runs.get(row["run_id"])
+            if run is None or run.status != Status.RUNNING:
+                continue
+            if internal_id in run.event_ids:
+                continue  # never the run's own triggering event
+            data = json.loads(row["data"])
+            if row["kind"] == "invoke":
+                event_data = event.get("data") or {}
+                if event_data.get("correlation_id") != data.get("correlation"):
+                    continue
+                if "result" in event_data:
+                    value: Any = {"data": event_data["result"]}
+                elif "error" in event_data:
+                    value = {"error": event_data["error"]}
+                else:
+                    value = event
+                self.resume(row["id"], value)
+                continue
+            variables = {"event": expressions.event_map(run.events[0]), "async": expressions.event_map(event)}
+            if not expressions.matches(row["expr"], variables):
+                continue
+            if row["kind"] == "cancel":
+                if internal_id > run.id:
+                    self.ex.cancel(run.id, reason=f"cancelled by event {event['name']}")
+            else:
+                self.resume(row["id"], event)
+
+    def resume(self, pause_id: str, value: Any) -> bool:
+        """Consume a pause: memoize ``value`` under its step and rediscover. False if already consumed."""
+        with self.store.tx() as conn:
+            row = conn.execute("SELECT * FROM pauses WHERE id=?", (pause_id,)).fetchone()
+            if row is None:
+                return False
+            conn.execute("DELETE FROM pauses WHERE id=?", (pause_id,))
+            run = self.runs.get(row["run_id"])
+            fn = self.ex.function(run.fn_uuid) if run else None
+            if run is None or fn is None or run.status != Status.RUNNING:
+                return False
+            step_id = row["step_id"]
+            self.queue.delete_job(f"{run.id}:{step_id}-timeout")
+            self.runs.save_step(run.id, step_id, value)
+            self.runs.log_end(run.id, step_id, {"result": value})
+            self.discover(run, fn, step_id, suffix="-event")
+        return True
+
+    def signal(self, name: str, data: Any) -> str | None:
+        """Resume the run waiting for signal ``name``; returns its run id, or None if nobody waits."""
+        row = self.store.one("SELECT id, run_id FROM pauses WHERE kind='signal' AND event=? AND expires>?", name, time.time())
+        if row is None or not self.resume(row["id"], {"data": {"signal": name, "data": data}}):
+            return None
+        return str(row["run_id"])
+
+    def pause_timeout(self, item: Item) -> None:
+        self.queue.delete(item)
+        with self.store.tx() as conn:
+            row = conn.execute("SELECT * FROM pauses WHERE id=?", (item.payload["pause"],)).fetchone()
+            if row is None:
+                return
+            conn.execute("DELETE FROM pauses WHERE id=?", (row["id"],))
+            run = self.runs.get(row["run_id"])
+            fn = self.ex.function(run.fn_uuid) if run else None
+            if run is None or fn is None or run.status != Status.RUNNING:
+                return
+            value = {"error": _INVOKE_TIMEOUT_ERROR} if row["kind"] == "invoke" else None
+            self.runs.save_step(run.id, row["step_id"], value)
+            self.runs.log_end(run.id, row["step_id"], {"timeout": True})
+            self.discover(run, fn, row["step_id"], suffix="-timeout")

@@ -1,0 +1,197 @@
+"""The scenario functions, written once against the SDK API both SDKs share.
+
+``build(sdk, client)`` returns the functions; ``sdk`` is the imported SDK module (``inngest``
+or ``inngest_serverless``). Functions note what they did in ``RECORD`` (served at ``/stats``)
+so tests can check behaviour that leaves no trace in run outputs (concurrency, ordering).
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+import time
+from typing import Any
+
+RECORD: list[dict[str, Any]] = []
+_LOCK = threading.Lock()
+_COUNTERS: dict[str, int] = {}
+
+
+def note(**fields: Any) -> None:
+    with _LOCK:
+        RECORD.append({"t": time.time(), **fields})
+
+
+def bump(name: str) -> int:
+    with _LOCK:
+        _COUNTERS[name] = _COUNTERS.get(name, 0) + 1
+        return _COUNTERS[name]
+
+
+def build(sdk: Any, client: Any) -> list[Any]:
+    ev = sdk.TriggerEvent
+    fns: list[Any] = []
+
+    def fn(fn_id: str, event: str, **kwargs: Any) -> Any:
+        def wrap(handler: Any) -> Any:
+            created = client.create_function(fn_id=fn_id, trigger=ev(event=event), **kwargs)(handler)
+            fns.append(created)
+            return created
+
+        return wrap
+
+    @fn("simple-fn", "tests/function.test")
+    def simple(ctx: Any) -> Any:
+        return {"name": ctx.event.name, "body": "ok"}
+
+    @client.create_function(fn_id="expr-fn", trigger=ev(event="tests/expr.test", expression="event.data.plan == 'pro'"))
+    def expr(ctx: Any) -> Any:
+        return {"plan": ctx.event.data["plan"]}
+
+    fns.append(expr)
+
+    @fn("step-test", "tests/step.test")
+    def steps(ctx: Any) -> Any:
+        first = ctx.step.run("first step", lambda: "first step")
+        ctx.step.sleep("sleep", datetime.timedelta(seconds=1))
+        second = ctx.step.run("second step", lambda: {"first": first, "second": True})
+        return {"name": ctx.event.name, "body": "ok", "second": second}
+
+    @fn("retry-test", "tests/retry.test")
+    def retry(ctx: Any) -> Any:
+        def first_step() -> str:
+            if bump("retry-step") == 1:
+                raise Exception("broken")
+            return "yes: 2"
+
+        value = ctx.step.run("first step", first_step)
+        if bump("retry-fn") == 1:
+            raise Exception("broken func")
+        return {"name": ctx.event.name, "body": "ok", "step": value}
+
+    @fn(
+        "cancel-test",
+        "tests/cancel.test",
+        cancel=[sdk.Cancel(event="cancel/please", if_exp="async.data.request_id == event.data.request_id")],
+    )
+    def cancel(ctx: Any) -> Any:
+        ctx.step.sleep("sleep", datetime.timedelta(seconds=10))
+        ctx.step.run("After the sleep", lambda: note(fn="cancel-test", what="after-sleep"))
+        return "done"
+
+    @fn("wait-for-event", "tests/wait.test")
+    def wait(ctx: Any) -> Any:
+        timeout = int(ctx.event.data.get("timeout_ms", 10000))
+        found = ctx.step.wait_for_event(
+            "wait",
+            event="test/resume",
+            if_exp="async.data.resume == true && async.data.id == event.data.id",
+            timeout=datetime.timedelta(milliseconds=timeout),
+        )
+        if found is None:
+            return {}
+        return {"result": found.data}
+
+    @fn("parallel", "tests/parallel.test")
+    def parallel(ctx: Any) -> Any:
+        results = ctx.group.parallel(tuple((lambda n=n: ctx.step.run(f"part {n}", lambda: n * 10)) for n in range(3)))
+        after = ctx.step.run("after", lambda: sum(results))
+        return {"parts": list(results), "sum": after}
+
+    @fn("invoke-child", "tests/child.never")
+    def child(ctx: Any) -> Any:
+        if ctx.event.data.get("fail"):
+            raise sdk.NonRetriableError("child failed")
+        return {"doubled": ctx.event.data["x"] * 2}
+
+    @fn("invoke-parent", "tests/invoke.test")
+    def parent(ctx: Any) -> Any:
+        try:
+            result = ctx.step.invoke(
+                "call child", function=child, data={"x": ctx.event.data["x"], "fail": ctx.event.data.get("fail", False)}
+            )
+        except sdk.StepError as exc:
+            return {"child_error": str(exc)}
+        return {"child": result}
+
+    def on_failure(ctx: Any) -> Any:
+        note(fn="fail-fn", what="on_failure", error=ctx.event.data["error"]["message"])
+        return "handled"
+
+    @fn("fail-fn", "tests/fail.test", retries=0, on_failure=on_failure)
+    def fail(ctx: Any) -> Any:
+        raise sdk.NonRetriableError("nope")
+
+    @fn("send-event", "tests/send.test")
+    def send(ctx: Any) -> Any:
+        ids = ctx.step.send_event("send", sdk.Event(name="tests/sent", data={"from": "send-event"}))
+        return {"sent": len(ids)}
+
+    @fn("sent-receiver", "tests/sent")
+    def receiver(ctx: Any) -> Any:
+        return ctx.event.data
+
+    def slow_step(name: str) -> Any:
+        def work(ctx: Any) -> Any:
+            def body() -> str:
+                note(fn=name, what="start", key=ctx.event.data.get("key"), n=ctx.event.data.get("n"))
+                time.sleep(0.2)
+                note(fn=name, what="end", key=ctx.event.data.get("key"), n=ctx.event.data.get("n"))
+                return "done"
+
+            return ctx.step.run("work", body)
+
+        return work
+
+    fn("concurrency", "tests/concurrency.test", concurrency=[sdk.Concurrency(limit=1)])(slow_step("concurrency"))
+    fn(
+        "keyed-concurrency",
+        "tests/keyed.test",
+        concurrency=[sdk.Concurrency(limit=1, key="event.data.key")],
+    )(slow_step("keyed-concurrency"))
+    fn(
+        "priority",
+        "tests/priority.test",
+        concurrency=[sdk.Concurrency(limit=1)],
+        priority=sdk.Priority(run="event.data.p"),
+    )(slow_step("priority"))
+    fn(
+        "throttled",
+        "tests/throttle.test",
+        throttle=sdk.Throttle(limit=1, period=datetime.timedelta(seconds=1), burst=1),
+    )(slow_step("throttled"))
+
+    @fn("rate-limited", "tests/ratelimit.test", rate_limit=sdk.RateLimit(limit=1, period=datetime.timedelta(hours=1)))
+    def rate_limited(ctx: Any) -> Any:
+        return ctx.event.data
+
+    @fn("idempotent", "tests/idem.test", idempotency="event.data.k")
+    def idempotent(ctx: Any) -> Any:
+        return ctx.event.data
+
+    @fn("debounced", "tests/debounce.test", debounce=sdk.Debounce(period=datetime.timedelta(seconds=1)))
+    def debounced(ctx: Any) -> Any:
+        return ctx.event.data
+
+    @fn("batched", "tests/batch.test", batch_events=sdk.Batch(max_size=3, timeout=datetime.timedelta(seconds=2)))
+    def batched(ctx: Any) -> Any:
+        return [e.data["n"] for e in ctx.events]
+
+    @fn("singleton", "tests/singleton.test", singleton=sdk.Singleton(mode="skip"))
+    def singleton(ctx: Any) -> Any:
+        ctx.step.sleep("hold", datetime.timedelta(seconds=2))
+        return "held"
+
+    @fn("finish-timeout", "tests/timeout.test", timeouts=sdk.Timeouts(finish=datetime.timedelta(seconds=1)))
+    def finish_timeout(ctx: Any) -> Any:
+        ctx.step.sleep("long", datetime.timedelta(seconds=3))
+        ctx.step.run("late", lambda: note(fn="finish-timeout", what="late"))
+        return "late"
+
+    @fn("order-flow", "tests/load.test")
+    def order_flow(ctx: Any) -> Any:
+        a = ctx.step.run("a", lambda: ctx.event.data["n"])
+        b = ctx.step.run("b", lambda: a + 1)
+        return {"n": b}
+
+    return fns

@@ -21,7 +21,8 @@ class NonRetriableError(InngestError):
 
 
 class RetryAfterError(InngestError):
-    """Raise to retry, but not before ``retry_after`` (seconds, timedelta or datetime)."""
+    """Raise to retry, but not before ``retry_after``: milliseconds (an int or float, as
+    in the official SDK and every other duration of this API), a timedelta, or a datetime."""
 
     def __init__(
         self,
@@ -39,7 +40,7 @@ class RetryAfterError(InngestError):
             if value.tzinfo is None:
                 value = value.replace(tzinfo=datetime.timezone.utc)
             return value.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
-        seconds = value.total_seconds() if isinstance(value, datetime.timedelta) else float(value)
+        seconds = value.total_seconds() if isinstance(value, datetime.timedelta) else float(value) / 1000
         return str(max(1, round(seconds)))
 
 

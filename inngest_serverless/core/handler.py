@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from . import introspection, serialize, signing
 from .context import AsyncContext, Context, Event
@@ -151,8 +152,8 @@ class Handler:
               headers: dict[str, str] | None = None) -> Response:
         raw = serialize.dumps(body)
         out = self._headers()
-        if status >= 300 or status == 206:
-            out[Header.NO_RETRY] = "false"
+        # Explicit on every reply, 2xx included: the server retries a reply without it (PROTOCOL §11.3).
+        out[Header.NO_RETRY] = "false"
         out.update(headers or {})
         if key:
             out[Header.SIGNATURE] = signing.sign(raw, key)
@@ -170,6 +171,11 @@ class Handler:
             raise BadRequest(413, "body_too_large",
                              f"request body of {len(request.body)} bytes exceeds the limit of {cfg.max_body_bytes}")
         method = request.method.upper()
+        if method in ("GET", "PUT", "POST"):
+            try:
+                urlsplit(request.url)  # a hostile Host header can make the URL unparseable
+            except ValueError:
+                raise BadRequest(400, "malformed_url", "the request URL cannot be parsed") from None
         if method == "GET":
             return self._introspect(request)
         if method == "PUT":
@@ -421,5 +427,6 @@ class Handler:
             status, headers[Header.NO_RETRY] = 500, "false"
             body["code"] = "unknown"
             if isinstance(exc, RetryAfterError):
+                body["code"] = "retry_after_error"
                 headers[Header.RETRY_AFTER] = exc.header_value()
         return self._json(status, body, key=key, headers=headers)

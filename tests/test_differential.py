@@ -312,3 +312,17 @@ def test_function_error_code_matches(both: list[Sdk], fn_id: str, steps: dict[st
     # §11.2: Python's error objects carry a ``code``; ours mirrors it for the same situations.
     codes = [s.call(fn_id, call_body(steps)).json()["code"] for s in both]
     assert codes[0] == codes[1]
+
+
+@pytest.mark.parametrize("case", ["no-events", "no-steps", "empty-stepId"])
+def test_lenient_parsing_7_1_7_2(both: list[Sdk], case: str) -> None:
+    """PROTOCOL §7.2 says parse leniently (only ``event`` and ``ctx.run_id`` are needed) and §7.1
+    that an absent ``stepId`` means discovery. inngest-py requires ``events`` and ``steps`` and
+    treats ``stepId=`` as a target, answering 500; we run the discovery call."""
+    body = call_body()
+    body.pop({"no-events": "events", "no-steps": "steps"}.get(case, "version"))
+    seen = one_call(both, "serial", body, step="" if case == "empty-stepId" else "step")
+    mine, official = seen["inngest-serverless"], seen["inngest-py"]
+    assert mine.status == 206 and [op["op"] for op in mine.body["ops"]] == ["StepRun"]
+    assert mine.body["ops"][0]["data"] == {"n": 7}
+    assert (official.status, official.outcome) == (500, "retry")

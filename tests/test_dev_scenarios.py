@@ -20,7 +20,7 @@ H_SLEEP = "c3ca5f787365eae0dea86250e27d476406956478"
 H_SECOND = "764e20ec975d4ef820d0f42e6a5833384bd7ee36"
 H_WAIT = "daaad336276d15594d0e765f96c17cd746bf4971"
 
-SDK_APPS = {"official": "tests.dev_apps.official_app"}
+SDK_APPS = {"official": "tests.dev_apps.official_app", "ours": "tests.dev_apps.ours_app"}
 
 
 class Env:
@@ -318,6 +318,32 @@ def test_batch_collects_events_into_one_run(env: Env) -> None:
     run = env.client.wait_run(ids[0], "-batched")
     assert run["output"] == [0, 1, 2]
     assert run["batch_id"]
+
+
+def _ours_only(env: Env) -> None:
+    if "signal" not in {f["slug"].split("dev-suite-", 1)[1] for f in http_json("GET", f"{env.server.url}/dev")[1]["functions"]}:
+        pytest.skip("this SDK has no step.fetch / wait_for_signal")
+
+
+def test_fetch_step_is_performed_by_the_executor(env: Env) -> None:
+    _ours_only(env)
+    event_id = env.client.send("tests/fetch.test", {"url": f"{env.server.url}/health"})
+    run = env.client.wait_run(event_id, "-fetch")
+    assert run["status"] == "Completed"
+    assert run["output"]["status"] == 200 and '"OK"' in run["output"]["body"]
+    assert not [c for c in env.recorder.calls_for(run["function_slug"]) if "/health" in c["path"]]
+
+
+def test_wait_for_signal_resumes_through_the_signals_api(env: Env) -> None:
+    _ours_only(env)
+    event_id = env.client.send("tests/signal.test", {"signal": "sig-1"})
+    _wait_for_pause(env, event_id, "-signal", "WaitForSignal")
+    assert http_json("POST", f"{env.server.url}/v1/signals", {"signal": "nobody", "data": {}})[0] == 404
+    status, body = http_json("POST", f"{env.server.url}/v1/signals", {"signal": "sig-1", "data": {"ok": 1}})
+    assert status == 200
+    run = env.client.wait_run(event_id, "-signal")
+    assert body["data"]["run_id"] == run["run_id"]
+    assert run["output"] == {"got": {"signal": "sig-1", "data": {"ok": 1}}}
 
 
 def test_singleton_skips_while_a_run_is_live(env: Env) -> None:

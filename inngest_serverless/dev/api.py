@@ -10,9 +10,9 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from inngest_serverless.core import signing
 from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, ServerKind
 
-from . import signing
 from .executor import EventError
 from .functions import ConfigError
 from .ids import is_ulid
@@ -67,7 +67,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         header = self.headers.get("Authorization") or ""
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        if not token or not any(t in signing.accepted_bearers(key) for t in (token, signing.normalize(token))):
+        # Like the dev server: the key or its hash, each with or without the signkey-<env>- prefix.
+        accepted = {signing.normalize_key(key), signing.normalize_key(signing.bearer(key))}
+        if not token or signing.normalize_key(token) not in accepted:
             raise HTTPError(401, "Authentication failed")
 
     def _dispatch(self, method: str) -> None:

@@ -11,9 +11,8 @@ from typing import Any
 
 import rfc8785
 
+from inngest_serverless.core import signing
 from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, ServerKind
-
-from . import signing
 
 CALL_TIMEOUT_SECONDS = 2 * 3600.0  # MaxFunctionTimeout
 

@@ -194,4 +194,17 @@ def build(sdk: Any, client: Any) -> list[Any]:
         b = ctx.step.run("b", lambda: a + 1)
         return {"n": b}
 
+    if not hasattr(sdk.Step, "fetch"):
+        return fns  # the official SDK 0.5.19 has no step.fetch / wait_for_signal
+
+    @fn("fetch", "tests/fetch.test")
+    def fetch(ctx: Any) -> Any:
+        reply = ctx.step.fetch("get health", ctx.event.data["url"], method="GET")
+        return {"status": reply["status_code"], "body": reply["body"]}
+
+    @fn("signal", "tests/signal.test")
+    def signal(ctx: Any) -> Any:
+        got = ctx.step.wait_for_signal("wait signal", signal=ctx.event.data["signal"], timeout=datetime.timedelta(seconds=30))
+        return {"got": got}
+
     return fns

@@ -145,22 +145,35 @@ def _backoff(attempt: int) -> float:
     return float(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random() / 2))
 
 
+def _send_plan(cfg: Config, events: Any) -> tuple[str, bytes, dict[str, str]]:
+    body = json.dumps(prepare_events(events), separators=(",", ":")).encode()
+    return _send_target(cfg), body, {**base_headers(cfg), Header.EVENT_ID_SEED: _event_seed()}
+
+
+def _send_outcome(attempt: int, response: httpx.Response | None, error: Exception | None) -> list[str] | None:
+    """The IDs sent, or None to try again: server errors and network failures are retried, 4xx is not."""
+    last = attempt + 1 == _SEND_ATTEMPTS
+    if error is not None:
+        if last:
+            raise error
+        return None
+    assert response is not None
+    return _send_result(response) if response.status_code < 500 or last else None
+
+
 def send(cfg: Config, events: Any) -> list[str]:
     import httpx
 
-    body = json.dumps(prepare_events(events), separators=(",", ":")).encode()
-    url = _send_target(cfg)
-    headers = {**base_headers(cfg), Header.EVENT_ID_SEED: _event_seed()}
+    url, body, headers = _send_plan(cfg, events)
     with httpx.Client(timeout=30.0) as http:
         for attempt in range(_SEND_ATTEMPTS):
+            response, error = None, None
             try:
                 response = http.post(url, content=body, headers=headers)
-            except httpx.TransportError:
-                if attempt + 1 == _SEND_ATTEMPTS:
-                    raise
-            else:
-                if response.status_code < 500 or attempt + 1 == _SEND_ATTEMPTS:
-                    return _send_result(response)
+            except httpx.TransportError as exc:
+                error = exc
+            if (ids := _send_outcome(attempt, response, error)) is not None:
+                return ids
             time.sleep(_backoff(attempt))
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -170,18 +183,15 @@ async def send_async(cfg: Config, events: Any) -> list[str]:
 
     import httpx
 
-    body = json.dumps(prepare_events(events), separators=(",", ":")).encode()
-    url = _send_target(cfg)
-    headers = {**base_headers(cfg), Header.EVENT_ID_SEED: _event_seed()}
+    url, body, headers = _send_plan(cfg, events)
     async with httpx.AsyncClient(timeout=30.0) as http:
         for attempt in range(_SEND_ATTEMPTS):
+            response, error = None, None
             try:
                 response = await http.post(url, content=body, headers=headers)
-            except httpx.TransportError:
-                if attempt + 1 == _SEND_ATTEMPTS:
-                    raise
-            else:
-                if response.status_code < 500 or attempt + 1 == _SEND_ATTEMPTS:
-                    return _send_result(response)
+            except httpx.TransportError as exc:
+                error = exc
+            if (ids := _send_outcome(attempt, response, error)) is not None:
+                return ids
             await asyncio.sleep(_backoff(attempt))
     raise AssertionError("unreachable")  # pragma: no cover

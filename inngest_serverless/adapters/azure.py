@@ -36,7 +36,14 @@ if TYPE_CHECKING:
     from ..core.client import Inngest
     from ..core.function import Function
 
-__all__ = ["HTTP_TIMEOUT_SECONDS", "azure_route", "host_json_timeout", "translate_request", "translate_response"]
+__all__ = [
+    "HTTP_TIMEOUT_SECONDS",
+    "azure_route",
+    "host_json_timeout",
+    "register_route",
+    "translate_request",
+    "translate_response",
+]
 
 # Azure's load balancer gives an HTTP-triggered function 230 s to answer, whatever functionTimeout says.
 HTTP_TIMEOUT_SECONDS = 230.0
@@ -57,12 +64,28 @@ def azure_route(
     timeout: float | None = None,
 ) -> Callable[[azf.HttpRequest], azf.HttpResponse]:
     """Register the Inngest endpoint on ``app`` (``/api/<route>`` with the default routePrefix)."""
-    import azure.functions as azf
-
     handler = _host.core_handler(
         client, "azure_functions", functions=functions, serve_origin=serve_origin, serve_path=serve_path
     )
-    limit = _host.max_body_bytes(client)
+    return register_route(
+        app, handler, route=route, name=name, methods=methods, timeout=timeout, max_body=_host.max_body_bytes(client)
+    )
+
+
+def register_route(
+    app: azf.FunctionApp,
+    handler: _host.CoreHandler,
+    *,
+    route: str = "inngest",
+    name: str = "inngest",
+    methods: Sequence[str] = METHODS,
+    timeout: float | None = None,
+    max_body: int | None = None,
+) -> Callable[[azf.HttpRequest], azf.HttpResponse]:
+    """Register any core handler as an anonymous HTTP function on ``app``; returns the plain function."""
+    import azure.functions as azf
+
+    limit = max_body or _host.max_body_bytes(None)
     configured = timeout or host_json_timeout()
     seconds = min(configured, HTTP_TIMEOUT_SECONDS) if configured else HTTP_TIMEOUT_SECONDS
 
@@ -75,10 +98,9 @@ def azure_route(
     # The worker's indexer reads these with typing.get_type_hints: they must be real classes.
     inngest.__annotations__ = {"req": azf.HttpRequest, "return": azf.HttpResponse}
     inngest.__name__ = inngest.__qualname__ = name
-    decorated = app.function_name(name=name)(
+    app.function_name(name=name)(
         app.route(route=route, methods=list(methods), auth_level=azf.AuthLevel.ANONYMOUS)(inngest)
     )
-    del decorated  # the FunctionApp keeps the registration; callers get the plain function
     return inngest
 
 

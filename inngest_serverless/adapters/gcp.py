@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from ..core.client import Inngest
     from ..core.function import Function
 
-__all__ = ["gcf_adapter", "translate_request", "translate_response"]
+__all__ = ["gcf_adapter", "gcf_function", "translate_request", "translate_response"]
 
 TIMEOUT_ENV = "CLOUD_RUN_TIMEOUT_SECONDS"
 SERVICE_ENV = "K_SERVICE"
@@ -55,7 +55,14 @@ def gcf_adapter(
     handler = _host.core_handler(
         client, "google_cloud_functions", functions=functions, serve_origin=serve_origin, serve_path=serve_path
     )
-    limit = _host.max_body_bytes(client)
+    return gcf_function(handler, timeout=timeout, max_body=_host.max_body_bytes(client))
+
+
+def gcf_function(
+    handler: _host.CoreHandler, *, timeout: float | None = None, max_body: int | None = None
+) -> Callable[[flask.Request], flask.Response]:
+    """The HTTP function around any core handler (functions-framework wants a plain function)."""
+    limit = max_body or _host.max_body_bytes(None)
 
     def inngest(request: flask.Request) -> flask.Response:
         seconds = timeout or _host.timeout_from_env(TIMEOUT_ENV)

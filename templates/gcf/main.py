@@ -1,0 +1,29 @@
+"""Inngest on Google Cloud Functions (Cloud Run functions), Python.
+
+Deploy (see docs/deploy-gcf.md):
+
+    gcloud functions deploy inngest --gen2 --runtime=python312 --trigger-http \
+        --allow-unauthenticated --entry-point=inngest --timeout=300s \
+        --set-env-vars=INNGEST_SIGNING_KEY=...,INNGEST_EVENT_KEY=...,CLOUD_RUN_TIMEOUT_SECONDS=300
+
+Then sync the function's URL in the Inngest dashboard (or ``curl -X PUT <url>``).
+"""
+
+from typing import Any
+
+from inngest_serverless import Context, Inngest, TriggerEvent
+from inngest_serverless.adapters.gcp import gcf_adapter
+
+# Keys come from the environment: INNGEST_SIGNING_KEY, INNGEST_EVENT_KEY (INNGEST_DEV=1 locally).
+client = Inngest(app_id="my-gcf-app")
+
+
+@client.create_function(fn_id="hello", trigger=TriggerEvent(event="app/hello"))
+def hello(ctx: Context) -> dict[str, Any]:
+    greeting = ctx.step.run("greet", lambda: f"Hello, {ctx.event.data.get('name', 'world')}!")
+    loud = ctx.step.run("shout", lambda: greeting.upper())
+    return {"greeting": greeting, "loud": loud}
+
+
+# functions-framework serves the function named by --entry-point / --target.
+inngest = gcf_adapter(client)

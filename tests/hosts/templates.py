@@ -1,0 +1,24 @@
+"""What every starter in templates/ must do once its host serves it: sync and run its hello function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.hosts.servers import REPO, Host
+from tests.sim_executor import SimExecutor
+
+TEMPLATES: Path = REPO / "templates"
+KEY = "signkey-test-5e6f708192a3b4c5d6e7f80912a3b4c5"
+ENV = {"INNGEST_SIGNING_KEY": KEY}
+
+
+def assert_template_serves(host: Host, app_id: str) -> None:
+    """Signed introspection, in-band sync, and the hello function run to completion."""
+    sim = SimExecutor(host.call, host.url, app_id, KEY)
+    assert sim.introspect(signed=True)["app_id"] == app_id
+    payload = sim.sync()
+    assert [f["id"] for f in payload["functions"]] == [f"{app_id}-hello"]
+    assert payload["url"] == host.url
+    run = sim.run("hello", "app/hello", {"name": "Ada"})
+    assert (run.status, run.output) == ("completed", {"greeting": "Hello, Ada!", "loud": "HELLO, ADA!"})
+    assert [[op["op"] for op in ops] for ops in run.ops] == [["StepRun"], ["StepRun"]]

@@ -85,7 +85,7 @@ def index(app_dir: Path) -> tuple[list[Route], str]:
         from azure_functions_runtime.functions import Registry  # type: ignore[import-not-found]
         from azure_functions_runtime.loader import index_function_app  # type: ignore[import-not-found]
     except ImportError:
-        runtime = "azure-functions 1.x"
+        import azure.functions
         from azure.functions import FunctionRegister
         from azure.functions.http import HttpRequestConverter, HttpResponseConverter
         from azure.functions.meta import Datum as LibDatum
@@ -107,11 +107,14 @@ def index(app_dir: Path) -> tuple[list[Route], str]:
                 decode=lambda value: HttpRequestConverter.decode(LibDatum(value, "http"), trigger_metadata={}),
                 encode=lambda obj: HttpResponseConverter.encode(obj, expected_type=None),
             ))
-        return routes, runtime
+        return routes, f"azure-functions {azure.functions.__version__}"
+
+    from importlib.metadata import version
 
     import azure.functions
 
-    runtime = f"azure-functions {azure.functions.__version__} + azure-functions-runtime"
+    runtime = (f"azure-functions {azure.functions.__version__} + azure-functions-runtime "
+               f"{version('azure-functions-runtime')}")
     load_binding_registry()
     registry = Registry()
     for function in index_function_app(str(script)):
@@ -133,7 +136,10 @@ def index(app_dir: Path) -> tuple[list[Route], str]:
     return routes, runtime
 
 
-def make_server(routes: list[Route], port: int) -> ThreadingHTTPServer:
+RUNTIME_PATH = "/_bridge/runtime"  # GET: which library indexed the app, for the tests to check
+
+
+def make_server(routes: list[Route], port: int, runtime: str) -> ThreadingHTTPServer:
     by_path = {r.path.lower(): r for r in routes}
 
     class Handler(BaseHTTPRequestHandler):
@@ -141,6 +147,10 @@ def make_server(routes: list[Route], port: int) -> ThreadingHTTPServer:
 
         def _serve(self) -> None:
             parts = urlsplit(self.path)
+            if parts.path == RUNTIME_PATH:
+                info = {"runtime": runtime, "python": sys.version.split()[0]}
+                self._reply(200, {"content-type": "application/json"}, json.dumps(info).encode())
+                return
             route = by_path.get(parts.path.rstrip("/").lower())
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
@@ -202,7 +212,7 @@ def main() -> None:
     routes, runtime = index(args.app_dir.resolve())
     print(f"azure bridge: {runtime}: " + ", ".join(f"{r.name} {sorted(r.methods)} {r.path}" for r in routes),
           flush=True)
-    server = make_server(routes, args.port)
+    server = make_server(routes, args.port, runtime)
     try:
         server.serve_forever()
     finally:

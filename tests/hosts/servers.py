@@ -48,6 +48,13 @@ class Host:
     # The host's own route table only lets GET/PUT/POST reach the function (Azure).
     filters_methods: bool = False
 
+    def runtime(self) -> dict[str, str]:
+        """The Azure bridge's report of which library indexed the app (and on which Python)."""
+        status, _, body = http("GET", self.url.split("/api/")[0] + "/_bridge/runtime", {}, b"")
+        assert status == 200, body
+        info: dict[str, str] = json.loads(body)
+        return info
+
     def call(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
         return http(method, url, headers, body)
 

@@ -1,0 +1,139 @@
+"""``inngest-serverless demo``: a durable order flow, end to end, on this machine in a few seconds.
+
+It starts the executor on a free loopback port (state in memory), serves an example app
+through the WSGI adapter over real HTTP, sends the order event, sends the payment event the
+flow waits for, and prints the run's timeline. Exit status 0 when the run completed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sys
+import threading
+import time
+import urllib.request
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from .server import DevServer
+from .timeline import paint, run_timeline
+
+ORDER_EVENT = "shop/order.placed"
+PAYMENT_EVENT = "shop/payment.received"
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def build_app(executor_url: str) -> Any:
+    """The example app: reserve stock, sleep, wait for payment, charge (fails once, then succeeds)."""
+    import inngest_serverless as sdk
+    from inngest_serverless.adapters.wsgi import wsgi_app
+
+    client = sdk.Inngest(app_id="demo-shop", is_production=False, api_base_url=executor_url, event_api_base_url=executor_url)
+    charges = {"attempts": 0}
+
+    def charge(order: dict[str, Any], payment: dict[str, Any]) -> dict[str, Any]:
+        charges["attempts"] += 1
+        if charges["attempts"] == 1:
+            raise RuntimeError("card processor timed out")
+        return {"charged": order["total"], "card": payment["card"]}
+
+    @client.create_function(fn_id="order-flow", trigger=sdk.TriggerEvent(event=ORDER_EVENT), retries=2)
+    def order_flow(ctx: sdk.Context) -> dict[str, Any]:
+        order = ctx.step.run("reserve stock", lambda: {"id": ctx.event.data["order_id"], "total": 42.5})
+        ctx.step.sleep("let the warehouse pack", datetime.timedelta(seconds=1))
+        paid = ctx.step.wait_for_event(
+            "wait for payment",
+            event=PAYMENT_EVENT,
+            if_exp="async.data.order_id == event.data.order_id",
+            timeout=datetime.timedelta(minutes=5),
+        )
+        if paid is None:
+            return {"order": order["id"], "status": "payment timed out"}
+        receipt = ctx.step.run("charge card", charge, order, paid.data)
+        return {"order": order["id"], "status": "shipped", "receipt": receipt}
+
+    return wsgi_app(client, functions=[order_flow])
+
+
+def _post(url: str, body: Any) -> Any:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _wait(predicate: Any, timeout: float) -> Any:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    return None
+
+
+def main(colour: bool | None = None, out: Any = None) -> int:
+    out = out or sys.stdout
+    colour = out.isatty() if colour is None else colour
+
+    def say(text: str) -> None:
+        print(paint(">", "36", colour), text, file=out, flush=True)
+
+    server = DevServer(port=0, db=":memory:", retry_interval=0.5, poll_interval=3600, workers=8).start()
+    app = make_server("127.0.0.1", 0, build_app(server.url), server_class=_Server, handler_class=_Quiet)
+    threading.Thread(target=app.serve_forever, daemon=True).start()
+    app_url = f"http://127.0.0.1:{app.server_address[1]}/api/inngest"
+    try:
+        say(f"executor on {server.url}, app on {app_url}")
+        server.sdk_urls.append(app_url)
+        server.ping_apps()
+        if not _wait(lambda: _get(f"{server.url}/dev")["functions"], 10):
+            say("the app did not register")
+            return 1
+        order = {"order_id": "ord_1001"}
+        event_id = _post(f"{server.url}/e/demo", {"name": ORDER_EVENT, "data": order})["ids"][0]
+        say(f"sent {ORDER_EVENT} {json.dumps(order)}")
+
+        def run() -> dict[str, Any] | None:
+            runs = _get(f"{server.url}/v1/events/{event_id}/runs")["data"]
+            return _get(f"{server.url}/dev/runs/{runs[0]['run_id']}") if runs else None
+
+        waiting = _wait(lambda: (r := run()) and any(e["kind"] == "WaitForEvent" for e in r["timeline"]) and r, 15)
+        if not waiting:
+            say("the run never reached its wait for payment")
+            return 1
+        _post(f"{server.url}/e/demo", {"name": PAYMENT_EVENT, "data": {**order, "card": "visa-4242"}})
+        say(f"sent {PAYMENT_EVENT} (the event the flow waits for)")
+        final = _wait(lambda: (r := run()) and r["status"] != "Running" and r, 30)
+        if not final:
+            say("the run did not finish in time")
+            return 1
+        print(file=out)
+        print(run_timeline(final, colour), file=out)
+        print(file=out)
+        say(f"result: {json.dumps(final['output'])}")
+        return 0 if final["status"] == "Completed" else 1
+    finally:
+        app.shutdown()
+        app.server_close()
+        server.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

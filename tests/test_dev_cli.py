@@ -1,0 +1,91 @@
+"""The command line against a real ``inngest-serverless dev`` process and a real app process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.dev_apps.executor_process import ExecutorProcess
+from tests.dev_apps.harness import ROOT, Client, app_process, free_port, http_json
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "inngest_serverless.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[tuple[ExecutorProcess, Client]]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with app_process("tests.dev_apps.ours_app", url) as app_url:
+        executor = ExecutorProcess(port, str(tmp_path / "dev.db"), [app_url])
+        try:
+            executor.start()
+            client = Client(url)
+            client.wait_functions(10)
+            yield executor, client
+        finally:
+            executor.stop()
+
+
+def test_send_runs_run_and_cancel(stack: tuple[ExecutorProcess, Client]) -> None:
+    executor, client = stack
+    url = executor.url
+    sent = cli("send", "tests/step.test", "--data", '{"steps": {"ok": "yes"}}', "--url", url)
+    assert sent.returncode == 0, sent.stderr
+    event_id = sent.stdout.strip()
+    run = client.wait_run(event_id, "-step-test")
+    table = cli("runs", "--url", url)
+    assert table.returncode == 0
+    assert run["run_id"] in table.stdout and "Completed" in table.stdout
+    assert "\x1b[" not in table.stdout  # piped: no colour
+    timeline = cli("run", run["run_id"], "--url", url)
+    assert timeline.returncode == 0
+    assert "first step" in timeline.stdout and "second step" in timeline.stdout and "Sleep" in timeline.stdout
+
+    waiting = cli("send", "tests/cancel.test", "--data", '{"request_id": "cli"}', "--url", url).stdout.strip()
+    run_id = ""
+    while not run_id:
+        runs = client.runs_for_event(waiting)
+        run_id = runs[0]["run_id"] if runs else ""
+    cancelled = cli("cancel", run_id, "--url", url)
+    assert cancelled.returncode == 0 and "Cancelled" in cancelled.stdout
+    assert client.run(run_id)["status"] == "Cancelled"
+
+
+def test_bad_input_gets_a_clear_error(stack: tuple[ExecutorProcess, Client]) -> None:
+    executor, _ = stack
+    bad = cli("send", "x/y", "--data", "{not json", "--url", executor.url)
+    assert bad.returncode == 2 and "not JSON" in bad.stderr
+    reserved = cli("send", "inngest/function.failed", "--url", executor.url)
+    assert reserved.returncode == 1 and "reserved" in reserved.stderr
+    missing = cli("run", "01J00000000000000000000000", "--url", executor.url)
+    assert missing.returncode == 1 and "could not be found" in missing.stderr
+    assert http_json("POST", f"{executor.url}/e/key", None)[0] == 400
+    assert http_json("GET", f"{executor.url}/v0/runs/not-a-ulid/batch")[0] == 400
+
+
+def test_unreachable_executor() -> None:
+    result = cli("runs", "--url", f"http://127.0.0.1:{free_port()}")
+    assert result.returncode != 0 and "cannot reach" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_runs_the_order_flow_to_completion() -> None:
+    result = cli("demo")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for step in ("reserve stock", "let the warehouse pack", "wait for payment", "charge card"):
+        assert step in result.stdout
+    assert "card processor timed out" in result.stdout and '"status": "shipped"' in result.stdout

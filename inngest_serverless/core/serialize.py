@@ -36,14 +36,39 @@ def to_json_value(value: Any) -> Any:
     return json.loads(dumps(value))
 
 
+_OUTPUT_TYPES: dict[tuple[Any, str], Any] = {}  # (code object, return annotation text) -> resolved type or None
+_OUTPUT_TYPES_MAX = 4096
+
+
 def output_type_of(handler: Callable[..., Any]) -> Any:
-    """The declared return type of ``handler`` when it is a dataclass or a pydantic model."""
-    try:
-        hints = typing.get_type_hints(handler)
-    except Exception:
+    """The declared return type of ``handler`` when it is a dataclass or a pydantic model.
+
+    Runs for every memoized ``step.run`` on every replay, so it stays cheap: no
+    annotation means no type, a class annotation is used as is, and a string
+    annotation (``from __future__ import annotations``) is resolved once per code object.
+    """
+    annotations = getattr(handler, "__annotations__", None)
+    if not annotations or not isinstance(annotations, dict):
         return None
-    tp = hints.get("return")
-    return tp if is_structured(tp) else None
+    ret = annotations.get("return")
+    if ret is None:
+        return None
+    if not isinstance(ret, str):
+        return ret if is_structured(ret) else None
+    code = getattr(handler, "__code__", None)
+    key = (code, ret)
+    if code is not None and key in _OUTPUT_TYPES:
+        return _OUTPUT_TYPES[key]
+    try:
+        tp = typing.get_type_hints(handler).get("return")
+    except Exception:
+        tp = None
+    tp = tp if is_structured(tp) else None
+    if code is not None:
+        if len(_OUTPUT_TYPES) >= _OUTPUT_TYPES_MAX:
+            _OUTPUT_TYPES.clear()
+        _OUTPUT_TYPES[key] = tp
+    return tp
 
 
 def is_structured(tp: Any) -> bool:

@@ -83,11 +83,12 @@ def read_gated(url: str, gate: Path, headers: dict[str, str] | None = None) -> t
         conn.close()
 
 
-def _entries() -> tuple[object, object]:
+def _entries() -> tuple[object, object, object]:
     from inngest_serverless.adapters.gcp import gcf_function
-    from inngest_serverless.adapters.vercel import handler_class
+    from inngest_serverless.adapters.vercel import VercelWSGIAdapter, handler_class
 
-    return gcf_function(GatedStream()), handler_class(GatedStream())
+    return gcf_function(GatedStream()), handler_class(GatedStream()), VercelWSGIAdapter(GatedStream())
 
 
-gcf_entry, handler = _entries()  # functions-framework --target=gcf_entry; vc_init variable "handler"
+# functions-framework --target=gcf_entry; vc_init variable "handler" (or "app", the WSGI shape)
+gcf_entry, handler, app = _entries()

@@ -1,0 +1,88 @@
+"""Vercel adapter under vercel-runtime's production bridge (vc_init in IPC mode, Python 3.12), over HTTP.
+
+vc_init imports the entry file, serves its ``handler`` class (or WSGI ``app``)
+on a loopback port and announces the port over the IPC socket the harness
+plays; requests go to that port as Vercel's platform sends them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from inngest_serverless.adapters.vercel import runtime_deadline
+from tests.hosts import servers
+from tests.hosts.stub_core import read_gated
+from tests.hosts.templates import ENV, TEMPLATES, assert_template_serves
+
+needs_runtime = pytest.mark.skipif(not servers.VERCEL_PYTHON.exists(),
+                                   reason="no Python 3.12 venv with vercel-runtime: run scripts/install-hosts.d/30-hosts.sh")
+
+
+def _deadline_header(seconds: float) -> str:
+    moment = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@pytest.fixture(scope="module", params=["handler", "app"])
+def gated(request: pytest.FixtureRequest) -> Iterator[servers.Host]:
+    """tests/hosts/stub_core.py under vc_init: the handler class, then the WSGI app."""
+    if not servers.VERCEL_PYTHON.exists():
+        pytest.skip("no Python 3.12 venv with vercel-runtime: run scripts/install-hosts.d/30-hosts.sh")
+    with servers.vercel({}, entry=servers.HOSTS_DIR / "stub_core.py", variable=request.param,
+                        module="stub_core") as host:
+        yield host
+
+
+@pytest.mark.harness
+def test_vercel_runtime_flushes_each_streamed_chunk(gated: servers.Host, tmp_path: Path) -> None:
+    status, first, report = read_gated(gated.url, tmp_path / "gate")
+    assert (status, first) == (201, b" ")
+    assert report["gate_opened"] is True
+    assert report["body_length"] == 10
+
+
+@pytest.mark.harness
+def test_deadline_comes_from_the_runtime_header(gated: servers.Host, tmp_path: Path) -> None:
+    _, _, report = read_gated(gated.url, tmp_path / "gate", {"x-vercel-internal-deadline": _deadline_header(100)})
+    remaining = report["remaining"]
+    assert isinstance(remaining, float) and 40 < remaining <= 100
+
+
+@pytest.mark.harness
+def test_forwarded_host_and_proto_make_the_public_url(gated: servers.Host, tmp_path: Path) -> None:
+    headers = {"x-forwarded-proto": "https", "x-forwarded-host": "my-app.vercel.app"}
+    _, _, report = read_gated(gated.url + "?fnId=a-b", tmp_path / "gate", headers)
+    assert str(report["url"]).startswith("https://my-app.vercel.app/api/inngest?fnId=a-b&gate=")
+
+
+@pytest.mark.harness
+@needs_runtime
+def test_the_vercel_template_syncs_and_runs_under_vercel_runtime() -> None:
+    entry = TEMPLATES / "vercel" / "api" / "inngest.py"
+    with servers.vercel(ENV, entry=entry, module="api.inngest") as host:
+        assert_template_serves(host, "my-vercel-app")
+
+
+def test_without_vercel_runtime_there_is_no_runtime_deadline() -> None:
+    assert "vercel_runtime" not in sys.modules
+    assert runtime_deadline() is None
+
+
+def test_importing_the_adapter_loads_no_http_server_or_runtime() -> None:
+    code = ("import sys, inngest_serverless.adapters.vercel; "
+            "print(sorted(m for m in ('http.server', 'vercel_runtime', 'asyncio', 'httpx') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_vercel_json_gives_the_function_a_max_duration() -> None:
+    import json
+
+    config = json.loads((TEMPLATES / "vercel" / "vercel.json").read_text())
+    assert config["functions"]["api/inngest.py"]["maxDuration"] > 0

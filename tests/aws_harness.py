@@ -286,3 +286,75 @@ def have(path: Path) -> bool:
 
 def copy_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, dirs_exist_ok=True)
+
+
+# -- serverless-offline ----------------------------------------------------------
+
+SLS_TEMPLATE = REPO / "templates" / "serverless.yml"
+
+
+@contextlib.contextmanager
+def serverless_offline(workdir: Path, env: Mapping[str, str], *, alb_path: str = "/api/inngest",
+                       handler_module: str = "tests.aws_lambda_app") -> Iterator[dict[str, int]]:
+    """serverless-offline serving templates/serverless.yml; yields its ports (http, alb).
+
+    The template's handler module is replaced by a shim re-exporting ``handler_module``'s
+    handler; an ``alb`` event is added (a real ALB needs a listener ARN the template
+    cannot know); keys come from ``env`` instead of the stack's secret.
+    """
+    import yaml
+
+    config = yaml.safe_load(SLS_TEMPLATE.read_text())
+    config["provider"]["environment"] = {k: v for k, v in config["provider"]["environment"].items()
+                                         if k != "INNGEST_SIGNING_KEY_SECRET_ARN"}
+    config["provider"]["environment"].update(env)
+    fn = config["functions"]["inngest"]
+    module = fn["handler"].rsplit(".", 1)[0]
+    fn["events"].append({"alb": {"listenerArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/"
+                                                "app/inngest/0123456789abcdef/0123456789abcdef",
+                                 "priority": 1, "conditions": {"path": alb_path}}})
+    config["plugins"] = ["serverless-offline"]
+    ports = {"http": free_port(), "alb": free_port(), "lambda": free_port()}
+    config.setdefault("custom", {})["serverless-offline"] = {
+        "host": "127.0.0.1", "httpPort": ports["http"], "albPort": ports["alb"], "lambdaPort": ports["lambda"],
+        "noTimeout": True}
+    (workdir / "serverless.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (workdir / f"{module}.py").write_text(f"from {handler_module} import handler  # noqa: F401\n")
+    link = workdir / "node_modules"
+    if not link.exists():
+        link.symlink_to(SLS_DIR / "node_modules")
+    full_env = {**os.environ, "PYTHONPATH": f"{workdir}{os.pathsep}{REPO}", "SLS_TELEMETRY_DISABLED": "1",
+                "SLS_NOTIFICATIONS_MODE": "off", "AWS_ACCESS_KEY_ID": "offline", "AWS_SECRET_ACCESS_KEY": "offline"}
+    log = (workdir / "offline.log").open("wb")
+    proc = subprocess.Popen(
+        ["node", str(SLS_DIR / "node_modules" / "serverless" / "bin" / "serverless.js"), "offline", "start"],
+        cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_port(ports["http"], proc, timeout=90)
+        wait_port(ports["alb"], proc, timeout=30)
+        yield ports
+    finally:
+        stop(proc, signal.SIGINT)
+        log.close()
+
+
+# -- SAM CLI's API Gateway emulator -------------------------------------------------
+
+SAM_TEMPLATE = REPO / "sam" / "template.yaml"
+
+
+@contextlib.contextmanager
+def sam_local_api(invoke_url: str, workdir: Path, template: Path = SAM_TEMPLATE) -> Iterator[int]:
+    """SAM CLI's LocalApigwService serving ``template``'s routes, invoking through the emulator; yields its port."""
+    port = free_port()
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
+    log = (workdir / "sam-apigw.log").open("wb")
+    proc = subprocess.Popen([str(SAM_PYTHON), str(REPO / "tests" / "aws_sam_apigw.py"), str(template), str(port),
+                             invoke_url], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        wait_port(port, proc, timeout=60)
+        yield port
+    finally:
+        stop(proc)
+        log.close()

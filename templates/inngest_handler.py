@@ -1,0 +1,18 @@
+"""The Lambda handler templates/serverless.yml deploys: put your functions here."""
+
+from __future__ import annotations
+
+from inngest_serverless import Context, Inngest, TriggerEvent
+from inngest_serverless.adapters.aws_lambda import aws_keys, lambda_adapter
+
+# Keys come from the secret named by INNGEST_SIGNING_KEY_SECRET_ARN (set by serverless.yml).
+client = Inngest(app_id="inngest-app", **aws_keys())
+
+
+@client.create_function(fn_id="hello", trigger=TriggerEvent(event="app/hello"))
+def hello(ctx: Context) -> str:
+    name = ctx.step.run("name", lambda: ctx.event.data.get("name", "world"))
+    return f"Hello, {name}!"
+
+
+handler = lambda_adapter(client)

@@ -1,0 +1,106 @@
+"""lambda_adapter inside Lambda's real runtime code (HARNESSES.md), driven by the simulated executor:
+
+* the Runtime Interface Emulator running the handler under awslambdaric, for every event shape
+  and every captured event;
+* serverless-offline (Serverless Framework v3) serving templates/serverless.yml: REST, HTTP API, ALB;
+* SAM CLI's API Gateway emulator serving sam/template.yaml's routes, invoking through the emulator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import aws_harness as aws
+from tests.aws_lambda_app import APP_ID
+from tests.sim_executor import drive
+
+pytestmark = pytest.mark.harness
+
+KEY = "signkey-test-5d3a1c0e9b8f7a6d5c4b3a29180f7e6d5c4b3a29180f7e6d5c4b3a29180f7e6d"
+ENV = {"INNGEST_SIGNING_KEY": KEY}
+
+URLS = {
+    aws.REST: ("https://abc123.execute-api.us-east-1.amazonaws.com/prod/api/inngest", "prod"),
+    aws.REST_SINGLE: ("https://inngest.example.com/api/inngest", None),
+    aws.HTTP_API: ("https://abc123.execute-api.us-east-1.amazonaws.com/api/inngest", None),
+    aws.FUNCTION_URL: ("https://abcdefgh.lambda-url.us-east-1.on.aws/api/inngest", None),
+    aws.ALB: ("http://my-alb-1234.us-east-1.elb.amazonaws.com/api/inngest", None),
+    aws.ALB_MULTI: ("http://my-alb-1234.us-east-1.elb.amazonaws.com/api/inngest", None),
+}
+
+
+def need(path: Path) -> None:
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run scripts/install-hosts.d/20-aws.sh")
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[str]:
+    need(aws.RIE)
+    with aws.rie("tests.aws_lambda_app.handler", aws.REPO, ENV) as url:
+        yield url
+
+
+@pytest.mark.parametrize("shape", aws.SHAPES)
+def test_emulator_runs_the_scenario_for_every_shape(emulator: str, shape: str) -> None:
+    url, stage = URLS[shape]
+    call = aws.event_call(lambda event: aws.invoke_url(emulator, event), shape, stage=stage)
+    report = drive(call, url, app_id=APP_ID, signing_key=KEY)
+    assert report["sync"]["framework"] == "aws_lambda"
+
+
+@pytest.mark.parametrize("name", aws.fixture_names())
+def test_emulator_accepts_every_captured_event(emulator: str, name: str) -> None:
+    event = aws.fixture(name)
+    method = event.get("httpMethod") or event["requestContext"]["http"]["method"]
+    status, headers, body = aws.read_reply(aws.invoke_url(emulator, event))
+    assert headers["x-inngest-sdk"].startswith("inngest-serverless:")
+    if method == "GET":  # unsigned introspection
+        assert (status, json.loads(body)["function_count"]) == (200, 2)
+    else:  # an unsigned POST in cloud mode reaches core and is refused there
+        assert (status, json.loads(body)["code"]) == (401, "unauthorized")
+
+
+@pytest.mark.parametrize("event", [
+    {"Records": [{"eventSource": "aws:sqs", "messageId": "1", "body": "{}"}]},
+    {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}},
+    ["not", "an", "object"],
+])
+def test_emulator_answers_a_non_http_event_with_a_clear_400(emulator: str, event: object) -> None:
+    reply = aws.invoke_url(emulator, event)
+    assert "errorType" not in reply
+    assert reply["statusCode"] == 400
+    assert "accepts events from" in json.loads(reply["body"])["message"]
+
+
+@pytest.fixture(scope="module")
+def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
+    need(aws.SLS_DIR / "node_modules" / "serverless-offline")
+    with aws.serverless_offline(tmp_path_factory.mktemp("sls"), ENV) as ports:
+        yield ports
+
+
+@pytest.mark.parametrize(("door", "path"), [
+    ("http", "/dev/api/inngest"),  # REST API (payload 1.0), under the stage
+    ("http", "/api/inngest"),  # HTTP API (payload 2.0)
+    ("alb", "/dev/api/inngest"),  # ALB (serverless-offline puts the stage in front here too)
+])
+def test_serverless_offline_runs_the_scenario(offline: dict[str, int], door: str, path: str) -> None:
+    url = f"http://127.0.0.1:{offline[door]}{path}"
+    drive(aws.http, url, app_id=APP_ID, signing_key=KEY)
+
+
+@pytest.fixture(scope="module")
+def sam_api(emulator: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    need(aws.SAM_PYTHON)
+    with aws.sam_local_api(emulator, tmp_path_factory.mktemp("sam")) as port:
+        yield port
+
+
+@pytest.mark.parametrize("path", ["/api/inngest", "/rest/api/inngest"])  # HttpApi and Api events of the template
+def test_sam_api_gateway_emulator_runs_the_scenario(sam_api: int, path: str) -> None:
+    drive(aws.http, f"http://127.0.0.1:{sam_api}{path}", app_id=APP_ID, signing_key=KEY)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import config as config_lib
 from .errors import ConfigError
 from .flow_control import Batch, Cancel, Concurrency, Debounce, Priority, RateLimit, Singleton, Throttle, Timeouts
 from .function import Function, FunctionOptions
 from .triggers import Trigger
+
+if TYPE_CHECKING:
+    from .checkpoint import Checkpoint
 
 T = TypeVar("T")
 
@@ -33,7 +36,20 @@ class Inngest:
         serve_path: str | None = None,
         app_version: str | None = None,
         logger: logging.Logger | None = None,
+        streaming: str | None = None,
+        checkpoint: Checkpoint | bool | None = None,
     ) -> None:
+        """``streaming``: ``"auto"`` | ``"force"`` | ``"off"`` (core/streaming.py; default from
+        ``INNGEST_STREAMING``, else auto). ``checkpoint``: the default for every function
+        (core/checkpoint.py; off unless given)."""
+        from . import checkpoint as checkpoint_lib
+        from . import streaming as streaming_lib
+
+        try:
+            self.streaming = streaming_lib.parse_mode(streaming)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        self.checkpoint = checkpoint_lib.coerce(checkpoint)
         try:
             self.config = config_lib.resolve(
                 app_id=app_id,
@@ -80,8 +96,11 @@ class Inngest:
         idempotency: str | None = None,
         on_failure: Callable[..., Any] | None = None,
         output_type: Any = None,
+        checkpoint: Checkpoint | bool | None = None,
     ) -> Callable[[Callable[..., Any]], Function[Any]]:
         """Decorate a ``def`` or ``async def`` handler taking a context; options are checked now."""
+        from .checkpoint import coerce
+
         opts = FunctionOptions(
             fn_id=fn_id,
             name=name,
@@ -98,6 +117,7 @@ class Inngest:
             timeouts=timeouts,
             idempotency=idempotency,
             output_type=output_type,
+            checkpoint=self.checkpoint if checkpoint is None else coerce(checkpoint),
         )
         opts.validate()
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from .errors import ConfigError
 from .flow_control import Batch, Cancel, Concurrency, Debounce, Priority, RateLimit, Singleton, Throttle, Timeouts
 from .triggers import Trigger, TriggerCron, TriggerEvent
 from .wire import DISCOVERY_STEP_ID, FAILURE_HANDLER_SUFFIX, InternalEvent, Limit, Query
+
+if TYPE_CHECKING:
+    from .checkpoint import Checkpoint
 
 T = TypeVar("T")
 Handler = Callable[..., Any]
@@ -34,6 +37,7 @@ class FunctionOptions:
     timeouts: Timeouts | None = None
     idempotency: str | None = None
     output_type: Any = None
+    checkpoint: Checkpoint | None = None  # core/checkpoint.py; None: one step per invocation
 
     def validate(self) -> None:
         if not isinstance(self.fn_id, str) or not self.fn_id.strip():
@@ -160,6 +164,8 @@ class Function(Generic[T]):
             cfg["cancel"] = [c.to_wire() for c in o.cancel]
         if o.idempotency:
             cfg["idempotency"] = o.idempotency
+        if o.checkpoint is not None:
+            cfg["checkpoint"] = o.checkpoint.to_wire()
         return cfg
 
 

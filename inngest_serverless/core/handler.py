@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from . import introspection, serialize, signing
+from . import checkpoint, introspection, serialize, signing
+from . import streaming as streaming_lib
 from .context import AsyncContext, Context, Event
 from .errors import NonRetriableError, RetryAfterError, StepError, error_object
 from .function import Function
@@ -66,6 +67,7 @@ class Call:
     deadline: float | None
     request_id: str | None = None
     job_id: str | None = None
+    ctx: dict[str, Any] = field(default_factory=dict)  # the call's raw ctx (fn_id, qi_id: checkpointing)
 
 
 @dataclass
@@ -87,8 +89,21 @@ class Handler:
         framework: str = "python",
         serve_origin: str | None = None,
         serve_path: str | None = None,
+        streaming: str | None = None,
+        host_streams: bool | None = None,
+        keepalive_interval: float = streaming_lib.DEFAULT_INTERVAL,
+        deadline_margin: float | None = None,
     ) -> None:
+        """``streaming``: ``"auto"`` | ``"force"`` | ``"off"`` (else the client's, else
+        ``INNGEST_STREAMING``, else auto); ``host_streams``: does the host flush chunks
+        as they are written (default: known from ``framework``); ``deadline_margin``:
+        seconds kept free before ``Request.deadline`` (core/checkpoint.py)."""
         self.client = client
+        self.streaming = streaming_lib.resolve_mode(streaming, getattr(client, "streaming", None))
+        flushes = framework in streaming_lib.HOSTS_THAT_FLUSH if host_streams is None else host_streams
+        self.stream_policy = streaming_lib.Policy.decide(self.streaming, host_streams=flushes,
+                                                     interval=keepalive_interval)
+        self.deadline_margin = deadline_margin
         self.framework = framework
         self._explicit = list(functions) if functions is not None else None
         self._serve_origin = serve_origin
@@ -109,6 +124,10 @@ class Handler:
             prepared = self._prepare(request)
             if isinstance(prepared, Response):
                 return prepared
+            if self.stream_policy.enabled:
+                call = prepared
+                return streaming_lib.run(lambda: self._call_guarded(call), self.stream_policy, self._headers(),
+                                     self._internal_error)
             self._load_state(prepared)
             return self._finish(prepared, self._run_sync(prepared))
         except BadRequest as exc:
@@ -128,6 +147,9 @@ class Handler:
                 prepared = self._prepare(request)
             if isinstance(prepared, Response):
                 return prepared
+            if self.stream_policy.enabled:
+                task = asyncio.ensure_future(self._call_guarded_async(prepared))
+                return await streaming_lib.run_async(task, self.stream_policy, self._headers(), self._internal_error)
             if prepared.use_api:
                 await asyncio.to_thread(self._load_state, prepared)
             outcome = await self._run_async(prepared)
@@ -137,6 +159,34 @@ class Handler:
         except Exception:
             log.exception("inngest_serverless: internal error while handling %s", request.method)
             return self._error(500, "internal_error", "internal error in the SDK; see the app's logs", no_retry=False)
+
+    # -- streamed calls (core/streaming.py): the call runs while keep-alive bytes go out --------
+
+    def _internal_error(self) -> Response:
+        return self._error(500, "internal_error", "internal error in the SDK; see the app's logs", no_retry=False)
+
+    def _call_guarded(self, call: Call) -> Response:
+        try:
+            self._load_state(call)
+            return self._finish(call, self._run_sync(call))
+        except BadRequest as exc:
+            return self._error(exc.status, exc.code, exc.message, no_retry=True)
+        except Exception:
+            log.exception("inngest_serverless: internal error while running a call")
+            return self._internal_error()
+
+    async def _call_guarded_async(self, call: Call) -> Response:
+        import asyncio
+
+        try:
+            if call.use_api:
+                await asyncio.to_thread(self._load_state, call)
+            return self._finish(call, await self._run_async(call))
+        except BadRequest as exc:
+            return self._error(exc.status, exc.code, exc.message, no_retry=True)
+        except Exception:
+            log.exception("inngest_serverless: internal error while running a call")
+            return self._internal_error()
 
     # -- responses ----------------------------------------------------------------------
 
@@ -342,6 +392,7 @@ class Handler:
             deadline=request.deadline,
             request_id=request.headers.get(Header.REQUEST_ID),
             job_id=request.headers.get(Header.JOB_ID),
+            ctx=ctx,
         )
 
     def _load_state(self, call: Call) -> None:
@@ -359,8 +410,27 @@ class Handler:
     # -- running ----------------------------------------------------------------------------
 
     def _engine(self, call: Call) -> Engine:
+        budget = checkpoint.for_call(
+            self.client.config, config=call.fn.opts.checkpoint, deadline=call.deadline, run_id=call.run_id,
+            ctx=call.ctx, request_id=call.request_id, immediate=call.immediate and call.target is None,
+            margin=self.deadline_margin)
         return Engine(memos=call.memos, target=call.target, immediate=call.immediate,
-                      attempt=call.attempt, max_attempts=call.max_attempts)
+                      attempt=call.attempt, max_attempts=call.max_attempts, budget=budget)
+
+    @staticmethod
+    def _settled(engine: Engine, outcome: Outcome) -> Outcome:
+        """The function returned or raised: post held checkpoint ops, or report them instead."""
+        budget = engine.budget
+        if budget is None:
+            return outcome
+        try:
+            if outcome.interrupt is None:
+                leftover = budget.settle()
+                if leftover:
+                    return Outcome(interrupt=Interrupt(leftover))
+            return outcome
+        finally:
+            budget.close()
 
     def _context_args(self, call: Call) -> dict[str, Any]:
         return {
@@ -379,26 +449,30 @@ class Handler:
             import asyncio
 
             return asyncio.run(self._run_async(call))
-        ctx = Context(step=Step(self._engine(call), self.client), **self._context_args(call))
+        engine = self._engine(call)
+        ctx = Context(step=Step(engine, self.client), **self._context_args(call))
         try:
-            return Outcome(result=call.fn.handler(ctx))
+            outcome = Outcome(result=call.fn.handler(ctx))
         except Interrupt as interrupt:
-            return Outcome(interrupt=interrupt)
+            outcome = Outcome(interrupt=interrupt)
         except Exception as exc:
-            return Outcome(error=exc)
+            outcome = Outcome(error=exc)
+        return self._settled(engine, outcome)
 
     async def _run_async(self, call: Call) -> Outcome:
         if not call.fn.is_async:
             import asyncio
 
             return await asyncio.to_thread(self._run_sync, call)
-        ctx = AsyncContext(step=AsyncStep(self._engine(call), self.client), **self._context_args(call))
+        engine = self._engine(call)
+        ctx = AsyncContext(step=AsyncStep(engine, self.client), **self._context_args(call))
         try:
-            return Outcome(result=await call.fn.handler(ctx))
+            outcome = Outcome(result=await call.fn.handler(ctx))
         except Interrupt as interrupt:
-            return Outcome(interrupt=interrupt)
+            outcome = Outcome(interrupt=interrupt)
         except Exception as exc:
-            return Outcome(error=exc)
+            outcome = Outcome(error=exc)
+        return self._settled(engine, outcome)
 
     def _finish(self, call: Call, outcome: Outcome) -> Response:
         key = call.verified_key

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import serialize
 from .errors import NonRetriableError, RetryAfterError, StepError, error_object
 from .wire import Limit, Opcode, StepType
+
+if TYPE_CHECKING:
+    from .checkpoint import Invocation
 
 
 class Interrupt(BaseException):
@@ -71,6 +74,8 @@ class Engine:
     _seen: int = 0
     _collect: list[dict[str, Any]] | None = None  # set while inside a parallel group
     _ran_target: bool = False
+    # The call's deadline guard and checkpoint state (core/checkpoint.py); None when neither applies.
+    budget: Invocation | None = None
 
     # -- identity -----------------------------------------------------------------
 
@@ -104,6 +109,8 @@ class Engine:
                 return True
             self._end_branch_or_stop()
         if runnable and self.immediate and self._collect is None:
+            if self.budget is not None:
+                self.budget.before_step()
             return True
         if runnable:
             op = {**op, "op": Opcode.STEP_PLANNED.value}
@@ -111,7 +118,7 @@ class Engine:
         if self._collect is not None:
             self._collect.append(op)
             raise _BranchDone()
-        raise Interrupt([op])
+        self.report([op])
 
     def _end_branch_or_stop(self) -> None:
         if self._collect is not None:
@@ -120,8 +127,18 @@ class Engine:
         # gone); stop without reporting anything.
         raise Interrupt([])
 
-    def ran(self, pending: Pending, output: Any, *, step_type: str = StepType.RUN) -> None:
-        """The step body returned ``output``: report it and end the call."""
+    def report(self, ops: list[dict[str, Any]], headers: dict[str, str] | None = None) -> NoReturn:
+        """End the call with ``ops`` (after the checkpoint state had its say)."""
+        if self.budget is not None:
+            ops, headers = self.budget.before_report(ops, headers or {})
+        raise Interrupt(ops, headers)
+
+    def ran(self, pending: Pending, output: Any, *, step_type: str = StepType.RUN) -> Any:
+        """The step body returned ``output``: report it and end the call.
+
+        When checkpointing, the op is held instead and the JSON value returned,
+        so the function goes on with what a replay would have given it.
+        """
         try:
             data = serialize.to_json_value(output)
             size = len(serialize.dumps(data))
@@ -138,7 +155,11 @@ class Engine:
         op = pending.base_op(Opcode.STEP_RUN)
         op["data"] = data
         op["opts"] = {"type": step_type}
-        raise Interrupt([op])
+        if (self.budget is not None and self.budget.checkpointing and self.target is None
+                and self.immediate and self._collect is None):
+            self.budget.finished(op)
+            return data
+        self.report([op])
 
     def failed(self, pending: Pending, exc: BaseException) -> None:
         """The step body raised ``exc``: report StepError (retry) or StepFailed (final)."""
@@ -151,7 +172,7 @@ class Engine:
             headers["x-inngest-no-retry"] = "true"
         if isinstance(exc, RetryAfterError):
             headers["retry-after"] = exc.header_value()
-        raise Interrupt([op], headers)
+        self.report([op], headers)
 
     # -- memo shapes (PROTOCOL §8.3) -------------------------------------------------
 
@@ -181,7 +202,7 @@ class Engine:
             return
         collected, self._collect = self._collect or [], None
         if collected or pending:
-            raise Interrupt(collected)
+            self.report(collected)
 
 
 def step_error(err: Any, user_id: str) -> StepError:

@@ -72,10 +72,11 @@ class Step:
         self._engine.new_work(pending, op, runnable=True)
         return None, pending
 
-    def _finish_run(self, pending: Pending, step_type: str, result: Any, exc: BaseException | None) -> None:
+    def _finish_run(self, pending: Pending, step_type: str, result: Any, exc: BaseException | None) -> Any:
+        """Report the step (ending the call), or, when checkpointing, return its JSON value."""
         if exc is not None:
             self._engine.failed(pending, exc)
-        self._engine.ran(pending, result, step_type=step_type)
+        return self._engine.ran(pending, result, step_type=step_type)
 
     def run(
         self,
@@ -91,14 +92,18 @@ class Step:
         value, pending = self._begin_run(step_id, handler, output_type)
         if pending is None:
             return value
+        budget = self._engine.budget
         try:
-            result = handler(*args)
-            if inspect.isawaitable(result):
-                result = _run_coroutine(result)
+            if budget is not None:
+                result = budget.run_body(self._engine, pending, handler, args)
+            else:
+                result = handler(*args)
+                if inspect.isawaitable(result):
+                    result = _run_coroutine(result)
         except Exception as exc:
             self._finish_run(pending, kind, None, exc)
-        self._finish_run(pending, kind, result, None)
-        raise AssertionError("unreachable")  # pragma: no cover - _finish_run always raises
+        data = self._finish_run(pending, kind, result, None)  # returns only when checkpointing
+        return serialize.load(data, output_type if output_type is not None else serialize.output_type_of(handler))
 
     def send_event(self, step_id: str, events: Any) -> list[str]:
         """Send one event or a list of events, once; returns their IDs."""
@@ -245,14 +250,18 @@ class AsyncStep:
         value, pending = self._sync._begin_run(step_id, handler, output_type)
         if pending is None:
             return value
+        budget = self._engine.budget
         try:
-            result = handler(*args)
-            if inspect.isawaitable(result):
-                result = await result
+            if budget is not None:
+                result = await budget.run_body_async(self._engine, pending, handler, args)
+            else:
+                result = handler(*args)
+                if inspect.isawaitable(result):
+                    result = await result
         except Exception as exc:
             self._sync._finish_run(pending, kind, None, exc)
-        self._sync._finish_run(pending, kind, result, None)
-        raise AssertionError("unreachable")  # pragma: no cover
+        data = self._sync._finish_run(pending, kind, result, None)  # returns only when checkpointing
+        return serialize.load(data, output_type if output_type is not None else serialize.output_type_of(handler))
 
     async def send_event(self, step_id: str, events: Any) -> list[str]:
         return await self._run(step_id, self._sync._client.send_async, (events,), None, StepType.SEND_EVENT)  # type: ignore[no-any-return]

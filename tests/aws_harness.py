@@ -40,6 +40,16 @@ ALB = "alb"  # ALB, single-value headers
 ALB_MULTI = "alb-multi"  # ALB target group with multi-value headers on
 SHAPES = (REST, REST_SINGLE, HTTP_API, FUNCTION_URL, ALB, ALB_MULTI)
 
+# A plausible URL (and REST stage) per shape, for tests that need one.
+SAMPLE_URLS: dict[str, tuple[str, str | None]] = {
+    REST: ("https://abc123.execute-api.us-east-1.amazonaws.com/prod/api/inngest", "prod"),
+    REST_SINGLE: ("https://inngest.example.com/api/inngest", None),
+    HTTP_API: ("https://abc123.execute-api.us-east-1.amazonaws.com/api/inngest", None),
+    FUNCTION_URL: ("https://abcdefgh.lambda-url.us-east-1.on.aws/api/inngest", None),
+    ALB: ("http://my-alb-1234.us-east-1.elb.amazonaws.com/api/inngest", None),
+    ALB_MULTI: ("http://my-alb-1234.us-east-1.elb.amazonaws.com/api/inngest", None),
+}
+
 _TEMPLATES = {
     REST: "powertools_rest_v1.json",
     REST_SINGLE: "powertools_rest_v1.json",

@@ -22,14 +22,7 @@ from tests.sim_executor import SimExecutor, drive
 KEY = "signkey-test-8ee2262a15e8d3c42d6a840db7af3de2aab08ef632b32a37a687f24b34dba3ff"
 OTHER_KEY = "signkey-test-1111111111111111111111111111111111111111111111111111111111111111"
 
-URLS = {
-    aws.REST: ("https://abc123.execute-api.us-east-1.amazonaws.com/prod/api/inngest", "prod"),
-    aws.REST_SINGLE: ("https://api.example.com/api/inngest", None),
-    aws.HTTP_API: ("https://abc123.execute-api.us-east-1.amazonaws.com/api/inngest", None),
-    aws.FUNCTION_URL: ("https://abcdefgh.lambda-url.us-east-1.on.aws/api/inngest", None),
-    aws.ALB: ("http://my-alb-1234.us-east-1.elb.amazonaws.com/api/inngest", None),
-    aws.ALB_MULTI: ("http://my-alb-1234.us-east-1.elb.amazonaws.com/api/inngest", None),
-}
+URLS = aws.SAMPLE_URLS
 
 
 @pytest.fixture

@@ -23,14 +23,7 @@ pytestmark = pytest.mark.harness
 KEY = "signkey-test-5d3a1c0e9b8f7a6d5c4b3a29180f7e6d5c4b3a29180f7e6d5c4b3a29180f7e6d"
 ENV = {"INNGEST_SIGNING_KEY": KEY}
 
-URLS = {
-    aws.REST: ("https://abc123.execute-api.us-east-1.amazonaws.com/prod/api/inngest", "prod"),
-    aws.REST_SINGLE: ("https://inngest.example.com/api/inngest", None),
-    aws.HTTP_API: ("https://abc123.execute-api.us-east-1.amazonaws.com/api/inngest", None),
-    aws.FUNCTION_URL: ("https://abcdefgh.lambda-url.us-east-1.on.aws/api/inngest", None),
-    aws.ALB: ("http://my-alb-1234.us-east-1.elb.amazonaws.com/api/inngest", None),
-    aws.ALB_MULTI: ("http://my-alb-1234.us-east-1.elb.amazonaws.com/api/inngest", None),
-}
+URLS = aws.SAMPLE_URLS
 
 
 def need(path: Path) -> None:

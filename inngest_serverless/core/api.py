@@ -86,9 +86,12 @@ def register(cfg: Config, payload: dict[str, Any], *, deploy_id: str | None, ser
 
 def fetch_run_state(cfg: Config, run_id: str) -> tuple[list[Any], dict[str, Any]]:
     """``use_api``: the run's events and memoized steps (PROTOCOL §7.3)."""
+    from urllib.parse import quote
+
     out = []
     for path in (Path.RUN_BATCH, Path.RUN_ACTIONS):
-        response = authed_request(cfg, "GET", cfg.api_origin + path.format(run_id=run_id))
+        # Escaped: the run ID comes from the request body and must not reach other API paths.
+        response = authed_request(cfg, "GET", cfg.api_origin + path.format(run_id=quote(run_id, safe="")))
         if response.status_code != 200:
             raise ApiError(f"fetching run state failed with status {response.status_code}", response.status_code)
         out.append(response.json())

@@ -30,6 +30,7 @@ from .wire import (
     REQUEST_VERSION,
     Header,
     Query,
+    ServerKind,
     SyncKind,
 )
 
@@ -296,7 +297,7 @@ class Handler:
                 sent = json.loads(request.body or b"{}")
                 if isinstance(sent, dict) and isinstance(sent.get("url"), str) and sent["url"]:
                     url = sent["url"]
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise BadRequest(400, "malformed_body", "sync body must be JSON like {\"url\": ...}") from None
             body = introspection.in_band_payload(self, url)
             return self._json(200, body, key=key, headers={Header.SYNC_KIND: SyncKind.IN_BAND})
@@ -306,9 +307,10 @@ class Handler:
         url = introspection.strip_query(request.url, (Query.DEPLOY_ID,))
         payload = introspection.register_payload(self, url)
         deploy_id = request.query.get(Query.DEPLOY_ID) or None
+        server_kind = request.headers.get(Header.SERVER_KIND, "").lower()
         try:
             status, reply = api.register(cfg, payload, deploy_id=deploy_id,
-                                         server_kind=request.headers.get(Header.SERVER_KIND))
+                                         server_kind=server_kind if server_kind in (ServerKind.DEV, ServerKind.CLOUD) else None)
         except Exception as exc:
             log.warning("inngest_serverless: sync failed: could not reach %s (%s)", cfg.api_origin, type(exc).__name__)
             return self._json(500, {"message": f"could not reach the Inngest API at {cfg.api_origin}",
@@ -354,7 +356,7 @@ class Handler:
             raise BadRequest(404, "function_not_found", f"no function with ID {fn_id!r} in app {self.client.app_id!r}")
         try:
             body = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             raise BadRequest(400, "malformed_body", "call body is not valid JSON") from None
         if not isinstance(body, dict):
             raise BadRequest(400, "malformed_body", "call body must be a JSON object")

@@ -57,13 +57,13 @@ def canonical(body: bytes) -> bytes:
         return b""
     try:
         value = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting: not canonicalisable, so it cannot verify
         return body
     import rfc8785  # deferred: only signed requests need it
 
     try:
         return rfc8785.dumps(value)
-    except (rfc8785.CanonicalizationError, ValueError, TypeError):
+    except (rfc8785.CanonicalizationError, ValueError, TypeError, RecursionError):
         return body
 
 
@@ -86,6 +86,8 @@ def parse_header(header: str) -> tuple[int, str]:
         ts = int(ts_text)
     except ValueError:
         raise SignatureError("signature timestamp is not an integer") from None
+    if not 0 <= ts < 2**53:  # beyond this, comparing it with the clock (a float) overflows
+        raise SignatureError("signature timestamp is out of range")
     return ts, sig
 
 
@@ -115,6 +117,7 @@ def verify(
         raise SignatureError("signature timestamp is in the future")
     message = canonical(body)
     for key in usable:
-        if hmac.compare_digest(_mac(message, key, ts), sig):
+        # Bytes, not str: compare_digest refuses non-ASCII text, and ``s`` is the caller's.
+        if hmac.compare_digest(_mac(message, key, ts).encode("ascii"), sig.encode("utf-8", "replace")):
             return Verified(key)
     raise SignatureError("signature does not match")

@@ -9,7 +9,19 @@ cd "$(dirname "$0")/../.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 root="$PWD"
 
-python -m pip install -q "functions-framework>=3.8,<4" "azure-functions>=1.20,<2" "uvicorn>=0.30"
+main_reqs=("functions-framework>=3.8,<4" "azure-functions>=1.20,<2" "uvicorn>=0.30" "starlette>=0.37" "gunicorn>=22" "flask>=3")
+if ! python - "${main_reqs[@]}" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+from packaging.requirements import Requirement
+for spec in sys.argv[1:]:
+    req = Requirement(spec)
+    if not req.specifier.contains(version(req.name), prereleases=True):
+        sys.exit(1)
+PY
+then
+  python -m pip install -q "${main_reqs[@]}"
+fi
 
 pyenv_python() {  # pyenv_python 3.13 -> path of an installed 3.13.x interpreter, or empty
   local want="$1" base
@@ -35,9 +47,10 @@ PY
 
 make_venv() {  # make_venv NAME PYVERSION REQUIREMENTS...
   local name="$1" pyver="$2"; shift 2
-  local venv="$root/.cache/$name" stamp="$*"
+  local venv="$root/.cache/$name" stamp
+  # Rebuild when the pins or the project's own dependencies change.
+  stamp="$* | $(python -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"])')"
   if [ -f "$venv/.stamp" ] && [ "$(cat "$venv/.stamp")" = "$stamp" ] && [ -x "$venv/bin/python" ]; then
-    link_project "$venv"
     return
   fi
   local py; py="$(pyenv_python "$pyver")"

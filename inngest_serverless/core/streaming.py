@@ -155,7 +155,7 @@ def run(work: Callable[[], Response], policy: Policy, headers: dict[str, str],
 
     worker = threading.Thread(target=target, name="inngest-call", daemon=True)
     worker.start()
-    if outcome.done.wait(policy.grace) and outcome.response is not None:
+    if policy.grace > 0 and outcome.done.wait(policy.grace) and outcome.response is not None:
         return outcome.response
     return streamed(outcome, headers, policy.interval)
 

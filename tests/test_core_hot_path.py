@@ -10,6 +10,8 @@ import pydantic
 import pytest
 
 from inngest_serverless.core import serialize
+from inngest_serverless.core.errors import StepError
+from inngest_serverless.core.replay import Engine, Pending
 
 
 @dataclasses.dataclass
@@ -60,3 +62,31 @@ def test_output_type_of_plain_cases() -> None:
         raise AssertionError
 
     assert serialize.output_type_of(unresolvable) is None
+
+
+@pytest.mark.parametrize("memo, expected", [
+    ({"data": 3}, 3),
+    ({"data": None}, None),
+    ({"data": 3, "error": None}, 3),
+    ({"error": None}, None),
+    ({}, {}),  # not the {data?, error?} shape: the value itself (PROTOCOL §8.3)
+    ({"data": 1, "extra": 2}, {"data": 1, "extra": 2}),
+    ({"name": "e", "data": {"x": 1}}, {"name": "e", "data": {"x": 1}}),  # a bare event
+    (None, None),
+    (5, 5),
+])
+def test_unwrap_memo_shapes(memo: Any, expected: Any) -> None:
+    pending = Pending("h", "s", 0)
+    assert Engine.unwrap(memo, pending) == expected
+
+
+def test_unwrap_error_memo_raises_step_error() -> None:
+    with pytest.raises(StepError) as info:
+        Engine.unwrap({"error": {"name": "E", "message": "m"}, "data": None}, Pending("h", "s", 0))
+    assert (info.value.name, info.value.message, info.value.step_id) == ("E", "m", "s")
+
+
+def test_step_ids_hash_like_protocol_8_1() -> None:
+    engine = Engine(memos={}, target=None, immediate=True)
+    assert engine.next_id("my-step-id") == ("e7d8a2f140845095749d60246ff1110c9d01d76a", 0)
+    assert engine.next_id("my-step-id") == ("f47c6228c581af870aa285200cf95ec3ac59bb6a", 1)

@@ -9,7 +9,6 @@ not swallow it) that carries the ops for the ``206`` reply.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -19,6 +18,11 @@ from .wire import Limit, Opcode, StepType
 
 if TYPE_CHECKING:
     from .checkpoint import Invocation
+
+try:  # CPython's built-in SHA-1: step IDs need no OpenSSL (hashlib loads libcrypto: time and RSS)
+    from _sha1 import sha1 as _sha1  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - a build without the built-in hashes
+    from hashlib import sha1 as _sha1
 
 
 class Interrupt(BaseException):
@@ -82,8 +86,9 @@ class Engine:
     def next_id(self, user_id: str) -> tuple[str, int]:
         if not isinstance(user_id, str) or not user_id:
             raise NonRetriableError("a step ID must be a non-empty string")
-        index = self._counts.get(user_id, 0)
-        self._counts[user_id] = index + 1
+        counts = self._counts
+        index = counts.get(user_id, 0)
+        counts[user_id] = index + 1
         self._seen += 1
         if self._seen > Limit.STEPS_PER_RUN:
             raise NonRetriableError(
@@ -91,7 +96,7 @@ class Engine:
                 "split the work across several runs (e.g. with step.invoke or send_event)"
             )
         raw = user_id if index == 0 else f"{user_id}:{index}"
-        return hashlib.sha1(raw.encode("utf-8")).hexdigest(), index
+        return _sha1(raw.encode("utf-8")).hexdigest(), index
 
     def memo(self, user_id: str) -> tuple[Any, Pending]:
         """The memoized value of the next step named ``user_id`` (or ``_MISSING``)."""
@@ -179,9 +184,10 @@ class Engine:
     @staticmethod
     def unwrap(memo: Any, pending: Pending) -> Any:
         """``{"data": x}`` -> x; ``{"error": e}`` -> raise StepError."""
-        if isinstance(memo, dict) and memo.keys() <= {"data", "error"} and memo:
-            if memo.get("error") is not None:
-                raise step_error(memo["error"], pending.user_id)
+        if isinstance(memo, dict) and 0 < len(memo) == ("data" in memo) + ("error" in memo):  # keys within {data, error}
+            err = memo.get("error")
+            if err is not None:
+                raise step_error(err, pending.user_id)
             return memo.get("data")
         return memo
 

@@ -37,6 +37,7 @@ def to_json_value(value: Any) -> Any:
 
 
 _OUTPUT_TYPES: dict[tuple[Any, str], Any] = {}  # (code object, return annotation text) -> resolved type or None
+_STRUCTURED: dict[Any, Any] = {}  # evaluated return annotation -> itself when structured, else None
 _OUTPUT_TYPES_MAX = 4096
 
 
@@ -54,7 +55,16 @@ def output_type_of(handler: Callable[..., Any]) -> Any:
     if ret is None:
         return None
     if not isinstance(ret, str):
-        return ret if is_structured(ret) else None
+        try:
+            return _STRUCTURED[ret]
+        except KeyError:
+            tp = ret if is_structured(ret) else None
+            if len(_STRUCTURED) >= _OUTPUT_TYPES_MAX:
+                _STRUCTURED.clear()
+            _STRUCTURED[ret] = tp
+            return tp
+        except TypeError:  # an unhashable annotation object
+            return ret if is_structured(ret) else None
     code = getattr(handler, "__code__", None)
     key = (code, ret)
     if code is not None and key in _OUTPUT_TYPES:

@@ -135,3 +135,27 @@ def test_unsigned_call_is_refused(host: servers.Host) -> None:
     status, headers, _ = host.call("POST", url, {"content-type": "application/json"}, body)
     assert status == 401
     assert headers["x-inngest-no-retry"] == "true"
+
+
+@pytest.mark.parametrize("name", HOSTS)
+def test_a_forced_keepalive_stream_carries_the_real_reply(name: str, api: FakeApi) -> None:
+    """INNGEST_STREAMING=force: 201, keep-alive spaces, then the wrapped reply (Azure joins the stream)."""
+    import rfc8785
+
+    event = {"name": MULTI_STEP[1], "data": {"start": 1}, "id": "01STREAMEVENT", "ts": 1, "user": {}}
+    call = {"event": event, "events": [event], "steps": {}, "version": 2, "use_api": False,
+            "ctx": {"run_id": "01STREAMRUN", "attempt": 0, "max_attempts": 3, "step_id": "step", "env": "",
+                    "fn_id": "f", "stack": {"stack": [], "current": 0}, "disable_immediate_execution": False}}
+    body = rfc8785.dumps(call)
+    env = {"INNGEST_SIGNING_KEY": KEY, "INNGEST_API_BASE_URL": api.url, "INNGEST_STREAMING": "force"}
+    with servers.start(name, env) as host:
+        url = f"{host.url}?fnId={APP_ID}-{MULTI_STEP[0]}&stepId=step"
+        headers = {"content-type": "application/json", "x-inngest-signature": signature(body, KEY)}
+        status, reply_headers, reply = host.call("POST", url, headers, body)
+    assert status == 201
+    assert reply_headers["x-inngest-sdk"].startswith("inngest-serverless:v")
+    assert reply.startswith(b" ")
+    wrapper = json.loads(reply)
+    assert wrapper["status"] == 206
+    (op,) = json.loads(wrapper["body"])
+    assert (op["op"], op["id"], op["data"]) == ("StepRun", step_hash("first"), 2)

@@ -43,8 +43,13 @@ def core_handler(
     functions: list[Function[Any]] | None = None,
     serve_origin: str | None = None,
     serve_path: str | None = None,
+    host_streams: bool | None = None,
 ) -> CoreHandler:
-    """Build core's handler for one host (imported here, so importing an adapter stays cheap)."""
+    """Build core's handler for one host (imported here, so importing an adapter stays cheap).
+
+    ``host_streams``: whether the host flushes a streamed reply chunk by chunk
+    (None: core knows from ``framework``); it decides core's "auto" keep-alive mode.
+    """
     from ..core.handler import Handler
 
     return Handler(
@@ -53,6 +58,7 @@ def core_handler(
         framework=framework,
         serve_origin=serve_origin,
         serve_path=serve_path,
+        host_streams=host_streams,
     )
 
 

@@ -64,8 +64,14 @@ def azure_route(
     timeout: float | None = None,
 ) -> Callable[[azf.HttpRequest], azf.HttpResponse]:
     """Register the Inngest endpoint on ``app`` (``/api/<route>`` with the default routePrefix)."""
+    # The classic HttpResponse holds bytes: a keep-alive stream would only be joined.
     handler = _host.core_handler(
-        client, "azure_functions", functions=functions, serve_origin=serve_origin, serve_path=serve_path
+        client,
+        "azure_functions",
+        functions=functions,
+        serve_origin=serve_origin,
+        serve_path=serve_path,
+        host_streams=False,
     )
     return register_route(
         app, handler, route=route, name=name, methods=methods, timeout=timeout, max_body=_host.max_body_bytes(client)

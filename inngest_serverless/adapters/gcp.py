@@ -52,8 +52,15 @@ def gcf_adapter(
     timeout: float | None = None,
 ) -> Callable[[flask.Request], flask.Response]:
     """A functions-framework HTTP function serving the Inngest endpoint."""
+    # 2nd gen (Cloud Run) flushes streamed replies; 1st gen buffers them, which costs nothing but the
+    # keep-alive's effect (the streamed reply is still a valid answer).
     handler = _host.core_handler(
-        client, "google_cloud_functions", functions=functions, serve_origin=serve_origin, serve_path=serve_path
+        client,
+        "google_cloud_functions",
+        functions=functions,
+        serve_origin=serve_origin,
+        serve_path=serve_path,
+        host_streams=True,
     )
     return gcf_function(handler, timeout=timeout, max_body=_host.max_body_bytes(client))
 

@@ -97,3 +97,15 @@ def sam_api(emulator: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 @pytest.mark.parametrize("path", ["/api/inngest", "/rest/api/inngest"])  # HttpApi and Api events of the template
 def test_sam_api_gateway_emulator_runs_the_scenario(sam_api: int, path: str) -> None:
     drive(aws.http, f"http://127.0.0.1:{sam_api}{path}", app_id=APP_ID, signing_key=KEY)
+
+
+def test_lambda_cold_start_bench_runs(tmp_path: Path) -> None:
+    """The benchmark's smoke mode: each route's first reply is a 206 (asserted in its child process)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "bench.json"
+    done = subprocess.run([sys.executable, str(aws.REPO / "bench" / "bench_lambda_cold_start.py"), "--smoke",
+                           "--json", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert set(json.loads(out.read_text())["cold"]) == {"ours", "inngest-py+fastapi+mangum", "python"}

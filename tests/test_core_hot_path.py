@@ -90,3 +90,24 @@ def test_step_ids_hash_like_protocol_8_1() -> None:
     engine = Engine(memos={}, target=None, immediate=True)
     assert engine.next_id("my-step-id") == ("e7d8a2f140845095749d60246ff1110c9d01d76a", 0)
     assert engine.next_id("my-step-id") == ("f47c6228c581af870aa285200cf95ec3ac59bb6a", 1)
+
+
+def test_importing_the_package_loads_nothing_heavy() -> None:
+    """Cold start: OpenSSL (hashlib/hmac), JCS, httpx, asyncio and pydantic load only when used."""
+    import os
+    import subprocess
+    import sys
+
+    heavy = ("hashlib", "hmac", "_hashlib", "rfc8785", "httpx", "asyncio", "pydantic")
+    code = f"import sys, inngest_serverless; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_signing_still_signs_after_lazy_imports() -> None:
+    from inngest_serverless.core import signing
+
+    header = signing.sign(b'{"a":1}', "signkey-test-12345678", 1700000000)
+    assert signing.verify(b'{"a": 1}', header, ("signkey-test-12345678",), now=1700000001).key == "signkey-test-12345678"

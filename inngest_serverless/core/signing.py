@@ -7,8 +7,6 @@ before verification; response bodies are signed as sent.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import time
@@ -25,7 +23,14 @@ def normalize_key(key: str) -> str:
     return _PREFIX.sub("", key, count=1)
 
 
+# hashlib and hmac are imported where used: they load OpenSSL (milliseconds and megabytes of
+# RSS at start-up), and a dev-mode app never signs anything.
+
+
 def _mac(body: bytes, key: str, ts: int) -> str:
+    import hashlib
+    import hmac
+
     return hmac.new(normalize_key(key).encode("utf-8"), body + str(ts).encode("ascii"), hashlib.sha256).hexdigest()
 
 
@@ -44,10 +49,14 @@ def bearer(key: str) -> str:
         material = bytes.fromhex(raw)
     except ValueError:
         material = raw.encode("utf-8")
+    import hashlib
+
     return prefix + hashlib.sha256(material).hexdigest()
 
 
 def event_key_hash(event_key: str) -> str:
+    import hashlib
+
     return hashlib.sha256(event_key.encode("utf-8")).hexdigest()
 
 
@@ -116,6 +125,8 @@ def verify(
     if ts - current > max_age:
         raise SignatureError("signature timestamp is in the future")
     message = canonical(body)
+    import hmac
+
     for key in usable:
         # Bytes, not str: compare_digest refuses non-ASCII text, and ``s`` is the caller's.
         if hmac.compare_digest(_mac(message, key, ts).encode("ascii"), sig.encode("utf-8", "replace")):

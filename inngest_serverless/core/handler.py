@@ -416,12 +416,20 @@ class Handler:
             self.client.config, config=call.fn.opts.checkpoint, deadline=call.deadline, run_id=call.run_id,
             ctx=call.ctx, request_id=call.request_id, immediate=call.immediate and call.target is None,
             margin=self.deadline_margin)
+        raw_stack = call.ctx.get("stack")
+        stack = raw_stack.get("stack") if isinstance(raw_stack, dict) else None
         return Engine(memos=call.memos, target=call.target, immediate=call.immediate,
-                      attempt=call.attempt, max_attempts=call.max_attempts, budget=budget)
+                      attempt=call.attempt, max_attempts=call.max_attempts, budget=budget,
+                      stack=[h for h in stack if isinstance(h, str)] if isinstance(stack, list) else [])
 
     @staticmethod
     def _settled(engine: Engine, outcome: Outcome) -> Outcome:
         """The function returned or raised: post held checkpoint ops, or report them instead."""
+        if outcome.interrupt is None and outcome.error is None and engine.target is None and (missed := engine.unreached()):
+            # Returned without meeting finished steps (removed from the code): nothing runs twice, so warn.
+            log.warning("inngest_serverless: the function ended without reaching %d step(s) this run already "
+                        "finished (first: hashed ID %s); its code changed while the run was in progress",
+                        len(missed), missed[0])
         budget = engine.budget
         if budget is None:
             return outcome
@@ -478,6 +486,8 @@ class Handler:
 
     def _finish(self, call: Call, outcome: Outcome) -> Response:
         key = call.verified_key
+        if outcome.interrupt is not None and outcome.interrupt.error is not None:
+            return self._function_error(outcome.interrupt.error, key)
         if outcome.interrupt is not None:
             ops = outcome.interrupt.ops
             if not ops and call.target is not None:

@@ -26,12 +26,15 @@ except ImportError:  # pragma: no cover - a build without the built-in hashes
 
 
 class Interrupt(BaseException):
-    """Ends user code: the call answers ``206`` with ``ops`` (and ``headers``)."""
+    """Ends user code: the call answers ``206`` with ``ops`` (and ``headers``), or fails
+    with ``error`` when the engine itself refuses to go on (user code cannot catch it)."""
 
-    def __init__(self, ops: list[dict[str, Any]], headers: dict[str, str] | None = None) -> None:
+    def __init__(self, ops: list[dict[str, Any]], headers: dict[str, str] | None = None,
+                 error: BaseException | None = None) -> None:
         super().__init__("step interrupt")
         self.ops = ops
         self.headers = headers or {}
+        self.error = error
 
 
 class _BranchDone(BaseException):
@@ -39,7 +42,7 @@ class _BranchDone(BaseException):
 
 
 class NonDeterminismError(NonRetriableError):
-    pass
+    """The run's memoized steps no longer match the code: it changed while the run was in progress."""
 
 
 _MISSING: Any = object()
@@ -78,6 +81,8 @@ class Engine:
     _seen: int = 0
     _collect: list[dict[str, Any]] | None = None  # set while inside a parallel group
     _ran_target: bool = False
+    _reached: set[str] = field(default_factory=set)  # memoized steps this replay has met
+    _replay_checked: bool = False
     # The call's deadline guard and checkpoint state (core/checkpoint.py); None when neither applies.
     budget: Invocation | None = None
 
@@ -101,7 +106,10 @@ class Engine:
     def memo(self, user_id: str) -> tuple[Any, Pending]:
         """The memoized value of the next step named ``user_id`` (or ``_MISSING``)."""
         hashed, index = self.next_id(user_id)
-        return self.memos.get(hashed, _MISSING), Pending(hashed, user_id, index)
+        value = self.memos.get(hashed, _MISSING)
+        if value is not _MISSING:
+            self._reached.add(hashed)
+        return value, Pending(hashed, user_id, index)
 
     # -- decisions ----------------------------------------------------------------
 
@@ -113,6 +121,8 @@ class Engine:
                 self._ran_target = True
                 return True
             self._end_branch_or_stop()
+        if self._collect is None:
+            self.check_replay(pending.user_id)
         if runnable and self.immediate and self._collect is None:
             if self.budget is not None:
                 self.budget.before_step()
@@ -124,6 +134,41 @@ class Engine:
             self._collect.append(op)
             raise _BranchDone()
         self.report([op])
+
+    # -- determinism (PROTOCOL §8.2 step 4) ----------------------------------------------
+
+    def unreached(self) -> list[str]:
+        """Memoized step IDs this replay has not met, in the order the run finished them."""
+        if len(self._reached) >= len(self.memos):
+            return []
+        order = {h: i for i, h in enumerate(self.stack)}
+        missed = [h for h in self.memos if h not in self._reached and _is_step_hash(h)]
+        return sorted(missed, key=lambda h: order.get(h, len(order)))
+
+    def check_replay(self, new_step: str) -> None:
+        """Before the first new work of a discovery call, every memoized step must have been met.
+
+        If not, the code changed under the running run (a step renamed, removed or added
+        before finished ones) and going on would run work out of the order the run's
+        history records. Checked once per call, when the first new step is met outside a
+        parallel group or when the outermost group ends (branches legitimately finish out
+        of order), so it costs O(steps). Targeted calls are not checked: the step they
+        target may sit in a parallel branch ahead of memoized steps of later branches.
+        """
+        if self._replay_checked or self.target is not None:
+            return
+        self._replay_checked = True
+        missed = self.unreached()
+        if not missed:
+            return
+        first = self.stack.index(missed[0]) + 1 if missed[0] in self.stack else None
+        where = f" (the run finished it as step {first} of {len(self.stack)})" if first else ""
+        raise Interrupt([], error=NonDeterminismError(
+            f"step {new_step!r} is new, but this run already finished {len(missed)} step(s) that the code no longer "
+            f"reaches: hashed ID {missed[0]}{where}" + (f" and {len(missed) - 1} more" if len(missed) > 1 else "")
+            + ". The function's code changed while the run was in progress; failing instead of running "
+            f"{new_step!r} out of the order the run recorded."
+        ))
 
     def _end_branch_or_stop(self) -> None:
         if self._collect is not None:
@@ -207,8 +252,15 @@ class Engine:
                 raise _BranchDone()
             return
         collected, self._collect = self._collect or [], None
+        if collected and self.target is None:
+            self.check_replay(str(collected[0].get("name")))
         if collected or pending:
             self.report(collected)
+
+
+def _is_step_hash(key: str) -> bool:
+    """A hashed step ID (40 hex digits); other keys cannot be steps the code reaches."""
+    return len(key) == 40 and all(c in "0123456789abcdef" for c in key)
 
 
 def step_error(err: Any, user_id: str) -> StepError:

@@ -19,6 +19,7 @@ from inngest_serverless.adapters.asgi import ASGIAdapter, asgi_app
 from tests.aws_harness import free_port, wait_port
 from tests.hosts.servers import http
 from tests.hosts.stub_core import GatedStream, Recorder, read_gated
+from tests.hosts.templates import run_blocks
 from tests.sim_executor import SimExecutor
 from tests.standard_functions import add_standard_functions
 
@@ -182,3 +183,14 @@ def test_routed_in_starlette_under_uvicorn_syncs_and_runs() -> None:
         run = sim.run("multi-step", "sim/multi", {"start": 2})
     assert payload["url"] == f"{origin}/api/inngest"
     assert (run.status, run.output) == ("completed", {"first": 3, "second": 30})
+
+
+def test_the_guide_examples_serve_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("fastapi")
+    from starlette.testclient import TestClient
+
+    monkeypatch.setenv("INNGEST_DEV", "1")
+    namespace = run_blocks("deploy-asgi-wsgi.md", skip=("django", "flask"))
+    with TestClient(namespace["app"]) as fastapi_client:  # type: ignore[arg-type]
+        assert fastapi_client.get("/api/inngest").json()["function_count"] == 1
+        assert fastapi_client.delete("/api/inngest").status_code == 405

@@ -28,7 +28,7 @@ from inngest_serverless.adapters.azure import (
 )
 from tests.hosts import servers
 from tests.hosts.stub_core import Recorder
-from tests.hosts.templates import ENV, KEY, TEMPLATES, assert_template_serves
+from tests.hosts.templates import ENV, KEY, TEMPLATES, assert_template_serves, run_blocks
 
 
 def _request(method: str = "POST", url: str = "https://fn.azurewebsites.net/api/inngest?fnId=a-b&stepId=step",
@@ -146,3 +146,11 @@ def test_the_azure_template_syncs_and_runs_with_azure_functions_2x_and_the_runti
         info = host.runtime()
     assert info["python"].startswith("3.13")
     assert info["runtime"].startswith("azure-functions 2.") and "azure-functions-runtime" in info["runtime"]
+
+
+def test_the_guide_example_registers_one_anonymous_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INNGEST_DEV", "1")
+    namespace = run_blocks("deploy-azure.md")
+    (function,) = namespace["app"].get_functions()  # type: ignore[attr-defined]
+    trigger = json.loads(function.get_raw_bindings()[0])
+    assert (trigger["route"], trigger["authLevel"]) == ("inngest", "ANONYMOUS")

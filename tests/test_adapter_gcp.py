@@ -14,7 +14,7 @@ from inngest_serverless import Response
 from inngest_serverless.adapters.gcp import gcf_function
 from tests.hosts import servers
 from tests.hosts.stub_core import Recorder, read_gated
-from tests.hosts.templates import ENV, TEMPLATES, assert_template_serves
+from tests.hosts.templates import ENV, TEMPLATES, assert_template_serves, run_blocks
 
 _app = flask.Flask(__name__)
 
@@ -112,3 +112,12 @@ def test_functions_framework_flushes_each_streamed_chunk(tmp_path: Path) -> None
 def test_the_gcf_template_syncs_and_runs_under_functions_framework() -> None:
     with servers.gcf(ENV, source=TEMPLATES / "gcf" / "main.py", target="inngest") as host:
         assert_template_serves(host, "my-gcf-app")
+
+
+def test_the_guide_example_answers_introspection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INNGEST_DEV", "1")
+    namespace = run_blocks("deploy-gcf.md")
+    with _app.test_request_context("/api/inngest", base_url="http://127.0.0.1:8080", method="GET"):
+        reply = namespace["inngest"](flask.request)  # type: ignore[operator]
+    assert reply.status_code == 200
+    assert reply.get_json()["function_count"] == 1

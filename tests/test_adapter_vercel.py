@@ -18,7 +18,7 @@ import pytest
 from inngest_serverless.adapters.vercel import runtime_deadline
 from tests.hosts import servers
 from tests.hosts.stub_core import read_gated
-from tests.hosts.templates import ENV, TEMPLATES, assert_template_serves
+from tests.hosts.templates import ENV, TEMPLATES, assert_template_serves, run_blocks
 
 needs_runtime = pytest.mark.skipif(not servers.VERCEL_PYTHON.exists(),
                                    reason="no Python 3.12 venv with vercel-runtime: run scripts/install-hosts.d/30-hosts.sh")
@@ -86,3 +86,13 @@ def test_vercel_json_gives_the_function_a_max_duration() -> None:
 
     config = json.loads((TEMPLATES / "vercel" / "vercel.json").read_text())
     assert config["functions"]["api/inngest.py"]["maxDuration"] > 0
+
+
+def test_the_guide_example_is_a_handler_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    from http.server import BaseHTTPRequestHandler
+
+    monkeypatch.setenv("INNGEST_DEV", "1")
+    namespace = run_blocks("deploy-vercel.md")
+    handler = namespace["handler"]
+    assert isinstance(handler, type) and issubclass(handler, BaseHTTPRequestHandler)
+    assert handler.__name__ == "handler"

@@ -18,6 +18,7 @@ import pytest
 from inngest_serverless import Inngest, Response
 from inngest_serverless.adapters.wsgi import WSGIAdapter, wsgi_app
 from tests.hosts.stub_core import GatedStream, Recorder, read_gated
+from tests.hosts.templates import run_blocks
 from tests.sim_executor import SimExecutor
 from tests.standard_functions import add_standard_functions
 
@@ -181,3 +182,13 @@ def test_mounted_under_a_prefix_in_flask_syncs_with_the_prefix_and_runs() -> Non
         run = sim.run("multi-step", "sim/multi", {"start": 4})
     assert payload["url"] == f"{origin}/api/inngest"
     assert (run.status, run.output) == ("completed", {"first": 5, "second": 50})
+
+
+def test_the_guide_flask_example_serves_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INNGEST_DEV", "1")
+    namespace = run_blocks("deploy-asgi-wsgi.md", skip=("django", "fastapi"))
+    flask_app = namespace["app"]
+    with flask_app.test_client() as browser:  # type: ignore[attr-defined]
+        assert browser.get("/api/inngest").get_json()["function_count"] == 0
+        assert browser.delete("/api/inngest").status_code == 405
+        assert browser.get("/elsewhere").status_code == 404

@@ -22,3 +22,23 @@ def assert_template_serves(host: Host, app_id: str) -> None:
     run = sim.run("hello", "app/hello", {"name": "Ada"})
     assert (run.status, run.output) == ("completed", {"greeting": "Hello, Ada!", "loud": "HELLO, ADA!"})
     assert [[op["op"] for op in ops] for ops in run.ops] == [["StepRun"], ["StepRun"]]
+
+
+DOCS: Path = REPO / "docs"
+
+
+def python_blocks(doc: str) -> list[str]:
+    """The ```python blocks of docs/<doc>, in order."""
+    import re
+
+    text = (DOCS / doc).read_text()
+    return re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+
+
+def run_blocks(doc: str, *, skip: tuple[str, ...] = ()) -> dict[str, object]:
+    """Execute a guide's Python blocks in one namespace (blocks mentioning ``skip`` words are left out)."""
+    namespace: dict[str, object] = {"__name__": f"docs_{doc.replace('-', '_').removesuffix('.md')}"}
+    for block in python_blocks(doc):
+        if not any(word in block for word in skip):
+            exec(compile(block, f"docs/{doc}", "exec"), namespace)
+    return namespace

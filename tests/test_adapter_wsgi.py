@@ -192,3 +192,17 @@ def test_the_guide_flask_example_serves_the_endpoint(monkeypatch: pytest.MonkeyP
         assert browser.get("/api/inngest").get_json()["function_count"] == 0
         assert browser.delete("/api/inngest").status_code == 405
         assert browser.get("/elsewhere").status_code == 404
+
+
+def test_serve_origin_and_path_options_override_the_request_url() -> None:
+    from tests.fake_api import fake_api
+
+    with fake_api() as api:
+        api.on("POST", "/fn/register", (200, {"ok": True, "modified": False}))
+        client = Inngest(app_id="pinned", is_production=True, signing_key=KEY, api_base_url=api.url)
+        add_standard_functions(client)
+        app = wsgi_app(client, serve_origin="https://public.example.com", serve_path="/hooks/inngest")
+        status, _, _ = _call(app, _environ(REQUEST_METHOD="PUT", HTTP_X_FORWARDED_HOST="ignored.example.com"))
+        (register,) = [r for r in api.requests if r.path.startswith("/fn/register")]
+    assert status.startswith("200 ")
+    assert register.json()["url"] == "https://public.example.com/hooks/inngest"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from inngest_serverless.adapters.vercel import runtime_deadline
+from inngest_serverless.adapters.vercel import handler_class, runtime_deadline
 from tests.hosts import servers
-from tests.hosts.stub_core import read_gated
+from tests.hosts.stub_core import Recorder, read_gated
 from tests.hosts.templates import ENV, TEMPLATES, assert_template_serves, run_blocks
 
 needs_runtime = pytest.mark.skipif(not servers.VERCEL_PYTHON.exists(),
@@ -96,3 +96,74 @@ def test_the_guide_example_is_a_handler_class(monkeypatch: pytest.MonkeyPatch) -
     handler = namespace["handler"]
     assert isinstance(handler, type) and issubclass(handler, BaseHTTPRequestHandler)
     assert handler.__name__ == "handler"
+
+
+# -- the handler class itself, under http.server (the base vc_init serves it on) --------
+
+
+@pytest.fixture
+def plain_server() -> Iterator[tuple[str, Recorder]]:
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    core = Recorder()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class(core, max_body=64))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}", core
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def _send(address: str, method: str, headers: dict[str, str], body: bytes | None = None,
+          chunks: list[bytes] | None = None) -> tuple[int, bytes]:
+    import http.client
+
+    conn = http.client.HTTPConnection(address, timeout=30)
+    try:
+        if chunks is not None:
+            conn.putrequest(method, "/api/inngest?fnId=a-b")
+            for name, value in {**headers, "transfer-encoding": "chunked"}.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            for chunk in chunks:
+                conn.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            conn.send(b"0\r\n\r\n")
+        else:
+            conn.request(method, "/api/inngest?fnId=a-b", body=body, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def test_a_chunked_upload_is_read_whole(plain_server: tuple[str, Recorder]) -> None:
+    address, core = plain_server
+    status, _ = _send(address, "POST", {"host": "my-app.vercel.app"}, chunks=[b'{"a"', b":1}"])
+    assert status == 200
+    assert core.requests[0].body == b'{"a":1}'
+    assert core.requests[0].url == "http://my-app.vercel.app/api/inngest?fnId=a-b"
+
+
+def test_a_body_over_the_limit_is_a_413_unread(plain_server: tuple[str, Recorder]) -> None:
+    address, core = plain_server
+    status, reply = _send(address, "POST", {}, body=b"x" * 100)
+    assert status == 413 and b"INNGEST_MAX_BODY_BYTES" in reply
+    assert core.requests == []
+
+
+def test_a_bad_content_length_is_a_400(plain_server: tuple[str, Recorder]) -> None:
+    address, core = plain_server
+    status, _ = _send(address, "POST", {"content-length": "many"})
+    assert status == 400
+    assert core.requests == []
+
+
+def test_head_gets_headers_but_no_body(plain_server: tuple[str, Recorder]) -> None:
+    address, core = plain_server
+    status, reply = _send(address, "HEAD", {})
+    assert status == 200 and reply == b""
+    assert core.requests[0].method == "HEAD"

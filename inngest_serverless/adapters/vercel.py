@@ -8,7 +8,7 @@
 Vercel's runtime finds the module-level ``handler`` (a
 ``BaseHTTPRequestHandler`` subclass), serves it on a local port and flushes
 after each write, so a streamed core response reaches the caller chunk by
-chunk. Prefer ``app = vercel_wsgi_app(client)`` when you want the WSGI shape.
+chunk. Use ``app = vercel_wsgi_app(client)`` instead for the WSGI shape.
 
 Deadline: ``timeout=`` (your ``maxDuration``), else the invocation deadline
 Vercel's runtime reads from its internal header. Serve URL: X-Forwarded-Proto
@@ -108,8 +108,8 @@ def handler_class(
         def _response(self) -> Response:
             headers = {k.lower(): v for k, v in self.headers.items()}
             body = self._body(headers)
-            if body is None:
-                return _host.body_too_large(limit)
+            if isinstance(body, Response):
+                return body
             path, _, query = self.path.partition("?")
             from urllib.parse import unquote
 
@@ -117,15 +117,16 @@ def handler_class(
             request = Request.build(self.command, url, headers, body, deadline=_deadline(timeout))
             return core.handle(request)
 
-        def _body(self, headers: dict[str, str]) -> bytes | None:
+        def _body(self, headers: dict[str, str]) -> bytes | Response:
             if headers.get("transfer-encoding", "").lower() == "chunked":
-                return _read_chunked(self.rfile, limit)
+                data = _read_chunked(self.rfile, limit)
+                return _host.body_too_large(limit) if data is None else data
             try:
                 length = int(headers.get("content-length") or 0)
             except ValueError:
-                return b""
+                return _host.error_response(400, "the Content-Length header is not a number")
             if length > limit:
-                return None
+                return _host.body_too_large(limit)
             return self.rfile.read(length) if length > 0 else b""
 
         def _send(self, response: Response) -> None:

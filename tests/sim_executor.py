@@ -46,6 +46,14 @@ class ProtocolError(AssertionError):
     """The app answered something the executor would not accept."""
 
 
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def step_hash(step_id: str) -> str:
     return hashlib.sha1(step_id.encode()).hexdigest()
 
@@ -99,7 +107,20 @@ class SimExecutor:
         self.seen_statuses.append(status)
         if SDK_HEADER not in lowered:
             raise ProtocolError(f"{method} answered {status} without {SDK_HEADER}: {out[:300]!r}")
+        if status == 201:  # a keep-alive stream (PROTOCOL §12): spaces, then the real reply wrapped
+            return self._unwrap(lowered, out)
         return status, lowered, out
+
+    def _unwrap(self, headers: dict[str, str], out: bytes) -> tuple[int, dict[str, str], bytes]:
+        wrapper = self.json(out.strip())
+        if not isinstance(wrapper, dict) or "status" not in wrapper or wrapper.get("error"):
+            raise ProtocolError(f"streamed reply is not a status/body wrapper: {out[:300]!r}")
+        body = wrapper.get("body")
+        # ``body`` is raw JSON (Go) or a string holding the serialised payload (Python); the server takes both.
+        raw = body.encode() if isinstance(body, str) and _is_json(body) else json.dumps(body).encode()
+        inner = {**headers, **{k.lower(): str(v) for k, v in (wrapper.get("headers") or {}).items()}}
+        self.seen_statuses.append(int(wrapper["status"]))
+        return int(wrapper["status"]), inner, raw
 
     def json(self, out: bytes) -> Any:
         try:

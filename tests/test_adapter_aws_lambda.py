@@ -238,3 +238,16 @@ def test_no_key_location_means_no_aws_call(monkeypatch: pytest.MonkeyPatch) -> N
 def test_secret_and_parameter_together_are_refused() -> None:
     with pytest.raises(ValueError, match="not both"):
         aws_lambda.aws_keys(secret="a", parameter="b")
+
+
+def test_forced_keep_alive_stream_is_joined_into_one_reply(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INNGEST_STREAMING", "force")
+    client = Inngest(app_id="s", is_production=True, signing_key=KEY)
+
+    @client.create_function(fn_id="f", trigger=TriggerEvent(event="a/b"))
+    def f(ctx: Any) -> str:
+        return "ok"
+
+    url, _ = URLS[aws.FUNCTION_URL]
+    run = SimExecutor(lambda_call(lambda_adapter(client), aws.FUNCTION_URL), url, "s", KEY).run("f", "a/b", {})
+    assert (run.status, run.output) == ("completed", "ok")

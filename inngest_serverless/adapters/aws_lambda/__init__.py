@@ -68,7 +68,9 @@ def lambda_adapter(
     ``INNGEST_SIGNING_KEY_PARAMETER``, name where the keys live; they are read on
     the first call and again once ``keys_max_age`` seconds have passed.
     """
-    core = core_handler(client, FRAMEWORK, functions=functions, serve_origin=serve_origin, serve_path=serve_path)
+    # The Python managed runtime sends the reply in one piece: keep-alive bytes would only be joined.
+    core = core_handler(client, FRAMEWORK, functions=functions, serve_origin=serve_origin, serve_path=serve_path,
+                        host_streams=False)
     keys = AwsKeySource.resolve(signing_key_secret, signing_key_parameter, keys_max_age)
 
     def handler(event: Any, context: Any = None) -> LambdaReply:

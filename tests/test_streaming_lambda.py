@@ -267,3 +267,49 @@ def test_an_error_mid_stream_is_sent_in_the_trailers() -> None:
     assert fields["Lambda-Runtime-Function-Error-Type"] == "Runtime.StreamError"
     detail = json.loads(base64.b64decode(fields["Lambda-Runtime-Function-Error-Body"]))
     assert detail["errorType"] == "RuntimeError" and detail["errorMessage"] == "the stream broke"
+
+
+# -- the SAM variant that deploys it -----------------------------------------------------------
+
+TEMPLATE = ROOT / "sam" / "template-streaming.yaml"
+
+
+def test_the_streaming_sam_template_passes_cfn_lint() -> None:
+    code = "import sys; from cfnlint.runner import main; sys.exit(main())"
+    out = subprocess.run([sys.executable, "-c", code, str(TEMPLATE)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_streaming_sam_template_deploys_a_streaming_url_and_the_wrapper(monkeypatch: pytest.MonkeyPatch) -> None:
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    template = yaml_parse(TEMPLATE.read_text())
+    template["Resources"]["InngestStreamingFunction"]["Properties"]["CodeUri"] = "s3://placeholder-bucket/app.zip"
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    out = transform(template, {"AppTimeout": 900}, NoManagedPolicies())
+    resources = out["Resources"]
+    assert resources["InngestStreamingFunctionUrl"]["Properties"]["InvokeMode"] == "RESPONSE_STREAM"
+    function = resources["InngestStreamingFunction"]["Properties"]
+    assert function["Runtime"].startswith("python3.")
+    wrapper = function["Environment"]["Variables"]["AWS_LAMBDA_EXEC_WRAPPER"]
+    shipped = ROOT / wrapper.removeprefix("/var/task/")
+    assert shipped.is_file() and os.access(shipped, os.X_OK), "the wrapper is the file the package ships"
+    module, attr = function["Handler"].split(".")
+    assert module == "app" and attr == "client"
+    assert "client = Inngest(" in (ROOT / "sam" / "app" / "app.py").read_text()
+
+
+def test_sam_validate_lint_passes_on_the_streaming_template() -> None:
+    sam = ROOT / ".cache" / "aws" / "sam-venv" / "bin" / "sam"
+    if not sam.exists():
+        pytest.skip("SAM CLI is not installed (scripts/install-hosts.d/20-aws.sh)")
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
+    out = subprocess.run([str(sam), "validate", "--lint", "-t", TEMPLATE.name], capture_output=True, text=True,
+                         env=env, cwd=TEMPLATE.parent)
+    assert out.returncode == 0 and "is a valid SAM Template" in out.stdout + out.stderr, out.stdout + out.stderr

@@ -17,7 +17,16 @@ import pytest
 
 from tests.fake_api import FakeApi, fake_api
 from tests.hosts import APP_ID, servers
-from tests.sim_executor import FAILING, FAILING_RETRIES, MULTI_STEP, SimExecutor, drive, signature, step_hash
+from tests.sim_executor import (
+    FAILING,
+    FAILING_RETRIES,
+    MULTI_STEP,
+    SimExecutor,
+    check_signature,
+    drive,
+    signature,
+    step_hash,
+)
 
 pytestmark = pytest.mark.harness
 
@@ -78,6 +87,23 @@ def test_put_syncs_out_of_band_with_the_public_url(host: servers.Host, api: Fake
     assert {f["id"] for f in payload["functions"]} == FUNCTION_IDS
     step_url = payload["functions"][0]["steps"]["step"]["runtime"]["url"]
     assert step_url.startswith(f"{PUBLIC}?fnId={APP_ID}-")
+
+
+def test_deploy_id_goes_to_the_register_call_not_into_the_app_url(host: servers.Host, api: FakeApi) -> None:
+    before = len(api.requests)
+    status, _, body = host.call("PUT", f"{host.url}?deployId=dep-123", FORWARDED, b"")
+    assert status == 200, body
+    (register,) = [r for r in api.requests[before:] if r.path.startswith("/fn/register")]
+    assert register.path == "/fn/register?deployId=dep-123"
+    assert register.json()["url"] == PUBLIC
+
+
+def test_trust_probe_is_answered_with_a_signed_reply(host: servers.Host) -> None:
+    body = b"{}"
+    headers = {"content-type": "application/json", "x-inngest-signature": signature(body, KEY)}
+    status, reply_headers, reply = host.call("POST", f"{host.url}?probe=trust", headers, body)
+    assert status == 200
+    check_signature(reply, reply_headers.get("x-inngest-signature"), KEY)
 
 
 def test_signed_in_band_put_answers_with_the_signed_app_config(sim: SimExecutor, api: FakeApi) -> None:

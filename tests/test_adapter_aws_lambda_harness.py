@@ -109,3 +109,14 @@ def test_lambda_cold_start_bench_runs(tmp_path: Path) -> None:
                            "--json", str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert set(json.loads(out.read_text())["cold"]) == {"ours", "inngest-py+fastapi+mangum", "python"}
+
+
+def test_real_lambda_context_gives_the_deadline() -> None:
+    need(aws.RIE)
+    with aws.rie("tests.aws_deadline_app.handler", aws.REPO, {"AWS_LAMBDA_FUNCTION_TIMEOUT": "30"}) as url:
+        event = aws.build_event(aws.HTTP_API, "GET", aws.SAMPLE_URLS[aws.HTTP_API][0])
+        status, _, body = aws.read_reply(aws.invoke_url(url, event))
+    left = json.loads(body)["seconds_left"]
+    assert status == 200
+    assert left is not None
+    assert 0 < left <= 30  # the function timeout the emulator was given

@@ -3,8 +3,9 @@
 #   main env (3.11): awslambdaric (the real Python runtime client), Powertools parser +
 #     parameters, moto, cfn-lint, aws-sam-translator; mangum + fastapi for bench/ only
 #   .cache/aws/aws-lambda-rie: the Runtime Interface Emulator, taken out of the aws-sam-cli wheel
-#   .cache/aws/sam-venv: aws-sam-cli (its pins clash with the main env) for `sam validate`
-#     and its local API Gateway emulator
+#   .cache/aws/sam-venv: aws-sam-cli, for `sam validate` and its local API Gateway emulator; in a
+#     venv because its pins would move the main env (click 8.4 -> 8.1.8, boto3/botocore, cfn-lint,
+#     aws-sam-translator, cryptography)
 #   .cache/aws/sls: serverless@3 + serverless-offline@13 (npm)
 # Idempotent: each step checks a stamp or the installed version first.
 set -euo pipefail

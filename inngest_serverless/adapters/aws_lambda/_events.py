@@ -76,7 +76,7 @@ class EventShape:
     def header_pairs(self) -> list[tuple[str, str]]:
         return _pairs(self.event.get("headers"), self.event.get("multiValueHeaders"))
 
-    def path(self) -> str:
+    def path(self, headers: Mapping[str, str]) -> str:
         return str(self.event.get("path") or "/")
 
     def query(self) -> str:
@@ -102,7 +102,7 @@ class EventShape:
         default_scheme = "http" if _is_loopback(host) else "https"
         scheme = str(headers.get("x-forwarded-proto") or default_scheme).split(",")[0].strip()
         query = self.query()
-        return f"{scheme}://{host}{self.path()}" + (f"?{query}" if query else "")
+        return f"{scheme}://{host}{self.path(headers)}" + (f"?{query}" if query else "")
 
     def to_request(self, remaining_seconds: float | None = None) -> Request:
         headers = Headers(self.header_pairs())
@@ -139,17 +139,17 @@ class RestApiEvent(EventShape):
         return ("httpMethod" in event and isinstance(ctx, Mapping) and "elb" not in ctx
                 and str(event.get("version") or "1.0") == "1.0")
 
-    def path(self) -> str:
+    def path(self, headers: Mapping[str, str]) -> str:
         # event["path"] has neither the stage nor a custom domain's base path;
         # requestContext.path is the path the caller used, when it is real.
         # (SAM's local emulator puts the resource template there instead.)
-        path = super().path()
+        path = super().path(headers)
         ctx_path = str(self.context.get("path") or "")
         if ctx_path and ctx_path != path and ctx_path.endswith(path) and "{" not in ctx_path:
             return ctx_path
         stage = self.context.get("stage")
         if stage and stage != "$default" and not path.startswith(f"/{stage}/"):
-            host = str(_lower_keys(self.event.get("headers")).get("host", self.context.get("domainName", "")))
+            host = str(headers.get("host") or self.context.get("domainName") or "")
             if ".execute-api." in host or os.environ.get(_OFFLINE_ENV):
                 return f"/{stage}{path}"
         return path
@@ -177,7 +177,7 @@ class HttpApiEvent(EventShape):
             pairs.append(("cookie", "; ".join(str(c) for c in cookies)))
         return pairs
 
-    def path(self) -> str:
+    def path(self, headers: Mapping[str, str]) -> str:
         # rawPath keeps a named stage and a custom domain's mapping prefix.
         return str(self.event.get("rawPath") or self.context["http"].get("path") or "/")
 

@@ -26,9 +26,8 @@ from inngest_serverless.adapters.azure import (
     translate_request,
     translate_response,
 )
-from tests.hosts import servers
 from tests.hosts.stub_core import Recorder
-from tests.hosts.templates import ENV, KEY, TEMPLATES, assert_template_serves, run_blocks
+from tests.hosts.templates import ENV, KEY, assert_template_serves, run_blocks, start_template
 
 
 def _request(method: str = "POST", url: str = "https://fn.azurewebsites.net/api/inngest?fnId=a-b&stepId=step",
@@ -131,7 +130,7 @@ def test_importing_the_adapter_loads_no_azure_library() -> None:
 
 @pytest.mark.harness
 def test_the_azure_template_syncs_and_runs_with_azure_functions_1x_on_311() -> None:
-    with servers.azure(ENV, app_dir=TEMPLATES / "azure") as host:
+    with start_template("azure311", ENV) as host:
         assert_template_serves(host, "my-azure-app")
         info = host.runtime()
     assert info["python"].startswith("3.11") and info["runtime"].startswith("azure-functions 1.")
@@ -139,9 +138,7 @@ def test_the_azure_template_syncs_and_runs_with_azure_functions_1x_on_311() -> N
 
 @pytest.mark.harness
 def test_the_azure_template_syncs_and_runs_with_azure_functions_2x_and_the_runtime_indexer_on_313() -> None:
-    if not servers.AZURE313_PYTHON.exists():
-        pytest.skip("no Python 3.13 venv with azure-functions 2.x: run scripts/install-hosts.d/30-hosts.sh")
-    with servers.azure(ENV, python=servers.AZURE313_PYTHON, app_dir=TEMPLATES / "azure", name="azure313") as host:
+    with start_template("azure313", ENV) as host:
         assert_template_serves(host, "my-azure-app")
         info = host.runtime()
     assert info["python"].startswith("3.13")

@@ -14,7 +14,7 @@ from inngest_serverless import Response
 from inngest_serverless.adapters.gcp import gcf_function
 from tests.hosts import servers
 from tests.hosts.stub_core import Recorder, read_gated
-from tests.hosts.templates import ENV, TEMPLATES, assert_template_serves, run_blocks
+from tests.hosts.templates import ENV, assert_template_serves, run_blocks, start_template
 
 _app = flask.Flask(__name__)
 
@@ -110,7 +110,7 @@ def test_functions_framework_flushes_each_streamed_chunk(tmp_path: Path) -> None
 
 @pytest.mark.harness
 def test_the_gcf_template_syncs_and_runs_under_functions_framework() -> None:
-    with servers.gcf(ENV, source=TEMPLATES / "gcf" / "main.py", target="inngest") as host:
+    with start_template("gcf", ENV) as host:
         assert_template_serves(host, "my-gcf-app")
 
 

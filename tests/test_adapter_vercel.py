@@ -18,7 +18,7 @@ import pytest
 from inngest_serverless.adapters.vercel import handler_class, runtime_deadline
 from tests.hosts import servers
 from tests.hosts.stub_core import Recorder, read_gated
-from tests.hosts.templates import ENV, TEMPLATES, assert_template_serves, run_blocks
+from tests.hosts.templates import ENV, TEMPLATES, assert_template_serves, run_blocks, start_template
 
 needs_runtime = pytest.mark.skipif(not servers.VERCEL_PYTHON.exists(),
                                    reason="no Python 3.12 venv with vercel-runtime: run scripts/install-hosts.d/30-hosts.sh")
@@ -64,8 +64,7 @@ def test_forwarded_host_and_proto_make_the_public_url(gated: servers.Host, tmp_p
 @pytest.mark.harness
 @needs_runtime
 def test_the_vercel_template_syncs_and_runs_under_vercel_runtime() -> None:
-    entry = TEMPLATES / "vercel" / "api" / "inngest.py"
-    with servers.vercel(ENV, entry=entry, module="api.inngest") as host:
+    with start_template("vercel", ENV) as host:
         assert_template_serves(host, "my-vercel-app")
 
 

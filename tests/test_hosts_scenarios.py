@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.aws_harness import free_port
+from tests.dev_apps.executor_process import ExecutorProcess
+from tests.dev_apps.harness import Client as DevClient
 from tests.fake_api import FakeApi, fake_api
 from tests.hosts import APP_ID, servers
+from tests.hosts.templates import STARTERS, start_template
 from tests.sim_executor import (
     FAILING,
     FAILING_RETRIES,
@@ -185,3 +190,20 @@ def test_a_forced_keepalive_stream_carries_the_real_reply(name: str, api: FakeAp
     assert wrapper["status"] == 206
     (op,) = json.loads(wrapper["body"])
     assert (op["op"], op["id"], op["data"]) == ("StepRun", step_hash("first"), 2)
+
+
+@pytest.mark.parametrize("name", sorted(STARTERS))
+def test_each_starter_runs_against_the_embedded_executor_as_the_guides_say(name: str, tmp_path: Path) -> None:
+    """Local development: ``inngest-serverless dev -u <url>``, send the event, the run completes."""
+    port = free_port()
+    with start_template(name, {"INNGEST_DEV": f"http://127.0.0.1:{port}"}) as host:
+        executor = ExecutorProcess(port, str(tmp_path / "dev.db"), [host.url])
+        executor.start()
+        try:
+            dev = DevClient(executor.url)
+            dev.wait_functions(1)
+            run = dev.wait_run(dev.send("app/hello", {"name": "Ada"}), "-hello")
+        finally:
+            executor.stop()
+    assert run["function_slug"] == f"{STARTERS[name]}-hello"
+    assert (run["status"], run["output"]) == ("Completed", {"greeting": "Hello, Ada!", "loud": "HELLO, ADA!"})

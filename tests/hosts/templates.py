@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from tests.hosts.servers import REPO, Host
@@ -42,3 +43,25 @@ def run_blocks(doc: str, *, skip: tuple[str, ...] = ()) -> dict[str, object]:
         if not any(word in block for word in skip):
             exec(compile(block, f"docs/{doc}", "exec"), namespace)
     return namespace
+
+
+STARTERS = {"gcf": "my-gcf-app", "azure311": "my-azure-app", "azure313": "my-azure-app", "vercel": "my-vercel-app"}
+
+
+def start_template(name: str, env: dict[str, str]) -> AbstractContextManager[Host]:
+    """Serve the starter for host ``name`` (a key of STARTERS) under that host's runtime."""
+    import pytest
+
+    from tests.hosts import servers
+
+    if name == "azure313" and not servers.AZURE313_PYTHON.exists():
+        pytest.skip("no Python 3.13 venv with azure-functions 2.x: run scripts/install-hosts.d/30-hosts.sh")
+    if name == "vercel" and not servers.VERCEL_PYTHON.exists():
+        pytest.skip("no Python 3.12 venv with vercel-runtime: run scripts/install-hosts.d/30-hosts.sh")
+    if name == "gcf":
+        return servers.gcf(env, source=TEMPLATES / "gcf" / "main.py", target="inngest")
+    if name == "azure311":
+        return servers.azure(env, app_dir=TEMPLATES / "azure")
+    if name == "azure313":
+        return servers.azure(env, python=servers.AZURE313_PYTHON, app_dir=TEMPLATES / "azure", name="azure313")
+    return servers.vercel(env, entry=TEMPLATES / "vercel" / "api" / "inngest.py", module="api.inngest")

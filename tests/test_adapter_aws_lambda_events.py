@@ -132,8 +132,10 @@ def test_rest_stage_is_added_on_execute_api_host_when_request_context_path_is_mi
 
 
 def test_rest_custom_domain_base_path_is_kept_and_stage_is_not_added() -> None:
+    # Behind a custom domain with base path mapping "v1" -> stage "prod", API Gateway
+    # puts the base path in both path and requestContext.path, and no stage.
     event = aws.build_event(aws.REST, "GET", "https://api.example.com/v1/api/inngest", stage="prod")
-    event["path"] = "/api/inngest"  # base path mapping "v1" -> stage "prod"
+    assert event["path"] == event["requestContext"]["path"] == "/v1/api/inngest"
     assert infer(event).to_request().url == "https://api.example.com/v1/api/inngest"
 
 

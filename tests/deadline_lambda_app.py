@@ -1,0 +1,20 @@
+"""A Lambda handler on the managed runtime (awslambdaric) for tests/test_deadline_lambda.py: one slow step."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from inngest_serverless import Context, Inngest, TriggerEvent
+from inngest_serverless.adapters.aws_lambda import lambda_adapter
+
+client = Inngest(app_id="dl", is_production=False)
+
+
+@client.create_function(fn_id="slow", trigger=TriggerEvent(event="t/slow"))
+def slow(ctx: Context) -> Any:
+    ctx.step.run("quick step", lambda: "q")
+    return ctx.step.run("slow step", lambda: threading.Event().wait(60) or "late")
+
+
+handler = lambda_adapter(client)

@@ -74,14 +74,15 @@ def public_url(scheme: str, host: str, path: str, query: str, headers: Mapping[s
 
     ``path`` is decoded (it is quoted again here); ``query`` is passed through raw.
     """
-    forwarded_proto = _first_hop(headers.get(FORWARDED_PROTO))
-    forwarded_host = _first_hop(headers.get(FORWARDED_HOST))
+    forwarded_proto = first_hop(headers.get(FORWARDED_PROTO))
+    forwarded_host = first_hop(headers.get(FORWARDED_HOST))
     origin = f"{forwarded_proto or scheme}://{forwarded_host or host}"
     url = origin + quote(path or "/", safe=_PATH_SAFE + "%")
     return f"{url}?{query}" if query else url
 
 
-def _first_hop(value: str | None) -> str:
+def first_hop(value: str | None) -> str:
+    """The first value of a proxy header that each hop appends to (``"a, b"`` -> ``"a"``)."""
     return value.split(",")[0].strip() if value else ""
 
 

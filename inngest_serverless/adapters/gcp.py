@@ -93,7 +93,7 @@ def translate_request(
         return _host.body_too_large(limit)
     headers = {k.lower(): v for k, v in request.headers.items()}
     path = request.script_root + request.path
-    host = headers.get(_host.FORWARDED_HOST) or request.host
+    host = _host.first_hop(headers.get(_host.FORWARDED_HOST)) or request.host
     path = _with_function_name(host, path)
     query = request.query_string.decode("latin-1")
     url = _host.public_url(request.scheme, request.host, path, query, headers)

@@ -251,3 +251,30 @@ def test_forced_keep_alive_stream_is_joined_into_one_reply(monkeypatch: pytest.M
     url, _ = URLS[aws.FUNCTION_URL]
     run = SimExecutor(lambda_call(lambda_adapter(client), aws.FUNCTION_URL), url, "s", KEY).run("f", "a/b", {})
     assert (run.status, run.output) == ("completed", "ok")
+
+
+def _leaf_paths(value: object, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if path:
+        yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaf_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaf_paths(item, (*path, index))
+
+
+@pytest.mark.parametrize("name", aws.fixture_names())
+def test_any_field_of_the_wrong_type_gets_an_http_reply_not_a_crash(name: str) -> None:
+    handler = lambda_adapter(Inngest(app_id="fuzz", is_production=False))
+    original = aws.fixture(name)
+    for path in _leaf_paths(original):
+        for wrong in (None, 7, "x", [1], {"a": [None]}, True):
+            event = json.loads(json.dumps(original))
+            parent = event
+            for key in path[:-1]:
+                parent = parent[key]
+            parent[path[-1]] = wrong
+            reply = handler(event, None)
+            assert isinstance(reply["statusCode"], int), (path, wrong)
+            assert isinstance(reply["body"], str), (path, wrong)

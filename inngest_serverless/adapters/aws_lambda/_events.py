@@ -39,11 +39,18 @@ def _lower_keys(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     return {str(k).lower(): v for k, v in (raw or {}).items()}
 
 
-def _pairs(single: Mapping[str, Any] | None, multi: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+def _pairs(single: object, multi: object) -> list[tuple[str, str]]:
     """Name/value pairs: every value of the multi-value map, then single-map names it lacks."""
-    pairs = [(str(k), str(v)) for k, values in (multi or {}).items() for v in (values or ())]
+    pairs: list[tuple[str, str]] = []
+    if isinstance(multi, Mapping):
+        for k, values in multi.items():
+            if values is None:
+                continue
+            for v in values if isinstance(values, list) else [values]:
+                pairs.append((str(k), str(v)))
     seen = {k.lower() for k, _ in pairs}
-    pairs += [(str(k), str(v)) for k, v in (single or {}).items() if v is not None and str(k).lower() not in seen]
+    if isinstance(single, Mapping):
+        pairs += [(str(k), str(v)) for k, v in single.items() if v is not None and str(k).lower() not in seen]
     return pairs
 
 
@@ -105,9 +112,14 @@ class EventShape:
         return f"{scheme}://{host}{self.path(headers)}" + (f"?{query}" if query else "")
 
     def to_request(self, remaining_seconds: float | None = None) -> Request:
-        headers = Headers(self.header_pairs())
-        return Request.build(self.method(), self.url(headers), headers, self.body(),
-                             remaining_seconds=remaining_seconds)
+        try:
+            headers = Headers(self.header_pairs())
+            return Request.build(self.method(), self.url(headers), headers, self.body(),
+                                 remaining_seconds=remaining_seconds)
+        except EventShapeError:
+            raise
+        except (AttributeError, KeyError, TypeError, ValueError) as err:  # a field of the wrong JSON type
+            raise EventShapeError(f"malformed {self.name} event ({type(err).__name__}: {err})") from None
 
     # -- reply side ---------------------------------------------------------
     @staticmethod

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from inngest_serverless import Inngest, Response
+from inngest_serverless import AsyncContext, Inngest, Response, TriggerEvent
 from inngest_serverless.adapters.asgi import ASGIAdapter, asgi_app
 from tests.aws_harness import free_port, wait_port
 from tests.hosts.servers import http
@@ -169,20 +169,31 @@ def test_uvicorn_flushes_each_streamed_chunk(tmp_path: Path) -> None:
 
 
 @pytest.mark.harness
-def test_routed_in_starlette_under_uvicorn_syncs_and_runs() -> None:
+def test_routed_in_starlette_under_uvicorn_syncs_and_runs_sync_and_async_functions() -> None:
     from starlette.applications import Starlette
     from starlette.routing import Route
 
     client = Inngest(app_id="starlette-app", is_production=True, signing_key=KEY)
     add_standard_functions(client)
+
+    @client.create_function(fn_id="async-steps", trigger=TriggerEvent(event="a/async"))
+    async def async_steps(ctx: AsyncContext) -> list[int]:
+        async def double(n: int) -> int:
+            return n * 2
+
+        first = await ctx.step.run("double", double, ctx.event.data["n"])
+        return [first, await ctx.step.run("again", double, first)]
+
     # A Route with an ASGI app as endpoint serves the exact path (a Mount would redirect to ".../").
     app = Starlette(routes=[Route("/api/inngest", asgi_app(client))])
     with _uvicorn(app) as origin:
         sim = SimExecutor(http, f"{origin}/api/inngest", "starlette-app", KEY)
         payload = sim.sync()
         run = sim.run("multi-step", "sim/multi", {"start": 2})
+        async_run = sim.run("async-steps", "a/async", {"n": 5})
     assert payload["url"] == f"{origin}/api/inngest"
     assert (run.status, run.output) == ("completed", {"first": 3, "second": 30})
+    assert (async_run.status, async_run.output) == ("completed", [10, 20])
 
 
 def test_the_guide_examples_serve_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:

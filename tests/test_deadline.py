@@ -165,3 +165,16 @@ def test_a_step_error_inside_the_guard_is_still_the_step_error(run: Run) -> None
 
     status, ops = call(Handler(client), "boom", run, remaining=30.0)
     assert status == 206 and ops[0]["op"] == "StepError" and ops[0]["error"]["name"] == "ZeroDivisionError"
+
+
+def test_a_step_is_not_started_once_the_deadline_margin_is_reached(run: Run) -> None:
+    client = Inngest(app_id="dl", is_production=False)
+    started: list[str] = []
+
+    @client.create_function(fn_id="late", trigger=TriggerEvent(event="t/late"))
+    def fn(ctx: Context) -> Any:
+        return ctx.step.run("late", lambda: started.append("late") or "ran")
+
+    status, ops = call(Handler(client, deadline_margin=5.0), "late", run, remaining=1.0)
+    assert status == 206 and ops[0]["op"] == "StepError" and ops[0]["error"]["name"] == "DeadlineExceeded"
+    assert started == []

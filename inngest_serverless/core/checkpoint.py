@@ -256,6 +256,8 @@ class Invocation:
                 return _call(handler, args)
             finally:
                 self._timed(started)
+        if cutoff <= started:
+            self._overrun(engine, pending)  # no time left: do not start what cannot finish
         import contextvars
 
         box: dict[str, Any] = {}
@@ -288,6 +290,8 @@ class Invocation:
             if cutoff is None:
                 result = handler(*args)
                 return await result if inspect.isawaitable(result) else result
+            if cutoff <= started:
+                self._overrun(engine, pending)
             if inspect.iscoroutinefunction(handler):
                 work: Any = handler(*args)
             else:

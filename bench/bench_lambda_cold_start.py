@@ -31,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_core import _FUNCTIONS, _RSS, _bare_program, _spawn, call_body
+from mdsection import replace_section
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_SECTION = "## Lambda cold start"
@@ -154,19 +155,6 @@ def section(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_docs(path: Path, res: dict[str, Any]) -> None:
-    """Replace (or append) only the Lambda section of ``path``."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    new = section(res)
-    start = text.find(DOC_SECTION + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + new
-    else:
-        nxt = text.find("\n## ", start + len(DOC_SECTION))
-        text = text[:start] + new + ("\n" + text[nxt + 1:] if nxt >= 0 else "")
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="one run each (for CI)")
@@ -177,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(res, indent=2))
     if args.write_docs:
-        write_docs(args.write_docs, res)
+        replace_section(args.write_docs, DOC_SECTION, section(res))
     print(section(res))
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
@@ -34,6 +35,19 @@ class CoreHandler(Protocol):
     def handle(self, request: Request) -> Response: ...
 
     async def handle_async(self, request: Request) -> Response: ...
+
+
+class Adapter:
+    """A core handler plus what every adapter applies around it: the body limit and the deadline."""
+
+    def __init__(self, handler: CoreHandler, *, timeout: float | None = None, max_body: int | None = None) -> None:
+        self.handler = handler
+        self.timeout = timeout
+        self.max_body = max_body or max_body_bytes(None)
+
+    def deadline(self) -> float | None:
+        """When this request must be answered (``time.monotonic()``), if the host says."""
+        return time.monotonic() + self.timeout if self.timeout else None
 
 
 def core_handler(

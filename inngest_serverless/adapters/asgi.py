@@ -10,7 +10,6 @@ keep-alive bytes reach the caller as they are written.
 
 from __future__ import annotations
 
-import time
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -56,15 +55,8 @@ def asgi_app(
     return ASGIAdapter(handler, timeout=timeout, max_body=_host.max_body_bytes(client))
 
 
-class ASGIAdapter:
+class ASGIAdapter(_host.Adapter):
     """ASGI scope + body -> core ``Request``; core ``Response`` -> ``http.response.*`` messages."""
-
-    def __init__(
-        self, handler: _host.CoreHandler, *, timeout: float | None = None, max_body: int | None = None
-    ) -> None:
-        self.handler = handler
-        self.timeout = timeout
-        self.max_body = max_body or _host.max_body_bytes(None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -76,7 +68,7 @@ class ASGIAdapter:
             await send({"type": "websocket.close", "code": 1000})
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        deadline = time.monotonic() + self.timeout if self.timeout else None
+        deadline = self.deadline()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
         body = await _read_body(receive, self.max_body)
         if body is None:

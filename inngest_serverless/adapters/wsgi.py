@@ -11,7 +11,6 @@ as they are written.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
@@ -46,23 +45,12 @@ def wsgi_app(
     return WSGIAdapter(handler, timeout=timeout, max_body=_host.max_body_bytes(client))
 
 
-class WSGIAdapter:
+class WSGIAdapter(_host.Adapter):
     """WSGI environ -> core ``Request``; core ``Response`` -> ``start_response`` + an iterable."""
-
-    def __init__(
-        self, handler: _host.CoreHandler, *, timeout: float | None = None, max_body: int | None = None
-    ) -> None:
-        self.handler = handler
-        self.timeout = timeout
-        self.max_body = max_body or _host.max_body_bytes(None)
 
     def __call__(self, environ: Mapping[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         response = self._response(environ, self.deadline())
         return _reply(response, start_response)
-
-    def deadline(self) -> float | None:
-        """When this request must be answered (``time.monotonic()``), if the host says."""
-        return time.monotonic() + self.timeout if self.timeout else None
 
     def _response(self, environ: Mapping[str, Any], deadline: float | None) -> Response:
         try:

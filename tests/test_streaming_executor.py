@@ -1,0 +1,136 @@
+"""Streamed replies and checkpoints against the embedded executor: whole runs, over real HTTP.
+
+The app is served by a threaded wsgiref server through the WSGI adapter; the
+executor (inngest_serverless/dev) runs in this process and drives the runs.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+
+from inngest_serverless import Context, Handler, Inngest, TriggerEvent
+from inngest_serverless.adapters.wsgi import WSGIAdapter
+from inngest_serverless.dev.server import DevServer
+
+pytestmark = pytest.mark.harness
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _json(method: str, url: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        raw = response.read()
+        return json.loads(raw) if raw else None
+
+
+class Rig:
+    def __init__(self, dev: DevServer, client: Inngest, calls: Counter[str]) -> None:
+        self.dev, self.client, self.calls = dev, client, calls
+
+    def run(self, event: str, timeout: float = 30.0) -> dict[str, Any]:
+        event_id = _json("POST", f"{self.dev.url}/e/key", {"name": event, "data": {}})["ids"][0]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = _json("GET", f"{self.dev.url}/v1/events/{event_id}/runs")["data"]
+            if runs and runs[0]["status"] in ("Completed", "Failed", "Cancelled"):
+                return dict(runs[0])
+            time.sleep(0.01)
+        raise AssertionError(f"the run of {event} did not finish")
+
+
+@pytest.fixture
+def rig() -> Iterator[Callable[..., Rig]]:
+    stops: list[Callable[[], None]] = []
+
+    def start(define: Callable[[Inngest], None], **handler_options: Any) -> Rig:
+        dev = DevServer(port=0, db=":memory:", poll_interval=3600.0).start()
+        stops.append(dev.stop)
+        client = Inngest(app_id="sx", is_production=False, api_base_url=dev.url, event_api_base_url=dev.url)
+        define(client)
+        adapter = WSGIAdapter(Handler(client, framework="wsgi", **handler_options))
+        calls: Counter[str] = Counter()
+
+        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            if environ["REQUEST_METHOD"] == "POST":
+                calls[environ.get("QUERY_STRING", "")] += 1
+            return adapter(environ, start_response)
+
+        server = make_server("127.0.0.1", 0, app, server_class=_Server, handler_class=_Quiet)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+        def stop_server() -> None:
+            server.shutdown()
+            server.server_close()
+
+        stops.append(stop_server)
+        url = f"http://127.0.0.1:{server.server_address[1]}/api/inngest"
+        with urllib.request.urlopen(urllib.request.Request(url, method="PUT"), timeout=30) as reply:
+            assert reply.status == 200
+        return Rig(dev, client, calls)
+
+    try:
+        yield start
+    finally:
+        for stop in reversed(stops):
+            stop()
+
+
+def test_a_run_completes_with_every_reply_streamed(rig: Callable[..., Rig]) -> None:
+    def define(client: Inngest) -> None:
+        @client.create_function(fn_id="streamed", trigger=TriggerEvent(event="t/streamed"), retries=0)
+        def fn(ctx: Context) -> Any:
+            a = ctx.step.run("a", lambda: 1)
+            b = ctx.step.run("b", lambda: '{"not": "an object"}')
+            return {"a": a, "b": b}
+
+    run = rig(define, streaming="force", keepalive_interval=0.05).run("t/streamed")
+    assert run["status"] == "Completed"
+    assert run["output"] == {"a": 1, "b": '{"not": "an object"}'}
+
+
+def test_a_streamed_function_error_is_retried_and_then_fails_the_run(rig: Callable[..., Rig]) -> None:
+    attempts: list[int] = []
+
+    def define(client: Inngest) -> None:
+        @client.create_function(fn_id="failing", trigger=TriggerEvent(event="t/failing"), retries=1)
+        def fn(ctx: Context) -> Any:
+            attempts.append(ctx.attempt)
+            raise RuntimeError("nope")
+
+    started = rig(define, streaming="force", keepalive_interval=0.05)
+    started.dev.executor.options.retry_interval = 0.05
+    run = started.run("t/failing")
+    assert run["status"] == "Failed" and attempts == [0, 1]
+
+
+def test_a_checkpointed_run_completes_with_each_step_run_once(rig: Callable[..., Rig]) -> None:
+    ran: Counter[str] = Counter()
+
+    def define(client: Inngest) -> None:
+        @client.create_function(fn_id="ck", trigger=TriggerEvent(event="t/ck"), retries=0, checkpoint=True)
+        def fn(ctx: Context) -> Any:
+            return sum(ctx.step.run(f"s{i}", lambda i=i: ran.update([f"s{i}"]) or i) for i in range(5))
+
+    started = rig(define)
+    run = started.run("t/ck")
+    assert run["status"] == "Completed" and run["output"] == 10
+    assert ran == Counter({f"s{i}": 1 for i in range(5)})

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +95,7 @@ def test_serverless_package_builds_the_stack(tmp_path: Path) -> None:
     types = {r["Type"] for r in resources.values()}
     assert {"AWS::ApiGatewayV2::Api", "AWS::ApiGateway::RestApi", "AWS::Lambda::Url",
             "AWS::SecretsManager::Secret"} <= types
+    with zipfile.ZipFile(tmp_path / ".serverless" / "inngest-app.zip") as bundle:
+        names = bundle.namelist()
+    assert "inngest_handler.py" in names
+    assert not any(n.startswith("node_modules/") for n in names)

@@ -197,8 +197,12 @@ def _targeted_step_not_found(request: Request, body: bytes) -> bool:
     return step not in ("", "step") and code == "step_not_found"
 
 
-def check_reply(handler: Handler, request: Request, response: Response) -> None:
-    """Raise :class:`Violation` when ``response`` breaks one of the promises in the module docstring."""
+def check_reply(handler: Handler, request: Request, response: Response, *, exact: bool = True) -> None:
+    """Raise :class:`Violation` when ``response`` breaks one of the promises in the module docstring.
+
+    ``exact=False``: a host adapter's input was mutated after ``request`` was drawn, so
+    the method that reached core is not known (the 405 promise is not checked).
+    """
 
     def fail(what: str) -> None:
         raise Violation(what, request, response)
@@ -215,7 +219,7 @@ def check_reply(handler: Handler, request: Request, response: Response) -> None:
         fail("5xx for input that can never succeed")
     if 400 <= response.status < 500 and headers["x-inngest-no-retry"] != "true":
         fail("4xx that the server would retry")
-    other_method = request.method.upper() not in ("GET", "PUT", "POST")
+    other_method = exact and request.method.upper() not in ("GET", "PUT", "POST")
     if other_method and len(request.body) <= handler.client.config.max_body_bytes and (response.status != 405 or body):
         fail("a method other than GET, PUT, POST was not answered with a bare 405")
     if body and response.status != 405:

@@ -29,9 +29,9 @@ def _deadline_header(seconds: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@pytest.fixture(scope="module", params=["handler", "app"])
+@pytest.fixture(scope="module", params=["handler", "app", "asgi_app"])
 def gated(request: pytest.FixtureRequest) -> Iterator[servers.Host]:
-    """tests/hosts/stub_core.py under vc_init: the handler class, then the WSGI app."""
+    """tests/hosts/stub_core.py under vc_init: the handler class, the WSGI app, the ASGI app."""
     if not servers.VERCEL_PYTHON.exists():
         pytest.skip("no Python 3.12 venv with vercel-runtime: run scripts/install-hosts.d/30-hosts.sh")
     with servers.vercel({}, entry=servers.HOSTS_DIR / "stub_core.py", variable=request.param,

@@ -8,7 +8,8 @@
 Vercel's runtime finds the module-level ``handler`` (a
 ``BaseHTTPRequestHandler`` subclass), serves it on a local port and flushes
 after each write, so a streamed core response reaches the caller chunk by
-chunk. Use ``app = vercel_wsgi_app(client)`` instead for the WSGI shape.
+chunk. ``app = vercel_wsgi_app(client)`` or ``app = vercel_asgi_app(client)`` give
+the WSGI or ASGI shape instead.
 
 Deadline: ``timeout=`` (your ``maxDuration``), else the invocation deadline
 Vercel's runtime reads from its internal header. Serve URL: X-Forwarded-Proto
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.http import Request, Response
 from . import _host
+from .asgi import ASGIAdapter
 from .wsgi import WSGIAdapter
 
 if TYPE_CHECKING:
@@ -30,7 +32,14 @@ if TYPE_CHECKING:
     from ..core.client import Inngest
     from ..core.function import Function
 
-__all__ = ["VercelWSGIAdapter", "runtime_deadline", "vercel_handler", "vercel_wsgi_app"]
+__all__ = [
+    "VercelASGIAdapter",
+    "VercelWSGIAdapter",
+    "runtime_deadline",
+    "vercel_asgi_app",
+    "vercel_handler",
+    "vercel_wsgi_app",
+]
 
 FRAMEWORK = "vercel"
 
@@ -65,8 +74,30 @@ def vercel_wsgi_app(
     return VercelWSGIAdapter(core, timeout=timeout, max_body=_host.max_body_bytes(client))
 
 
+def vercel_asgi_app(
+    client: Inngest,
+    *,
+    functions: list[Function[Any]] | None = None,
+    serve_origin: str | None = None,
+    serve_path: str | None = None,
+    timeout: float | None = None,
+) -> VercelASGIAdapter:
+    """The same endpoint as an ASGI ``app`` (Vercel's runtime serves it with uvicorn)."""
+    core = _host.core_handler(
+        client, FRAMEWORK, functions=functions, serve_origin=serve_origin, serve_path=serve_path
+    )
+    return VercelASGIAdapter(core, timeout=timeout, max_body=_host.max_body_bytes(client))
+
+
 class VercelWSGIAdapter(WSGIAdapter):
     """The WSGI adapter, with Vercel's invocation deadline when no ``timeout`` is given."""
+
+    def deadline(self) -> float | None:
+        return _deadline(self.timeout)
+
+
+class VercelASGIAdapter(ASGIAdapter):
+    """The ASGI adapter, with Vercel's invocation deadline when no ``timeout`` is given."""
 
     def deadline(self) -> float | None:
         return _deadline(self.timeout)

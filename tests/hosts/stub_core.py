@@ -83,12 +83,13 @@ def read_gated(url: str, gate: Path, headers: dict[str, str] | None = None) -> t
         conn.close()
 
 
-def _entries() -> tuple[object, object, object]:
+def _entries() -> tuple[object, object, object, object]:
     from inngest_serverless.adapters.gcp import gcf_function
-    from inngest_serverless.adapters.vercel import VercelWSGIAdapter, handler_class
+    from inngest_serverless.adapters.vercel import VercelASGIAdapter, VercelWSGIAdapter, handler_class
 
-    return gcf_function(GatedStream()), handler_class(GatedStream()), VercelWSGIAdapter(GatedStream())
+    core = GatedStream()
+    return gcf_function(core), handler_class(core), VercelWSGIAdapter(core), VercelASGIAdapter(core)
 
 
-# functions-framework --target=gcf_entry; vc_init variable "handler" (or "app", the WSGI shape)
-gcf_entry, handler, app = _entries()
+# functions-framework --target=gcf_entry; vc_init variable "handler", "app" (WSGI) or "asgi_app"
+gcf_entry, handler, app, asgi_app = _entries()

@@ -258,17 +258,17 @@ def rie(handler: str, workdir: Path, env: Mapping[str, str] | None = None) -> It
     port, api_port = free_port(), free_port()
     full_env = {**os.environ, "PYTHONPATH": f"{workdir}{os.pathsep}{REPO}",
                 "AWS_LAMBDA_FUNCTION_TIMEOUT": "30", **dict(env or {})}
-    log = tempfile.TemporaryFile()  # not a pipe: nobody reads it while the runtime logs every call
-    proc = subprocess.Popen(
-        [str(RIE), "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
-         "--runtime-api-address", f"127.0.0.1:{api_port}", sys.executable, "-m", "awslambdaric", handler],
-        cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_port(port, proc)
-        yield f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
-    finally:
-        stop(proc)
-        log.close()
+    # A file, not a pipe: nobody reads the runtime's log of every call while it runs.
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [str(RIE), "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
+             "--runtime-api-address", f"127.0.0.1:{api_port}", sys.executable, "-m", "awslambdaric", handler],
+            cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_port(port, proc)
+            yield f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
+        finally:
+            stop(proc)
 
 
 def invoke_url(url: str, event: Any, timeout: float = 60.0) -> Any:

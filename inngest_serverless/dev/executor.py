@@ -108,7 +108,13 @@ class Executor:
     def _process(self, item: Item) -> None:
         if item.kind in CALLS_SDK:
             self.steps.execute(item)
-        elif item.kind == Kind.PAUSE_TIMEOUT:
+            return
+        # Everything else is local work: one transaction, so a crash leaves the item to redo.
+        with self.store.tx():
+            self._process_local(item)
+
+    def _process_local(self, item: Item) -> None:
+        if item.kind == Kind.PAUSE_TIMEOUT:
             self.steps.pause_timeout(item)
         elif item.kind in (Kind.START_TIMEOUT, Kind.FINISH_TIMEOUT):
             self._timeout(item)
@@ -206,9 +212,11 @@ class Executor:
             except EventError as exc:
                 exc.args = (str(exc), ids)
                 raise
-            internal_id = self._store_event(event)
+            # Stored and dispatched in one transaction: an acknowledged event has its runs.
+            with self.store.tx():
+                internal_id = self._store_event(event)
+                self._dispatch(event, internal_id)
             ids.append(internal_id)
-            self._dispatch(event, internal_id)
         return ids
 
     def _store_event(self, event: dict[str, Any]) -> str:
@@ -639,8 +647,10 @@ class Executor:
             if reason:
                 detail["reason"] = reason
             self.runs.log(run_id, status, started=now, ended=now, detail=detail or None)
+            # In the same transaction, so a crash cannot lose the events that resume an invoking
+            # parent or start an on_failure handler.
+            self._finished_events(run, status, output, error)
         self.queue.notify()
-        self._finished_events(run, status, output, error)
         return True
 
     def _finished_events(self, run: Run, status: str, output: Any, error: Any) -> None:

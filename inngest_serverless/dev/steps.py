@@ -109,7 +109,6 @@ class StepRunner:
             return
         fn = ex.function(run.fn_uuid)
         if fn is None:
-            self.queue.delete(item)
             ex.finalize(run.id, Status.FAILED, error={"name": "Error", "message": "function is no longer registered"})
             return
         edge = item.payload.get("edge") or {}
@@ -136,32 +135,44 @@ class StepRunner:
                 if "finish" in fn.timeouts:
                     self.queue.push(Kind.FINISH_TIMEOUT, run_id=run.id, at=now + fn.timeouts["finish"], payload={})
         reply = self._call(item, run, fn, edge)
-        run = self.runs.get(run.id)
-        if run is None or run.status != Status.RUNNING:
-            self.queue.delete(item)  # cancelled while the app was working: its result has nowhere to go
-            return
-        if reply.error is not None or not reply.from_sdk or not 200 <= reply.status < 300:
-            error = standard_error(reply)
-            self._retry_or_fail(item, run, error, reply, kind="FunctionError")
-        elif reply.status == 206:
+        ops: list[dict[str, Any]] | None = None
+        side_results: dict[str, Any] = {}
+        bad_ops: str | None = None
+        if reply.error is None and reply.from_sdk and reply.status == 206:
             try:
                 ops = self._ops(reply)
             except ValueError as exc:
-                self._retry_or_fail(item, run, {"name": "Error", "message": str(exc)}, reply, kind="FunctionError")
+                bad_ops = str(exc)
+            else:
+                side_results = {
+                    str(op.get("id")): self._gateway(op) for op in ops if _opcode(op) in (Opcode.GATEWAY, Opcode.AI_GATEWAY)
+                }
+        # The reply is handled in one transaction: a crash before the commit redoes the call.
+        with self.store.tx():
+            current = self.runs.get(run.id)
+            if current is None or current.status != Status.RUNNING:
+                self.queue.delete(item)  # cancelled while the app was working: its result has nowhere to go
                 return
-            self._handle_ops(item, run, fn, ops, reply)
-        else:
-            output = parse_output(reply.body)
-            self.runs.log(
-                run.id,
-                "FunctionReturned",
-                started=time.time() - reply.seconds,
-                ended=time.time(),
-                attempt=item.attempt,
-                detail={"output": output},
-            )
-            self.queue.delete(item)
-            ex.finalize(run.id, Status.COMPLETED, output=output)
+            run = current
+            if reply.error is not None or not reply.from_sdk or not 200 <= reply.status < 300:
+                self._retry_or_fail(item, run, standard_error(reply), reply, kind="FunctionError")
+            elif bad_ops is not None:
+                self._retry_or_fail(item, run, {"name": "Error", "message": bad_ops}, reply, kind="FunctionError")
+            elif ops is not None:
+                self._handle_ops(item, run, fn, ops, reply, side_results)
+            else:
+                output = parse_output(reply.body)
+                now = time.time()
+                self.runs.log(
+                    run.id,
+                    "FunctionReturned",
+                    started=now - reply.seconds,
+                    ended=now,
+                    attempt=item.attempt,
+                    detail={"output": output},
+                )
+                self.queue.delete(item)
+                ex.finalize(run.id, Status.COMPLETED, output=output)
 
     def _call(self, item: Item, run: Run, fn: Function, edge: dict[str, Any]) -> calls.Reply:
         stack, steps = self.runs.steps(run.id)
@@ -261,7 +272,15 @@ class StepRunner:
 
     # ------------------------------------------------------------------ opcodes (§3)
 
-    def _handle_ops(self, item: Item, run: Run, fn: Function, ops: list[dict[str, Any]], reply: calls.Reply) -> None:
+    def _handle_ops(
+        self,
+        item: Item,
+        run: Run,
+        fn: Function,
+        ops: list[dict[str, Any]],
+        reply: calls.Reply,
+        side_results: dict[str, Any],
+    ) -> None:
         ex = self.ex
         if len(ops) > 1000:
             self.queue.delete(item)
@@ -280,7 +299,6 @@ class StepRunner:
                 if not error.get("noRetry") and self._retry_or_fail(item, run, error, reply, kind="StepError", step=op):
                     return
                 op["op"] = Opcode.STEP_FAILED.value
-        side_results = {str(op.get("id")): self._gateway(op) for op in ops if _opcode(op) in (Opcode.GATEWAY, Opcode.AI_GATEWAY)}
         now = time.time()
         outgoing = (item.payload.get("edge") or {}).get("outgoing") or ""
         invocations: list[dict[str, Any]] = []

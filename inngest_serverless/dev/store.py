@@ -80,22 +80,23 @@ class Store:
 
     @contextlib.contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """One atomic transaction (nested calls join the outer one)."""
+        """One atomic transaction; a nested call is a savepoint that an exception rolls back alone."""
         with self.lock:
-            outer = self._depth == 0
-            if outer:
-                self.conn.execute("BEGIN IMMEDIATE")
+            depth = self._depth
+            self.conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT sp{depth}")
             self._depth += 1
             try:
                 yield self.conn
             except BaseException:
                 self._depth -= 1
-                if outer:
+                if depth == 0:
                     self.conn.execute("ROLLBACK")
+                else:
+                    self.conn.execute(f"ROLLBACK TO sp{depth}")
+                    self.conn.execute(f"RELEASE sp{depth}")
                 raise
             self._depth -= 1
-            if outer:
-                self.conn.execute("COMMIT")
+            self.conn.execute("COMMIT" if depth == 0 else f"RELEASE sp{depth}")
 
     def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
         with self.lock:

@@ -16,10 +16,12 @@ cloud mode with a primary and a fallback key), the requests they expect, and
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import hashlib
 import hmac
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,6 +52,19 @@ def hashed(step_id: str) -> str:
 
 
 HASHES = tuple(hashed(s) for s in STEP_IDS)
+
+# ``INNGEST_FUZZ_EXAMPLES=N``: examples per fuzz test, for a longer run than CI's.
+EXAMPLES = int(os.environ.get("INNGEST_FUZZ_EXAMPLES", "0") or 0)
+
+
+@contextmanager
+def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """One event loop for all the examples of an async fuzz test."""
+    loop = asyncio.new_event_loop()
+    try:
+        yield loop
+    finally:
+        loop.close()
 
 
 def build_client(mode: str, api_url: str) -> Inngest:

@@ -10,10 +10,8 @@ with the body in chunks. The host-level reply must keep the promises of
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import io
-import os
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,11 +26,10 @@ from inngest_serverless.adapters.aws_lambda import lambda_adapter
 from inngest_serverless.adapters.wsgi import wsgi_app
 from tests import aws_harness
 from tests.fuzz_strategies import json_values, requests
-from tests.fuzz_targets import build_client, check_reply, loopback_api
+from tests.fuzz_targets import EXAMPLES, build_client, check_reply, event_loop, loopback_api
 
 MODES = ("dev", "cloud")
-_EXAMPLES = int(os.environ.get("INNGEST_FUZZ_EXAMPLES", "0") or 0)
-PROFILE = settings(max_examples=_EXAMPLES or 40, deadline=None,
+PROFILE = settings(max_examples=EXAMPLES or 40, deadline=None,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 LAMBDA_HOSTS = {aws_harness.FUNCTION_URL: "abcdefgh.lambda-url.us-east-1.on.aws"}
 
@@ -41,15 +38,6 @@ LAMBDA_HOSTS = {aws_harness.FUNCTION_URL: "abcdefgh.lambda-url.us-east-1.on.aws"
 def clients() -> Iterator[dict[str, Any]]:
     with loopback_api() as api:
         yield {mode: build_client(mode, api.url) for mode in MODES}
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    loop = asyncio.new_event_loop()
-    try:
-        yield loop
-    finally:
-        loop.close()
 
 
 def core_handler(client: Any) -> Handler:
@@ -168,7 +156,7 @@ def test_wsgi_app_keeps_the_promises(clients: dict[str, Any], mode: str) -> None
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_asgi_app_keeps_the_promises(clients: dict[str, Any], mode: str, loop: asyncio.AbstractEventLoop) -> None:
+def test_asgi_app_keeps_the_promises(clients: dict[str, Any], mode: str) -> None:
     client = clients[mode]
     app = asgi_app(client)
     core = core_handler(client)
@@ -203,4 +191,5 @@ def test_asgi_app_keeps_the_promises(clients: dict[str, Any], mode: str, loop: a
         body = b"".join(m.get("body", b"") for m in sent[1:])
         check_reply(core, request, Response(start["status"], headers, body))
 
-    run()
+    with event_loop() as loop:
+        run()

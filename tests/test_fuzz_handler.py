@@ -11,8 +11,6 @@ CI runs the ``ci`` profile (a few hundred examples per test). For a longer run:
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -20,18 +18,17 @@ from hypothesis import HealthCheck, given, settings
 
 from inngest_serverless import Handler, Request
 from tests.fuzz_strategies import requests
-from tests.fuzz_targets import build_client, check_reply, loopback_api
+from tests.fuzz_targets import EXAMPLES, build_client, check_reply, event_loop, loopback_api
 
 MODES = ("dev", "dev-key", "cloud")
-_EXAMPLES = int(os.environ.get("INNGEST_FUZZ_EXAMPLES", "0") or 0)
 settings.register_profile(
     "fuzz-ci", max_examples=100, deadline=None, derandomize=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 settings.register_profile(
-    "fuzz-long", parent=settings.get_profile("fuzz-ci"), max_examples=max(_EXAMPLES, 1),
+    "fuzz-long", parent=settings.get_profile("fuzz-ci"), max_examples=max(EXAMPLES, 1),
 )
-PROFILE = settings.get_profile("fuzz-long" if _EXAMPLES else "fuzz-ci")
+PROFILE = settings.get_profile("fuzz-long" if EXAMPLES else "fuzz-ci")
 tried: dict[str, int] = {}
 
 
@@ -39,17 +36,8 @@ tried: dict[str, int] = {}
 def handlers() -> Iterator[dict[str, Handler]]:
     with loopback_api() as api:
         yield {mode: Handler(build_client(mode, api.url), framework="fuzz") for mode in MODES}
-    if _EXAMPLES:
+    if EXAMPLES:
         print(f"\nfuzz: requests tried per entry point and mode: {tried} (total {sum(tried.values())})")
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    loop = asyncio.new_event_loop()
-    try:
-        yield loop
-    finally:
-        loop.close()
 
 
 def _count(name: str) -> None:
@@ -71,7 +59,7 @@ def test_handle_keeps_its_promises_on_any_request(handlers: dict[str, Handler], 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_handle_async_keeps_its_promises_on_any_request(
-    handlers: dict[str, Handler], loop: asyncio.AbstractEventLoop, mode: str
+    handlers: dict[str, Handler], mode: str
 ) -> None:
     handler = handlers[mode]
 
@@ -81,4 +69,5 @@ def test_handle_async_keeps_its_promises_on_any_request(
         _count(f"handle_async/{mode}")
         check_reply(handler, request, loop.run_until_complete(handler.handle_async(request)))
 
-    run()
+    with event_loop() as loop:
+        run()

@@ -55,9 +55,10 @@ def test_sigkill_mid_run_then_restart_loses_nothing(tmp_path: Path) -> None:
                 client.wait_functions(10)
                 expected: dict[str, tuple[str, object]] = {}
                 for round_ in range(3):
-                    flows = [{"n": 100 * round_ + i} for i in range(10)]
-                    for event_id, data in zip(_send_batch(url, "tests/load.test", flows), flows):
-                        expected[event_id] = ("-order-flow", {"n": int(data["n"]) + 1})  # type: ignore[call-overload]
+                    numbers = [100 * round_ + i for i in range(10)]
+                    sent = _send_batch(url, "tests/load.test", [{"n": n} for n in numbers])
+                    for event_id, n in zip(sent, numbers, strict=True):
+                        expected[event_id] = ("-order-flow", {"n": n + 1})
                     for event_id in _send_batch(url, "tests/step.test", [{"r": round_}] * 3):
                         expected[event_id] = ("-step-test", None)
                     time.sleep(rng.uniform(0.05, 0.6))

@@ -295,6 +295,9 @@ def test_the_streaming_sam_template_deploys_a_streaming_url_and_the_wrapper(monk
     out = transform(template, {"AppTimeout": 900}, NoManagedPolicies())
     resources = out["Resources"]
     assert resources["InngestStreamingFunctionUrl"]["Properties"]["InvokeMode"] == "RESPONSE_STREAM"
+    integration = resources["InngestMethod"]["Properties"]["Integration"]
+    assert integration["Type"] == "AWS_PROXY" and integration["ResponseTransferMode"] == "STREAM"
+    assert "/response-streaming-invocations" in json.dumps(integration["Uri"])
     function = resources["InngestStreamingFunction"]["Properties"]
     assert function["Runtime"].startswith("python3.")
     wrapper = function["Environment"]["Variables"]["AWS_LAMBDA_EXEC_WRAPPER"]

@@ -162,6 +162,19 @@ def test_introspection_is_answered_through_the_stream(lam: Emulator) -> None:
     assert json.loads(body)["function_count"] == 2
 
 
+def test_a_rest_api_event_is_streamed_with_the_same_prelude(lam: Emulator) -> None:
+    from tests import aws_harness as aws
+
+    event = aws.build_event(aws.REST, "POST",
+                            "https://abc.execute-api.us-east-1.amazonaws.com/Prod/api/inngest?fnId=ls-slow&stepId=step",
+                            {"content-type": "application/json"}, json.dumps(call_body("t/slow")).encode(),
+                            stage="Prod")
+    prelude, body = split(lam.invoke(event))
+    assert prelude["statusCode"] == 201
+    wrapper = json.loads(body)
+    assert wrapper["status"] == 206 and json.loads(wrapper["body"])[0]["data"] == "done"
+
+
 def test_an_event_that_is_not_http_gets_a_400(lam: Emulator) -> None:
     prelude, body = split(lam.invoke({"not": "http"}))
     assert prelude["statusCode"] == 400

@@ -80,7 +80,7 @@ class Executor:
 
     def stop(self) -> None:
         self._stopping.set()
-        self.queue.notify()
+        self.queue.notify(len(self._threads))
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()

@@ -85,10 +85,11 @@ class Queue:
         self.notify()
         return cursor.rowcount == 1
 
-    def notify(self) -> None:
+    def notify(self, workers: int = 1) -> None:
+        """Wake ``workers`` idle workers (one per new item: waking them all only makes them contend)."""
         with self.cond:
             self.generation += 1
-            self.cond.notify_all()
+            self.cond.notify(workers)
 
     def reschedule(self, item: Item, at: float, attempt: int, payload: dict[str, Any] | None = None) -> None:
         self.store.run_sql(
@@ -126,7 +127,7 @@ class Queue:
         with self.store.tx() as conn:
             rows = conn.execute(
                 "SELECT id, job_id, run_id, kind, at, attempt, payload FROM queue "
-                "WHERE leased=0 AND at<=? ORDER BY score, id LIMIT 256",
+                "WHERE leased=0 AND at<=? ORDER BY score, id LIMIT 64",
                 (now,),
             ).fetchall()
             for row in rows:
@@ -140,10 +141,13 @@ class Queue:
         return None
 
     def release(self, item: Item) -> None:
+        keys = item.payload.get("ckeys") or []
+        if not keys:
+            return
         with self.store.lock:
-            for key, _ in item.payload.get("ckeys") or []:
+            for key, _ in keys:
                 self.inflight[key] = max(0, self.inflight.get(key, 0) - 1)
-        self.notify()
+        self.notify()  # a slot freed: a blocked item may go now
 
     def next_due(self, after: float) -> float | None:
         row = self.store.one("SELECT MIN(at) FROM queue WHERE leased=0 AND at>?", after)

@@ -48,7 +48,7 @@ class NonDeterminismError(NonRetriableError):
 _MISSING: Any = object()
 
 
-@dataclass
+@dataclass(slots=True)
 class Pending:
     """A step with no memoized state: what the caller needs to report or run it."""
 

@@ -218,7 +218,8 @@ def drive(call: Call, url: str, *, app_id: str, signing_key: str | None = None,
           expect_url: str | None = None) -> dict[str, Any]:
     """The standard scenario; raises ``ProtocolError``/``AssertionError`` on the first wrong answer.
 
-    ``expect_url`` is the URL the app must advertise on sync (default: ``url``).
+    ``expect_url`` is the URL the app must work out for itself from the request
+    (its signed introspection's serve origin + path; default: ``url``).
     Returns what was seen, for tests that check more.
     """
     sim = SimExecutor(call, url, app_id, signing_key)
@@ -230,15 +231,17 @@ def drive(call: Call, url: str, *, app_id: str, signing_key: str | None = None,
         signed = sim.introspect(signed=True)
         assert signed["authentication_succeeded"] is True, signed
         assert signed["app_id"] == app_id, signed
+        # The app's own idea of its URL, rebuilt from the request the host handed it.
+        own_url = signed["serve_origin"] + signed["serve_path"]
+        assert own_url == (expect_url or url).split("?")[0], (own_url, expect_url or url)
         report["signed_introspection"] = signed
-    payload = sim.sync()
-    want = expect_url or url
-    assert payload["url"] == want, (payload["url"], want)
+    payload = sim.sync()  # in band: the app registers the URL the server says it used
+    assert payload["url"] == url, (payload["url"], url)
     ids = {f["id"] for f in payload["functions"]}
     assert {f"{app_id}-{MULTI_STEP[0]}", f"{app_id}-{FAILING[0]}"} <= ids, ids
     for fn in payload["functions"]:
         for step in fn["steps"].values():
-            assert step["runtime"]["url"].startswith(want.split("?")[0] + "?"), step["runtime"]["url"]
+            assert step["runtime"]["url"].startswith(url.split("?")[0] + "?"), step["runtime"]["url"]
     report["sync"] = payload
 
     slug, name, data, expected = MULTI_STEP

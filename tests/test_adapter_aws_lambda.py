@@ -278,3 +278,24 @@ def test_any_field_of_the_wrong_type_gets_an_http_reply_not_a_crash(name: str) -
             reply = handler(event, None)
             assert isinstance(reply["statusCode"], int), (path, wrong)
             assert isinstance(reply["body"], str), (path, wrong)
+
+
+@pytest.mark.parametrize("shape", aws.SHAPES)
+def test_out_of_band_sync_registers_the_url_rebuilt_from_the_event(shape: str) -> None:
+    from tests.fake_api import fake_api
+
+    with fake_api() as api:
+        api.on("POST", "/fn/register", (200, {"ok": True, "modified": True}))
+        client = Inngest(app_id="oob", is_production=True, signing_key=KEY, api_base_url=api.url)
+
+        @client.create_function(fn_id="f", trigger=TriggerEvent(event="a/b"))
+        def f(ctx: Any) -> None:
+            return None
+
+        url, stage = URLS[shape]
+        call = lambda_call(lambda_adapter(client), shape, stage)
+        status, _, body = call("PUT", url + "?deployId=d1", {"content-type": "application/json"}, b"")
+        (register,) = [r for r in api.requests if r.path.startswith("/fn/register")]
+    assert status == 200, body
+    assert register.json()["url"] == url
+    assert register.path == "/fn/register?deployId=d1"

@@ -35,7 +35,7 @@ from mdsection import replace_section
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_SECTION = "## Lambda cold start"
-CANDIDATES = ("ours", "inngest-py+fastapi+mangum")
+CANDIDATES = ("ours", "core-only", "inngest-py+fastapi+mangum")
 
 
 def http_api_event() -> dict[str, Any]:
@@ -60,6 +60,15 @@ _SETUP = {
     "ours": (
         "import inngest_serverless as sdk\nfrom inngest_serverless.adapters.aws_lambda import lambda_adapter",
         "handler = lambda_adapter(client)",
+    ),
+    # The same call straight into core's Handler: what the adapter itself adds is the difference.
+    "core-only": (
+        "import inngest_serverless as sdk",
+        "_core = sdk.Handler(client)\n"
+        "def handler(event, context):\n"
+        "    url = 'https://' + event['headers']['host'] + event['rawPath'] + '?' + event['rawQueryString']\n"
+        "    reply = _core.handle(sdk.Request.build('POST', url, event['headers'], event['body']))\n"
+        "    return {'statusCode': reply.status}",
     ),
     "inngest-py+fastapi+mangum": (
         "import inngest as sdk\nimport inngest.fast_api\nimport fastapi\nfrom mangum import Mangum",
@@ -138,6 +147,8 @@ def section(res: dict[str, Any]) -> str:
         "| route | cold start to first reply (ms) | min (ms) | peak RSS (MiB) |",
         "| --- | ---: | ---: | ---: |",
         f"| `lambda_adapter(client)` | {ours['ms']:.0f} | {ours['ms_min']:.0f} | {ours['rss_peak_mib']:.1f} |",
+        f"| core `Handler` alone, no adapter (for scale) | {cold['core-only']['ms']:.0f} | "
+        f"{cold['core-only']['ms_min']:.0f} | {cold['core-only']['rss_peak_mib']:.1f} |",
         f"| inngest-py + FastAPI + Mangum | {theirs['ms']:.0f} | {theirs['ms_min']:.0f} | "
         f"{theirs['rss_peak_mib']:.1f} |",
         f"| ratio (ours / theirs) | {ours['ms'] / theirs['ms']:.2f} | {ours['ms_min'] / theirs['ms_min']:.2f} | "

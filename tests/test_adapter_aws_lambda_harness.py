@@ -111,7 +111,7 @@ def test_lambda_cold_start_bench_runs(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(aws.REPO / "bench" / "bench_lambda_cold_start.py"), "--smoke",
                            "--json", str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert set(json.loads(out.read_text())["cold"]) == {"ours", "inngest-py+fastapi+mangum", "python"}
+    assert set(json.loads(out.read_text())["cold"]) == {"ours", "core-only", "inngest-py+fastapi+mangum", "python"}
 
 
 def test_real_lambda_context_gives_the_deadline() -> None:

@@ -87,14 +87,17 @@ def test_vercel_json_gives_the_function_a_max_duration() -> None:
     assert config["functions"]["api/inngest.py"]["maxDuration"] > 0
 
 
-def test_the_guide_example_is_a_handler_class(monkeypatch: pytest.MonkeyPatch) -> None:
-    from http.server import BaseHTTPRequestHandler
+def test_the_guide_example_is_a_wsgi_app_named_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
 
     monkeypatch.setenv("INNGEST_DEV", "1")
-    namespace = run_blocks("deploy-vercel.md")
-    handler = namespace["handler"]
-    assert isinstance(handler, type) and issubclass(handler, BaseHTTPRequestHandler)
-    assert handler.__name__ == "handler"
+    app = run_blocks("deploy-vercel.md")["app"]
+    statuses: list[str] = []
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/inngest", "HTTP_HOST": "my-app.vercel.app",
+               "wsgi.url_scheme": "https", "wsgi.input": io.BytesIO(b"")}
+    body = b"".join(app(environ, lambda status, headers, exc_info=None: statuses.append(status)))  # type: ignore[operator]
+    assert statuses == ["200 OK"]
+    assert b'"function_count":1' in body
 
 
 # -- the handler class itself, under http.server (the base vc_init serves it on) --------

@@ -1,15 +1,17 @@
-"""Vercel Python functions: the ``handler`` class Vercel's runtime (vercel-runtime) serves.
+"""Vercel Python functions: what Vercel's runtime (vercel-runtime) serves from ``api/inngest.py``.
 
 ``api/inngest.py``::
 
-    from inngest_serverless.adapters.vercel import vercel_handler
-    handler = vercel_handler(client)
+    from inngest_serverless.adapters.vercel import vercel_wsgi_app
+    app = vercel_wsgi_app(client)
 
-Vercel's runtime finds the module-level ``handler`` (a
-``BaseHTTPRequestHandler`` subclass), serves it on a local port and flushes
-after each write, so a streamed core response reaches the caller chunk by
-chunk. ``app = vercel_wsgi_app(client)`` or ``app = vercel_asgi_app(client)`` give
-the WSGI or ASGI shape instead.
+Vercel's builder deploys a Python file as a function only when it finds a
+module-level ``app`` (any WSGI/ASGI app) or a ``class handler(...)``
+statement; an assignment ``handler = ...`` is not recognised. So use
+``app = vercel_wsgi_app(client)`` (or ``vercel_asgi_app``), or subclass the
+handler class: ``class handler(vercel_handler(client)): pass``. The runtime
+writes and flushes each chunk, so a streamed core response reaches the
+caller as it is produced.
 
 Deadline: ``timeout=`` (your ``maxDuration``), else the invocation deadline
 Vercel's runtime reads from its internal header. Serve URL: X-Forwarded-Proto
@@ -52,7 +54,11 @@ def vercel_handler(
     serve_path: str | None = None,
     timeout: float | None = None,
 ) -> type[BaseHTTPRequestHandler]:
-    """A ``BaseHTTPRequestHandler`` class for Vercel's Python runtime (name the variable ``handler``)."""
+    """A ``BaseHTTPRequestHandler`` class for Vercel's Python runtime.
+
+    Vercel's builder looks for a ``class handler`` statement, so subclass it:
+    ``class handler(vercel_handler(client)): pass``.
+    """
     core = _host.core_handler(
         client, FRAMEWORK, functions=functions, serve_origin=serve_origin, serve_path=serve_path
     )

@@ -64,4 +64,4 @@ def start_template(name: str, env: dict[str, str]) -> AbstractContextManager[Hos
         return servers.azure(env, app_dir=TEMPLATES / "azure")
     if name == "azure313":
         return servers.azure(env, python=servers.AZURE313_PYTHON, app_dir=TEMPLATES / "azure", name="azure313")
-    return servers.vercel(env, entry=TEMPLATES / "vercel" / "api" / "inngest.py", module="api.inngest")
+    return servers.vercel(env, entry=TEMPLATES / "vercel" / "api" / "inngest.py", module="api.inngest", variable="app")

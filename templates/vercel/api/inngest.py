@@ -9,7 +9,7 @@ https://<your-app>.vercel.app/api/inngest.
 from typing import Any
 
 from inngest_serverless import Context, Inngest, TriggerEvent
-from inngest_serverless.adapters.vercel import vercel_handler
+from inngest_serverless.adapters.vercel import vercel_wsgi_app
 
 # Keys come from the environment: INNGEST_SIGNING_KEY, INNGEST_EVENT_KEY (INNGEST_DEV=1 locally).
 client = Inngest(app_id="my-vercel-app")
@@ -22,6 +22,7 @@ def hello(ctx: Context) -> dict[str, Any]:
     return {"greeting": greeting, "loud": loud}
 
 
-# Vercel's Python runtime serves the module-level class named ``handler``. The invocation
-# deadline comes from the runtime; vercel.json's maxDuration sets it.
-handler = vercel_handler(client)
+# Vercel's builder deploys a file as a function only if it defines `app` (or a `class handler`);
+# its runtime then serves this WSGI app, flushing streamed chunks. The invocation deadline
+# comes from the runtime (vercel.json's maxDuration sets it).
+app = vercel_wsgi_app(client)

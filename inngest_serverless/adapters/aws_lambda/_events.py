@@ -152,9 +152,9 @@ class RestApiEvent(EventShape):
                 and str(event.get("version") or "1.0") == "1.0")
 
     def path(self, headers: Mapping[str, str]) -> str:
-        # event["path"] has neither the stage nor a custom domain's base path;
-        # requestContext.path is the path the caller used, when it is real.
-        # (SAM's local emulator puts the resource template there instead.)
+        # On an execute-api host event["path"] lacks the stage, which requestContext.path
+        # keeps; behind a custom domain both carry the base path and neither the stage.
+        # (SAM's local emulator puts the resource template in requestContext.path.)
         path = super().path(headers)
         ctx_path = str(self.context.get("path") or "")
         if ctx_path and ctx_path != path and ctx_path.endswith(path) and "{" not in ctx_path:

@@ -18,7 +18,17 @@ from typing import Any
 
 import pytest
 
-from tests.differential.drivers import Ours, Sdk, Theirs, call_body, event_api, hashed, received
+from tests.differential.drivers import (
+    Ours,
+    OursAsync,
+    Sdk,
+    Theirs,
+    TheirsAsync,
+    call_body,
+    event_api,
+    hashed,
+    received,
+)
 from tests.differential.executor import Run, Seen, Turn, play, same
 
 
@@ -326,3 +336,35 @@ def test_lenient_parsing_7_1_7_2(both: list[Sdk], case: str) -> None:
     assert mine.status == 206 and [op["op"] for op in mine.body["ops"]] == ["StepRun"]
     assert mine.body["ops"][0]["data"] == {"n": 7}
     assert (official.status, official.outcome) == (500, "retry")
+
+
+# -- async def functions: ours through handle_async, theirs through its comm handler's async post ------
+
+
+@pytest.fixture(scope="module")
+def async_both() -> Iterator[list[Sdk]]:
+    with event_api() as api:
+        yield [OursAsync(api.url), TheirsAsync(api.url)]
+
+
+def test_async_steps_sleep_and_wait(async_both: list[Sdk]) -> None:
+    paid = {"name": "diff/paid", "data": {"n": 7}, "id": "evt-paid", "ts": 1700000001000, "user": {}}
+    run = play(async_both, "a-serial", resolve=lambda op: paid)
+    assert transcript(run) == [("step", 0, ["StepRun"]), ("step", 0, ["StepRun"]), ("step", 0, ["Sleep"]),
+                               ("step", 0, ["WaitForEvent"]), ("step", 0, ["done"])]
+    assert run.result == {"a": {"n": 7}, "b": 8, "got": {"n": 7}}
+
+
+def test_async_parallel_then_planned_join(async_both: list[Sdk]) -> None:
+    run = play(async_both, "a-fanout")
+    assert [ops_of(t) for t in run.turns] == [["StepPlanned", "StepPlanned"], ["StepRun"], ["StepRun"],
+                                              ["StepPlanned"], ["StepRun"], ["done"]]
+    assert run.result == "L+R"
+
+
+def test_async_step_error_then_retry(async_both: list[Sdk]) -> None:
+    run = play(async_both, "a-flaky", max_attempts=3)
+    assert transcript(run) == [("step", 0, ["StepError"]), ("step", 1, ["StepRun"]), ("step", 0, ["done"])]
+    assert run.turns[0].seen["inngest-py"].body["ops"][0]["error"] == {"name": "ConnectionError",
+                                                                      "message": "upstream hiccup"}
+    assert run.result == {"attempt": 1}

@@ -86,13 +86,14 @@ class Sdk:
 
 class Ours(Sdk):
     name = "inngest-serverless"
+    define = staticmethod(functions.define)
 
     def __init__(self, event_api_url: str) -> None:
         import inngest_serverless as sdk
 
         self.client = sdk.Inngest(app_id=APP_ID, is_production=False, event_key=EVENT_KEY,
                                   event_api_base_url=event_api_url)
-        self.fns = functions.define(sdk, self.client)
+        self.fns = self.define(sdk, self.client)
         self.handler = sdk.Handler(self.client, framework="differential")
         self._request = sdk.Request
 
@@ -121,6 +122,54 @@ class Theirs(Sdk):
         hdrs = {"content-type": "application/json", **(headers or {})}
         res = self.http.post(f"{URL_PATH}?{query}", data=body, headers=hdrs)
         return Reply(res.status_code, {k.lower(): v for k, v in res.headers.items()}, res.get_data())
+
+
+class OursAsync(Ours):
+    """Ours, serving ``async def`` functions through ``Handler.handle_async``."""
+
+    define = staticmethod(functions.define_async)
+
+    def post(self, query: str, body: bytes, headers: dict[str, str] | None = None) -> Reply:
+        import asyncio
+
+        hdrs = {"content-type": "application/json", **(headers or {})}
+        req = self._request.build("POST", f"http://app.test{URL_PATH}?{query}", hdrs, body)
+        res = asyncio.run(self.handler.handle_async(req))
+        return Reply(res.status, {k.lower(): v for k, v in res.headers.items()}, res.read())
+
+
+class TheirsAsync(Sdk):
+    """inngest-py serving ``async def`` functions through its comm handler's async ``post``:
+    the layer its async integrations (FastAPI, Tornado, Django async) call. Its Flask
+    integration would need asgiref for async views."""
+
+    name = "inngest-py"
+
+    def __init__(self, event_api_url: str) -> None:
+        import inngest
+        from inngest._internal import comm_lib, server_lib
+
+        self.client = inngest.Inngest(app_id=APP_ID, is_production=False, event_key=EVENT_KEY,
+                                      event_api_base_url=event_api_url)
+        self.fns = functions.define_async(inngest, self.client)
+        self._comm = comm_lib
+        self.handler = comm_lib.CommHandler(client=self.client, enable_unauthed_sync=None,
+                                            framework=server_lib.Framework.FAST_API,
+                                            functions=list(self.fns.values()), streaming=None)
+
+    def post(self, query: str, body: bytes, headers: dict[str, str] | None = None) -> Reply:
+        import asyncio
+        from urllib.parse import parse_qsl
+
+        req = self._comm.CommRequest(body=body, headers={"content-type": "application/json", **(headers or {})},
+                                     public_path=None, query_params=dict(parse_qsl(query, keep_blank_values=True)),
+                                     raw_request=None, request_url=f"http://app.test{URL_PATH}?{query}",
+                                     serve_origin=None, serve_path=None)
+        res = asyncio.run(self.handler.post(req))
+        raw = res.body_bytes()
+        if isinstance(raw, Exception):
+            raise raw
+        return Reply(res.status_code, {k.lower(): v for k, v in res.headers.items()}, raw)
 
 
 def call_body(steps: dict[str, Any] | None = None, *, event: dict[str, Any] | None = None, attempt: int = 0,

@@ -23,15 +23,20 @@ class Receipt(pydantic.BaseModel):
     total: float
 
 
-def define(sdk: Any, client: Any) -> dict[str, Any]:
-    """Every function of the differential suite, keyed by its local fn_id."""
-    fns: dict[str, Any] = {}
-
+def _registrar(sdk: Any, client: Any, fns: dict[str, Any]) -> Any:
+    """``@fn("id", **options)``: create_function on ``client``, triggered by EVENT, kept in ``fns``."""
     def fn(fn_id: str, **options: Any) -> Any:
         def wrap(handler: Any) -> Any:
             fns[fn_id] = client.create_function(fn_id=fn_id, trigger=sdk.TriggerEvent(event=EVENT), **options)(handler)
             return fns[fn_id]
         return wrap
+    return fn
+
+
+def define(sdk: Any, client: Any) -> dict[str, Any]:
+    """Every function of the differential suite, keyed by its local fn_id."""
+    fns: dict[str, Any] = {}
+    fn = _registrar(sdk, client, fns)
 
     @fn("serial")
     def serial(ctx: Any) -> Any:
@@ -134,5 +139,44 @@ def define(sdk: Any, client: Any) -> dict[str, Any]:
     def typed(ctx: Any) -> Any:
         receipt = ctx.step.run("receipt", lambda: Receipt(order="o-1", total=12.5), output_type=Receipt)
         return {"type": type(receipt).__name__, "order": receipt.order, "total": receipt.total}
+
+    return fns
+
+
+def define_async(sdk: Any, client: Any) -> dict[str, Any]:
+    """The same kind of functions as ``async def``, with async step bodies, for both SDKs."""
+    fns: dict[str, Any] = {}
+    fn = _registrar(sdk, client, fns)
+
+    @fn("a-serial")
+    async def a_serial(ctx: Any) -> Any:
+        async def first() -> dict[str, int]:
+            return {"n": ctx.event.data["n"]}
+
+        a = await ctx.step.run("first step", first)
+        b = await ctx.step.run("second step", lambda: a["n"] + 1)  # a plain body in an async function
+        await ctx.step.sleep("nap", datetime.timedelta(minutes=2))
+        got = await ctx.step.wait_for_event("wait", event="diff/paid", timeout=datetime.timedelta(minutes=30))
+        return {"a": a, "b": b, "got": None if got is None else got.data}
+
+    @fn("a-fanout")
+    async def a_fanout(ctx: Any) -> Any:
+        async def side(name: str) -> str:
+            return name.upper()
+
+        left, right = await ctx.group.parallel((
+            lambda: ctx.step.run("left", side, "l"),
+            lambda: ctx.step.run("right", side, "r"),
+        ))
+        return await ctx.step.run("join", side, f"{left}+{right}")
+
+    @fn("a-flaky", retries=2)
+    async def a_flaky(ctx: Any) -> Any:
+        async def body() -> int:
+            if ctx.attempt == 0:
+                raise ConnectionError("upstream hiccup")
+            return ctx.attempt
+
+        return {"attempt": await ctx.step.run("flaky", body)}
 
     return fns

@@ -169,3 +169,57 @@ def test_head_gets_headers_but_no_body(plain_server: tuple[str, Recorder]) -> No
     status, reply = _send(address, "HEAD", {})
     assert status == 200 and reply == b""
     assert core.requests[0].method == "HEAD"
+
+
+# -- `vercel build`, then the built function ---------------------------------------------
+
+VERCEL_CLI = servers.CACHE / "vercel-cli" / "node_modules" / ".bin" / "vercel"
+UV = servers.VERCEL_PYTHON.parent / "uv"
+
+
+def _base_python() -> Path:
+    """The interpreter the 3.12 venv was made from (the built function brings its own packages)."""
+    cfg = (servers.VERCEL_PYTHON.parent.parent / "pyvenv.cfg").read_text()
+    home = next(line.split("=", 1)[1].strip() for line in cfg.splitlines() if line.startswith("home"))
+    return Path(home) / "python3"
+
+
+@pytest.mark.harness
+def test_vercel_build_deploys_the_starter_and_its_output_serves_it(tmp_path: Path) -> None:
+    import json
+    import os
+    import shutil
+
+    if not (VERCEL_CLI.exists() and UV.exists()):
+        pytest.skip("no Vercel CLI or uv: run scripts/install-hosts.d/30-hosts.sh")
+    project = tmp_path / "project"
+    shutil.copytree(TEMPLATES / "vercel", project)
+    (project / ".vercel").mkdir()
+    (project / ".vercel" / "project.json").write_text(
+        json.dumps({"projectId": "prj_local", "orgId": "team_local", "settings": {"framework": None}}))
+    # The package is not on PyPI from here: the build installs this checkout instead.
+    (project / "requirements.txt").write_text(f"inngest-serverless @ {servers.REPO.as_uri()}\n")
+    python = _base_python()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    env.update(PATH=f"{UV.parent}{os.pathsep}{python.parent}{os.pathsep}{env.get('PATH', '')}",
+               VERCEL_TELEMETRY_DISABLED="1", UV_PYTHON_DOWNLOADS="never")
+    built = subprocess.run([str(VERCEL_CLI), "build", "--yes"], cwd=project, env=env, capture_output=True,
+                           text=True, timeout=600)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+
+    function = project / ".vercel" / "output" / "functions" / "api" / "inngest.func"
+    config = json.loads((function / ".vc-config.json").read_text())
+    assert (config["runtime"], config["maxDuration"], config["supportsResponseStreaming"]) == ("python3.12", 300, True)
+    trampoline = function / (config["handler"].split(".")[0] + ".py")
+    assert '"__VC_HANDLER_VARIABLE_NAME": "app"' in trampoline.read_text()
+
+    # Lay the function out as it is deployed: the trampoline plus every mapped file.
+    task = tmp_path / "task"
+    task.mkdir()
+    shutil.copy(trampoline, task / trampoline.name)
+    for dest, src in config["filePathMap"].items():
+        (task / dest).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(project / src, task / dest)
+    command = [str(python), "-c", f"import {trampoline.stem}"]
+    with servers.vercel({**ENV, **config["environment"]}, command=command, cwd=task) as host:
+        assert_template_serves(host, "my-vercel-app")

@@ -66,3 +66,19 @@ make_venv() {  # make_venv NAME PYVERSION REQUIREMENTS...
 mkdir -p .cache
 make_venv venv-azure313 3.13 "azure-functions>=2,<3" "azure-functions-runtime>=1,<2"
 make_venv venv-vercel312 3.12 "vercel-runtime>=0.23,<1"
+
+# `vercel build` offline (no login): the Vercel CLI, and uv, which @vercel/python builds with.
+# 58.10.0: newer CLIs do not install from this registry mirror.
+vercel_cli=.cache/vercel-cli
+if [ ! -x "$vercel_cli/node_modules/.bin/vercel" ]; then
+  if command -v npm >/dev/null; then
+    mkdir -p "$vercel_cli"
+    npm i -E --no-audit --no-fund --silent --prefix "$vercel_cli" vercel@58.10.0 >/dev/null \
+      || echo "30-hosts: could not install the Vercel CLI; the vercel build test will skip" >&2
+  else
+    echo "30-hosts: no npm; the vercel build test will skip" >&2
+  fi
+fi
+if [ -x .cache/venv-vercel312/bin/python ] && [ ! -x .cache/venv-vercel312/bin/uv ]; then
+  .cache/venv-vercel312/bin/python -m pip install -q "uv>=0.5,<1"
+fi

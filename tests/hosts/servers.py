@@ -136,8 +136,13 @@ def azure(env: Mapping[str, str], python: Path | str = sys.executable,
 
 @contextlib.contextmanager
 def vercel(env: Mapping[str, str], entry: Path = HOSTS_DIR / "app.py", variable: str = "handler",
-           module: str = "app", path: str = "/api/inngest") -> Iterator[Host]:
-    """vc_init in IPC mode: we play the platform's IPC socket and read the announced port."""
+           module: str = "app", path: str = "/api/inngest", command: list[str] | None = None,
+           cwd: Path | None = None) -> Iterator[Host]:
+    """vc_init in IPC mode: we play the platform's IPC socket and read the announced port.
+
+    By default vc_init runs from the 3.12 venv on ``entry``; ``command``/``cwd`` run something
+    else that ends in vc_init, such as a built function's trampoline.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         sock_path = os.path.join(tmp, "ipc.sock")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -175,8 +180,9 @@ def vercel(env: Mapping[str, str], entry: Path = HOSTS_DIR / "app.py", variable:
             **env,
         }
         with tempfile.TemporaryFile() as log:
-            proc = subprocess.Popen([str(VERCEL_PYTHON), "-m", "vercel_runtime.vc_init"], cwd=entry.parent,
-                                    env=_env(vc_env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            argv = command or [str(VERCEL_PYTHON), "-m", "vercel_runtime.vc_init"]
+            proc = subprocess.Popen(argv, cwd=cwd or entry.parent, env=_env(vc_env), stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 if not port_ready.wait(60):
                     raise RuntimeError(f"vc_init never announced a port\n{_tail(log)}")

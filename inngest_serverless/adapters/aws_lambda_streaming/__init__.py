@@ -211,9 +211,13 @@ def serve(
 ) -> None:
     """Run the Runtime API loop for ``target`` (an Inngest client, or a core Handler)."""
     from ...core.handler import Handler
+    from ..aws_lambda import AwsKeySource, KeySourceError
     from ..aws_lambda._events import EventShapeError, infer
 
-    handler = target if isinstance(target, Handler) else core_handler(_client(target), FRAMEWORK, functions=functions)
+    client = target.client if isinstance(target, Handler) else _client(target)
+    handler = target if isinstance(target, Handler) else core_handler(client, FRAMEWORK, functions=functions)
+    # Keys in Secrets Manager / SSM (INNGEST_SIGNING_KEY_SECRET_ARN, ...): re-read as lambda_adapter does.
+    keys = AwsKeySource.resolve(None, None)
     api = RuntimeApi(runtime_api or os.environ[RUNTIME_API_ENV])
     served = 0
     while invocations is None or served < invocations:
@@ -227,7 +231,14 @@ def serve(
             except (EventShapeError, ValueError) as err:
                 response = error_response(400, f"not an HTTP event: {err}")
             else:
-                response = handler.handle(request)
+                try:
+                    if keys is not None:
+                        keys.apply(client)
+                except KeySourceError as err:
+                    log.error("inngest_serverless: %s", err)
+                    response = error_response(500, str(err), retry=True)
+                else:
+                    response = handler.handle(request)
         except Exception as exc:  # handle() never raises; this guards the translation itself
             log.exception("inngest_serverless: could not handle the invocation")
             api.error(job.request_id, exc)

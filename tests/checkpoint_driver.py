@@ -52,7 +52,7 @@ def attach(api: FakeApi, run: Run, run_id: str = RUN_ID) -> None:
     api.on("POST", f"/v1/checkpoint/{run_id}/async", run.checkpoint_route)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def api() -> Iterator[FakeApi]:
     with fake_api() as server:
         yield server
@@ -60,6 +60,7 @@ def api() -> Iterator[FakeApi]:
 
 @pytest.fixture
 def run(api: FakeApi) -> Run:
+    api.requests.clear()
     state = Run()
     attach(api, state)
     return state

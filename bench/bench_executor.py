@@ -69,6 +69,7 @@ def serve(port: int, executor_url: str) -> None:
 
     class Server(ThreadingMixIn, WSGIServer):
         daemon_threads = True
+        request_queue_size = 256
 
     class Quiet(WSGIRequestHandler):
         def log_message(self, *args: Any) -> None:

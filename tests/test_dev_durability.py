@@ -52,7 +52,7 @@ def test_sigkill_mid_run_then_restart_loses_nothing(tmp_path: Path) -> None:
             try:
                 executor.start()
                 client = Client(url)
-                client.wait_functions(10)
+                client.wait_functions(20)
                 expected: dict[str, tuple[str, object]] = {}
                 for round_ in range(3):
                     numbers = [100 * round_ + i for i in range(10)]
@@ -78,10 +78,10 @@ def test_a_thousand_runs_all_complete(tmp_path: Path) -> None:
             server.sdk_urls.append(app_url)
             server.ping_apps()
             client = Client(server.url)
-            client.wait_functions(10)
+            client.wait_functions(20)
             ids: list[str] = []
             for chunk in range(10):
-                ids += _send_batch(server.url, "tests/load.test", [{"n": chunk * 100 + i} for i in range(100)])
+                ids += _send_batch(server.url, "tests/load1.test", [{"n": chunk * 100 + i} for i in range(100)])
             assert len(set(ids)) == 1000
             deadline = time.time() + 240
             while True:

@@ -105,6 +105,7 @@ _EVENT_RUNS = re.compile(r"^/v1/events/([^/]+)/runs$")
 
 class APIServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # the socketserver default of 5 drops connections under load
     allow_reuse_address = True
 
     def __init__(self, executor: Executor, host: str, port: int) -> None:

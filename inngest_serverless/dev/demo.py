@@ -26,6 +26,7 @@ PAYMENT_EVENT = "shop/payment.received"
 
 class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 256  # the socketserver default of 5 drops connections under load
 
 
 class _Quiet(WSGIRequestHandler):

@@ -20,6 +20,7 @@ from tests.dev_apps import suite
 
 class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 256  # the socketserver default of 5 drops connections under load
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -188,6 +188,10 @@ def build(sdk: Any, client: Any) -> list[Any]:
         ctx.step.run("late", lambda: note(fn="finish-timeout", what="late"))
         return "late"
 
+    @fn("one-step", "tests/load1.test")
+    def one_step(ctx: Any) -> Any:
+        return {"n": ctx.step.run("inc", lambda: ctx.event.data["n"] + 1)}
+
     @fn("order-flow", "tests/load.test")
     def order_flow(ctx: Any) -> Any:
         a = ctx.step.run("a", lambda: ctx.event.data["n"])

@@ -29,6 +29,7 @@ FORWARDED_HOST = "x-forwarded-host"
 # Characters left as they are when a decoded path is put back into a URL.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
+
 class CoreHandler(Protocol):
     """The part of ``core.handler.Handler`` an adapter calls."""
 
@@ -112,9 +113,12 @@ def timeout_from_env(*names: str) -> float | None:
     return None
 
 
-def error_response(status: int, message: str, *, retry: bool = False) -> Response:
-    """A reply the adapter makes itself (the request never reached core): JSON, SDK headers, no secrets."""
-    body = json.dumps({"name": "Error", "message": message}).encode()
+def error_response(status: int, message: str, *, retry: bool = False, code: str = "bad_request") -> Response:
+    """A reply the adapter makes itself (the request never reached core): JSON, SDK headers, no secrets.
+
+    The body has core's error shape, ``{"code", "message"}``.
+    """
+    body = json.dumps({"code": code, "message": message}).encode()
     return Response(
         status,
         {
@@ -128,7 +132,9 @@ def error_response(status: int, message: str, *, retry: bool = False) -> Respons
 
 
 def body_too_large(limit: int) -> Response:
-    return error_response(413, f"request body is larger than {limit} bytes; raise INNGEST_MAX_BODY_BYTES")
+    return error_response(
+        413, f"request body is larger than {limit} bytes; raise INNGEST_MAX_BODY_BYTES", code="body_too_large"
+    )
 
 
 def header_pairs(response: Response, *, length: int | None) -> list[tuple[str, str]]:

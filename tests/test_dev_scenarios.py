@@ -150,6 +150,38 @@ def test_wait_for_event_times_out_to_null(env: Env) -> None:
     assert run["status"] == "Completed" and run["output"] == {}
 
 
+def test_state_over_the_body_limit_goes_through_the_api(env: Env) -> None:
+    event_id = env.client.send("tests/big.test")
+    run = env.client.wait_run(event_id, "-big-state")
+    assert run["status"] == "Completed", run
+    assert run["output"] == {"lengths": [2_500_000, 2_500_000]}
+    calls = [c for c in env.recorder.calls_for(run["function_slug"]) if c["request"]["ctx"]["run_id"] == run["run_id"]]
+    last = calls[-1]["request"]
+    assert last["use_api"] is True and last["ctx"]["use_api"] is True
+    assert last["steps"] == {} and last["events"] == []
+
+
+def test_cron_tick_in_its_time_zone_starts_a_run(env: Env) -> None:
+    import datetime
+    from zoneinfo import ZoneInfo
+
+    store = env.server.store
+    row = store.one("SELECT id, at FROM queue WHERE kind='cron' AND payload LIKE '%Kathmandu%'")
+    assert row is not None
+    tick = datetime.datetime.fromtimestamp(row["at"], ZoneInfo("Asia/Kathmandu"))
+    assert (tick.hour, tick.minute, tick.second) == (9, 30, 0)
+    store.run_sql("UPDATE queue SET at=? WHERE id=?", time.time(), row["id"])  # the clock reaches the tick
+    env.server.executor.queue.notify()
+    deadline = time.time() + 10
+    while not (runs := [r for r in env.client.runs() if r["function_slug"].endswith("-cron")]):
+        assert time.time() < deadline
+        time.sleep(0.05)
+    run = env.client.wait_run(runs[0]["event_id"], "-cron")
+    assert run["output"] == {"name": "inngest/scheduled.timer", "cron": "TZ=Asia/Kathmandu 30 9 * * *"}
+    following = store.one("SELECT at FROM queue WHERE kind='cron' AND payload LIKE '%Kathmandu%'")
+    assert following is not None and following["at"] - row["at"] == 86400
+
+
 def test_expression_filters_triggers(env: Env) -> None:
     free = env.client.send("tests/expr.test", {"plan": "free"})
     pro = env.client.send("tests/expr.test", {"plan": "pro"})
@@ -344,6 +376,18 @@ def test_wait_for_signal_resumes_through_the_signals_api(env: Env) -> None:
     run = env.client.wait_run(event_id, "-signal")
     assert body["data"]["run_id"] == run["run_id"]
     assert run["output"] == {"got": {"signal": "sig-1", "data": {"ok": 1}}}
+
+
+def test_checkpointed_steps_are_stored_without_extra_calls(env: Env) -> None:
+    _ours_only(env)
+    event_id = env.client.send("tests/checkpoint.test")
+    run = env.client.wait_run(event_id, "-checkpointed")
+    assert run["status"] == "Completed" and run["output"] == {"values": [0, 2, 4, 6]}
+    calls = [c for c in env.recorder.calls_for(run["function_slug"]) if c["request"]["ctx"]["run_id"] == run["run_id"]]
+    assert len(calls) < 5  # without checkpoints: one call per step plus the last
+    saved = [e for e in run["timeline"] if e["kind"] == "StepRun"]
+    assert [e["name"] for e in saved] == [f"part {i}" for i in range(4)]
+    assert any(e["detail"].get("checkpointed") for e in saved)
 
 
 def test_singleton_skips_while_a_run_is_live(env: Env) -> None:

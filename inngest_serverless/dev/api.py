@@ -100,6 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
 _RUN_STATE = re.compile(r"^/v0/runs/([^/]+)/(batch|actions)$")
 _RUN = re.compile(r"^/v[01]/runs/([^/]+)$")
 _DEV_RUN = re.compile(r"^/dev/runs/([^/]+)$")
+_CHECKPOINT = re.compile(r"^/v1/(?:checkpoint|http/runs)/([^/]+)/async$")
 _EVENT_RUNS = re.compile(r"^/v1/events/([^/]+)/runs$")
 
 
@@ -149,6 +150,16 @@ class APIServer(ThreadingHTTPServer):
             if run_id is None:
                 raise HTTPError(404, "No signal found")
             return 200, _wrap({"run_id": run_id})
+        match = _CHECKPOINT.match(path)
+        if match and method == "POST":
+            handler._authorize()
+            body = handler._body()
+            if not isinstance(body, dict):
+                raise HTTPError(400, "checkpoint body must be a JSON object")
+            status, error = ex.steps.checkpoint(match.group(1), body)
+            if error:
+                raise HTTPError(status, error)
+            return 200, None
         match = _EVENT_RUNS.match(path)
         if match and method == "GET":
             rows = ex.store.all("SELECT id FROM runs WHERE event_ids LIKE ? ORDER BY id", f'%"{match.group(1)}"%')

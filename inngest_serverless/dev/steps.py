@@ -548,6 +548,49 @@ class StepRunner:
             return {"data": parse_output(reply.body)}
         return {"data": {"url": url, "headers": reply.headers, "body": text, "status_code": reply.status}}
 
+    # ------------------------------------------------------------------ async checkpoints (§9.2)
+
+    def checkpoint(self, run_id: str, body: dict[str, Any]) -> tuple[int, str | None]:
+        """Store steps an SDK finished mid-request. (status, error); no discovery is queued."""
+        run = self.runs.get(run_id)
+        if run is None or run.status != Status.RUNNING:
+            return 400, f"run {run_id} is not running"
+        ops = body.get("steps")
+        if not isinstance(ops, list) or not all(isinstance(op, dict) for op in ops):
+            return 400, "steps must be a list of opcodes"
+        allowed = (Opcode.STEP_RUN, Opcode.STEP_PLANNED)
+        for op in ops:
+            if _opcode(op) not in allowed:
+                return 400, f"cannot checkpoint opcode {op.get('op')!r}"
+            if len(dumps(op.get("data"))) > Limit.STEP_OUTPUT:
+                return 413, "step output is over the 4 MiB limit"
+        now = time.time()
+        with self.store.tx():
+            for op in ops:
+                if _opcode(op) == Opcode.STEP_RUN:
+                    op_id = str(op.get("id") or "")
+                    value = {"data": op.get("data")}
+                    if self.runs.save_step(run.id, op_id, value):
+                        self.runs.log(
+                            run.id,
+                            "StepRun",
+                            step_id=op_id,
+                            name=_name(op),
+                            started=now,
+                            ended=now,
+                            attempt=0,
+                            detail={**value, "checkpointed": True},
+                        )
+            try:
+                job = base64.b64decode(str(body.get("qi_id") or "")).decode().rsplit("::", 1)[0]
+            except ValueError:
+                job = ""
+            if job.startswith("item-") and job[5:].isdigit():
+                self.store.run_sql("UPDATE queue SET attempt=0 WHERE id=?", int(job[5:]))
+            elif job:
+                self.store.run_sql("UPDATE queue SET attempt=0 WHERE job_id=?", job)
+        return 200, None
+
     # ------------------------------------------------------------------ pauses (§3.2 waits, §5.1 cancel-on)
 
     def match_pauses(self, event: dict[str, Any], internal_id: str) -> None:

@@ -188,6 +188,18 @@ def build(sdk: Any, client: Any) -> list[Any]:
         ctx.step.run("late", lambda: note(fn="finish-timeout", what="late"))
         return "late"
 
+    @client.create_function(fn_id="cron", trigger=sdk.TriggerCron(cron="TZ=Asia/Kathmandu 30 9 * * *"))
+    def cron(ctx: Any) -> Any:
+        return {"name": ctx.event.name, "cron": ctx.event.data["cron"]}
+
+    fns.append(cron)
+
+    @fn("big-state", "tests/big.test")
+    def big_state(ctx: Any) -> Any:
+        first = ctx.step.run("first half", lambda: "a" * 2_500_000)
+        second = ctx.step.run("second half", lambda: "b" * 2_500_000)
+        return {"lengths": [len(first), len(second)]}
+
     @fn("one-step", "tests/load1.test")
     def one_step(ctx: Any) -> Any:
         return {"n": ctx.step.run("inc", lambda: ctx.event.data["n"] + 1)}
@@ -210,5 +222,10 @@ def build(sdk: Any, client: Any) -> list[Any]:
     def signal(ctx: Any) -> Any:
         got = ctx.step.wait_for_signal("wait signal", signal=ctx.event.data["signal"], timeout=datetime.timedelta(seconds=30))
         return {"got": got}
+
+    @fn("checkpointed", "tests/checkpoint.test", checkpoint=True)
+    def checkpointed(ctx: Any) -> Any:
+        values = [ctx.step.run(f"part {i}", lambda i=i: i * 2) for i in range(4)]
+        return {"values": values}
 
     return fns

@@ -31,9 +31,10 @@ class Run:
     replies: list[tuple[int, Any]] = field(default_factory=list)
     posts: list[list[dict[str, Any]]] = field(default_factory=list)
     fail_posts: bool = False
+    fail_pattern: list[bool] = field(default_factory=list)  # per post, in order: True fails it
 
     def checkpoint_route(self, rec: Recorded) -> tuple[int, Any]:
-        if self.fail_posts:
+        if self.fail_posts or (self.fail_pattern and self.fail_pattern.pop(0)):
             return 500, {"error": "checkpoint store unavailable"}
         body = rec.json()
         ops = body["steps"]

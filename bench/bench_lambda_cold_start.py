@@ -107,31 +107,29 @@ def import_program(statement: str) -> str:
                       "print(repr((_time.monotonic(), _rss_mib(), _rss_mib('VmHWM'))))"])
 
 
-def median_ms(program: str, runs: int) -> tuple[float, float]:
-    samples = [_spawn(program) for _ in range(runs)]
-    return statistics.median(s[0] for s in samples), statistics.median(s[2] for s in samples)
-
-
 def measure(smoke: bool) -> dict[str, Any]:
     runs = 1 if smoke else 9
     programs = {name: cold_program(name) for name in CANDIDATES}
     programs["python"] = _bare_program()
+    imports = {label: stmt for label, stmt in IMPORTS.items() if not smoke or label == "mangum"}
+    programs.update({f"import {label}": import_program(stmt) for label, stmt in imports.items()})
     for program in programs.values():  # warm-up: page cache, .pyc files
         _spawn(program)
     samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in programs}
     for _ in range(runs):
         for name, program in programs.items():  # interleaved, so drifting load hits all alike
             samples[name].append(_spawn(program))
-    cold = {name: {"ms": statistics.median(s[0] for s in rows), "ms_min": min(s[0] for s in rows),
-                   "rss_peak_mib": statistics.median(s[2] for s in rows)} for name, rows in samples.items()}
-    bare = cold["python"]["ms"]
-    imports = {}
-    for label, statement in IMPORTS.items():
-        if smoke and label != "mangum":
-            continue
-        ms, _ = median_ms(import_program(statement), 1 if smoke else 7)
-        imports[label] = max(ms - bare, 0.0)
-    return {"cold": cold, "imports": imports, "runs": runs,
+    cold = {name: {"ms": statistics.median(s[0] for s in samples[name]),
+                   "ms_min": min(s[0] for s in samples[name]),
+                   "rss_peak_mib": statistics.median(s[2] for s in samples[name])}
+            for name in (*CANDIDATES, "python")}
+    bare = samples["python"]
+    # Each round's import time less the same round's bare interpreter, then the median.
+    import_ms = {}
+    for label in imports:
+        deltas = [a[0] - b[0] for a, b in zip(samples[f"import {label}"], bare, strict=True)]
+        import_ms[label] = max(statistics.median(deltas), 0.0)
+    return {"cold": cold, "imports": import_ms, "runs": runs,
             "machine": {"python": platform.python_version(), "platform": platform.platform()}}
 
 

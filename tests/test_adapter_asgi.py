@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import subprocess
 import sys
 import threading
@@ -205,3 +206,18 @@ def test_the_guide_examples_serve_the_endpoint(monkeypatch: pytest.MonkeyPatch) 
     with TestClient(namespace["app"]) as fastapi_client:  # type: ignore[arg-type]
         assert fastapi_client.get("/api/inngest").json()["function_count"] == 1
         assert fastapi_client.delete("/api/inngest").status_code == 405
+
+
+@pytest.mark.harness
+def test_a_call_that_outlasts_the_grace_is_streamed_by_default() -> None:
+    from tests.standard_functions import add_slow_function, slow_call
+
+    client = Inngest(app_id="slow-asgi", is_production=True, signing_key=KEY)
+    add_slow_function(client)
+    query, headers, body = slow_call("slow-asgi", KEY)
+    with _uvicorn(asgi_app(client)) as origin:
+        status, _, reply = http("POST", f"{origin}/api/inngest?{query}", headers, body)
+    assert status == 201 and reply.startswith(b" ")
+    wrapper = json.loads(reply)
+    assert wrapper["status"] == 206
+    assert json.loads(wrapper["body"])[0]["data"] == "done"

@@ -151,3 +151,15 @@ def test_the_guide_example_registers_one_anonymous_route(monkeypatch: pytest.Mon
     (function,) = namespace["app"].get_functions()  # type: ignore[attr-defined]
     trigger = json.loads(function.get_raw_bindings()[0])
     assert (trigger["route"], trigger["authLevel"]) == ("inngest", "ANONYMOUS")
+
+
+def test_a_slow_call_is_answered_plainly_because_azure_would_join_the_stream() -> None:
+    from tests.standard_functions import add_slow_function, slow_call
+
+    client = Inngest(app_id="slow-azure", is_production=True, signing_key=KEY)
+    add_slow_function(client)
+    function = azure_route(func.FunctionApp(), client)
+    query, headers, body = slow_call("slow-azure", KEY)
+    reply = function(_request(url=f"https://fn.azurewebsites.net/api/inngest?{query}", headers=headers, body=body))
+    assert reply.status_code == 206
+    assert json.loads(reply.get_body())[0]["data"] == "done"

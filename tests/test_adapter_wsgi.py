@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import subprocess
 import sys
 import threading
@@ -206,3 +207,19 @@ def test_serve_origin_and_path_options_override_the_request_url() -> None:
         (register,) = [r for r in api.requests if r.path.startswith("/fn/register")]
     assert status.startswith("200 ")
     assert register.json()["url"] == "https://public.example.com/hooks/inngest"
+
+
+@pytest.mark.harness
+def test_a_call_that_outlasts_the_grace_is_streamed_by_default() -> None:
+    from tests.hosts.servers import http
+    from tests.standard_functions import add_slow_function, slow_call
+
+    client = Inngest(app_id="slow-wsgi", is_production=True, signing_key=KEY)
+    add_slow_function(client)
+    query, headers, body = slow_call("slow-wsgi", KEY)
+    with _wsgiref(wsgi_app(client)) as origin:
+        status, _, reply = http("POST", f"{origin}/api/inngest?{query}", headers, body)
+    assert status == 201 and reply.startswith(b" ")
+    wrapper = json.loads(reply)
+    assert wrapper["status"] == 206
+    assert json.loads(wrapper["body"])[0]["data"] == "done"

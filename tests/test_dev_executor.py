@@ -1,0 +1,276 @@
+"""Executor semantics at the wire, against a scripted app that answers exactly what a test says.
+
+The scripted app speaks the protocol by hand (status, headers, opcodes), so each test pins one
+server behaviour from EXECUTOR.md: retries and their headers, StepFailed, non-SDK replies, the
+event API's validation, state endpoints, timeouts, invoke errors.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from inngest_serverless.dev import DevServer
+from tests.dev_apps.harness import Client, http_json
+
+Reply = tuple[int, dict[str, str], Any]
+SDK = {"X-Inngest-SDK": "scripted:v1", "X-Inngest-Req-Version": "2"}
+
+
+class ScriptedApp:
+    """``script(fn_slug, body, query) -> (status, headers, json body)``; every call is kept."""
+
+    def __init__(self) -> None:
+        self.script: Callable[[str, dict[str, Any], str], Reply] = lambda fn, body, q: (200, SDK, None)
+        self.calls: list[tuple[str, dict[str, Any], float]] = []
+        app = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                query = self.path.split("?", 1)[1] if "?" in self.path else ""
+                fn = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("fnId", "")
+                app.calls.append((fn, body, time.time()))
+                status, headers, reply = app.script(fn, body, query)
+                data = b"" if reply is None and status != 200 else json.dumps(reply).encode()
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def function(self, fn_id: str, event: str, **config: Any) -> dict[str, Any]:
+        retries = config.pop("retries", 2)
+        return {
+            "id": fn_id,
+            "name": fn_id,
+            "triggers": [{"event": event}],
+            "steps": {
+                "step": {
+                    "id": "step",
+                    "name": "step",
+                    "retries": {"attempts": retries},
+                    "runtime": {"type": "http", "url": f"{self.url}?fnId={fn_id}&stepId=step"},
+                }
+            },
+            **config,
+        }
+
+    def calls_for(self, fn: str) -> list[dict[str, Any]]:
+        return [body for name, body, _ in self.calls if name == fn]
+
+
+@pytest.fixture
+def setup() -> Iterator[tuple[DevServer, ScriptedApp, Client]]:
+    server = DevServer(port=0, db=":memory:", retry_interval=0.1, poll_interval=3600, event_keys=("key",)).start()
+    app = ScriptedApp()
+    try:
+        yield server, app, Client(server.url)
+    finally:
+        app.server.shutdown()
+        app.server.server_close()
+        server.stop()
+
+
+def register(server: DevServer, app: ScriptedApp, *functions: dict[str, Any]) -> None:
+    status, body = http_json(
+        "POST",
+        f"{server.url}/fn/register",
+        {"url": app.url, "appName": "s", "deployType": "ping", "sdk": "py:v1", "functions": list(functions)},
+    )
+    assert status == 200, body
+
+
+def send(server: DevServer, name: str, data: dict[str, Any] | None = None) -> str:
+    status, body = http_json("POST", f"{server.url}/e/key", {"name": name, "data": data or {}})
+    assert status == 200, body
+    return str(body["ids"][0])
+
+
+def test_retry_after_header_sets_the_next_attempt(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/retry-after"))
+    app.script = lambda fn, body, q: (
+        (500, {**SDK, "Retry-After": "2"}, {"message": "later"}) if body["ctx"]["attempt"] == 0 else (200, SDK, "ok")
+    )
+    run = client.wait_run(send(server, "t/retry-after"), "f")
+    assert run["status"] == "Completed" and run["output"] == "ok"
+    times = [t for name, _, t in app.calls if name == "f"]
+    assert times[1] - times[0] >= 1.5  # Retry-After: 2 beats the 0.1 s retry interval
+
+
+def test_no_retry_header_fails_at_once(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/no-retry", retries=5))
+    app.script = lambda fn, body, q: (400, {**SDK, "X-Inngest-No-Retry": "true"}, {"name": "E", "message": "bad"})
+    run = client.wait_run(send(server, "t/no-retry"), "f")
+    assert run["status"] == "Failed" and run["error"]["message"] == "bad"
+    assert len(app.calls_for("f")) == 1
+
+
+def test_attempts_run_out_after_retries_plus_one(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/exhaust", retries=2))
+    app.script = lambda fn, body, q: (500, SDK, {"message": "boom"})
+    run = client.wait_run(send(server, "t/exhaust"), "f")
+    assert run["status"] == "Failed"
+    assert [b["ctx"]["attempt"] for b in app.calls_for("f")] == [0, 1, 2]
+    assert all(b["ctx"]["max_attempts"] == 3 for b in app.calls_for("f"))
+
+
+def test_a_reply_without_the_sdk_header_is_retried(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/proxy"))
+    app.script = lambda fn, body, q: (200, {}, "proxy page") if body["ctx"]["attempt"] == 0 else (200, SDK, "real")
+    run = client.wait_run(send(server, "t/proxy"), "f")
+    assert run["output"] == "real" and len(app.calls_for("f")) == 2
+
+
+def test_step_failed_is_memoized_as_an_error(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/failed"))
+    error = {"name": "Oops", "message": "step broke"}
+
+    def script(fn: str, body: dict[str, Any], q: str) -> Reply:
+        if "h1" in body["steps"]:
+            return 200, SDK, {"seen": body["steps"]["h1"]}
+        return 206, SDK, [{"op": "StepFailed", "id": "h1", "name": "one", "error": error}]
+
+    app.script = script
+    run = client.wait_run(send(server, "t/failed"), "f")
+    assert run["output"] == {"seen": {"error": error}}
+
+
+def test_a_retryable_step_error_keeps_the_step_unsaved(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/step-error", retries=1))
+
+    def script(fn: str, body: dict[str, Any], q: str) -> Reply:
+        if "h1" in body["steps"]:
+            return 200, SDK, body["steps"]["h1"]
+        return 206, SDK, [{"op": "StepError", "id": "h1", "name": "one", "error": {"name": "E", "message": "x"}}]
+
+    app.script = script
+    run = client.wait_run(send(server, "t/step-error"), "f")
+    calls = app.calls_for("f")
+    assert [c["steps"] for c in calls[:2]] == [{}, {}]  # retried without the step
+    assert [c["ctx"]["attempt"] for c in calls[:2]] == [0, 1]
+    assert run["output"] == {"error": {"name": "E", "message": "x"}}  # last attempt: stored as StepFailed
+
+
+def test_state_endpoints_serve_a_live_run_then_410(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/state"))
+    seen: dict[str, Any] = {}
+
+    def script(fn: str, body: dict[str, Any], q: str) -> Reply:
+        run_id = body["ctx"]["run_id"]
+        if "h1" not in body["steps"]:
+            return 206, SDK, [{"op": "StepRun", "id": "h1", "name": "one", "data": {"v": 1}}]
+        seen["batch"] = http_json("GET", f"{server.url}/v0/runs/{run_id}/batch")
+        seen["actions"] = http_json("GET", f"{server.url}/v0/runs/{run_id}/actions")
+        seen["run_id"] = run_id
+        return 200, SDK, None
+
+    app.script = script
+    client.wait_run(send(server, "t/state", {"a": 1}), "f")
+    assert seen["batch"][0] == 200 and seen["batch"][1][0]["data"] == {"a": 1}
+    assert seen["actions"] == (200, {"h1": {"data": {"v": 1}}})
+    assert http_json("GET", f"{server.url}/v0/runs/{seen['run_id']}/actions")[0] == 410
+
+
+def test_start_timeout_cancels_a_run_that_never_started(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/start", concurrency=1, timeouts={"start": "1s"}))
+    blocker_done = threading.Event()
+
+    def script(fn: str, body: dict[str, Any], q: str) -> Reply:
+        if body["event"]["data"].get("block"):
+            blocker_done.wait(5)
+        return 200, SDK, "done"
+
+    app.script = script
+    blocker = send(server, "t/start", {"block": True})
+    time.sleep(0.2)
+    waiting = send(server, "t/start")
+    run = client.wait_run(waiting, "f")
+    blocker_done.set()
+    assert run["status"] == "Cancelled"
+    assert client.wait_run(blocker, "f")["status"] == "Completed"
+
+
+def test_invoking_an_unknown_function_fails_the_step(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/invoke"))
+
+    def script(fn: str, body: dict[str, Any], q: str) -> Reply:
+        if "h1" in body["steps"]:
+            return 200, SDK, body["steps"]["h1"]
+        return (
+            206,
+            SDK,
+            [{"op": "InvokeFunction", "id": "h1", "name": "call", "opts": {"function_id": "s-missing", "payload": {"data": {}}}}],
+        )
+
+    app.script = script
+    run = client.wait_run(send(server, "t/invoke"), "f")
+    assert run["output"]["error"]["message"] == "could not find function with ID: s-missing"
+
+
+def test_finished_and_failed_events_are_emitted(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/lifecycle", retries=0), {**app.function("watch", "inngest/function.failed")})
+    app.script = lambda fn, body, q: (200, SDK, body["event"]) if fn == "watch" else (500, SDK, {"message": "gone wrong"})
+    event_id = send(server, "t/lifecycle")
+    failed = client.wait_run(event_id, "f")
+    deadline = time.time() + 10
+    while not (watched := [r for r in client.runs() if r["function_slug"] == "watch"]):
+        assert time.time() < deadline
+        time.sleep(0.05)
+    run = client.wait_run(watched[0]["event_id"], "watch")
+    assert run["output"]["name"] == "inngest/function.failed"
+    assert run["output"]["id"] == failed["run_id"]
+    data = run["output"]["data"]
+    assert data["function_id"] == "f" and data["run_id"] == failed["run_id"]
+    assert data["error"]["message"] == "gone wrong" and data["_inngest"]["status"] == "Failed"
+
+
+def test_event_api_validates_keys_names_and_shapes(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, _, _ = setup
+    assert http_json("POST", f"{server.url}/e/wrong", {"name": "a"})[0] == 401
+    status, body = http_json("POST", f"{server.url}/e/key", [{"name": "ok/1"}, {"name": "inngest/x"}])
+    assert status == 400 and len(body["ids"]) == 1 and "reserved" in body["error"]
+    assert http_json("POST", f"{server.url}/e/key", {"name": "a", "ts": 5})[0] == 400
+    assert http_json("POST", f"{server.url}/e/key", {"data": {}})[0] == 400
+    assert http_json("POST", f"{server.url}/e/key", [1, 2])[0] == 400
+    status, body = http_json("POST", f"{server.url}/e/key", [{"name": "a"}, {"name": "b"}])
+    assert status == 200 and len(body["ids"]) == 2 and body["status"] == 200
+
+
+def test_registration_rejects_invalid_functions(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, _ = setup
+    bad_cel = app.function("f", "t/x")
+    bad_cel["triggers"] = [{"event": "t/x", "expression": "event.data.x ==="}]
+    bad_cron = app.function("g", "t/x")
+    bad_cron["triggers"] = [{"cron": "not a cron"}]
+    for fn in (bad_cel, bad_cron):
+        status, body = http_json("POST", f"{server.url}/fn/register", {"url": app.url, "appName": "s", "functions": [fn]})
+        assert status == 400 and body["error"]
+    assert http_json("POST", f"{server.url}/fn/register", {"url": app.url, "functions": []})[0] == 400
+    assert http_json("POST", f"{server.url}/fn/register", "nope")[0] == 400

@@ -103,6 +103,18 @@ def test_deploy_id_goes_to_the_register_call_not_into_the_app_url(host: servers.
     assert register.json()["url"] == PUBLIC
 
 
+def test_a_query_the_operator_adds_stays_in_the_registered_urls(host: servers.Host, api: FakeApi) -> None:
+    """E.g. Vercel's ?x-vercel-protection-bypass=...: every call the server makes must carry it."""
+    before = len(api.requests)
+    status, _, body = host.call("PUT", f"{host.url}?x-vercel-protection-bypass=s3cret", FORWARDED, b"")
+    assert status == 200, body
+    (register,) = [r for r in api.requests[before:] if r.path.startswith("/fn/register")]
+    payload = register.json()
+    assert payload["url"] == f"{PUBLIC}?x-vercel-protection-bypass=s3cret"
+    step_url = payload["functions"][0]["steps"]["step"]["runtime"]["url"]
+    assert step_url.startswith(f"{PUBLIC}?x-vercel-protection-bypass=s3cret&fnId=")
+
+
 def test_trust_probe_is_answered_with_a_signed_reply(host: servers.Host) -> None:
     body = b"{}"
     headers = {"content-type": "application/json", "x-inngest-signature": signature(body, KEY)}

@@ -176,6 +176,7 @@ def measure(smoke: bool) -> dict[str, Any]:
         "concurrent_seconds": round(elapsed, 2),
         "steps_per_second": round(concurrent * STEPS / elapsed, 1),
         "sdk_calls_per_second": round(concurrent * (STEPS + 1) / elapsed, 1),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
         "cores": os.cpu_count(),
     }
@@ -202,7 +203,7 @@ def section(res: dict[str, Any]) -> str:
 mode) calling our SDK over loopback HTTP (a threaded stdlib WSGI server in its own process; a new
 connection per call, as the Inngest server does). The function runs {res["steps_per_run"]} `step.run`s,
 each executed inline (one call per step, plus the final call). Python {res["python"]}, {res["cores"]} cores
-shared by executor and app.
+shared by executor and app (1-minute load average {res["load_average_1m"]} at the end; other work was running).
 
 | measure | value |
 | --- | ---: |

@@ -228,6 +228,18 @@ def check_reply(handler: Handler, request: Request, response: Response, *, exact
     headers = {k.lower(): v for k, v in response.headers.items()}
     if headers.get("x-inngest-sdk") != SDK_HEADER:
         fail("reply lacks X-Inngest-SDK")
+    if response.status == 201:  # keep-alive stream (PROTOCOL §12): judge the wrapped reply
+        try:
+            wrapped = json.loads(body)
+            status, inner, inner_headers = wrapped["status"], wrapped["body"], wrapped["headers"]
+        except (ValueError, KeyError, TypeError):
+            fail("streamed reply does not end with a {status, body, headers} wrapper")
+        if not isinstance(status, int) or not isinstance(inner, str) or not isinstance(inner_headers, dict):
+            fail("streamed reply's wrapper has fields of the wrong type")
+        # The server copies the wrapper's headers over the response's before its retry logic.
+        response = Response(status, {**headers, **{k.lower(): v for k, v in inner_headers.items()}}, inner.encode())
+        body = response.body
+        headers = response.headers
     if headers.get("x-inngest-no-retry") not in ("true", "false"):
         fail("reply lacks an explicit X-Inngest-No-Retry")
     if response.status >= 500 and not _targeted_step_not_found(request, body):

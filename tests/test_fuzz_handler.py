@@ -1,26 +1,28 @@
 """Property-based fuzzing of ``Handler.handle`` and ``Handler.handle_async`` (issue 5).
 
 Every drawn request (see tests/fuzz_strategies.py) goes to the handler in dev mode,
-dev mode holding a key, and cloud mode with a primary and a fallback key; the reply
-must keep the promises of :func:`tests.fuzz_targets.check_reply`.
+dev mode holding a key, cloud mode with a primary and a fallback key, and cloud mode
+with keep-alive streaming forced; the reply must keep the promises of
+:func:`tests.fuzz_targets.check_reply`.
 
-CI runs the ``ci`` profile (a few hundred examples per test). For a longer run:
-``INNGEST_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz_handler.py -q -s``
+CI runs the ``fuzz-ci`` profile (100 examples per test). For a longer run:
+``INNGEST_FUZZ_EXAMPLES=1000 python -m pytest tests/test_fuzz_handler.py -q -s``
 (the count of requests tried is printed at the end of the module with ``-s``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from inngest_serverless import Handler, Request
+from inngest_serverless import Handler, Request, Response
 from tests.fuzz_strategies import requests
 from tests.fuzz_targets import EXAMPLES, build_client, check_reply, event_loop, loopback_api
 
-MODES = ("dev", "dev-key", "cloud")
+MODES = ("dev", "dev-key", "cloud", "cloud-streamed")
 settings.register_profile(
     "fuzz-ci", max_examples=100, deadline=None, derandomize=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
@@ -35,7 +37,10 @@ tried: dict[str, int] = {}
 @pytest.fixture(scope="module")
 def handlers() -> Iterator[dict[str, Handler]]:
     with loopback_api() as api:
-        yield {mode: Handler(build_client(mode, api.url), framework="fuzz") for mode in MODES}
+        handlers = {mode: Handler(build_client(mode, api.url), framework="fuzz") for mode in MODES[:3]}
+        # Keep-alive streaming forced (PROTOCOL §12): every call answers 201 and a wrapped reply.
+        handlers["cloud-streamed"] = Handler(build_client("cloud", api.url), framework="fuzz", streaming="force")
+        yield handlers
     if EXAMPLES:
         print(f"\nfuzz: requests tried per entry point and mode: {tried} (total {sum(tried.values())})")
 
@@ -57,6 +62,14 @@ def test_handle_keeps_its_promises_on_any_request(handlers: dict[str, Handler], 
     run()
 
 
+async def answer(handler: Handler, request: Request) -> Response:
+    response = await handler.handle_async(request)
+    if response.stream is not None:
+        # A streamed reply's chunks wait on the call, which runs on this loop: read them from a thread.
+        await asyncio.to_thread(response.read)
+    return response
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_handle_async_keeps_its_promises_on_any_request(
     handlers: dict[str, Handler], mode: str
@@ -67,7 +80,7 @@ def test_handle_async_keeps_its_promises_on_any_request(
     @given(request=requests())
     def run(request: Request) -> None:
         _count(f"handle_async/{mode}")
-        check_reply(handler, request, loop.run_until_complete(handler.handle_async(request)))
+        check_reply(handler, request, loop.run_until_complete(answer(handler, request)))
 
     with event_loop() as loop:
         run()

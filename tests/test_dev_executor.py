@@ -274,3 +274,67 @@ def test_registration_rejects_invalid_functions(setup: tuple[DevServer, Scripted
         assert status == 400 and body["error"]
     assert http_json("POST", f"{server.url}/fn/register", {"url": app.url, "functions": []})[0] == 400
     assert http_json("POST", f"{server.url}/fn/register", "nope")[0] == 400
+
+
+def _sleep_then_finish(fn: str, body: dict[str, Any], q: str) -> Reply:
+    if "h-sleep" in body["steps"]:
+        return 200, SDK, body["event"]["data"]
+    return 206, SDK, [{"op": "Sleep", "id": "h-sleep", "name": "nap", "opts": {"duration": "2s"}}]
+
+
+def test_singleton_cancel_mode_replaces_the_live_run(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/single", singleton={"key": "event.data.k", "mode": "cancel"}))
+    app.script = _sleep_then_finish
+    first = send(server, "t/single", {"k": "a", "n": 1})
+    deadline = time.time() + 5
+    while not app.calls_for("f"):
+        assert time.time() < deadline
+        time.sleep(0.02)
+    other_key = send(server, "t/single", {"k": "b", "n": 2})
+    second = send(server, "t/single", {"k": "a", "n": 3})
+    assert client.wait_run(first, "f")["status"] == "Cancelled"
+    assert client.wait_run(second, "f")["output"] == {"k": "a", "n": 3}
+    assert client.wait_run(other_key, "f")["output"] == {"k": "b", "n": 2}
+
+
+def test_rate_limit_key_false_is_not_limited(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/rl", rateLimit={"limit": 1, "period": "1h", "key": "event.data.k"}))
+    app.script = lambda fn, body, q: (200, SDK, body["event"]["data"])
+    ids = [
+        send(server, "t/rl", {"k": "x"}),
+        send(server, "t/rl", {"k": "x"}),
+        send(server, "t/rl", {"k": False}),
+        send(server, "t/rl", {"k": False}),
+    ]
+    assert client.wait_run(ids[0], "f")["status"] == "Completed"
+    assert client.runs_for_event(ids[1]) == []
+    assert client.wait_run(ids[2], "f")["status"] == "Completed"
+    assert client.wait_run(ids[3], "f")["status"] == "Completed"
+
+
+def test_wait_for_event_ignores_events_sent_before_the_wait(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/wait"))
+
+    def script(fn: str, body: dict[str, Any], q: str) -> Reply:
+        if "h-wait" in body["steps"]:
+            return 200, SDK, body["steps"]["h-wait"]
+        return (
+            206,
+            SDK,
+            [
+                {
+                    "op": "WaitForEvent",
+                    "id": "h-wait",
+                    "name": "t/go",
+                    "opts": {"event": "t/go", "timeout": "1s", "if": "async.data.id == event.data.id"},
+                }
+            ],
+        )
+
+    app.script = script
+    send(server, "t/go", {"id": 7})
+    run = client.wait_run(send(server, "t/wait", {"id": 7}), "f")
+    assert run["status"] == "Completed" and run["output"] is None  # timed out: the early event did not count

@@ -50,7 +50,7 @@ class Options:
     retry_interval: float | None = None
     call_timeout: float = 2 * 3600.0
     poll_interval: float = 5.0
-    max_wait: float = 0.25
+    max_wait: float = 1.0
     debounce_buffer: float = 0.05
 
 

@@ -338,3 +338,29 @@ def test_wait_for_event_ignores_events_sent_before_the_wait(setup: tuple[DevServ
     send(server, "t/go", {"id": 7})
     run = client.wait_run(send(server, "t/wait", {"id": 7}), "f")
     assert run["status"] == "Completed" and run["output"] is None  # timed out: the early event did not count
+
+
+def test_bad_requests_get_json_errors_not_crashes(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    import http.client
+
+    server, _, _ = setup
+    host, port = server.url.split("//")[1].split(":")
+    for method, path, body, headers in [
+        ("POST", "/e/key", b"{not json", {"Content-Type": "application/json"}),
+        ("POST", "/e/key", b"{}", {"Content-Length": "x"}),
+        ("GET", "/dev/runs?limit=many", None, {}),
+        ("GET", "/nowhere", None, {}),
+        ("POST", "/v1/checkpoint/01J00000000000000000000000/async", b'{"steps": []}', {}),
+    ]:
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.putrequest(method, path)
+        for key, value in headers.items():
+            conn.putheader(key, value)
+        if "Content-Length" not in headers:
+            conn.putheader("Content-Length", str(len(body or b"")))
+        conn.endheaders(body)
+        response = conn.getresponse()
+        payload = json.loads(response.read())
+        conn.close()
+        assert 400 <= response.status < 500, (path, response.status)
+        assert payload["error"] and "Traceback" not in payload["error"]

@@ -50,7 +50,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _body(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise HTTPError(400, "invalid Content-Length") from None
         if length > MAX_BODY:
             raise HTTPError(413, "request body is too large")
         raw = self.rfile.read(length) if length else b""
@@ -181,7 +184,10 @@ class APIServer(ThreadingHTTPServer):
                     return 200, body
                 return 200, _wrap(body)
         if path == "/dev/runs" and method == "GET":
-            limit = max(1, min(int(query.get("limit") or 50), 1000))
+            try:
+                limit = max(1, min(int(query.get("limit") or 50), 1000))
+            except ValueError:
+                raise HTTPError(400, "limit must be a number") from None
             return 200, [r.public() for r in ex.runs.list(limit, query.get("status"))]
         if path == "/dev" and method == "GET":
             return 200, {

@@ -149,7 +149,7 @@ class APIServer(ThreadingHTTPServer):
         if path == "/v1/signals" and method == "POST":
             handler._authorize()
             body = handler._body() or {}
-            run_id = ex.steps.signal(str(body.get("signal") or ""), body.get("data"))
+            run_id = ex.pauses.signal(str(body.get("signal") or ""), body.get("data"))
             if run_id is None:
                 raise HTTPError(404, "No signal found")
             return 200, _wrap({"run_id": run_id})
@@ -159,7 +159,7 @@ class APIServer(ThreadingHTTPServer):
             body = handler._body()
             if not isinstance(body, dict):
                 raise HTTPError(400, "checkpoint body must be a JSON object")
-            status, error = ex.steps.checkpoint(match.group(1), body)
+            status, error = ex.pauses.checkpoint(match.group(1), body)
             if error:
                 raise HTTPError(status, error)
             return 200, None

@@ -7,8 +7,6 @@ to it. What calls the app and interprets its opcodes lives in ``steps.py``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
 import random
 import threading
@@ -18,11 +16,14 @@ from typing import Any
 from inngest_serverless.core.wire import FAILURE_HANDLER_SUFFIX, InternalEvent
 
 from . import expressions
+from .buffers import Buffers
 from .cron import next_fire
 from .durations import YEAR_SECONDS, parse_duration, rfc3339
-from .functions import ConfigError, Function
+from .functions import Function
 from .ids import stable_uuid, ulid
+from .pauses import Pauses
 from .queue import CALLS_SDK, Item, Kind, Queue, gcra
+from .registry import Registry
 from .runs import Run, Runs, Status
 from .store import Store, dumps
 
@@ -60,13 +61,14 @@ class Executor:
         self.options = options or Options()
         self.queue = Queue(store)
         self.runs = Runs(store)
-        self._functions: dict[str, Function] = {}
+        self.registry = Registry(store)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         from .steps import StepRunner  # the op interpreter needs the executor to exist
 
         self.steps = StepRunner(self)
-        self._load_functions()
+        self.buffers = Buffers(self)
+        self.pauses = Pauses(self.steps)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -115,15 +117,15 @@ class Executor:
 
     def _process_local(self, item: Item) -> None:
         if item.kind == Kind.PAUSE_TIMEOUT:
-            self.steps.pause_timeout(item)
+            self.pauses.pause_timeout(item)
         elif item.kind in (Kind.START_TIMEOUT, Kind.FINISH_TIMEOUT):
             self._timeout(item)
         elif item.kind == Kind.CRON:
             self._cron(item)
         elif item.kind == Kind.DEBOUNCE:
-            self._debounce_fire(item)
+            self.buffers.debounce_fire(item)
         elif item.kind == Kind.BATCH:
-            self._batch_fire(item)
+            self.buffers.batch_fire(item)
         else:
             self.queue.delete(item)
 
@@ -135,69 +137,23 @@ class Executor:
 
     # ------------------------------------------------------------------ registry (§8.2)
 
-    def _load_functions(self) -> None:
-        functions = {}
-        for row in self.store.all("SELECT uuid, app, version, config FROM functions"):
-            fn = Function.from_config(row["uuid"], row["app"], row["version"], json.loads(row["config"]))
-            functions[fn.uuid] = fn
-        self._functions = functions
-
     def functions(self) -> list[Function]:
-        return list(self._functions.values())
+        return self.registry.functions()
 
     def function(self, uuid: str) -> Function | None:
-        return self._functions.get(uuid)
+        return self.registry.function(uuid)
 
     def function_by_id(self, fn_id: str) -> Function | None:
-        for fn in self._functions.values():
-            if fn_id in (fn.uuid, fn.slug):
-                return fn
-        return None
+        return self.registry.by_id(fn_id)
 
     def register(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Apply a ``POST /fn/register`` body; ConfigError for a payload the server would refuse."""
-        fields = {str(k).lower(): v for k, v in payload.items()}
-        app = str(fields.get("appname") or "")
-        if not app:
-            raise ConfigError("App ID required")
-        url = str(fields.get("url") or "")
-        configs = fields.get("functions") or []
-        if not isinstance(configs, list):
-            raise ConfigError("functions must be a list")
-        checksum = hashlib.sha256(dumps(payload).encode()).hexdigest()
-        app_id = stable_uuid("app", app)
-        existing_app = self.store.one("SELECT checksum, error FROM apps WHERE name=?", app)
-        if existing_app is not None and existing_app["checksum"] == checksum and not existing_app["error"]:
-            return {"ok": True, "app_id": app_id, "sync_id": stable_uuid("sync", checksum)}
-        parsed = []
-        for config in configs:
-            if not isinstance(config, dict) or not config.get("id"):
-                raise ConfigError("every function needs an id")
-            row = self.store.one("SELECT uuid, app, version FROM functions WHERE slug=?", config["id"])
-            uuid = row["uuid"] if row is not None else stable_uuid(str(config.get("name") or config["id"]), url)
-            version = (row["version"] + 1) if row is not None else 1
-            fn = Function.from_config(uuid, app, version, config)
-            fn.validate()
-            parsed.append(fn)
-        with self.store.tx() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO apps(name, url, sdk, framework, checksum, error, updated_at) VALUES(?,?,?,?,?,NULL,?)",
-                (app, url, fields.get("sdk"), fields.get("framework"), checksum, time.time()),
-            )
-            keep = [fn.uuid for fn in parsed]
-            marks = ",".join("?" * len(keep)) or "''"
-            conn.execute(f"DELETE FROM functions WHERE app=? AND uuid NOT IN ({marks})", (app, *keep))
-            for fn in parsed:
-                conn.execute(
-                    "INSERT OR REPLACE INTO functions(uuid, slug, app, name, version, config) VALUES(?,?,?,?,?,?)",
-                    (fn.uuid, fn.slug, app, fn.name, fn.version, dumps(fn.config)),
-                )
-        self._load_functions()
+        result = self.registry.register(payload)
         self._sync_crons()
-        return {"ok": True, "modified": True, "app_id": app_id, "sync_id": stable_uuid("sync", checksum)}
+        return result
 
     def apps(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.store.all("SELECT name, url, sdk, framework, error, updated_at FROM apps")]
+        return self.registry.apps()
 
     # ------------------------------------------------------------------ events (§1.1, §1.2)
 
@@ -278,11 +234,11 @@ class Executor:
                     if expressions.matches(expression, event_vars):
                         self._trigger(fn, event, internal_id)
                         break
-        self.steps.match_pauses(event, internal_id)
+        self.pauses.match_pauses(event, internal_id)
 
     def _trigger(self, fn: Function, event: dict[str, Any], internal_id: str) -> None:
         if fn.batch and expressions.matches(fn.batch.get("if"), {"event": expressions.event_map(event)}):
-            self._batch_append(fn, event, internal_id)
+            self.buffers.batch_append(fn, event, internal_id)
         else:
             self.schedule(fn, [event], [internal_id], str(event["id"]))
 
@@ -306,7 +262,7 @@ class Executor:
 
     # ------------------------------------------------------------------ scheduling (§1.3, §6)
 
-    def _key(self, fn: Function, expression: Any, event: dict[str, Any]) -> str | None:
+    def key(self, fn: Function, expression: Any, event: dict[str, Any]) -> str | None:
         """``<fn uuid>`` or ``<fn uuid>-<evaluated key>``; None when the key expression is false."""
         if not expression:
             return fn.uuid
@@ -331,14 +287,14 @@ class Executor:
         event_vars = {"event": expressions.event_map(first)}
         invoked = first["name"] == InternalEvent.FUNCTION_INVOKED
         if fn.rate_limit and not debounced and batch_id is None:
-            key = self._key(fn, fn.rate_limit.get("key"), first)
+            key = self.key(fn, fn.rate_limit.get("key"), first)
             if key is not None and not self._rate_admit(fn, key, now):
                 log.info("run of %s rate limited", fn.slug)
                 if invoked:
                     self._invoke_failed(first, "invoked function is rate limited")
                 return None
         if fn.debounce and not debounced:
-            self._debounce(fn, first, event_ids[0])
+            self.buffers.debounce(fn, first, event_ids[0])
             return None
         idem_key = f"idem:{fn.uuid}:{idempotency}"
         run_id = ulid()
@@ -347,7 +303,7 @@ class Executor:
             return str(existing).lstrip("-")
         singleton_key = None
         if fn.singleton:
-            singleton_key = self._key(fn, fn.singleton.get("key"), first)
+            singleton_key = self.key(fn, fn.singleton.get("key"), first)
         if singleton_key is not None:
             holder = self.store.kv_get(f"singleton:{singleton_key}", now)
             holder_run = self.runs.get(holder) if holder else None
@@ -428,7 +384,7 @@ class Executor:
     def item_payload(self, fn: Function, run: Run, edge: dict[str, Any]) -> dict[str, Any]:
         payload: dict[str, Any] = {"edge": edge, "max_attempts": fn.max_attempts, "ckeys": run.meta.get("ckeys")}
         if fn.throttle and edge.get("incoming") == "$trigger":
-            key = self._key(fn, fn.throttle.get("key"), run.events[0]) or fn.uuid
+            key = self.key(fn, fn.throttle.get("key"), run.events[0]) or fn.uuid
             limit = int(fn.throttle.get("limit") or 1) or 1
             payload["throttle"] = {
                 "key": key,
@@ -491,76 +447,6 @@ class Executor:
                 now + timeout,
                 "{}",
             )
-
-    # ------------------------------------------------------------------ debounce (§6.4) and batching (§6.5)
-
-    def _debounce(self, fn: Function, event: dict[str, Any], internal_id: str) -> None:
-        assert fn.debounce is not None
-        now = time.time()
-        key = self._key(fn, fn.debounce.get("key"), event) or fn.uuid
-        period = parse_duration(fn.debounce.get("period"))
-        state_key = f"debounce:{key}"
-        with self.store.tx():
-            state = self.store.kv_get(state_key, now)
-            if state is None:
-                timeout = fn.debounce.get("timeout")
-                deadline = now + parse_duration(timeout) if timeout else None
-                state = {"fn": fn.uuid, "event": event, "event_id": internal_id, "deadline": deadline}
-            elif float(event.get("ts") or 0) < float(state["event"].get("ts") or 0):
-                return  # out of order: the newer stored event stays
-            else:
-                state.update(event=event, event_id=internal_id)
-            fire = now + period + self.options.debounce_buffer
-            if state["deadline"] is not None:
-                fire = min(fire, state["deadline"])
-            self.store.kv_set(state_key, state)
-            job = f"debounce:{key}"
-            self.store.conn.execute("DELETE FROM queue WHERE job_id=? AND leased=0", (job,))
-            self.queue.push(Kind.DEBOUNCE, run_id=None, at=fire, job_id=job, payload={"key": state_key})
-
-    def _pop_buffer(self, item: Item) -> tuple[Any, Function | None]:
-        """Take the debounce or batch state a fired item points at."""
-        with self.store.tx():
-            state = self.store.kv_get(item.payload["key"], time.time())
-            self.store.kv_delete(item.payload["key"])
-            self.queue.delete(item)
-        return state, self.function(state["fn"]) if state else None
-
-    def _debounce_fire(self, item: Item) -> None:
-        state, fn = self._pop_buffer(item)
-        if state and fn:
-            event = state["event"]
-            self.schedule(fn, [event], [state["event_id"]], str(event["id"]), debounced=True)
-
-    def _batch_append(self, fn: Function, event: dict[str, Any], internal_id: str) -> None:
-        assert fn.batch is not None
-        now = time.time()
-        key = self._key(fn, fn.batch.get("key"), event) or fn.uuid
-        state_key = f"batch:{key}"
-        with self.store.tx():
-            state = self.store.kv_get(state_key, now)
-            if state is None:
-                state = {"fn": fn.uuid, "id": ulid(), "events": [], "event_ids": []}
-                timeout = parse_duration(fn.batch.get("timeout") or "60s")
-                self.queue.push(Kind.BATCH, run_id=None, at=now + timeout, job_id=state_key, payload={"key": state_key})
-            if internal_id not in state["event_ids"]:
-                state["events"].append(event)
-                state["event_ids"].append(internal_id)
-            self.store.kv_set(state_key, state)
-            full = len(state["events"]) >= int(fn.batch["maxSize"])
-            if full:
-                self.store.kv_delete(state_key)
-                self.queue.delete_job(state_key)
-        if full:
-            self._run_batch(fn, state)
-
-    def _batch_fire(self, item: Item) -> None:
-        state, fn = self._pop_buffer(item)
-        if state and fn and state["events"]:
-            self._run_batch(fn, state)
-
-    def _run_batch(self, fn: Function, state: dict[str, Any]) -> None:
-        self.schedule(fn, state["events"], state["event_ids"], f"{fn.uuid}-{state['id']}", batch_id=state["id"])
 
     # ------------------------------------------------------------------ timeouts (§6.9), cron (§7)
 

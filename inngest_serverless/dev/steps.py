@@ -26,7 +26,7 @@ log = logging.getLogger("inngest_serverless.dev")
 
 _OPCODES = {op.value.lower(): op for op in Opcode}
 _PRIORITY_OPS = frozenset({Opcode.WAIT_FOR_EVENT})
-_INVOKE_TIMEOUT_ERROR = {
+INVOKE_TIMEOUT_ERROR = {
     "error": "InngestInvokeTimeoutError: Timed out waiting for invoked function to complete",
     "name": "InngestInvokeTimeoutError",
     "message": "Timed out waiting for invoked function to complete",
@@ -37,11 +37,11 @@ class FailEarly(Exception):
     """An op the server refuses outright: the run fails with no retry."""
 
 
-def _opcode(op: dict[str, Any]) -> Opcode | None:
+def opcode(op: dict[str, Any]) -> Opcode | None:
     return _OPCODES.get(str(op.get("op", "")).lower())
 
 
-def _name(op: dict[str, Any]) -> str:
+def op_name(op: dict[str, Any]) -> str:
     return str(op.get("displayName") or op.get("name") or op.get("id") or "")
 
 
@@ -145,7 +145,7 @@ class StepRunner:
                 bad_ops = str(exc)
             else:
                 side_results = {
-                    str(op.get("id")): self._gateway(op) for op in ops if _opcode(op) in (Opcode.GATEWAY, Opcode.AI_GATEWAY)
+                    str(op.get("id")): self._gateway(op) for op in ops if opcode(op) in (Opcode.GATEWAY, Opcode.AI_GATEWAY)
                 }
         # The reply is handled in one transaction: a crash before the commit redoes the call.
         with self.store.tx():
@@ -247,7 +247,7 @@ class StepRunner:
         no_retry = bool(reply and reply.no_retry)
         started = now - (reply.seconds if reply else 0.0)
         step_id = step.get("id") if step else None
-        name = _name(step) if step else None
+        name = op_name(step) if step else None
         if not no_retry and item.attempt + 1 < max_attempts:
             at = retry_after(reply.headers.get(Header.RETRY_AFTER) if reply else None, now)
             if at is None:
@@ -291,7 +291,7 @@ class StepRunner:
             )
             return
         for op in ops:
-            if _opcode(op) == Opcode.STEP_ERROR:
+            if opcode(op) == Opcode.STEP_ERROR:
                 raw_error = op.get("error")
                 error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {"name": "Error", "message": "step error"}
                 if reply.no_retry:
@@ -316,16 +316,16 @@ class StepRunner:
                     except ValueError:
                         version = 0
                     self.runs.update(run, version=version)
-                real = [op for op in ops if _opcode(op) != Opcode.NONE]
+                real = [op for op in ops if opcode(op) != Opcode.NONE]
                 if len(real) > 1:
                     pending = run.pending
-                    if run.version >= 2 and any(_opcode(op) == Opcode.STEP_PLANNED for op in real):
+                    if run.version >= 2 and any(opcode(op) == Opcode.STEP_PLANNED for op in real):
                         pending = sorted({*run.pending, *(str(op["id"]) for op in real)})
                     self.runs.update(run, force_plan=True, pending=pending)
                 self.queue.delete(item)
-                ordered = sorted(ops, key=lambda op: 0 if _opcode(op) in _PRIORITY_OPS else 1)
+                ordered = sorted(ops, key=lambda op: 0 if opcode(op) in _PRIORITY_OPS else 1)
                 for op in ordered:
-                    code = _opcode(op)
+                    code = opcode(op)
                     op_id = str(op.get("id") or "")
                     started = now - reply.seconds
                     if code in (Opcode.STEP_RUN, Opcode.STEP_FAILED):
@@ -336,7 +336,7 @@ class StepRunner:
                             run.id,
                             code.value,
                             step_id=op_id,
-                            name=_name(op),
+                            name=op_name(op),
                             started=started,
                             ended=now,
                             attempt=item.attempt,
@@ -347,7 +347,7 @@ class StepRunner:
                         else:
                             self.discover(run, fn, op_id)
                     elif code == Opcode.STEP_PLANNED:
-                        edge = {"gen": op_id, "gen_name": _name(op), "outgoing": outgoing, "incoming": "step"}
+                        edge = {"gen": op_id, "gen_name": op_name(op), "outgoing": outgoing, "incoming": "step"}
                         self.queue.push(
                             Kind.EDGE,
                             run_id=run.id,
@@ -371,7 +371,7 @@ class StepRunner:
                             run.id,
                             str(code.value),
                             step_id=op_id,
-                            name=_name(op),
+                            name=op_name(op),
                             started=started,
                             ended=time.time(),
                             attempt=item.attempt,
@@ -434,7 +434,7 @@ class StepRunner:
             job_id=f"{run.id}:{op_id}-sleep",
             payload=self.ex.item_payload(fn, run, edge),
         )
-        self.runs.log(run.id, "Sleep", step_id=op_id, name=_name(op), started=now, detail={"until": wake})
+        self.runs.log(run.id, "Sleep", step_id=op_id, name=op_name(op), started=now, detail={"until": wake})
 
     def _pause(self, run: Run, op_id: str, kind: str, event: str, expr: str | None, expires: float, data: dict[str, Any]) -> None:
         pause_id = stable_uuid("pause", run.id, op_id)
@@ -480,7 +480,7 @@ class StepRunner:
         expires = self._expiry(opts.get("timeout"), now, None)
         self._pause(run, str(op["id"]), "wait", event, expr, expires, {})
         self.runs.log(
-            run.id, "WaitForEvent", step_id=str(op["id"]), name=_name(op), started=now, detail={"event": event, "if": expr}
+            run.id, "WaitForEvent", step_id=str(op["id"]), name=op_name(op), started=now, detail={"event": event, "if": expr}
         )
 
     def _invoke(self, run: Run, fn: Function, op: dict[str, Any], now: float) -> dict[str, Any]:
@@ -490,7 +490,7 @@ class StepRunner:
         expires = self._expiry(opts.get("timeout"), now, YEAR_SECONDS)
         self._pause(run, op_id, "invoke", InternalEvent.FUNCTION_FINISHED, None, expires, {"correlation": correlation})
         target = str(opts.get("function_id") or "")
-        self.runs.log(run.id, "InvokeFunction", step_id=op_id, name=_name(op), started=now, detail={"function_id": target})
+        self.runs.log(run.id, "InvokeFunction", step_id=op_id, name=op_name(op), started=now, detail={"function_id": target})
         payload = opts.get("payload") or {}
         data = dict(payload.get("data") or {})
         data["_inngest"] = {
@@ -500,7 +500,7 @@ class StepRunner:
             "source_fn_id": fn.uuid,
             "source_fn_v": fn.version,
             "expire": int(expires * 1000),
-            "name": _name(op),
+            "name": op_name(op),
         }
         event = {"name": InternalEvent.FUNCTION_INVOKED, "data": data, "user": payload.get("user") or {}}
         if payload.get("id"):
@@ -519,13 +519,13 @@ class StepRunner:
             self.store.run_sql("DELETE FROM pauses WHERE id=?", holder["id"])
         expires = self._expiry(opts.get("timeout"), now, YEAR_SECONDS)
         self._pause(run, str(op["id"]), "signal", signal, None, expires, {})
-        self.runs.log(run.id, "WaitForSignal", step_id=str(op["id"]), name=_name(op), started=now, detail={"signal": signal})
+        self.runs.log(run.id, "WaitForSignal", step_id=str(op["id"]), name=op_name(op), started=now, detail={"signal": signal})
 
     def _gateway(self, op: dict[str, Any]) -> dict[str, Any]:
         """step.fetch / step.ai: the executor makes the HTTP request itself (§3.2)."""
         opts = op.get("opts") or {}
         url = str(opts.get("url") or "")
-        ai = _opcode(op) == Opcode.AI_GATEWAY
+        ai = opcode(op) == Opcode.AI_GATEWAY
         headers = {str(k): str(v) for k, v in (opts.get("headers") or {}).items()}
         body_value = opts.get("body")
         if ai:
@@ -547,124 +547,3 @@ class StepRunner:
                 return {"error": {"name": "AIGatewayError", "message": f"status {reply.status}", "data": text}}
             return {"data": parse_output(reply.body)}
         return {"data": {"url": url, "headers": reply.headers, "body": text, "status_code": reply.status}}
-
-    # ------------------------------------------------------------------ async checkpoints (§9.2)
-
-    def checkpoint(self, run_id: str, body: dict[str, Any]) -> tuple[int, str | None]:
-        """Store steps an SDK finished mid-request. (status, error); no discovery is queued."""
-        run = self.runs.get(run_id)
-        if run is None or run.status != Status.RUNNING:
-            return 400, f"run {run_id} is not running"
-        ops = body.get("steps")
-        if not isinstance(ops, list) or not all(isinstance(op, dict) for op in ops):
-            return 400, "steps must be a list of opcodes"
-        allowed = (Opcode.STEP_RUN, Opcode.STEP_PLANNED)
-        for op in ops:
-            if _opcode(op) not in allowed:
-                return 400, f"cannot checkpoint opcode {op.get('op')!r}"
-            if len(dumps(op.get("data"))) > Limit.STEP_OUTPUT:
-                return 413, "step output is over the 4 MiB limit"
-        now = time.time()
-        with self.store.tx():
-            for op in ops:
-                if _opcode(op) == Opcode.STEP_RUN:
-                    op_id = str(op.get("id") or "")
-                    value = {"data": op.get("data")}
-                    if self.runs.save_step(run.id, op_id, value):
-                        self.runs.log(
-                            run.id,
-                            "StepRun",
-                            step_id=op_id,
-                            name=_name(op),
-                            started=now,
-                            ended=now,
-                            attempt=0,
-                            detail={**value, "checkpointed": True},
-                        )
-            try:
-                job = base64.b64decode(str(body.get("qi_id") or "")).decode().rsplit("::", 1)[0]
-            except ValueError:
-                job = ""
-            if job.startswith("item-") and job[5:].isdigit():
-                self.store.run_sql("UPDATE queue SET attempt=0 WHERE id=?", int(job[5:]))
-            elif job:
-                self.store.run_sql("UPDATE queue SET attempt=0 WHERE job_id=?", job)
-        return 200, None
-
-    # ------------------------------------------------------------------ pauses (§3.2 waits, §5.1 cancel-on)
-
-    def match_pauses(self, event: dict[str, Any], internal_id: str) -> None:
-        now = time.time()
-        rows = self.store.all(
-            "SELECT * FROM pauses WHERE event=? AND kind IN ('wait','invoke','cancel') AND expires>?",
-            event["name"],
-            now,
-        )
-        for row in rows:
-            run = self.runs.get(row["run_id"])
-            if run is None or run.status != Status.RUNNING:
-                continue
-            if internal_id in run.event_ids:
-                continue  # never the run's own triggering event
-            data = json.loads(row["data"])
-            if row["kind"] == "invoke":
-                event_data = event.get("data") or {}
-                if event_data.get("correlation_id") != data.get("correlation"):
-                    continue
-                if "result" in event_data:
-                    value: Any = {"data": event_data["result"]}
-                elif "error" in event_data:
-                    value = {"error": event_data["error"]}
-                else:
-                    value = event
-                self.resume(row["id"], value)
-                continue
-            variables = {"event": expressions.event_map(run.events[0]), "async": expressions.event_map(event)}
-            if not expressions.matches(row["expr"], variables):
-                continue
-            if row["kind"] == "cancel":
-                if internal_id > run.id:
-                    self.ex.cancel(run.id, reason=f"cancelled by event {event['name']}")
-            else:
-                self.resume(row["id"], event)
-
-    def resume(self, pause_id: str, value: Any) -> bool:
-        """Consume a pause: memoize ``value`` under its step and rediscover. False if already consumed."""
-        with self.store.tx() as conn:
-            row = conn.execute("SELECT * FROM pauses WHERE id=?", (pause_id,)).fetchone()
-            if row is None:
-                return False
-            conn.execute("DELETE FROM pauses WHERE id=?", (pause_id,))
-            run = self.runs.get(row["run_id"])
-            fn = self.ex.function(run.fn_uuid) if run else None
-            if run is None or fn is None or run.status != Status.RUNNING:
-                return False
-            step_id = row["step_id"]
-            self.queue.delete_job(f"{run.id}:{step_id}-timeout")
-            self.runs.save_step(run.id, step_id, value)
-            self.runs.log_end(run.id, step_id, {"result": value})
-            self.discover(run, fn, step_id, suffix="-event")
-        return True
-
-    def signal(self, name: str, data: Any) -> str | None:
-        """Resume the run waiting for signal ``name``; returns its run id, or None if nobody waits."""
-        row = self.store.one("SELECT id, run_id FROM pauses WHERE kind='signal' AND event=? AND expires>?", name, time.time())
-        if row is None or not self.resume(row["id"], {"data": {"signal": name, "data": data}}):
-            return None
-        return str(row["run_id"])
-
-    def pause_timeout(self, item: Item) -> None:
-        self.queue.delete(item)
-        with self.store.tx() as conn:
-            row = conn.execute("SELECT * FROM pauses WHERE id=?", (item.payload["pause"],)).fetchone()
-            if row is None:
-                return
-            conn.execute("DELETE FROM pauses WHERE id=?", (row["id"],))
-            run = self.runs.get(row["run_id"])
-            fn = self.ex.function(run.fn_uuid) if run else None
-            if run is None or fn is None or run.status != Status.RUNNING:
-                return
-            value = {"error": _INVOKE_TIMEOUT_ERROR} if row["kind"] == "invoke" else None
-            self.runs.save_step(run.id, row["step_id"], value)
-            self.runs.log_end(run.id, row["step_id"], {"timeout": True})
-            self.discover(run, fn, row["step_id"], suffix="-timeout")

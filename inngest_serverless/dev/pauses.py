@@ -1,0 +1,150 @@
+"""Paused runs resumed from outside (EXECUTOR.md §3.2, §5.1, §9.2): events matching waits,
+invoke results and cancel-on entries, signals, pause timeouts, and async checkpoints."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from inngest_serverless.core.wire import Limit, Opcode
+
+from . import expressions
+from .queue import Item
+from .runs import Status
+from .steps import INVOKE_TIMEOUT_ERROR, op_name, opcode
+from .store import dumps
+
+if TYPE_CHECKING:
+    from .steps import StepRunner
+
+
+class Pauses:
+    def __init__(self, runner: StepRunner) -> None:
+        self.runner = runner
+        self.ex = runner.ex
+        self.store = runner.store
+        self.runs = runner.runs
+        self.queue = runner.queue
+
+    # ------------------------------------------------------------------ async checkpoints (§9.2)
+
+    def checkpoint(self, run_id: str, body: dict[str, Any]) -> tuple[int, str | None]:
+        """Store steps an SDK finished mid-request. (status, error); no discovery is queued."""
+        run = self.runs.get(run_id)
+        if run is None or run.status != Status.RUNNING:
+            return 400, f"run {run_id} is not running"
+        ops = body.get("steps")
+        if not isinstance(ops, list) or not all(isinstance(op, dict) for op in ops):
+            return 400, "steps must be a list of opcodes"
+        allowed = (Opcode.STEP_RUN, Opcode.STEP_PLANNED)
+        for op in ops:
+            if opcode(op) not in allowed:
+                return 400, f"cannot checkpoint opcode {op.get('op')!r}"
+            if len(dumps(op.get("data"))) > Limit.STEP_OUTPUT:
+                return 413, "step output is over the 4 MiB limit"
+        now = time.time()
+        with self.store.tx():
+            for op in ops:
+                if opcode(op) == Opcode.STEP_RUN:
+                    op_id = str(op.get("id") or "")
+                    value = {"data": op.get("data")}
+                    if self.runs.save_step(run.id, op_id, value):
+                        self.runs.log(
+                            run.id,
+                            "StepRun",
+                            step_id=op_id,
+                            name=op_name(op),
+                            started=now,
+                            ended=now,
+                            attempt=0,
+                            detail={**value, "checkpointed": True},
+                        )
+            try:
+                job = base64.b64decode(str(body.get("qi_id") or "")).decode().rsplit("::", 1)[0]
+            except ValueError:
+                job = ""
+            if job.startswith("item-") and job[5:].isdigit():
+                self.store.run_sql("UPDATE queue SET attempt=0 WHERE id=?", int(job[5:]))
+            elif job:
+                self.store.run_sql("UPDATE queue SET attempt=0 WHERE job_id=?", job)
+        return 200, None
+
+    # ------------------------------------------------------------------ pauses (§3.2 waits, §5.1 cancel-on)
+
+    def match_pauses(self, event: dict[str, Any], internal_id: str) -> None:
+        now = time.time()
+        rows = self.store.all(
+            "SELECT * FROM pauses WHERE event=? AND kind IN ('wait','invoke','cancel') AND expires>?",
+            event["name"],
+            now,
+        )
+        for row in rows:
+            run = self.runs.get(row["run_id"])
+            if run is None or run.status != Status.RUNNING:
+                continue
+            if internal_id in run.event_ids:
+                continue  # never the run's own triggering event
+            data = json.loads(row["data"])
+            if row["kind"] == "invoke":
+                event_data = event.get("data") or {}
+                if event_data.get("correlation_id") != data.get("correlation"):
+                    continue
+                if "result" in event_data:
+                    value: Any = {"data": event_data["result"]}
+                elif "error" in event_data:
+                    value = {"error": event_data["error"]}
+                else:
+                    value = event
+                self.resume(row["id"], value)
+                continue
+            variables = {"event": expressions.event_map(run.events[0]), "async": expressions.event_map(event)}
+            if not expressions.matches(row["expr"], variables):
+                continue
+            if row["kind"] == "cancel":
+                if internal_id > run.id:
+                    self.ex.cancel(run.id, reason=f"cancelled by event {event['name']}")
+            else:
+                self.resume(row["id"], event)
+
+    def resume(self, pause_id: str, value: Any) -> bool:
+        """Consume a pause: memoize ``value`` under its step and rediscover. False if already consumed."""
+        with self.store.tx() as conn:
+            row = conn.execute("SELECT * FROM pauses WHERE id=?", (pause_id,)).fetchone()
+            if row is None:
+                return False
+            conn.execute("DELETE FROM pauses WHERE id=?", (pause_id,))
+            run = self.runs.get(row["run_id"])
+            fn = self.ex.function(run.fn_uuid) if run else None
+            if run is None or fn is None or run.status != Status.RUNNING:
+                return False
+            step_id = row["step_id"]
+            self.queue.delete_job(f"{run.id}:{step_id}-timeout")
+            self.runs.save_step(run.id, step_id, value)
+            self.runs.log_end(run.id, step_id, {"result": value})
+            self.runner.discover(run, fn, step_id, suffix="-event")
+        return True
+
+    def signal(self, name: str, data: Any) -> str | None:
+        """Resume the run waiting for signal ``name``; returns its run id, or None if nobody waits."""
+        row = self.store.one("SELECT id, run_id FROM pauses WHERE kind='signal' AND event=? AND expires>?", name, time.time())
+        if row is None or not self.resume(row["id"], {"data": {"signal": name, "data": data}}):
+            return None
+        return str(row["run_id"])
+
+    def pause_timeout(self, item: Item) -> None:
+        self.queue.delete(item)
+        with self.store.tx() as conn:
+            row = conn.execute("SELECT * FROM pauses WHERE id=?", (item.payload["pause"],)).fetchone()
+            if row is None:
+                return
+            conn.execute("DELETE FROM pauses WHERE id=?", (row["id"],))
+            run = self.runs.get(row["run_id"])
+            fn = self.ex.function(run.fn_uuid) if run else None
+            if run is None or fn is None or run.status != Status.RUNNING:
+                return
+            value = {"error": INVOKE_TIMEOUT_ERROR} if row["kind"] == "invoke" else None
+            self.runs.save_step(run.id, row["step_id"], value)
+            self.runs.log_end(run.id, row["step_id"], {"timeout": True})
+            self.runner.discover(run, fn, row["step_id"], suffix="-timeout")

@@ -1,0 +1,84 @@
+"""Registered apps and functions (EXECUTOR.md §8.2): ``POST /fn/register`` applied to the store."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+from .functions import ConfigError, Function
+from .ids import stable_uuid
+from .store import Store, dumps
+
+
+class Registry:
+    """The functions the executor knows, cached in memory and kept in SQLite."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._functions: dict[str, Function] = {}
+        self.load()
+
+    def load(self) -> None:
+        functions = {}
+        for row in self.store.all("SELECT uuid, app, version, config FROM functions"):
+            fn = Function.from_config(row["uuid"], row["app"], row["version"], json.loads(row["config"]))
+            functions[fn.uuid] = fn
+        self._functions = functions
+
+    def functions(self) -> list[Function]:
+        return list(self._functions.values())
+
+    def function(self, uuid: str) -> Function | None:
+        return self._functions.get(uuid)
+
+    def by_id(self, fn_id: str) -> Function | None:
+        for fn in self._functions.values():
+            if fn_id in (fn.uuid, fn.slug):
+                return fn
+        return None
+
+    def register(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Apply a ``POST /fn/register`` body; ConfigError for a payload the server would refuse."""
+        fields = {str(k).lower(): v for k, v in payload.items()}
+        app = str(fields.get("appname") or "")
+        if not app:
+            raise ConfigError("App ID required")
+        url = str(fields.get("url") or "")
+        configs = fields.get("functions") or []
+        if not isinstance(configs, list):
+            raise ConfigError("functions must be a list")
+        checksum = hashlib.sha256(dumps(payload).encode()).hexdigest()
+        app_id = stable_uuid("app", app)
+        existing_app = self.store.one("SELECT checksum, error FROM apps WHERE name=?", app)
+        if existing_app is not None and existing_app["checksum"] == checksum and not existing_app["error"]:
+            return {"ok": True, "app_id": app_id, "sync_id": stable_uuid("sync", checksum)}
+        parsed = []
+        for config in configs:
+            if not isinstance(config, dict) or not config.get("id"):
+                raise ConfigError("every function needs an id")
+            row = self.store.one("SELECT uuid, app, version FROM functions WHERE slug=?", config["id"])
+            uuid = row["uuid"] if row is not None else stable_uuid(str(config.get("name") or config["id"]), url)
+            version = (row["version"] + 1) if row is not None else 1
+            fn = Function.from_config(uuid, app, version, config)
+            fn.validate()
+            parsed.append(fn)
+        with self.store.tx() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO apps(name, url, sdk, framework, checksum, error, updated_at) VALUES(?,?,?,?,?,NULL,?)",
+                (app, url, fields.get("sdk"), fields.get("framework"), checksum, time.time()),
+            )
+            keep = [fn.uuid for fn in parsed]
+            marks = ",".join("?" * len(keep)) or "''"
+            conn.execute(f"DELETE FROM functions WHERE app=? AND uuid NOT IN ({marks})", (app, *keep))
+            for fn in parsed:
+                conn.execute(
+                    "INSERT OR REPLACE INTO functions(uuid, slug, app, name, version, config) VALUES(?,?,?,?,?,?)",
+                    (fn.uuid, fn.slug, app, fn.name, fn.version, dumps(fn.config)),
+                )
+        self.load()
+        return {"ok": True, "modified": True, "app_id": app_id, "sync_id": stable_uuid("sync", checksum)}
+
+    def apps(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.store.all("SELECT name, url, sdk, framework, error, updated_at FROM apps")]

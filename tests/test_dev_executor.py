@@ -207,7 +207,10 @@ def test_start_timeout_cancels_a_run_that_never_started(setup: tuple[DevServer, 
 
     app.script = script
     blocker = send(server, "t/start", {"block": True})
-    time.sleep(0.2)
+    deadline = time.time() + 10
+    while not app.calls_for("f"):  # the blocker holds the only slot before the next run is queued
+        assert time.time() < deadline
+        time.sleep(0.02)
     waiting = send(server, "t/start")
     run = client.wait_run(waiting, "f")
     blocker_done.set()

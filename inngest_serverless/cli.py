@@ -171,7 +171,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .dev.demo import main
+    from .demo import main
 
     return main()
 

@@ -1,8 +1,11 @@
-"""``inngest-serverless demo``: a durable order flow, end to end, on this machine in a few seconds.
+"""``inngest-serverless demo`` (or ``python -m inngest_serverless.demo``): a durable order flow, end to
+end, on this machine in a few seconds.
 
 It starts the executor on a free loopback port (state in memory), serves an example app
 through the WSGI adapter over real HTTP, sends the order event, sends the payment event the
 flow waits for, and prints the run's timeline. Exit status 0 when the run completed.
+It lives outside ``dev/`` because it is an app as well as an executor: the executor never
+imports an adapter.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from .server import DevServer
-from .timeline import paint, run_timeline
+from .dev.server import DevServer
+from .dev.timeline import paint, run_timeline
 
 ORDER_EVENT = "shop/order.placed"
 PAYMENT_EVENT = "shop/payment.received"

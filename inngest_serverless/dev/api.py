@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from inngest_serverless.core import signing
-from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, ServerKind
+from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, Path, ServerKind
 
 from .executor import EventError
 from .functions import ConfigError
@@ -118,9 +118,9 @@ class APIServer(ThreadingHTTPServer):
 
     def route(self, handler: _Handler, method: str, path: str, query: dict[str, str]) -> tuple[int, Any]:
         ex = self.executor
-        if path.startswith("/e/") and method == "POST":
-            return self._events(handler, path[3:])
-        if path == "/fn/register" and method == "POST":
+        if path.startswith(Path.EVENTS) and method == "POST":
+            return self._events(handler, path[len(Path.EVENTS) :])
+        if path == Path.REGISTER and method == "POST":
             handler._authorize()
             expected = handler.headers.get(Header.EXPECTED_SERVER_KIND)
             if expected and expected != ServerKind.DEV:

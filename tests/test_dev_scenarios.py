@@ -182,6 +182,23 @@ def test_cron_tick_in_its_time_zone_starts_a_run(env: Env) -> None:
     assert following is not None and following["at"] - row["at"] == 86400
 
 
+def test_sleep_until_wakes_at_the_given_time(env: Env) -> None:
+    wake = time.time() + 1.5
+    event_id = env.client.send("tests/sleep-until.test", {"wake": wake})
+    run = env.client.wait_run(event_id, "-sleep-until")
+    assert run["output"] == "awake"
+    after = next(e for e in run["timeline"] if e["kind"] == "StepRun")
+    assert after["started"] >= int(wake)  # not before the (second-rounded) wake time
+
+
+def test_retry_after_error_delays_the_retry(env: Env) -> None:
+    event_id = env.client.send("tests/retry-after.test")
+    run = env.client.wait_run(event_id, "-retry-after")
+    assert run["output"] == "retried"
+    error = next(e for e in run["timeline"] if e["kind"] == "FunctionError")
+    assert error["detail"]["retry_at"] - error["ended"] >= 1.5  # the error's 2 s, not the 0.3 s retry interval
+
+
 def test_expression_filters_triggers(env: Env) -> None:
     free = env.client.send("tests/expr.test", {"plan": "free"})
     pro = env.client.send("tests/expr.test", {"plan": "pro"})

@@ -194,6 +194,18 @@ def build(sdk: Any, client: Any) -> list[Any]:
 
     fns.append(cron)
 
+    @fn("sleep-until", "tests/sleep-until.test")
+    def sleep_until(ctx: Any) -> Any:
+        wake = datetime.datetime.fromtimestamp(ctx.event.data["wake"], datetime.timezone.utc)
+        ctx.step.sleep_until("until", wake)
+        return ctx.step.run("after", lambda: "awake")
+
+    @fn("retry-after", "tests/retry-after.test")
+    def retry_after(ctx: Any) -> Any:
+        if bump("retry-after") == 1:
+            raise sdk.RetryAfterError("not yet", datetime.timedelta(seconds=2))
+        return "retried"
+
     @fn("big-state", "tests/big.test")
     def big_state(ctx: Any) -> Any:
         first = ctx.step.run("first half", lambda: "a" * 2_500_000)

@@ -127,7 +127,7 @@ class Queue:
         with self.store.tx() as conn:
             rows = conn.execute(
                 "SELECT id, job_id, run_id, kind, at, attempt, payload FROM queue "
-                "WHERE leased=0 AND at<=? ORDER BY score, id LIMIT 64",
+                "WHERE leased=0 AND at<=? ORDER BY score, id LIMIT 512",
                 (now,),
             ).fetchall()
             for row in rows:

@@ -92,6 +92,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
     print(f"{paint('inngest-serverless dev', '1', colour)}  executor on {server.url}  (state: {args.db})", flush=True)
     for url in args.sdk_url or []:
         print(f"  polling app {url}", flush=True)
+    import importlib.util
+
+    missing = [name for name in ("cel", "croniter") if importlib.util.find_spec(name) is None]
+    if missing:
+        print("  note: expressions and cron triggers need `pip install 'inngest-serverless[dev]'`", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

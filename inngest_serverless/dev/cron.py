@@ -9,7 +9,10 @@ def next_fire(expression: str, after: float) -> float:
     """Unix seconds of the first tick strictly after ``after``; ValueError for a bad expression."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from croniter import croniter  # type: ignore[import-untyped]  # lazy: only cron functions need it
+    try:
+        from croniter import croniter  # type: ignore[import-untyped]  # lazy: only cron functions need it
+    except ImportError:
+        raise ValueError("cron triggers need croniter: pip install 'inngest-serverless[dev]'") from None
 
     text = expression.strip()
     zone: dt.tzinfo | None = None

@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Any
 
+INSTALL_HINT = "pip install 'inngest-serverless[dev]'"
 _programs: dict[str, Any] = {}
 _lock = threading.Lock()
 
@@ -24,8 +25,10 @@ class ExpressionError(ValueError):
 def _program(expression: str) -> Any:
     program = _programs.get(expression)
     if program is None:
-        import cel  # lazy: the CEL runtime is only needed once a function uses expressions
-
+        try:
+            import cel  # lazy: the CEL runtime is only needed once a function uses expressions
+        except ImportError:
+            raise ExpressionError(f"{expression!r} needs CEL support: {INSTALL_HINT}") from None
         try:
             program = cel.compile(expression)
         except (ValueError, RuntimeError) as exc:

@@ -299,3 +299,21 @@ def test_out_of_band_sync_registers_the_url_rebuilt_from_the_event(shape: str) -
     assert status == 200, body
     assert register.json()["url"] == url
     assert register.path == "/fn/register?deployId=d1"
+
+
+def test_async_functions_run_under_the_sync_lambda_handler() -> None:
+    client = Inngest(app_id="a", is_production=True, signing_key=KEY)
+
+    @client.create_function(fn_id="f", trigger=TriggerEvent(event="a/b"))
+    async def f(ctx: Any) -> int:
+        first: int = await ctx.step.run("one", lambda: 1)
+
+        async def plus_one() -> int:
+            return first + 1
+
+        second: int = await ctx.step.run("two", plus_one)
+        return second
+
+    url, _ = URLS[aws.HTTP_API]
+    run = SimExecutor(lambda_call(lambda_adapter(client), aws.HTTP_API), url, "a", KEY).run("f", "a/b", {})
+    assert (run.status, run.output, run.calls) == ("completed", 2, 3)

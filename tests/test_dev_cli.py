@@ -25,6 +25,35 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def on_a_terminal(*args: str) -> str:
+    """Run the CLI with its stdout on a pseudo-terminal; return what it printed."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "inngest_serverless.cli", *args],
+            cwd=ROOT,
+            stdout=follower,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": ROOT, "NO_COLOR": ""},
+        )
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8", "replace")
+    finally:
+        os.close(leader)
+
+
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[tuple[ExecutorProcess, Client]]:
     port = free_port()
@@ -54,6 +83,7 @@ def test_send_runs_run_and_cancel(stack: tuple[ExecutorProcess, Client]) -> None
     timeline = cli("run", run["run_id"], "--url", url)
     assert timeline.returncode == 0
     assert "first step" in timeline.stdout and "second step" in timeline.stdout and "Sleep" in timeline.stdout
+    assert "\x1b[" in on_a_terminal("run", run["run_id"], "--url", url)  # colour on a TTY
 
     waiting = cli("send", "tests/cancel.test", "--data", '{"request_id": "cli"}', "--url", url).stdout.strip()
     run_id = ""

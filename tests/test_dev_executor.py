@@ -367,3 +367,35 @@ def test_bad_requests_get_json_errors_not_crashes(setup: tuple[DevServer, Script
         conn.close()
         assert 400 <= response.status < 500, (path, response.status)
         assert payload["error"] and "Traceback" not in payload["error"]
+
+
+def test_batches_group_by_key_and_if_bypasses(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    batch = {"maxSize": 2, "timeout": "1s", "key": "event.data.k", "if": "event.data.batch == true"}
+    register(server, app, app.function("f", "t/batch", batchEvents=batch))
+    app.script = lambda fn, body, q: (200, SDK, [e["data"]["n"] for e in body["events"]])
+    a1 = send(server, "t/batch", {"k": "a", "n": 1, "batch": True})
+    b1 = send(server, "t/batch", {"k": "b", "n": 2, "batch": True})
+    alone = send(server, "t/batch", {"k": "a", "n": 3, "batch": False})
+    send(server, "t/batch", {"k": "a", "n": 4, "batch": True})
+    assert client.wait_run(alone, "f")["output"] == [3]  # the if is false: no batching
+    assert client.wait_run(a1, "f")["output"] == [1, 4]  # full at maxSize
+    assert client.wait_run(b1, "f")["output"] == [2]  # flushed by the timeout
+
+
+def test_debounce_timeout_caps_the_delay(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/debounce", debounce={"period": "1s", "timeout": "1500ms"}))
+    app.script = lambda fn, body, q: (200, SDK, body["event"]["data"]["n"])
+    ids = []
+    for n in range(8):  # an event every 0.4 s: the period alone would never expire
+        ids.append(send(server, "t/debounce", {"n": n}))
+        time.sleep(0.4)
+    deadline = time.time() + 10
+    while True:
+        runs = [r for r in client.runs() if r["function_slug"] == "f" and r["status"] == "Completed"]
+        if len(runs) >= 2:
+            break
+        assert time.time() < deadline, runs
+        time.sleep(0.05)
+    assert len(runs) < len(ids)

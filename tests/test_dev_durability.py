@@ -33,6 +33,8 @@ def _wait_all(client: Client, expected: dict[str, tuple[str, object]], timeout: 
                 run = client.run(runs[0]["run_id"])
                 assert run["status"] == "Completed", run
                 assert output is None or run["output"] == output, run
+                saved = [e["name"] for e in run["timeline"] if e["kind"] == "StepRun"]
+                assert len(saved) == len(set(saved)), saved  # each step's result stored once, never replaced
                 del pending[event_id]
         if pending:
             if time.time() > deadline:

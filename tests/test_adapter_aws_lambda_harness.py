@@ -16,7 +16,7 @@ import pytest
 
 from tests import aws_harness as aws
 from tests.aws_lambda_app import APP_ID
-from tests.sim_executor import drive
+from tests.sim_executor import SimExecutor, drive
 
 pytestmark = pytest.mark.harness
 
@@ -123,3 +123,37 @@ def test_real_lambda_context_gives_the_deadline() -> None:
     assert status == 200
     assert left is not None
     assert 0 < left <= 30  # the function timeout the emulator was given
+
+
+@pytest.fixture
+def moto_endpoint() -> Iterator[str]:
+    """moto's AWS API stand-in on a loopback port (the Lambda process's boto3 reaches it over HTTP)."""
+    from moto.server import ThreadedMotoServer
+
+    port = aws.free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def test_template_handler_takes_its_keys_from_secrets_manager(moto_endpoint: str) -> None:
+    """templates/inngest_handler.py as deployed: aws_keys() + lambda_adapter, under the emulator."""
+    import boto3
+
+    need(aws.RIE)
+    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+             "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto_endpoint}
+    secrets = boto3.client("secretsmanager", endpoint_url=moto_endpoint, region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    arn = secrets.create_secret(Name="inngest-keys", SecretString=json.dumps({"INNGEST_SIGNING_KEY": KEY}))["ARN"]
+    env = {**creds, "INNGEST_SIGNING_KEY_SECRET_ARN": arn}
+    with aws.rie("inngest_handler.handler", aws.REPO / "templates", env) as invoke:
+        url, _ = aws.SAMPLE_URLS[aws.FUNCTION_URL]
+        sim = SimExecutor(aws.event_call(lambda event: aws.invoke_url(invoke, event), aws.FUNCTION_URL),
+                          url, "inngest-app", KEY)
+        assert sim.introspect(signed=True)["authentication_succeeded"] is True
+        run = sim.run("hello", "app/hello", {"name": "Lambda"})
+    assert (run.status, run.output) == ("completed", "Hello, Lambda!")

@@ -58,7 +58,9 @@ def run_timeline(run: dict[str, Any], colour: bool) -> str:
             continue
         offset = f"+{duration(entry['started'] - origin)}" if origin else ""
         took = duration(entry["ended"] - entry["started"]) if entry.get("ended") else "waiting"
-        label = entry.get("name") or kind
+        label = entry.get("name") or ""
+        if kind in ("Completed", "Failed", "Cancelled", "Skipped"):
+            took = ""  # the run's end: its total is printed below
         detail = entry.get("detail") or {}
         if kind in _ERROR_KINDS:
             error = detail.get("error") if isinstance(detail, dict) else detail
@@ -76,7 +78,7 @@ def run_timeline(run: dict[str, Any], colour: bool) -> str:
         else:
             text = _clip(detail) if detail else ""
         attempt = f" #{entry['attempt'] + 1}" if entry.get("attempt") else ""
-        lines.append(f"  {offset:>9}  {kind:<14} {label[:28]:<28} {took:>8}{attempt}  {text}")
+        lines.append(f"  {offset:>9}  {kind:<14} {label[:28]:<28} {took:>8}{attempt}  {text}".rstrip())
     if run.get("ended_at") and origin:
         lines.append(f"  total {duration(run['ended_at'] - origin)}")
     return "\n".join(lines)

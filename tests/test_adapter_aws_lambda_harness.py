@@ -139,8 +139,16 @@ def moto_endpoint() -> Iterator[str]:
         server.stop()
 
 
-def test_template_handler_takes_its_keys_from_secrets_manager(moto_endpoint: str) -> None:
-    """templates/inngest_handler.py as deployed: aws_keys() + lambda_adapter, under the emulator."""
+@pytest.mark.parametrize(("workdir", "handler", "app_id", "call", "result"), [
+    ("templates", "inngest_handler.handler", "inngest-app", ("hello", "app/hello", {"name": "Lambda"}),
+     "Hello, Lambda!"),
+    ("sam/app", "app.handler", "sam-app", ("welcome", "user/signed.up", {"email": "a@example.com"}),
+     {"welcomed": "a@example.com"}),
+])
+def test_template_handlers_take_their_keys_from_secrets_manager(
+        moto_endpoint: str, workdir: str, handler: str, app_id: str, call: tuple[str, str, dict[str, str]],
+        result: object) -> None:
+    """Each template's handler as deployed (aws_keys() + lambda_adapter), under the emulator."""
     import boto3
 
     need(aws.RIE)
@@ -148,12 +156,12 @@ def test_template_handler_takes_its_keys_from_secrets_manager(moto_endpoint: str
              "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto_endpoint}
     secrets = boto3.client("secretsmanager", endpoint_url=moto_endpoint, region_name="us-east-1",
                            aws_access_key_id="testing", aws_secret_access_key="testing")
-    arn = secrets.create_secret(Name="inngest-keys", SecretString=json.dumps({"INNGEST_SIGNING_KEY": KEY}))["ARN"]
+    arn = secrets.create_secret(Name=f"{app_id}-keys", SecretString=json.dumps({"INNGEST_SIGNING_KEY": KEY}))["ARN"]
     env = {**creds, "INNGEST_SIGNING_KEY_SECRET_ARN": arn}
-    with aws.rie("inngest_handler.handler", aws.REPO / "templates", env) as invoke:
+    with aws.rie(handler, aws.REPO / workdir, env) as invoke:
         url, _ = aws.SAMPLE_URLS[aws.FUNCTION_URL]
         sim = SimExecutor(aws.event_call(lambda event: aws.invoke_url(invoke, event), aws.FUNCTION_URL),
-                          url, "inngest-app", KEY)
+                          url, app_id, KEY)
         assert sim.introspect(signed=True)["authentication_succeeded"] is True
-        run = sim.run("hello", "app/hello", {"name": "Lambda"})
-    assert (run.status, run.output) == ("completed", "Hello, Lambda!")
+        run = sim.run(*call)
+    assert (run.status, run.output) == ("completed", result)

@@ -134,3 +134,23 @@ def test_a_checkpointed_run_completes_with_each_step_run_once(rig: Callable[...,
     run = started.run("t/ck")
     assert run["status"] == "Completed" and run["output"] == 10
     assert ran == Counter({f"s{i}": 1 for i in range(5)})
+    assert sum(started.calls.values()) == 1, "the executor's checkpoint API took every step: one invocation"
+
+
+def test_a_checkpointed_run_with_a_sleep_takes_two_invocations(rig: Callable[..., Rig]) -> None:
+    ran: Counter[str] = Counter()
+
+    def define(client: Inngest) -> None:
+        @client.create_function(fn_id="nap", trigger=TriggerEvent(event="t/nap"), retries=0, checkpoint=True)
+        def fn(ctx: Context) -> Any:
+            a = ctx.step.run("a", lambda: ran.update(["a"]) or 1)
+            ctx.step.sleep("nap", 10)
+            b = ctx.step.run("b", lambda: ran.update(["b"]) or 2)
+            c = ctx.step.run("c", lambda: ran.update(["c"]) or 3)
+            return a + b + c
+
+    started = rig(define)
+    run = started.run("t/nap")
+    assert run["status"] == "Completed" and run["output"] == 6
+    assert ran == Counter({"a": 1, "b": 1, "c": 1})
+    assert sum(started.calls.values()) == 2

@@ -237,3 +237,18 @@ def test_bad_checkpoint_options_fail_at_definition(bad: dict[str, Any]) -> None:
 def test_a_bad_checkpoint_value_fails_at_definition() -> None:
     with pytest.raises(ConfigError):
         Inngest(app_id="ck", is_production=False, checkpoint="yes")  # type: ignore[arg-type]
+
+
+def test_a_parallel_group_ends_the_invocation_after_the_finished_steps_are_posted(api: FakeApi, run: Run) -> None:
+    client = Inngest(app_id="ck", is_production=False, api_base_url=api.url, checkpoint=True)
+
+    @client.create_function(fn_id="fan", trigger=TriggerEvent(event="t/fan"))
+    def fn(ctx: Context) -> Any:
+        a = ctx.step.run("a", lambda: 1)
+        b, c = ctx.step.parallel([lambda: ctx.step.run("b", lambda: 2), lambda: ctx.step.run("c", lambda: 3)])
+        return a + b + c
+
+    status, ops = call(Handler(client), "fan", run)
+    assert status == 206
+    assert [(op["op"], op["id"]) for op in ops] == [("StepPlanned", h("b")), ("StepPlanned", h("c"))]
+    assert [op["id"] for ops in run.posts for op in ops] == [h("a")]

@@ -11,7 +11,7 @@ import pytest
 
 from inngest_serverless.core import serialize
 from inngest_serverless.core.errors import StepError
-from inngest_serverless.core.replay import Engine, Pending
+from inngest_serverless.core.replay import MISSING, Engine, Pending
 
 
 @dataclasses.dataclass
@@ -90,6 +90,19 @@ def test_step_ids_hash_like_protocol_8_1() -> None:
     engine = Engine(memos={}, target=None, immediate=True)
     assert engine.next_id("my-step-id") == ("e7d8a2f140845095749d60246ff1110c9d01d76a", 0)
     assert engine.next_id("my-step-id") == ("f47c6228c581af870aa285200cf95ec3ac59bb6a", 1)
+    # A later call (a new engine) gets the same IDs from the process's hash cache.
+    again = Engine(memos={}, target=None, immediate=True)
+    assert [again.next_id("my-step-id")[0] for _ in range(2)] == [
+        "e7d8a2f140845095749d60246ff1110c9d01d76a", "f47c6228c581af870aa285200cf95ec3ac59bb6a"]
+
+
+def test_lookup_builds_no_pending_and_counts_repeats() -> None:
+    memo = {"e7d8a2f140845095749d60246ff1110c9d01d76a": {"data": 1}}
+    engine = Engine(memos=memo, target=None, immediate=True)
+    assert engine.lookup("my-step-id") == ({"data": 1}, "e7d8a2f140845095749d60246ff1110c9d01d76a", 0)
+    value, pending = engine.memo("my-step-id")
+    assert value is MISSING and (pending.hashed, pending.user_id, pending.index) == (
+        "f47c6228c581af870aa285200cf95ec3ac59bb6a", "my-step-id", 1)
 
 
 def test_importing_the_package_loads_nothing_heavy() -> None:

@@ -47,6 +47,11 @@ class NonDeterminismError(NonRetriableError):
 
 _MISSING: Any = object()
 
+# Step-ID hashes by raw ID ("name" or "name:n"): every call of a run replays the same IDs, so a
+# warm process hashes each once. Bounded; cleared when full.
+_HASHES: dict[str, str] = {}
+_HASHES_MAX = 65_536
+
 
 @dataclass(slots=True)
 class Pending:
@@ -101,14 +106,26 @@ class Engine:
                 "split the work across several runs (e.g. with step.invoke or send_event)"
             )
         raw = user_id if index == 0 else f"{user_id}:{index}"
-        return _sha1(raw.encode("utf-8")).hexdigest(), index
+        hashed = _HASHES.get(raw)
+        if hashed is None:
+            hashed = _sha1(raw.encode("utf-8")).hexdigest()
+            if len(_HASHES) >= _HASHES_MAX:
+                _HASHES.clear()
+            _HASHES[raw] = hashed
+        return hashed, index
 
-    def memo(self, user_id: str) -> tuple[Any, Pending]:
-        """The memoized value of the next step named ``user_id`` (or ``_MISSING``)."""
+    def lookup(self, user_id: str) -> tuple[Any, str, int]:
+        """The memoized value of the next step named ``user_id`` (or ``_MISSING``), its hashed
+        ID and repeat index. The replay hot path: no Pending is built for a memoized step."""
         hashed, index = self.next_id(user_id)
         value = self.memos.get(hashed, _MISSING)
         if value is not _MISSING:
             self._reached.add(hashed)
+        return value, hashed, index
+
+    def memo(self, user_id: str) -> tuple[Any, Pending]:
+        """The memoized value of the next step named ``user_id`` (or ``_MISSING``)."""
+        value, hashed, index = self.lookup(user_id)
         return value, Pending(hashed, user_id, index)
 
     # -- decisions ----------------------------------------------------------------

@@ -63,14 +63,15 @@ class Step:
     def _begin_run(self, step_id: str, handler: Callable[..., Any], output_type: Any) -> tuple[Any, Pending | None]:
         if not callable(handler):
             raise ConfigError(f"step.run({step_id!r}, handler): handler must be callable")
-        memo, pending = self._engine.memo(step_id)
+        memo, hashed, index = self._engine.lookup(step_id)
         if memo is not MISSING:  # replay: the hot path, once per earlier step on every call
             if type(memo) is dict and len(memo) == 1 and "data" in memo:  # the usual {"data": x} (PROTOCOL §8.3)
                 value = memo["data"]
             else:
-                value = self._engine.unwrap(memo, pending)
+                value = self._engine.unwrap(memo, Pending(hashed, step_id, index))
             tp = output_type if output_type is not None else serialize.output_type_of(handler)
             return (value if tp is None else serialize.load(value, tp)), None
+        pending = Pending(hashed, step_id, index)
         op = pending.base_op(Opcode.STEP_RUN)
         self._engine.new_work(pending, op, runnable=True)
         return None, pending
@@ -89,12 +90,20 @@ class Step:
         output_type: Any = None,
     ) -> T:
         """Run ``handler(*handler_args)`` once; later calls return its memoized result."""
-        return self._run(step_id, handler, handler_args, output_type, StepType.RUN)  # type: ignore[no-any-return]
+        value, pending = self._begin_run(step_id, handler, output_type)
+        if pending is None:
+            return value  # type: ignore[no-any-return]
+        return self._execute(pending, handler, handler_args, output_type, StepType.RUN)  # type: ignore[no-any-return]
 
     def _run(self, step_id: str, handler: Callable[..., Any], args: Sequence[Any], output_type: Any, kind: str) -> Any:
         value, pending = self._begin_run(step_id, handler, output_type)
         if pending is None:
             return value
+        return self._execute(pending, handler, args, output_type, kind)
+
+    def _execute(self, pending: Pending, handler: Callable[..., Any], args: Sequence[Any], output_type: Any,
+                 kind: str) -> Any:
+        """Run a step body that has no memoized state (the call then ends, unless checkpointing)."""
         budget = self._engine.budget
         try:
             if budget is not None:

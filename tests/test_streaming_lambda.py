@@ -74,13 +74,16 @@ def split(raw: bytes) -> tuple[dict[str, Any], bytes]:
     return json.loads(head), body
 
 
+LOOP = [sys.executable, "-m", "inngest_serverless.adapters.aws_lambda_streaming"]
+BOOTSTRAP = ROOT / "inngest_serverless" / "adapters" / "aws_lambda_streaming" / "bootstrap"
+
+
 class Emulator:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], command: list[str] = LOOP) -> None:
         self.port, api_port = free_port(), free_port()
         self.proc = subprocess.Popen(
             [str(RIE), "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}",
-             "--runtime-api-address", f"127.0.0.1:{api_port}",
-             sys.executable, "-m", "inngest_serverless.adapters.aws_lambda_streaming"],
+             "--runtime-api-address", f"127.0.0.1:{api_port}", *command],
             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "_HANDLER": "tests.lambda_streaming_app.handler",
                            **env},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -115,10 +118,10 @@ class Emulator:
             self.proc.wait(5)
 
 
-def emulator(env: dict[str, str]) -> Iterator[Emulator]:
+def emulator(env: dict[str, str], command: list[str] = LOOP) -> Iterator[Emulator]:
     if not RIE.exists():
         pytest.skip("the Lambda emulator is not installed (scripts/install-hosts.d/20-aws.sh)")
-    rie = Emulator(env)
+    rie = Emulator(env, command)
     try:
         yield rie
     finally:
@@ -133,6 +136,15 @@ def lam() -> Iterator[Emulator]:
 @pytest.fixture(scope="module")
 def short_lam() -> Iterator[Emulator]:
     yield from emulator({"STREAMING_TEST_STEP_SECONDS": "30", "AWS_LAMBDA_FUNCTION_TIMEOUT": "2"})
+
+
+def test_the_exec_wrapper_starts_the_loop_and_ignores_the_managed_runtime_command_line() -> None:
+    # As AWS_LAMBDA_EXEC_WRAPPER, the script gets the managed runtime's own command line as arguments.
+    managed = [str(BOOTSTRAP), "/var/lang/bin/python3.12", "/var/runtime/bootstrap.py"]
+    env = {"INNGEST_LAMBDA_PYTHON": sys.executable, "LAMBDA_TASK_ROOT": str(ROOT)}
+    for rie in emulator(env, managed):
+        prelude, body = split(rie.invoke(function_url_event("quick", call_body("t/quick"))))
+        assert prelude["statusCode"] == 200 and json.loads(body) == {"quick": True}
 
 
 def test_a_slow_call_streams_prelude_nul_bytes_keepalives_and_the_final_body(lam: Emulator) -> None:

@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -147,27 +148,36 @@ def _bare_program() -> str:
 
 
 def _child_env() -> dict[str, str]:
-    """PYTHONPATH for ``python -S`` children: the checkout, then the installed packages."""
+    """Environment of the children: PYTHONPATH for ``python -S`` (the checkout, then the installed
+    packages), and bytecode caching on, in a cache of the benchmark's own, as in a deployed app
+    (pip compiles what it installs; a checkout run with PYTHONDONTWRITEBYTECODE would compile our
+    modules from source at every start, and not inngest-py's)."""
     paths = sysconfig.get_paths()
     extra = [str(ROOT), paths["purelib"], paths["platlib"], os.environ.get("PYTHONPATH", "")]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in dict.fromkeys(extra) if p)}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in dict.fromkeys(extra) if p)
+    env["PYTHONPYCACHEPREFIX"] = str(ROOT / ".cache" / "bench-pycache")
+    return env
 
 
-def _spawn(program: str) -> tuple[float, float, float]:
+def _spawn(program: str) -> tuple[float, float, float, float]:
     # -S: no site module, so no .pth start-up hooks; a machine's own hooks (this one has one that
     # imports certifi at every start) would otherwise land on both SDKs' figures alike.
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     out = subprocess.run([sys.executable, "-S", "-c", program], capture_output=True, text=True, env=_child_env(),
                          cwd=ROOT, timeout=120, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_ms = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
     if out.returncode != 0:
         raise RuntimeError(f"benchmark child failed:\n{out.stderr[-2000:]}")
     done, rss_import, rss_peak = ast.literal_eval(out.stdout.strip().splitlines()[-1])
-    return (done - start) * 1000, rss_import, rss_peak
+    return (done - start) * 1000, cpu_ms, rss_import, rss_peak
 
 
 def cold_starts(runs: int) -> dict[str, dict[str, float]]:
     """Median ms from spawning a fresh interpreter to the first response, and RSS in MiB."""
-    samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in (*SDKS, "python")}
+    samples: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in (*SDKS, "python")}
     programs = {sdk: _cold_program(sdk) for sdk in SDKS}
     programs["python"] = _bare_program()
     for name in samples:  # one warm-up each (page cache, .pyc files)
@@ -179,8 +189,9 @@ def cold_starts(runs: int) -> dict[str, dict[str, float]]:
         name: {
             "cold_ms": statistics.median(s[0] for s in rows),
             "cold_ms_min": min(s[0] for s in rows),
-            "rss_import_mib": statistics.median(s[1] for s in rows),
-            "rss_peak_mib": statistics.median(s[2] for s in rows),
+            "cold_cpu_ms": statistics.median(s[1] for s in rows),  # the child's user + system CPU time
+            "rss_import_mib": statistics.median(s[2] for s in rows),
+            "rss_peak_mib": statistics.median(s[3] for s in rows),
         }
         for name, rows in samples.items()
     }
@@ -189,74 +200,142 @@ def cold_starts(runs: int) -> dict[str, dict[str, float]]:
 # -- (b) and (c): in one fresh process per SDK ---------------------------------------------------
 
 
-def worker(sdk: str, ns: list[int], calls: int, runs: list[int], run_repeats: int) -> dict[str, Any]:
-    """Runs inside the child: per-call times and whole-run times for one SDK."""
-    space: dict[str, Any] = {}
-    exec(SETUP[sdk]["import"] + "\n" + SETUP[sdk]["app"], space)  # the benchmark's own app, as the child runs it
-    call = space["call"]
-    per_call: dict[str, float] = {}
-    for n in ns:
-        body = call_body(n, memo_of(n))
-        for _ in range(2):  # warm-up
-            status, _ = call("steps", body)
-            assert status == 200, (sdk, n, status)
+class App:
+    """One SDK's benchmark app, loaded in this process."""
+
+    def __init__(self, sdk: str) -> None:
+        space: dict[str, Any] = {}
+        exec(SETUP[sdk]["import"] + "\n" + SETUP[sdk]["app"], space)  # the benchmark's own app, as the child runs it
+        self.sdk = sdk
+        self.call = space["call"]
+        self.bodies: dict[int, bytes] = {}
+
+    def per_call(self, n: int, reps: int) -> list[tuple[float, float]]:
+        """(wall, CPU) seconds of each of ``reps`` calls replaying ``n`` memoized steps (after a warm-up on first use)."""
+        if n not in self.bodies:
+            self.bodies[n] = call_body(n, memo_of(n))
+            for _ in range(2):
+                status, _ = self.call("steps", self.bodies[n])
+                assert status == 200, (self.sdk, n, status)
         times = []
-        for _ in range(calls if n < 1000 else max(3, calls // 2)):
-            t0 = time.perf_counter()
-            call("steps", body)
-            times.append(time.perf_counter() - t0)
-        per_call[str(n)] = statistics.median(times) * 1000
-    whole: dict[str, float] = {}
-    for n in runs:
-        totals = []
+        for _ in range(reps):
+            c0, t0 = time.process_time(), time.perf_counter()
+            self.call("steps", self.bodies[n])
+            times.append((time.perf_counter() - t0, time.process_time() - c0))
+        return times
+
+    def whole_run(self, n: int) -> tuple[float, float]:
+        """(wall, CPU) seconds of SDK time over every call of a run of ``n`` sequential steps."""
+        steps: dict[str, Any] = {}
+        total, cpu, made = 0.0, 0.0, 0
+        while True:
+            body = call_body(n, steps)
+            c0, t0 = time.process_time(), time.perf_counter()
+            status, raw = self.call("steps", body)
+            total += time.perf_counter() - t0
+            cpu += time.process_time() - c0
+            made += 1
+            if status == 200:
+                break
+            assert status == 206, (self.sdk, n, status, raw[:200])
+            for op in json.loads(raw):
+                assert op["op"] == "StepRun", op
+                steps[op["id"]] = {"data": op.get("data")}
+        assert made == n + 1, (self.sdk, n, made)
+        return total, cpu
+
+
+def serve(sdk: str) -> None:
+    """Worker loop: one JSON command a line on stdin, one JSON answer a line on stdout."""
+    app = App(sdk)
+    print(json.dumps({"ready": sdk}), flush=True)
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd["op"] == "call":
+            out: Any = app.per_call(cmd["n"], cmd["reps"])
+        elif cmd["op"] == "run":
+            out = app.whole_run(cmd["n"])
+        else:
+            break
+        print(json.dumps(out), flush=True)
+
+
+class Worker:
+    def __init__(self, sdk: str) -> None:
+        args = [sys.executable, str(Path(__file__).resolve()), "--serve", sdk]
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_child_env(),
+                                     cwd=ROOT)
+        self.ask_line()
+
+    def ask_line(self, cmd: dict[str, Any] | None = None) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        if cmd is not None:
+            self.proc.stdin.write(json.dumps(cmd) + "\n")
+            self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"benchmark worker exited with {self.proc.wait()}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def in_process(ns: list[int], calls: int, runs: list[int], run_repeats: int) -> dict[str, Any]:
+    """(b) and (c) for both SDKs, each in a worker process of its own, driven in alternation:
+    one batch for one SDK, then the same batch for the other (order flipped every round), so
+    that changes in the machine's load fall on both alike."""
+    workers = {sdk: Worker(sdk) for sdk in SDKS}
+    try:
+        per_call: dict[str, dict[str, list[list[float]]]] = {sdk: {str(n): [] for n in ns} for sdk in SDKS}
+        whole: dict[str, dict[str, list[list[float]]]] = {sdk: {str(n): [] for n in runs} for sdk in SDKS}
+        order = list(SDKS)
+        batch = 3
+        for _ in range(-(-calls // batch)):
+            for n in ns:
+                for sdk in order:
+                    per_call[sdk][str(n)] += workers[sdk].ask_line({"op": "call", "n": n, "reps": batch})
+            order.reverse()
         for _ in range(run_repeats):
-            steps: dict[str, Any] = {}
-            total, made = 0.0, 0
-            while True:
-                body = call_body(n, steps)
-                t0 = time.perf_counter()
-                status, raw = call("steps", body)
-                total += time.perf_counter() - t0
-                made += 1
-                if status == 200:
-                    break
-                assert status == 206, (sdk, n, status, raw[:200])
-                for op in json.loads(raw):
-                    assert op["op"] == "StepRun", op
-                    steps[op["id"]] = {"data": op.get("data")}
-            assert made == n + 1, (sdk, n, made)
-            totals.append(total)
-        whole[str(n)] = statistics.median(totals) * 1000
-    return {"per_call_ms": per_call, "whole_run_ms": whole}
+            for n in runs:
+                for sdk in order:
+                    whole[sdk][str(n)].append(workers[sdk].ask_line({"op": "run", "n": n}))
+            order.reverse()
+    finally:
+        for w in workers.values():
+            w.close()
 
+    def summary(samples: dict[str, dict[str, list[list[float]]]]) -> dict[str, dict[str, dict[str, float]]]:
+        def one(v: list[list[float]]) -> dict[str, float]:
+            wall, cpu = [x[0] for x in v], [x[1] for x in v]
+            return {"median": statistics.median(wall) * 1000, "min": min(wall) * 1000,
+                    "cpu_median": statistics.median(cpu) * 1000, "samples": len(v)}
+        return {sdk: {n: one(v) for n, v in by_n.items()} for sdk, by_n in samples.items()}
 
-def in_process(sdk: str, ns: list[int], calls: int, runs: list[int], run_repeats: int) -> dict[str, Any]:
-    args = [sys.executable, str(Path(__file__).resolve()), "--worker", sdk, "--ns", ",".join(map(str, ns)),
-            "--calls", str(calls), "--runs", ",".join(map(str, runs)), "--run-repeats", str(run_repeats)]
-    out = subprocess.run(args, capture_output=True, text=True, env=_child_env(), cwd=ROOT, timeout=1800, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"benchmark worker for {sdk} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
-# -- report ----------------------------------------------------------------------------------------
+    return {"per_call_ms": summary(per_call), "whole_run_ms": summary(whole)}
 
 
 def measure(smoke: bool) -> dict[str, Any]:
     ns = [1, 10, 100] if smoke else [1, 10, 100, 1000]
     runs = [10, 100] if smoke else [100, 1000]
     plan = {"cold_runs": 2 if smoke else 9, "calls": 3 if smoke else 21, "run_repeats": 1 if smoke else 3}
+    load_before = os.getloadavg()[0]
     cold = cold_starts(plan["cold_runs"])
-    per_sdk = {sdk: in_process(sdk, ns, plan["calls"], runs, plan["run_repeats"]) for sdk in SDKS}
+    timed = in_process(ns, plan["calls"], runs, plan["run_repeats"])
     return {
         "smoke": smoke,
         "plan": plan,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "load_before": os.getloadavg()[0], "load_after": None},
+                    "load_before": load_before, "load_after": os.getloadavg()[0]},
         "versions": _versions(),
         "cold": cold,
-        "per_call_ms": {sdk: per_sdk[sdk]["per_call_ms"] for sdk in SDKS},
-        "whole_run_ms": {sdk: per_sdk[sdk]["whole_run_ms"] for sdk in SDKS},
+        **timed,
     }
 
 
@@ -266,32 +345,37 @@ def _versions() -> dict[str, str]:
     return {"ours": version("inngest-serverless"), "inngest-py": version("inngest")}
 
 
-def rows(res: dict[str, Any]) -> list[tuple[str, float, float, str, str]]:
-    """(metric, ours, inngest-py, ratio text, target text)."""
-    out: list[tuple[str, float, float, str, str]] = []
+Row = tuple[str, float, float, float | None, float | None, str]  # label, ours, theirs, ours CPU, theirs CPU, target
 
-    def add(label: str, ours: float, theirs: float, target: float | None, unit: str) -> None:
-        ratio = ours / theirs if theirs else float("nan")
-        tgt = ""
-        if target is not None:
-            tgt = f"<= 1/{round(1 / target)}: {'met' if ratio <= target else 'MISSED'}"
-        out.append((f"{label} ({unit})", ours, theirs, f"1/{theirs / ours:.1f}" if ours else "-", tgt))
+
+def rows(res: dict[str, Any]) -> list[Row]:
+    out: list[Row] = []
+
+    def target(wall: float, cpu: float | None, limit: float | None) -> str:
+        if limit is None:
+            return ""
+        verdict = "met" if wall <= limit else "MISSED"
+        if cpu is not None and (cpu <= limit) != (wall <= limit):
+            verdict += f" (on CPU time: {'met' if cpu <= limit else 'MISSED'})"
+        return f"<= 1/{round(1 / limit)}: {verdict}"
 
     cold = res["cold"]
-    add("cold start: process start -> first response", cold["ours"]["cold_ms"], cold["inngest-py"]["cold_ms"],
-        TARGETS["cold"], "ms")
-    for n in res["per_call_ms"]["ours"]:
-        add(f"one call replaying N={n} memoized steps", res["per_call_ms"]["ours"][n],
-            res["per_call_ms"]["inngest-py"][n], TARGETS["call_1000"] if n == "1000" else None, "ms")
-    for n in res["whole_run_ms"]["ours"]:
-        add(f"whole run, N={n} steps ({int(n) + 1} calls)", res["whole_run_ms"]["ours"][n],
-            res["whole_run_ms"]["inngest-py"][n], TARGETS["run_1000"] if n == "1000" else None, "ms")
-    rss_o, rss_t = cold["ours"]["rss_import_mib"], cold["inngest-py"]["rss_import_mib"]
-    rss_target = f"<= {TARGETS['rss_mib']:.0f} MiB: {'met' if rss_o <= TARGETS['rss_mib'] else 'MISSED'}"
-    out.append(("RSS after import (MiB)", rss_o, rss_t, f"1/{rss_t / rss_o:.1f}", rss_target))
-    out.append(("peak RSS after first response (MiB)", cold["ours"]["rss_peak_mib"],
-                cold["inngest-py"]["rss_peak_mib"], f"1/{cold['inngest-py']['rss_peak_mib'] / cold['ours']['rss_peak_mib']:.1f}",
-                ""))
+    o, t = cold["ours"], cold["inngest-py"]
+    out.append(("cold start: process start -> first response (ms)", o["cold_ms"], t["cold_ms"], o["cold_cpu_ms"],
+                t["cold_cpu_ms"], target(o["cold_ms"] / t["cold_ms"], o["cold_cpu_ms"] / t["cold_cpu_ms"],
+                                         TARGETS["cold"])))
+    for key, label, limit_key in (("per_call_ms", "one call replaying N={n} memoized steps (ms)", "call_1000"),
+                                  ("whole_run_ms", "whole run of N={n} steps, {calls} calls (ms)", "run_1000")):
+        for n, mine in res[key]["ours"].items():
+            theirs = res[key]["inngest-py"][n]
+            limit = TARGETS[limit_key] if n == "1000" else None
+            out.append((label.format(n=n, calls=int(n) + 1), mine["median"], theirs["median"], mine["cpu_median"],
+                        theirs["cpu_median"], target(mine["median"] / theirs["median"],
+                                                     mine["cpu_median"] / theirs["cpu_median"], limit)))
+    rss_ok = "met" if o["rss_import_mib"] <= TARGETS["rss_mib"] else "MISSED"
+    out.append(("RSS after import (MiB)", o["rss_import_mib"], t["rss_import_mib"], None, None,
+                f"<= {TARGETS['rss_mib']:.0f} MiB: {rss_ok}"))
+    out.append(("peak RSS after the first response (MiB)", o["rss_peak_mib"], t["rss_peak_mib"], None, None, ""))
     return out
 
 
@@ -299,48 +383,61 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.2f}" if value < 10 else f"{value:.1f}"
 
 
+def _ratio(ours: float, theirs: float) -> str:
+    return f"1/{theirs / ours:.1f}" if ours > 0 else "-"
+
+
 def table(res: dict[str, Any]) -> str:
-    lines = ["| metric | ours | inngest-py | ours / inngest-py | target |", "| --- | ---: | ---: | ---: | --- |"]
-    for label, ours, theirs, ratio, target in rows(res):
-        lines.append(f"| {label} | {_fmt(ours)} | {_fmt(theirs)} | {ratio} | {target} |")
+    lines = ["| metric | ours | inngest-py | ours / inngest-py | same, on CPU time | target |",
+             "| --- | ---: | ---: | ---: | ---: | --- |"]
+    for label, ours, theirs, ours_cpu, theirs_cpu, target in rows(res):
+        cpu = _ratio(ours_cpu, theirs_cpu) if ours_cpu is not None and theirs_cpu is not None else ""
+        lines.append(f"| {label} | {_fmt(ours)} | {_fmt(theirs)} | {_ratio(ours, theirs)} | {cpu} | {target} |")
     return "\n".join(lines)
 
 
 def chart(res: dict[str, Any], width: int = 50) -> str:
-    """Bars scaled to inngest-py = full width, one pair per metric (plain text, in a code block)."""
+    """Bars scaled to the larger of the pair, one pair per metric (plain text, in a code block)."""
     lines = []
-    for label, ours, theirs, ratio, _ in rows(res):
+    for label, ours, theirs, *_ in rows(res):
         full = max(ours, theirs)
         bar_o = "#" * max(1, round(width * ours / full))
         bar_t = "=" * max(1, round(width * theirs / full))
         lines.append(label)
         lines.append(f"  ours       {bar_o:<{width}} {_fmt(ours)}")
-        lines.append(f"  inngest-py {bar_t:<{width}} {_fmt(theirs)}   ({ratio})")
+        lines.append(f"  inngest-py {bar_t:<{width}} {_fmt(theirs)}   ({_ratio(ours, theirs)})")
     return "\n".join(lines)
 
 
 def section(res: dict[str, Any]) -> str:
-    m, cold = res["machine"], res["cold"]
+    m, cold, plan = res["machine"], res["cold"], res["plan"]
+    bare = cold["python"]
     return f"""{DOC_SECTION}
 
-Measured by `python bench/bench_core.py --write-docs docs/benchmarks.md` (ours {res['versions']['ours']},
-inngest-py {res['versions']['inngest-py']}, Python {m['python']}, {m['cpus']} CPUs shared with other work;
-load average {m['load_before']:.2f} before, {m['load_after']:.2f} after). Each SDK runs in fresh processes
-of its own, in dev mode. Ours is called through `Handler.handle(Request)`, inngest-py through
-`CommHandler.post_sync`, the layer its framework integrations call, so neither pays for a web framework.
+Measured with `python bench/bench_core.py --write-docs docs/benchmarks.md`: ours {res['versions']['ours']},
+inngest-py {res['versions']['inngest-py']}, Python {m['python']}, {m['cpus']} CPUs shared with other work
+(load average {m['load_before']:.1f} before the run, {m['load_after']:.1f} after). Both SDKs in dev mode. Ours is
+called through `Handler.handle(Request)`, inngest-py through `CommHandler.post_sync`, the layer its
+framework integrations call, so neither side pays for a web framework.
 
-* Cold start: from spawning the interpreter to the first response (import, client, 3 functions,
-  handler, one call that runs a step), median of {res['plan']['cold_runs']} fresh processes per SDK, interleaved.
-  A bare `python -c` takes {_fmt(cold['python']['cold_ms'])} ms and {_fmt(cold['python']['rss_import_mib'])} MiB
+* **Cold start**: from spawning the interpreter to the first response (import, client, 3 functions,
+  handler, one call that runs a step), median of {plan['cold_runs']} fresh processes per SDK, the two
+  interleaved. Children run as `python -S` (no `.pth` start-up hooks; this machine has one that imports
+  certifi at every start). A bare interpreter takes {_fmt(bare['cold_ms'])} ms and {_fmt(bare['rss_import_mib'])} MiB
   here; both SDKs' figures include it.
-* Per call: median time of {res['plan']['calls']} calls whose body holds N memoized `step.run` results (the
-  function has N steps, so the call replays them all and returns 200), after two warm-up calls.
-* Whole run: the sum of the SDK time of every call the executor makes to finish a run of N sequential
-  `step.run` steps (N + 1 calls: each runs one new step immediately and replays the ones before),
-  median of {res['plan']['run_repeats']} runs.
-* RSS: VmRSS right after `import`, in a fresh process; peak (VmHWM) after the first response.
+* **Per call**: one call whose body holds N memoized `step.run` results; the function has N steps, so
+  the call replays all of them and returns 200. Median of {plan['calls']} calls after two warm-ups.
+* **Whole run**: the SDK time of every call the executor makes to finish a run of N sequential
+  `step.run` steps: N + 1 calls, each running one new step at once and replaying the ones before.
+  Median of {plan['run_repeats']} runs.
+* **RSS**: VmRSS right after `import`, in a fresh process; peak (VmHWM) after the first response.
 
-The machine is shared, so figures move by 10-30 % between runs; the ratios are stable to within that.
+Each SDK runs in a worker process of its own; the two are driven in alternation (a few calls of one,
+then the same of the other, order flipped each round), so load from other work falls on both alike.
+On this shared machine absolute figures move a lot between runs (several times over under heavy
+load); the ratios much less. Figures are wall-clock medians; the CPU-time column gives the same
+ratio from the process's CPU time (the child's, for cold starts), which time spent waiting for a
+core does not inflate.
 
 {table(res)}
 
@@ -362,20 +459,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="a quick pass with small N (for CI)")
     parser.add_argument("--json", type=Path, help="write the raw results here")
-    parser.add_argument("--write-docs", type=Path, help="update the section of this Markdown file")
-    parser.add_argument("--worker", choices=SDKS, help=argparse.SUPPRESS)
-    parser.add_argument("--ns", default="1,10,100,1000", help=argparse.SUPPRESS)
-    parser.add_argument("--calls", type=int, default=21, help=argparse.SUPPRESS)
-    parser.add_argument("--runs", default="100,1000", help=argparse.SUPPRESS)
-    parser.add_argument("--run-repeats", type=int, default=3, help=argparse.SUPPRESS)
+    parser.add_argument("--write-docs", type=Path, help="update this benchmark's section of this Markdown file")
+    parser.add_argument("--serve", choices=SDKS, help=argparse.SUPPRESS)  # a worker process
     args = parser.parse_args(argv)
-    if args.worker:
-        ints = [int(x) for x in args.ns.split(",") if x]
-        runs = [int(x) for x in args.runs.split(",") if x]
-        print(json.dumps(worker(args.worker, ints, args.calls, runs, args.run_repeats)))
+    if args.serve:
+        serve(args.serve)
         return 0
     res = measure(args.smoke)
-    res["machine"]["load_after"] = os.getloadavg()[0]
     print(table(res))
     print()
     print(chart(res))

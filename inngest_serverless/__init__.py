@@ -26,11 +26,21 @@ from .core.version import VERSION as __version__
 
 StepSync = Step  # the official SDK's name for the sync step API
 
+
+def __getattr__(name: str) -> object:
+    # Imported on first use: most apps never configure checkpointing.
+    if name == "Checkpoint":
+        from .core.checkpoint import Checkpoint
+
+        return Checkpoint
+    raise AttributeError(f"module 'inngest_serverless' has no attribute {name!r}")
+
 __all__ = [
     "AsyncContext",
     "AsyncStep",
     "Batch",
     "Cancel",
+    "Checkpoint",
     "Concurrency",
     "Context",
     "ContextSync",

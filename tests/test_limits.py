@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -135,7 +136,22 @@ def memoized_items(n: int) -> dict[str, Any]:
 def test_step_1001_is_reported_clearly_and_not_retried() -> None:
     resp = post(Handler(many_steps_client(1001)), "fn", call_body(memoized_items(1000)))
     assert resp.status == 400 and resp.headers["x-inngest-no-retry"] == "true"
-    assert "1000 steps" in resp.json()["message"] and "limit per run" in resp.json()["message"]
+    message = resp.json()["message"]
+    assert "step 'item' would be step 1001" in message and "limit of 1000 steps per run" in message
+
+
+def test_the_step_limit_cannot_be_swallowed_by_user_code() -> None:
+    client = Inngest(app_id="app", is_production=False)
+
+    @client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))
+    def fn(ctx: Context) -> str:
+        for _ in range(1001):
+            with contextlib.suppress(Exception):
+                ctx.step.run("item", lambda: 1)
+        return "finished without step 1001"
+
+    resp = post(Handler(client), "fn", call_body(memoized_items(1000)))
+    assert resp.status == 400 and "limit of 1000 steps" in resp.json()["message"]
 
 
 def test_exactly_1000_steps_complete() -> None:

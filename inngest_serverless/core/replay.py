@@ -101,10 +101,12 @@ class Engine:
         counts[user_id] = index + 1
         self._seen += 1
         if self._seen > Limit.STEPS_PER_RUN:
-            raise NonRetriableError(
-                f"this run reached {Limit.STEPS_PER_RUN} steps, the server's limit per run; "
-                "split the work across several runs (e.g. with step.invoke or send_event)"
-            )
+            # Through the interrupt, so a user's ``except Exception`` around a step cannot hide it.
+            raise Interrupt([], error=NonRetriableError(
+                f"step {user_id!r} would be step {self._seen} of this run, over the server's limit of "
+                f"{Limit.STEPS_PER_RUN} steps per run; split the work across several runs "
+                "(e.g. with step.invoke or send_event)"
+            ))
         raw = user_id if index == 0 else f"{user_id}:{index}"
         hashed = _HASHES.get(raw)
         if hashed is None:

@@ -29,6 +29,7 @@ class ScriptedApp:
     def __init__(self) -> None:
         self.script: Callable[[str, dict[str, Any], str], Reply] = lambda fn, body, q: (200, SDK, None)
         self.calls: list[tuple[str, dict[str, Any], float]] = []
+        self.queries: list[str] = []  # the query string of each call, in step with ``calls``
         app = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -41,6 +42,7 @@ class ScriptedApp:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 query = self.path.split("?", 1)[1] if "?" in self.path else ""
                 fn = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("fnId", "")
+                app.queries.append(query)
                 app.calls.append((fn, body, time.time()))
                 status, headers, reply = app.script(fn, body, query)
                 data = b"" if reply is None and status != 200 else json.dumps(reply).encode()
@@ -399,3 +401,39 @@ def test_debounce_timeout_caps_the_delay(setup: tuple[DevServer, ScriptedApp, Cl
         assert time.time() < deadline, runs
         time.sleep(0.05)
     assert len(runs) < len(ids)
+
+
+def _parallel_script(mode: str | None) -> Callable[[str, dict[str, Any], str], Reply]:
+    def script(fn: str, body: dict[str, Any], q: str) -> Reply:
+        steps = body["steps"]
+        if "stepId=a" in q:
+            return 206, SDK, [{"op": "StepRun", "id": "a", "name": "a", "data": "A"}]
+        if "stepId=b" in q:
+            time.sleep(0.5)
+            return 206, SDK, [{"op": "StepRun", "id": "b", "name": "b", "data": "B"}]
+        if "a" in steps and "b" in steps:
+            return 200, SDK, sorted(steps)
+        if steps:
+            return 206, SDK, []  # a branch is still running
+        opts = {"parallelMode": mode} if mode else {}
+        return 206, SDK, [{"op": "StepPlanned", "id": i, "name": i, "opts": opts} for i in ("a", "b")]
+
+    return script
+
+
+@pytest.mark.parametrize("mode", [None, "race"])
+def test_parallel_wait_coalesces_and_race_rediscovers(setup: tuple[DevServer, ScriptedApp, Client], mode: str | None) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/parallel"))
+    app.script = _parallel_script(mode)
+    run = client.wait_run(send(server, "t/parallel"), "f")
+    assert run["output"] == ["a", "b"]
+    stacks = [
+        tuple(body["ctx"]["stack"]["stack"])
+        for (name, body, _), query in zip(app.calls, app.queries, strict=True)
+        if name == "f" and "stepId=step" in query
+    ]
+    if mode == "race":
+        assert stacks == [(), ("a",), ("a", "b")]  # a discovery ran while b was still in flight, no more
+    else:
+        assert stacks == [(), ("a", "b")]  # wait mode: one discovery once both are done

@@ -321,7 +321,9 @@ class StepRunner:
                     pending = run.pending
                     if run.version >= 2 and any(opcode(op) == Opcode.STEP_PLANNED for op in real):
                         pending = sorted({*run.pending, *(str(op["id"]) for op in real)})
-                    self.runs.update(run, force_plan=True, pending=pending)
+                    race = any(str((op.get("opts") or {}).get("parallelMode", "")).lower() == "race" for op in real)
+                    meta = {**run.meta, "race": race} if race or run.meta.get("race") else run.meta
+                    self.runs.update(run, force_plan=True, pending=pending, meta=meta)
                 self.queue.delete(item)
                 ordered = sorted(ops, key=lambda op: 0 if opcode(op) in _PRIORITY_OPS else 1)
                 for op in ordered:
@@ -383,8 +385,12 @@ class StepRunner:
                     elif code == Opcode.DISCOVERY_REQUEST:
                         self.discover(run, fn, op_id, suffix="-discovery")
                     elif code == Opcode.NONE and not real:
+                        # "Re-drive" from the last finished step. The server's job-id dedupe drops it
+                        # when this very call was that step's discovery (a branch still pending).
                         stack, _ = self.runs.steps(run.id)
-                        self._push_discovery(run, fn, stack[-1] if stack else "", f"{run.id}:redrive-{ulid()}")
+                        last = stack[-1] if stack else ""
+                        if outgoing != last or item.kind == Kind.START:
+                            self._push_discovery(run, fn, last, f"{run.id}:{last}-redrive")
         except FailEarly as exc:
             ex.finalize(run.id, Status.FAILED, error={"name": "Error", "message": str(exc)})
             return
@@ -399,7 +405,9 @@ class StepRunner:
             pending = [p for p in run.pending if p != step_id]
             self.runs.update(run, pending=pending)
         if run.pending:
-            return False
+            return bool(run.meta.get("race"))  # race mode: rediscover after every branch (§3.1)
+        if run.meta.get("race"):
+            self.runs.update(run, meta={k: v for k, v in run.meta.items() if k != "race"})
         if run.version >= 2 and run.force_plan:
             self.runs.update(run, force_plan=False)
         return True

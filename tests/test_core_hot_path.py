@@ -124,3 +124,31 @@ def test_signing_still_signs_after_lazy_imports() -> None:
 
     header = signing.sign(b'{"a":1}', "signkey-test-12345678", 1700000000)
     assert signing.verify(b'{"a": 1}', header, ("signkey-test-12345678",), now=1700000001).key == "signkey-test-12345678"
+
+
+def test_replayed_outputs_keep_their_types_across_handlers() -> None:
+    """The per-call output-type shortcut (same handler as the step before) never mixes types up."""
+    from inngest_serverless import Context, Handler, Inngest, TriggerEvent
+    from tests.core_driver import call_body, h, post
+
+    client = Inngest(app_id="hot", is_production=False)
+
+    def point(i: int) -> Point:
+        return Point(i)
+
+    def model(i: int) -> Model:
+        return Model(y=i)
+
+    def plain(i: int) -> dict[str, int]:
+        return {"x": i}
+
+    order = [point, point, model, plain, point, model, model]
+
+    @client.create_function(fn_id="mix", trigger=TriggerEvent(event="t/e"))
+    def mix(ctx: Context) -> Any:
+        return [type(ctx.step.run(f"s{i}", fn, i)).__name__ for i, fn in enumerate(order)]
+
+    memo = {h(f"s{i}"): {"data": {"y": i} if fn is model else {"x": i}} for i, fn in enumerate(order)}
+    resp = post(Handler(client), "mix", call_body(memo))
+    assert resp.status == 200
+    assert resp.json() == ["Point", "Point", "Model", "dict", "Point", "Model", "Model"]

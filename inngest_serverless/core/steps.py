@@ -57,24 +57,39 @@ class Step:
     def __init__(self, engine: Engine, client: Inngest) -> None:
         self._engine = engine
         self._client = client
+        self._last_handler: Any = None  # the last step.run handler whose output type was resolved
+        self._last_type: Any = None
 
     # -- steps whose body runs in the app -------------------------------------------
 
     def _begin_run(self, step_id: str, handler: Callable[..., Any], output_type: Any) -> tuple[Any, Pending | None]:
-        if not callable(handler):
-            raise ConfigError(f"step.run({step_id!r}, handler): handler must be callable")
+        """A memoized step's value (and None), or (None and) the Pending of a step to run now."""
+        _require_callable(step_id, handler)
         memo, hashed, index = self._engine.lookup(step_id)
-        if memo is not MISSING:  # replay: the hot path, once per earlier step on every call
-            if type(memo) is dict and len(memo) == 1 and "data" in memo:  # the usual {"data": x} (PROTOCOL §8.3)
-                value = memo["data"]
+        if memo is not MISSING:
+            return self._replayed(memo, step_id, hashed, index, handler, output_type), None
+        return None, self._new_run(step_id, hashed, index)
+
+    def _replayed(self, memo: Any, step_id: str, hashed: str, index: int, handler: Callable[..., Any],
+                  output_type: Any) -> Any:
+        """The value of a memoized step.run: the hot path, once per earlier step on every call."""
+        if type(memo) is dict and len(memo) == 1 and "data" in memo:  # the usual {"data": x} (PROTOCOL §8.3)
+            value = memo["data"]
+        else:
+            value = self._engine.unwrap(memo, Pending(hashed, step_id, index))
+        if output_type is None:
+            if handler is self._last_handler:  # a loop calling the same function: its type is known
+                output_type = self._last_type
             else:
-                value = self._engine.unwrap(memo, Pending(hashed, step_id, index))
-            tp = output_type if output_type is not None else serialize.output_type_of(handler)
-            return (value if tp is None else serialize.load(value, tp)), None
+                output_type = self._last_type = serialize.output_type_of(handler)
+                self._last_handler = handler
+        return value if output_type is None else serialize.load(value, output_type)
+
+    def _new_run(self, step_id: str, hashed: str, index: int) -> Pending:
+        """A step.run without state: report it, or return its Pending when it must run now."""
         pending = Pending(hashed, step_id, index)
-        op = pending.base_op(Opcode.STEP_RUN)
-        self._engine.new_work(pending, op, runnable=True)
-        return None, pending
+        self._engine.new_work(pending, pending.base_op(Opcode.STEP_RUN), runnable=True)
+        return pending
 
     def _finish_run(self, pending: Pending, step_type: str, result: Any, exc: BaseException | None) -> Any:
         """Report the step (ending the call), or, when checkpointing, return its JSON value."""
@@ -90,9 +105,12 @@ class Step:
         output_type: Any = None,
     ) -> T:
         """Run ``handler(*handler_args)`` once; later calls return its memoized result."""
-        value, pending = self._begin_run(step_id, handler, output_type)
-        if pending is None:
-            return value  # type: ignore[no-any-return]
+        # _begin_run, unrolled: this runs once per earlier step on every call.
+        _require_callable(step_id, handler)
+        memo, hashed, index = self._engine.lookup(step_id)
+        if memo is not MISSING:
+            return self._replayed(memo, step_id, hashed, index, handler, output_type)  # type: ignore[no-any-return]
+        pending = self._new_run(step_id, hashed, index)
         return self._execute(pending, handler, handler_args, output_type, StepType.RUN)  # type: ignore[no-any-return]
 
     def _run(self, step_id: str, handler: Callable[..., Any], args: Sequence[Any], output_type: Any, kind: str) -> Any:
@@ -317,6 +335,11 @@ class AsyncStep:
                 results.append(None)
         self._engine.end_parallel(outer, pending)
         return tuple(results)
+
+
+def _require_callable(step_id: str, handler: Any) -> None:
+    if not callable(handler):
+        raise ConfigError(f"step.run({step_id!r}, handler): handler must be callable")
 
 
 def _run_coroutine(awaitable: Awaitable[Any]) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,3 +120,19 @@ def test_demo_runs_the_order_flow_to_completion() -> None:
     for step in ("reserve stock", "let the warehouse pack", "wait for payment", "charge card"):
         assert step in result.stdout
     assert "card processor timed out" in result.stdout and '"status": "shipped"' in result.stdout
+
+
+def test_sdk_urls_are_polled_until_the_app_registers() -> None:
+    from inngest_serverless.dev import DevServer
+
+    port = free_port()
+    server = DevServer(port=0, db=":memory:", poll_interval=0.3)
+    server.sdk_urls.append(f"http://127.0.0.1:{port}/api/inngest")  # nothing listens there yet
+    server.start()
+    try:
+        time.sleep(0.5)
+        assert http_json("GET", f"{server.url}/dev")[1]["functions"] == []
+        with app_process("tests.dev_apps.official_app", server.url, port=port):
+            Client(server.url).wait_functions(10)
+    finally:
+        server.stop()

@@ -41,9 +41,11 @@ def http_json(method: str, url: str, body: Any = None, headers: dict[str, str] |
 
 
 @contextlib.contextmanager
-def app_process(module: str, executor_url: str, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def app_process(
+    module: str, executor_url: str, extra_env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[str]:
     """Run ``python -m module PORT EXECUTOR_URL``; yield the app's serve URL; stop it by PID."""
-    port = free_port()
+    port = port or free_port()
     env = {**os.environ, "PYTHONPATH": ROOT, **(extra_env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", module, str(port), executor_url],

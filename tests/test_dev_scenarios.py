@@ -117,6 +117,8 @@ def test_cancel_on_event_stops_a_sleeping_run(env: Env) -> None:
     run = env.client.wait_run(event_id, "-cancel-test")
     assert run["status"] == "Cancelled"
     assert not [r for r in env.stats() if r.get("fn") == "cancel-test"]
+    # Nothing left that could call the app again: the sleep's wake-up went with the run.
+    assert env.server.store.one("SELECT COUNT(*) FROM queue WHERE run_id=?", run["run_id"])[0] == 0
 
 
 def _timeline(env: Env, event_id: str, suffix: str) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -84,9 +85,9 @@ class Request:
         raw = body.encode("utf-8") if isinstance(body, str) else (body or b"")
         return cls(method.upper(), url, Headers(headers), raw, deadline)
 
-    @property
+    @cached_property
     def query(self) -> dict[str, str]:
-        """The query string as a dict (the first value of a repeated key wins)."""
+        """The query string as a dict (the first value of a repeated key wins); parsed once, read-only."""
         out: dict[str, str] = {}
         for key, value in parse_qsl(urlsplit(self.url).query, keep_blank_values=True):
             out.setdefault(key, value)

@@ -1,5 +1,6 @@
-"""Paused runs resumed from outside (EXECUTOR.md §3.2, §5.1, §9.2): events matching waits,
-invoke results and cancel-on entries, signals, pause timeouts, and async checkpoints."""
+"""Pauses (EXECUTOR.md §3.2, §5.1, §9.2): the waits a run reports (WaitForEvent, InvokeFunction,
+WaitForSignal), and what resumes them from outside: matching events, invoke results, cancel-on
+entries, signals, timeouts; plus async checkpoints."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from inngest_serverless.core.wire import Limit, Opcode
+from inngest_serverless.core.wire import InternalEvent, Limit, Opcode
 
 from . import expressions
-from .queue import Item
-from .runs import Status
-from .steps import INVOKE_TIMEOUT_ERROR, op_name, opcode
+from .durations import MAX_SLEEP_SECONDS, YEAR_SECONDS, DurationError, wake_time
+from .ids import stable_uuid
+from .queue import Item, Kind
+from .runs import Run, Status
+from .steps import INVOKE_TIMEOUT_ERROR, FailEarly, op_name, opcode
 from .store import dumps
 
 if TYPE_CHECKING:
+    from .functions import Function
     from .steps import StepRunner
 
 
@@ -27,6 +31,95 @@ class Pauses:
         self.store = runner.store
         self.runs = runner.runs
         self.queue = runner.queue
+
+    # ------------------------------------------------------------------ creating pauses (§3.2)
+
+    def _create(
+        self, run: Run, op_id: str, kind: str, event: str, expr: str | None, expires: float, data: dict[str, Any]
+    ) -> None:
+        pause_id = stable_uuid("pause", run.id, op_id)
+        self.store.run_sql(
+            "INSERT OR REPLACE INTO pauses(id, run_id, step_id, kind, event, expr, expires, data) VALUES(?,?,?,?,?,?,?,?)",
+            pause_id,
+            run.id,
+            op_id,
+            kind,
+            event,
+            expr,
+            expires,
+            dumps(data),
+        )
+        self.queue.push(
+            Kind.PAUSE_TIMEOUT,
+            run_id=run.id,
+            at=expires,
+            job_id=f"{run.id}:{op_id}-timeout",
+            payload={"pause": pause_id, "step": op_id},
+        )
+
+    def _expiry(self, timeout: Any, now: float, default: float | None) -> float:
+        if not timeout:
+            return now if default is None else now + default
+        try:
+            expires = wake_time(timeout, now)
+        except DurationError as exc:
+            raise FailEarly(f"invalid timeout: {exc}") from None
+        if default is None and expires - now > MAX_SLEEP_SECONDS:
+            raise FailEarly("InngestErrTimeoutTooLong: a wait may last at most 366 days")
+        return expires
+
+    def wait_for_event(self, run: Run, op: dict[str, Any], now: float) -> None:
+        opts = op.get("opts") or {}
+        event = str(opts.get("event") or op.get("name") or "")
+        expr = opts.get("if") or None
+        if expr:
+            try:
+                expressions.validate(expr)
+            except expressions.ExpressionError as exc:
+                raise FailEarly(str(exc)) from None
+        expires = self._expiry(opts.get("timeout"), now, None)
+        self._create(run, str(op["id"]), "wait", event, expr, expires, {})
+        self.runs.log(
+            run.id, "WaitForEvent", step_id=str(op["id"]), name=op_name(op), started=now, detail={"event": event, "if": expr}
+        )
+
+    def invoke(self, run: Run, fn: Function, op: dict[str, Any], now: float) -> dict[str, Any]:
+        opts = op.get("opts") or {}
+        op_id = str(op["id"])
+        correlation = f"{run.id}.{op_id}"
+        expires = self._expiry(opts.get("timeout"), now, YEAR_SECONDS)
+        self._create(run, op_id, "invoke", InternalEvent.FUNCTION_FINISHED, None, expires, {"correlation": correlation})
+        target = str(opts.get("function_id") or "")
+        self.runs.log(run.id, "InvokeFunction", step_id=op_id, name=op_name(op), started=now, detail={"function_id": target})
+        payload = opts.get("payload") or {}
+        data = dict(payload.get("data") or {})
+        data["_inngest"] = {
+            "fn_id": target,
+            "correlation_id": correlation,
+            "source_app_id": fn.app,
+            "source_fn_id": fn.uuid,
+            "source_fn_v": fn.version,
+            "expire": int(expires * 1000),
+            "name": op_name(op),
+        }
+        event = {"name": InternalEvent.FUNCTION_INVOKED, "data": data, "user": payload.get("user") or {}}
+        if payload.get("id"):
+            event["id"] = payload["id"]
+        if payload.get("ts"):
+            event["ts"] = payload["ts"]
+        return event
+
+    def wait_for_signal(self, run: Run, op: dict[str, Any], now: float) -> None:
+        opts = op.get("opts") or {}
+        signal = str(opts.get("signal") or "")
+        holder = self.store.one("SELECT id, run_id FROM pauses WHERE kind='signal' AND event=?", signal)
+        if holder is not None and holder["run_id"] != run.id:
+            if str(opts.get("conflict") or "").lower() != "replace":
+                raise FailEarly(f"another run is already waiting for signal {signal!r}")
+            self.store.run_sql("DELETE FROM pauses WHERE id=?", holder["id"])
+        expires = self._expiry(opts.get("timeout"), now, YEAR_SECONDS)
+        self._create(run, str(op["id"]), "signal", signal, None, expires, {})
+        self.runs.log(run.id, "WaitForSignal", step_id=str(op["id"]), name=op_name(op), started=now, detail={"signal": signal})
 
     # ------------------------------------------------------------------ async checkpoints (§9.2)
 

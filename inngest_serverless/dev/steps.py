@@ -9,11 +9,11 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from inngest_serverless.core.wire import DISCOVERY_STEP_ID, Header, InternalEvent, Limit, Opcode, Query
+from inngest_serverless.core.wire import DISCOVERY_STEP_ID, Header, Limit, Opcode, Query
 
-from . import calls, expressions
-from .durations import MAX_SLEEP_SECONDS, YEAR_SECONDS, DurationError, retry_after, wake_time
-from .ids import stable_uuid, ulid
+from . import calls
+from .durations import MAX_SLEEP_SECONDS, DurationError, retry_after, wake_time
+from .ids import ulid
 from .queue import Item, Kind
 from .runs import Run, Status
 from .store import dumps
@@ -361,11 +361,11 @@ class StepRunner:
                     elif code == Opcode.SLEEP:
                         self._sleep(run, fn, op, now)
                     elif code == Opcode.WAIT_FOR_EVENT:
-                        self._wait_for_event(run, fn, op, now)
+                        self.ex.pauses.wait_for_event(run, op, now)
                     elif code == Opcode.INVOKE_FUNCTION:
-                        invocations.append(self._invoke(run, fn, op, now))
+                        invocations.append(self.ex.pauses.invoke(run, fn, op, now))
                     elif code == Opcode.WAIT_FOR_SIGNAL:
-                        self._wait_for_signal(run, fn, op, now)
+                        self.ex.pauses.wait_for_signal(run, op, now)
                     elif code in (Opcode.GATEWAY, Opcode.AI_GATEWAY):
                         value = side_results[op_id]
                         self.runs.save_step(run.id, op_id, value)
@@ -443,91 +443,6 @@ class StepRunner:
             payload=self.ex.item_payload(fn, run, edge),
         )
         self.runs.log(run.id, "Sleep", step_id=op_id, name=op_name(op), started=now, detail={"until": wake})
-
-    def _pause(self, run: Run, op_id: str, kind: str, event: str, expr: str | None, expires: float, data: dict[str, Any]) -> None:
-        pause_id = stable_uuid("pause", run.id, op_id)
-        self.store.run_sql(
-            "INSERT OR REPLACE INTO pauses(id, run_id, step_id, kind, event, expr, expires, data) VALUES(?,?,?,?,?,?,?,?)",
-            pause_id,
-            run.id,
-            op_id,
-            kind,
-            event,
-            expr,
-            expires,
-            dumps(data),
-        )
-        self.queue.push(
-            Kind.PAUSE_TIMEOUT,
-            run_id=run.id,
-            at=expires,
-            job_id=f"{run.id}:{op_id}-timeout",
-            payload={"pause": pause_id, "step": op_id},
-        )
-
-    def _expiry(self, timeout: Any, now: float, default: float | None) -> float:
-        if not timeout:
-            return now if default is None else now + default
-        try:
-            expires = wake_time(timeout, now)
-        except DurationError as exc:
-            raise FailEarly(f"invalid timeout: {exc}") from None
-        if default is None and expires - now > MAX_SLEEP_SECONDS:
-            raise FailEarly("InngestErrTimeoutTooLong: a wait may last at most 366 days")
-        return expires
-
-    def _wait_for_event(self, run: Run, fn: Function, op: dict[str, Any], now: float) -> None:
-        opts = op.get("opts") or {}
-        event = str(opts.get("event") or op.get("name") or "")
-        expr = opts.get("if") or None
-        if expr:
-            try:
-                expressions.validate(expr)
-            except expressions.ExpressionError as exc:
-                raise FailEarly(str(exc)) from None
-        expires = self._expiry(opts.get("timeout"), now, None)
-        self._pause(run, str(op["id"]), "wait", event, expr, expires, {})
-        self.runs.log(
-            run.id, "WaitForEvent", step_id=str(op["id"]), name=op_name(op), started=now, detail={"event": event, "if": expr}
-        )
-
-    def _invoke(self, run: Run, fn: Function, op: dict[str, Any], now: float) -> dict[str, Any]:
-        opts = op.get("opts") or {}
-        op_id = str(op["id"])
-        correlation = f"{run.id}.{op_id}"
-        expires = self._expiry(opts.get("timeout"), now, YEAR_SECONDS)
-        self._pause(run, op_id, "invoke", InternalEvent.FUNCTION_FINISHED, None, expires, {"correlation": correlation})
-        target = str(opts.get("function_id") or "")
-        self.runs.log(run.id, "InvokeFunction", step_id=op_id, name=op_name(op), started=now, detail={"function_id": target})
-        payload = opts.get("payload") or {}
-        data = dict(payload.get("data") or {})
-        data["_inngest"] = {
-            "fn_id": target,
-            "correlation_id": correlation,
-            "source_app_id": fn.app,
-            "source_fn_id": fn.uuid,
-            "source_fn_v": fn.version,
-            "expire": int(expires * 1000),
-            "name": op_name(op),
-        }
-        event = {"name": InternalEvent.FUNCTION_INVOKED, "data": data, "user": payload.get("user") or {}}
-        if payload.get("id"):
-            event["id"] = payload["id"]
-        if payload.get("ts"):
-            event["ts"] = payload["ts"]
-        return event
-
-    def _wait_for_signal(self, run: Run, fn: Function, op: dict[str, Any], now: float) -> None:
-        opts = op.get("opts") or {}
-        signal = str(opts.get("signal") or "")
-        holder = self.store.one("SELECT id, run_id FROM pauses WHERE kind='signal' AND event=?", signal)
-        if holder is not None and holder["run_id"] != run.id:
-            if str(opts.get("conflict") or "").lower() != "replace":
-                raise FailEarly(f"another run is already waiting for signal {signal!r}")
-            self.store.run_sql("DELETE FROM pauses WHERE id=?", holder["id"])
-        expires = self._expiry(opts.get("timeout"), now, YEAR_SECONDS)
-        self._pause(run, str(op["id"]), "signal", signal, None, expires, {})
-        self.runs.log(run.id, "WaitForSignal", step_id=str(op["id"]), name=op_name(op), started=now, detail={"signal": signal})
 
     def _gateway(self, op: dict[str, Any]) -> dict[str, Any]:
         """step.fetch / step.ai: the executor makes the HTTP request itself (§3.2)."""

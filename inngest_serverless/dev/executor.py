@@ -18,19 +18,19 @@ from inngest_serverless.core.wire import FAILURE_HANDLER_SUFFIX, InternalEvent
 from . import expressions
 from .buffers import Buffers
 from .cron import next_fire
-from .durations import YEAR_SECONDS, parse_duration, rfc3339
+from .durations import YEAR_SECONDS, rfc3339
 from .functions import Function
-from .ids import stable_uuid, ulid
+from .ids import ulid
 from .pauses import Pauses
-from .queue import CALLS_SDK, Item, Kind, Queue, gcra
+from .queue import CALLS_SDK, Item, Kind, Queue
 from .registry import Registry
 from .runs import Run, Runs, Status
+from .scheduling import Scheduler
 from .store import Store, dumps
 
 log = logging.getLogger("inngest_serverless.dev")
 
 BACKOFF_TABLE = (15, 30, 60, 120, 300, 600, 1200, 2400, 3600, 7200)
-IDEMPOTENCY_SECONDS = 86400.0
 MAX_EVENT_BYTES = 3 * 1024 * 1024
 MAX_EVENTS_PER_REQUEST = 5000
 _TS_MIN_MS = 315532800000  # 1980-01-01
@@ -68,6 +68,7 @@ class Executor:
 
         self.steps = StepRunner(self)
         self.buffers = Buffers(self)
+        self.scheduler = Scheduler(self)
         self.pauses = Pauses(self.steps)
 
     # ------------------------------------------------------------------ lifecycle
@@ -225,7 +226,7 @@ class Executor:
             target = ((event.get("data") or {}).get("_inngest") or {}).get("fn_id", "")
             fn = self.function_by_id(str(target))
             if fn is None:
-                self._invoke_failed(event, f"could not find function with ID: {target}")
+                self.invoke_failed(event, f"could not find function with ID: {target}")
             else:
                 self.schedule(fn, [event], [internal_id], str(event["id"]))
         else:
@@ -242,7 +243,7 @@ class Executor:
         else:
             self.schedule(fn, [event], [internal_id], str(event["id"]))
 
-    def _invoke_failed(self, event: dict[str, Any], message: str) -> None:
+    def invoke_failed(self, event: dict[str, Any], message: str) -> None:
         correlation = ((event.get("data") or {}).get("_inngest") or {}).get("correlation_id")
         if correlation:
             self.send(
@@ -260,193 +261,19 @@ class Executor:
                 internal=True,
             )
 
-    # ------------------------------------------------------------------ scheduling (§1.3, §6)
-
-    def key(self, fn: Function, expression: Any, event: dict[str, Any]) -> str | None:
-        """``<fn uuid>`` or ``<fn uuid>-<evaluated key>``; None when the key expression is false."""
-        if not expression:
-            return fn.uuid
-        value = expressions.key_value(str(expression), {"event": expressions.event_map(event)})
-        return None if value is None else f"{fn.uuid}-{value}"
+    # ------------------------------------------------------------------ scheduling (scheduling.py)
 
     def schedule(
-        self,
-        fn: Function,
-        events: list[dict[str, Any]],
-        event_ids: list[str],
-        idempotency: str,
-        *,
-        debounced: bool = False,
-        batch_id: str | None = None,
-        cron: str | None = None,
-        at: float | None = None,
+        self, fn: Function, events: list[dict[str, Any]], event_ids: list[str], idempotency: str, **options: Any
     ) -> str | None:
         """Create a run (or hand the event to debounce), honouring flow control. Returns the run id."""
-        now = time.time()
-        first = events[0]
-        event_vars = {"event": expressions.event_map(first)}
-        invoked = first["name"] == InternalEvent.FUNCTION_INVOKED
-        if fn.rate_limit and not debounced and batch_id is None:
-            key = self.key(fn, fn.rate_limit.get("key"), first)
-            if key is not None and not self._rate_admit(fn, key, now):
-                log.info("run of %s rate limited", fn.slug)
-                if invoked:
-                    self._invoke_failed(first, "invoked function is rate limited")
-                return None
-        if fn.debounce and not debounced:
-            self.buffers.debounce(fn, first, event_ids[0])
-            return None
-        idem_key = f"idem:{fn.uuid}:{idempotency}"
-        run_id = ulid()
-        existing = self.store.kv_claim(idem_key, run_id, now + IDEMPOTENCY_SECONDS, now)
-        if existing is not None:
-            return str(existing).lstrip("-")
-        singleton_key = None
-        if fn.singleton:
-            singleton_key = self.key(fn, fn.singleton.get("key"), first)
-        if singleton_key is not None:
-            holder = self.store.kv_get(f"singleton:{singleton_key}", now)
-            holder_run = self.runs.get(holder) if holder else None
-            if holder_run is not None and holder_run.status == Status.RUNNING:
-                if str(fn.singleton.get("mode", "skip") if fn.singleton else "skip").lower() == "cancel":
-                    self.cancel(holder_run.id)
-                else:
-                    self._record_skipped(fn, run_id, events, event_ids, now, "singleton")
-                    return run_id
-        priority = 0
-        if fn.priority:
-            value = expressions.evaluate(fn.priority, event_vars) if fn.priority else None
-            if isinstance(value, int) and not isinstance(value, bool):
-                priority = max(-43200, min(43200, value))
-        ckeys = []
-        for limit in fn.concurrency:
-            scope = {"env": "env", "account": "account"}.get(limit.scope, fn.uuid)
-            if limit.key:
-                value = expressions.key_value(limit.key, event_vars)
-                if value is None:
-                    continue
-                ckeys.append([f"{scope}:{limit.key}:{value}", limit.limit])
-            else:
-                ckeys.append([scope, limit.limit])
-        meta: dict[str, Any] = {"idempotency": idempotency, "ckeys": ckeys, "priority": priority}
-        correlation = ((first.get("data") or {}).get("_inngest") or {}).get("correlation_id") if invoked else None
-        if correlation:
-            meta["correlation_id"] = correlation
-        if batch_id:
-            meta["batch_id"] = batch_id
-        if cron:
-            meta["cron"] = cron
-        if singleton_key:
-            meta["singleton"] = singleton_key
-        run = Run(
-            id=run_id,
-            fn_uuid=fn.uuid,
-            fn_slug=fn.slug,
-            status=Status.RUNNING,
-            events=[self._call_event(e) for e in events],
-            event_ids=list(event_ids),
-            created_at=now,
-            started_at=None,
-            ended_at=None,
-            output=None,
-            error=None,
-            version=-1,
-            force_plan=False,
-            pending=[],
-            meta=meta,
-        )
-        start_at = at if at is not None else now if batch_id else max(now, float(first.get("ts") or 0) / 1000.0)
-        with self.store.tx():
-            self.runs.create(run)
-            if singleton_key:
-                self.store.kv_set(f"singleton:{singleton_key}", run_id)
-            if batch_id is None:
-                self._create_cancel_pauses(fn, run, now)
-                if "start" in fn.timeouts:
-                    self.queue.push(Kind.START_TIMEOUT, run_id=run_id, at=now + fn.timeouts["start"], payload={})
-            self.queue.push(
-                Kind.START,
-                run_id=run_id,
-                at=start_at,
-                score=run.score,
-                job_id=f"{fn.uuid}:{idempotency}",
-                payload=self.item_payload(fn, run, {"outgoing": "", "incoming": "$trigger"}),
-            )
-            self.runs.log(run_id, "Scheduled", detail={"event": first["name"]})
-        return run_id
+        return self.scheduler.schedule(fn, events, event_ids, idempotency, **options)
 
-    @staticmethod
-    def _call_event(event: dict[str, Any]) -> dict[str, Any]:
-        out = dict(event)
-        out["user"] = out.get("user") or {}
-        return out
+    def key(self, fn: Function, expression: Any, event: dict[str, Any]) -> str | None:
+        return self.scheduler.key(fn, expression, event)
 
     def item_payload(self, fn: Function, run: Run, edge: dict[str, Any]) -> dict[str, Any]:
-        payload: dict[str, Any] = {"edge": edge, "max_attempts": fn.max_attempts, "ckeys": run.meta.get("ckeys")}
-        if fn.throttle and edge.get("incoming") == "$trigger":
-            key = self.key(fn, fn.throttle.get("key"), run.events[0]) or fn.uuid
-            limit = int(fn.throttle.get("limit") or 1) or 1
-            payload["throttle"] = {
-                "key": key,
-                "limit": limit,
-                "period": parse_duration(fn.throttle.get("period")),
-                "burst": limit + int(fn.throttle.get("burst") or 0) - 1,
-            }
-        return payload
-
-    def _record_skipped(
-        self, fn: Function, run_id: str, events: list[dict[str, Any]], event_ids: list[str], now: float, why: str
-    ) -> None:
-        run = Run(
-            run_id,
-            fn.uuid,
-            fn.slug,
-            Status.SKIPPED,
-            events,
-            event_ids,
-            now,
-            None,
-            now,
-            None,
-            None,
-            -1,
-            False,
-            [],
-            {"skip_reason": why},
-        )
-        self.runs.create(run)
-        self.runs.log(run_id, "Skipped", detail={"reason": why})
-
-    def _rate_admit(self, fn: Function, key: str, now: float) -> bool:
-        assert fn.rate_limit is not None
-        limit = int(fn.rate_limit.get("limit") or 1)
-        period = parse_duration(fn.rate_limit.get("period"))
-        with self.store.tx():
-            state_key = f"ratelimit:{key}"
-            admitted, tat, _ = gcra(self.store.kv_get(state_key, now), now, limit, period, limit // 10)
-            if admitted:
-                self.store.kv_set(state_key, tat, tat + period)
-            return admitted
-
-    def _create_cancel_pauses(self, fn: Function, run: Run, now: float) -> None:
-        for entry in fn.cancel:
-            event_name = str(entry.get("event") or "")
-            if not event_name:
-                continue
-            timeout = parse_duration(entry.get("timeout")) if entry.get("timeout") else 365 * 86400.0
-            expression = entry.get("if") or None
-            pause_id = stable_uuid("cancel", run.id, event_name, expression or "")
-            self.store.run_sql(
-                "INSERT OR IGNORE INTO pauses(id, run_id, step_id, kind, event, expr, expires, data) VALUES(?,?,?,?,?,?,?,?)",
-                pause_id,
-                run.id,
-                None,
-                "cancel",
-                event_name,
-                expression,
-                now + timeout,
-                "{}",
-            )
+        return self.scheduler.item_payload(fn, run, edge)
 
     # ------------------------------------------------------------------ timeouts (§6.9), cron (§7)
 

@@ -1,7 +1,15 @@
 """The executor: events in, runs scheduled under flow control, queue items worked, runs finalized.
 
-EXECUTOR.md (the Inngest server's semantics) is the specification; section numbers below refer
-to it. What calls the app and interprets its opcodes lives in ``steps.py``.
+EXECUTOR.md (the Inngest server's semantics) is the specification; section numbers refer to it.
+This module ties the parts together and owns events, cron and the end of runs. The parts:
+
+* ``store.py`` / ``queue.py`` / ``runs.py``: SQLite state, the queue and its workers' claims, run rows;
+* ``registry.py``: registered apps and functions (``functions.py`` reads one function's config);
+* ``scheduling.py``: creating runs under rate limit, singleton, priority, concurrency, throttle;
+* ``buffers.py``: debounce and batching;
+* ``steps.py``: calling the app and interpreting its opcodes, retries;
+* ``pauses.py``: waits, invokes, signals, cancel-on events, timeouts, checkpoints;
+* ``api.py`` / ``server.py``: the HTTP API and ``DevServer``.
 """
 
 from __future__ import annotations

@@ -437,3 +437,45 @@ def test_parallel_wait_coalesces_and_race_rediscovers(setup: tuple[DevServer, Sc
         assert stacks == [(), ("a",), ("a", "b")]  # a discovery ran while b was still in flight, no more
     else:
         assert stacks == [(), ("a", "b")]  # wait mode: one discovery once both are done
+
+
+def test_gateway_requests_are_made_by_the_executor(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/fetch"))
+    target = f"{app.url}?fnId=target"
+
+    def script(fn: str, body: dict[str, Any], q: str) -> Reply:
+        if fn == "target":
+            return 418, {"X-Teapot": "yes"}, {"short": "and stout"}
+        if "h-fetch" in body["steps"]:
+            return 200, SDK, body["steps"]["h-fetch"]
+        return (
+            206,
+            SDK,
+            [
+                {
+                    "op": "Gateway",
+                    "id": "h-fetch",
+                    "name": "fetch",
+                    "opts": {"url": target, "method": "POST", "body": '{"a": 1}', "headers": {}},
+                }
+            ],
+        )
+
+    app.script = script
+    run = client.wait_run(send(server, "t/fetch"), "f")
+    data = run["output"]["data"]
+    assert data["status_code"] == 418 and json.loads(data["body"]) == {"short": "and stout"}  # 4xx is a result
+    assert data["headers"]["x-teapot"] == "yes" and data["url"] == target
+    assert app.calls_for("target") == [{"a": 1}]  # JSON text is sent as-is
+
+
+def test_events_api_lists_and_gets_events(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, _, _ = setup
+    first = send(server, "t/listed", {"n": 1})
+    send(server, "t/other")
+    status, body = http_json("GET", f"{server.url}/v1/events?name=t/listed")
+    assert status == 200 and [e["internal_id"] for e in body["data"]] == [first]
+    status, body = http_json("GET", f"{server.url}/v1/events/{first}")
+    assert status == 200 and body["data"]["data"] == {"n": 1} and body["data"]["name"] == "t/listed"
+    assert http_json("GET", f"{server.url}/v1/events/01J00000000000000000000000")[0] == 404

@@ -104,6 +104,7 @@ _RUN_STATE = re.compile(r"^/v0/runs/([^/]+)/(batch|actions)$")
 _RUN = re.compile(r"^/v[01]/runs/([^/]+)$")
 _DEV_RUN = re.compile(r"^/dev/runs/([^/]+)$")
 _CHECKPOINT = re.compile(r"^/v1/(?:checkpoint|http/runs)/([^/]+)/async$")
+_EVENT = re.compile(r"^/v1/events/([^/]+)$")
 _EVENT_RUNS = re.compile(r"^/v1/events/([^/]+)/runs$")
 
 
@@ -163,6 +164,14 @@ class APIServer(ThreadingHTTPServer):
             if error:
                 raise HTTPError(status, error)
             return 200, None
+        if path == "/v1/events" and method == "GET":
+            return 200, _wrap(self._events_list(query))
+        match = _EVENT.match(path)
+        if match and method == "GET":
+            row = ex.store.one("SELECT * FROM events WHERE internal_id=?", match.group(1))
+            if row is None:
+                raise HTTPError(404, "event not found")
+            return 200, _wrap(_event_json(row))
         match = _EVENT_RUNS.match(path)
         if match and method == "GET":
             rows = ex.store.all("SELECT id FROM runs WHERE event_ids LIKE ? ORDER BY id", f'%"{match.group(1)}"%')
@@ -212,6 +221,21 @@ class APIServer(ThreadingHTTPServer):
             return 400, {"ids": sent, "status": 400, "error": exc.args[0]}
         return 200, {"ids": ids, "status": 200}
 
+    def _events_list(self, query: dict[str, str]) -> list[dict[str, Any]]:
+        try:
+            limit = max(1, min(int(query.get("limit") or 20), 51))
+        except ValueError:
+            raise HTTPError(400, "limit must be a number") from None
+        sql, args = "SELECT * FROM events WHERE 1=1", []
+        if query.get("name"):
+            sql += " AND name=?"
+            args.append(query["name"])
+        if query.get("cursor"):
+            sql += " AND internal_id<?"
+            args.append(query["cursor"])
+        rows = self.executor.store.all(sql + " ORDER BY internal_id DESC LIMIT ?", *args, limit)
+        return [_event_json(row) for row in rows]
+
     def _run_state(self, run_id: str, what: str) -> tuple[int, Any]:
         ex = self.executor
         if not is_ulid(run_id):
@@ -222,6 +246,12 @@ class APIServer(ThreadingHTTPServer):
         if what == "batch":
             return 200, run.events
         return 200, ex.runs.steps(run_id)[1]
+
+
+def _event_json(row: Any) -> dict[str, Any]:
+    event = json.loads(row["body"])
+    received = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row["received_at"]))
+    return {"internal_id": row["internal_id"], "received_at": received, **event}
 
 
 def _wrap(data: Any) -> dict[str, Any]:

@@ -92,6 +92,17 @@ def parse_output(body: bytes) -> Any:
     return value
 
 
+def _gateway_body(value: Any) -> bytes:
+    """A step.fetch body as the server sends it: JSON text as-is, anything else JSON-encoded."""
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except ValueError:
+            return json.dumps(value).encode()
+        return value.encode()
+    return json.dumps(value).encode()
+
+
 class StepRunner:
     def __init__(self, executor: Executor) -> None:
         self.ex = executor
@@ -459,7 +470,7 @@ class StepRunner:
             method = "POST"
         else:
             method = str(opts.get("method") or "POST").upper()
-            body = None if body_value is None else str(body_value).encode()
+            body = None if body_value is None else _gateway_body(body_value)
         reply = calls.request(method, url, body, headers, timeout=self.ex.options.call_timeout)
         text = reply.body.decode("utf-8", "replace")
         if reply.error is not None:

@@ -94,6 +94,14 @@ class Engine:
     # -- identity -----------------------------------------------------------------
 
     def next_id(self, user_id: str) -> tuple[str, int]:
+        """The hashed ID and repeat index of the next step named ``user_id`` (counting it)."""
+        _, hashed, index = self.lookup(user_id)
+        return hashed, index
+
+    def lookup(self, user_id: str) -> tuple[Any, str, int]:
+        """The memoized value of the next step named ``user_id`` (or ``_MISSING``), its hashed
+        ID (PROTOCOL §8.1) and repeat index, counting the step. The replay hot path: it runs
+        once per earlier step on every call, so it is one function and builds no Pending."""
         if not isinstance(user_id, str) or not user_id:
             raise NonRetriableError("a step ID must be a non-empty string")
         counts = self._counts
@@ -114,12 +122,6 @@ class Engine:
             if len(_HASHES) >= _HASHES_MAX:
                 _HASHES.clear()
             _HASHES[raw] = hashed
-        return hashed, index
-
-    def lookup(self, user_id: str) -> tuple[Any, str, int]:
-        """The memoized value of the next step named ``user_id`` (or ``_MISSING``), its hashed
-        ID and repeat index. The replay hot path: no Pending is built for a memoized step."""
-        hashed, index = self.next_id(user_id)
         value = self.memos.get(hashed, _MISSING)
         if value is not _MISSING:
             self._reached.add(hashed)

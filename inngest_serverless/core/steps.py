@@ -106,7 +106,8 @@ class Step:
     ) -> T:
         """Run ``handler(*handler_args)`` once; later calls return its memoized result."""
         # _begin_run, unrolled: this runs once per earlier step on every call.
-        _require_callable(step_id, handler)
+        if not callable(handler):
+            _require_callable(step_id, handler)
         memo, hashed, index = self._engine.lookup(step_id)
         if memo is not MISSING:
             return self._replayed(memo, step_id, hashed, index, handler, output_type)  # type: ignore[no-any-return]

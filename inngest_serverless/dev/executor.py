@@ -15,6 +15,7 @@ This module ties the parts together and owns events, cron and the end of runs. T
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import random
 import threading
@@ -321,15 +322,20 @@ class Executor:
             return  # the function changed: its new version runs its own loop
         tick = float(item.payload["tick"])
         scheduled = rfc3339(tick)
+        fire_at = time.time()  # this item fires at the tick (or late, after downtime: no catch-up)
+        jitter = fn.cron_jitter.get(expression, 0.0)
+        if jitter:  # deterministic per tick, between 1 s and the jitter (§7)
+            seed = int(hashlib.sha256(f"{fn.uuid}:{expression}:{tick}".encode()).hexdigest()[:8], 16)
+            fire_at += 1.0 + (seed / 0xFFFFFFFF) * max(jitter - 1.0, 0.0)
         event = {
             "name": InternalEvent.SCHEDULED_TIMER,
             "id": scheduled,
-            "ts": int(time.time() * 1000),
-            "data": {"cron": expression, "scheduledAt": scheduled, "fireAt": rfc3339(time.time())},
+            "ts": int(fire_at * 1000),
+            "data": {"cron": expression, "scheduledAt": scheduled, "fireAt": rfc3339(fire_at)},
             "user": {},
         }
         internal_id = self._store_event(event)
-        self.schedule(fn, [event], [internal_id], scheduled, cron=expression, at=time.time())
+        self.schedule(fn, [event], [internal_id], scheduled, cron=expression, at=fire_at)
         self._push_cron(fn, expression, tick + 0.001)
 
     # ------------------------------------------------------------------ ending runs (§4, §5)

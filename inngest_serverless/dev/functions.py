@@ -33,6 +33,7 @@ class Function:
     config: dict[str, Any]
     event_triggers: list[tuple[str, str | None]]
     crons: list[str]
+    cron_jitter: dict[str, float]  # seconds of jitter per cron expression (0 = none)
     max_attempts: int
     concurrency: list[ConcurrencyLimit]
     throttle: dict[str, Any] | None
@@ -53,11 +54,13 @@ class Function:
         retries = Limit.DEFAULT_RETRIES if retries is None else max(0, min(int(retries), Limit.MAX_RETRIES))
         events: list[tuple[str, str | None]] = []
         crons: list[str] = []
+        jitter: dict[str, float] = {}
         for trigger in config.get("triggers") or []:
             if trigger.get("event"):
                 events.append((str(trigger["event"]), trigger.get("expression") or None))
             elif trigger.get("cron"):
                 crons.append(str(trigger["cron"]))
+                jitter[str(trigger["cron"])] = parse_duration(trigger.get("jitter")) if trigger.get("jitter") else 0.0
         rate_limit = config.get("rateLimit") or None
         if config.get("idempotency"):
             rate_limit = {"limit": 1, "period": "24h", "key": config["idempotency"]}
@@ -76,6 +79,7 @@ class Function:
             config=config,
             event_triggers=events,
             crons=crons,
+            cron_jitter=jitter,
             max_attempts=retries + 1,
             concurrency=_concurrency(config.get("concurrency")),
             throttle=config.get("throttle") or None,
@@ -121,6 +125,9 @@ class Function:
             raise ConfigError(f"function {self.slug}: {exc}") from None
         if self.batch and (self.cancel or self.debounce or self.singleton):
             raise ConfigError(f"function {self.slug}: batchEvents cannot be combined with cancel/debounce/singleton")
+        for jitter in self.cron_jitter.values():
+            if jitter and not 1.0 <= jitter <= 300.0:
+                raise ConfigError(f"function {self.slug}: cron jitter must be 0 or 1s..5m")
         for cron in self.crons:
             from .cron import next_fire
 

@@ -23,6 +23,13 @@ Reply = tuple[int, dict[str, str], Any]
 SDK = {"X-Inngest-SDK": "scripted:v1", "X-Inngest-Req-Version": "2"}
 
 
+class _Raw:
+    """A reply body sent as these exact bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
 class ScriptedApp:
     """``script(fn_slug, body, query) -> (status, headers, json body)``; every call is kept."""
 
@@ -45,7 +52,10 @@ class ScriptedApp:
                 app.queries.append(query)
                 app.calls.append((fn, body, time.time()))
                 status, headers, reply = app.script(fn, body, query)
-                data = b"" if reply is None and status != 200 else json.dumps(reply).encode()
+                if isinstance(reply, _Raw):
+                    data = reply.data
+                else:
+                    data = b"" if reply is None and status != 200 else json.dumps(reply).encode()
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -479,3 +489,20 @@ def test_events_api_lists_and_gets_events(setup: tuple[DevServer, ScriptedApp, C
     status, body = http_json("GET", f"{server.url}/v1/events/{first}")
     assert status == 200 and body["data"]["data"] == {"n": 1} and body["data"]["name"] == "t/listed"
     assert http_json("GET", f"{server.url}/v1/events/01J00000000000000000000000")[0] == 404
+
+
+def test_replies_over_8_mib_fail_and_gzip_replies_are_read(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    import gzip as gzip_lib
+
+    server, app, client = setup
+    register(server, app, app.function("big", "t/big", retries=0), app.function("zip", "t/zip"))
+
+    def script(fn: str, body: dict[str, Any], q: str) -> Reply:
+        if fn == "big":
+            return 200, SDK, "x" * (9 * 1024 * 1024)
+        return 200, {**SDK, "Content-Encoding": "gzip"}, _Raw(gzip_lib.compress(b'{"zipped": true}'))
+
+    app.script = script
+    big = client.wait_run(send(server, "t/big"), "big")
+    assert big["status"] == "Failed" and "output_too_large" in big["error"]["message"]
+    assert client.wait_run(send(server, "t/zip"), "zip")["output"] == {"zipped": True}

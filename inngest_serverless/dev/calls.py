@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import http.client
 import json
 import time
 import urllib.parse
+import zlib
 from typing import Any
 
 import rfc8785
 
 from inngest_serverless.core import signing
-from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, ServerKind
+from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, Limit, ServerKind
 
 CALL_TIMEOUT_SECONDS = 2 * 3600.0  # MaxFunctionTimeout
 
@@ -50,8 +52,12 @@ def request(
     body: bytes | None,
     headers: dict[str, str],
     timeout: float,
+    max_body: int | None = None,
 ) -> Reply:
-    """One HTTP exchange on a fresh connection (the server uses no keep-alive for app calls)."""
+    """One HTTP exchange on a fresh connection (the server uses no keep-alive for app calls).
+
+    A gzip body is decompressed; one over ``max_body`` bytes becomes an error reply.
+    """
     parts = urllib.parse.urlsplit(url)
     target = parts.path or "/"
     if parts.query:
@@ -62,10 +68,16 @@ def request(
     try:
         conn.request(method, target, body=body, headers=headers)
         response = conn.getresponse()
-        data = response.read()
+        data = response.read() if max_body is None else response.read(max_body + 1)
         reply_headers = {k.lower(): v for k, v in response.getheaders()}
-        return Reply(response.status, reply_headers, data, seconds=time.monotonic() - started)
-    except (OSError, http.client.HTTPException) as exc:
+        if reply_headers.get("content-encoding", "").lower() == "gzip":
+            data = gzip.decompress(data)
+        seconds = time.monotonic() - started
+        if max_body is not None and len(data) > max_body:
+            error = f"output_too_large: the response is over {max_body} bytes"
+            return Reply(response.status, reply_headers, b"", error=error, seconds=seconds)
+        return Reply(response.status, reply_headers, data, seconds=seconds)
+    except (OSError, EOFError, zlib.error, http.client.HTTPException) as exc:
         return Reply(0, {}, b"", error=f"Unable to reach SDK URL: {exc}", seconds=time.monotonic() - started)
     finally:
         conn.close()
@@ -107,7 +119,7 @@ def call_app(
     all_headers = {Header.CONTENT_TYPE: CONTENT_TYPE_JSON, **headers}
     if signing_key:
         all_headers[Header.SIGNATURE] = signing.sign(body, signing_key, int(time.time()))
-    reply = request("POST", url, body, all_headers, timeout)
+    reply = request("POST", url, body, all_headers, timeout, max_body=Limit.SDK_RESPONSE)
     if reply.status == 201 and reply.error is None:
         reply = _unwrap_stream(reply)
     return reply

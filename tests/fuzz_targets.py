@@ -20,6 +20,7 @@ import asyncio
 import datetime
 import hashlib
 import hmac
+import io
 import json
 import os
 from collections.abc import Iterator
@@ -141,6 +142,30 @@ def loopback_api() -> Iterator[FakeApi]:
         api.routes = _Routes()
         api.on("POST", "/fn/register", (200, {"ok": True, "modified": False}))
         yield api
+
+
+class Connection:
+    """A socket as ``socketserver.StreamRequestHandler`` uses it (Vercel's handler class is one):
+    the request's bytes in, the reply's bytes out, with no network in between."""
+
+    def __init__(self, data: bytes) -> None:
+        self.incoming = io.BytesIO(data)
+        self.sent = bytearray()
+
+    def makefile(self, mode: str, *args: Any, **kwargs: Any) -> io.BytesIO:
+        return self.incoming
+
+    def sendall(self, data: bytes) -> None:
+        self.sent += data
+
+
+def serve_raw(handler_class: Any, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Run an ``http.server`` handler class on one raw HTTP request: status, headers, body."""
+    connection = Connection(raw)
+    handler_class(connection, ("127.0.0.1", 1234), None)
+    head, _, body = bytes(connection.sent).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    return int(lines[0].split()[1]), dict(line.split(": ", 1) for line in lines[1:]), body
 
 
 # -- the oracle ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import copy
 import io
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -27,7 +27,7 @@ from inngest_serverless.adapters.aws_lambda import lambda_adapter
 from inngest_serverless.adapters.wsgi import wsgi_app
 from tests import aws_harness
 from tests.fuzz_strategies import json_values, requests
-from tests.fuzz_targets import EXAMPLES, build_client, check_reply, event_loop, loopback_api
+from tests.fuzz_targets import EXAMPLES, build_client, check_reply, event_loop, loopback_api, serve_raw
 
 MODES = ("dev", "cloud")
 PROFILE = settings(max_examples=EXAMPLES or 40, deadline=None,
@@ -250,3 +250,37 @@ def test_azure_function_keeps_the_promises(clients: dict[str, Any], mode: str) -
         check_reply(core, request, Response(reply.status_code, dict(reply.headers), reply.get_body()))
 
     run()
+
+
+# -- Vercel (the BaseHTTPRequestHandler class its Python runtime serves) ----------------------------
+
+
+# The methods the class answers; http.server itself replies 501 to others, before any adapter code.
+VERCEL_METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_vercel_handler_keeps_the_promises(clients: dict[str, Any], mode: str) -> None:
+    from inngest_serverless.adapters.vercel import vercel_handler
+
+    client = clients[mode]
+    handler_cls = vercel_handler(client)
+    core = core_handler(client)
+
+    @PROFILE
+    @given(request=requests(), method=st.sampled_from(VERCEL_METHODS), keep_method=st.booleans())
+    def run(request: Request, method: str, keep_method: bool) -> None:
+        _, host, path, query = parts(request)
+        method = request.method if keep_method and request.method in VERCEL_METHODS else method
+        headers = {k: v for k, v in request.headers.items()
+                   if k.isascii() and k.replace("-", "").isalnum() and v.isascii() and v.isprintable()
+                   and k.lower() not in ("host", "content-length", "transfer-encoding")}
+        target = (quote(path, safe="/%") or "/") + (f"?{quote(query, safe='=&%')}" if query else "")
+        head = [f"{method} {target} HTTP/1.1", f"Host: {host if host.isascii() and host.isprintable() else 'app.test'}",
+                f"Content-Length: {len(request.body)}", *(f"{k}: {v}" for k, v in headers.items())]
+        status, reply_headers, body = serve_raw(handler_cls, ("\r\n".join(head) + "\r\n\r\n").encode() + request.body)
+        sent = Request.build(method, "http://app.test" + target, {**headers, "host": "app.test"}, request.body)
+        check_reply(core, sent, Response(status, reply_headers, b"" if method == "HEAD" else body))
+
+    run()
+

@@ -22,12 +22,12 @@ import threading
 import time
 from typing import Any
 
-from inngest_serverless.core.wire import FAILURE_HANDLER_SUFFIX, InternalEvent
+from inngest_serverless.core.wire import InternalEvent
 
 from . import expressions
 from .buffers import Buffers
 from .cron import next_fire
-from .durations import YEAR_SECONDS, rfc3339
+from .durations import rfc3339
 from .functions import Function
 from .ids import ulid
 from .pauses import Pauses
@@ -404,10 +404,3 @@ class Executor:
             events.append({"name": InternalEvent.FUNCTION_CANCELLED, "id": run.id, "data": data})
         self.send(events, internal=True)
 
-
-def failure_handler_id(fn_slug: str) -> str:
-    """The id SDKs give a function's on_failure handler."""
-    return fn_slug + FAILURE_HANDLER_SUFFIX
-
-
-__all__ = ["YEAR_SECONDS", "EventError", "Executor", "Options", "failure_handler_id"]

@@ -14,6 +14,7 @@ This module ties the parts together and owns events, cron and the end of runs. T
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
@@ -93,8 +94,9 @@ class Executor:
     def stop(self) -> None:
         self._stopping.set()
         self.queue.notify(len(self._threads))
+        deadline = time.monotonic() + 5  # a worker stuck in an app call is a daemon: let it go
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads.clear()
 
     def _work(self) -> None:
@@ -102,20 +104,25 @@ class Executor:
             generation = self.queue.generation
             try:
                 item = self.queue.claim()
+                if item is None:
+                    self.queue.wait(generation, self.options.max_wait)
+                    continue
             except Exception:
+                if self._stopping.is_set():
+                    return  # the store closed under a stopping worker
                 log.exception("queue claim failed")
                 time.sleep(0.1)
-                continue
-            if item is None:
-                self.queue.wait(generation, self.options.max_wait)
                 continue
             try:
                 self._process(item)
             except Exception:
+                if self._stopping.is_set():
+                    return  # its lease is recovered on the next start
                 log.exception("queue item %s (%s) failed; retrying", item.id, item.kind)
                 self.queue.reschedule(item, time.time() + 1.0, item.attempt)
             finally:
-                self.queue.release(item)
+                with contextlib.suppress(Exception):
+                    self.queue.release(item)
 
     def _process(self, item: Item) -> None:
         if item.kind in CALLS_SDK:

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import io
 import json
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -221,6 +222,35 @@ class Violation(AssertionError):
         return (f"{self.what}: {self.request.method} {self.request.url!r} headers={dict(self.request.headers)!r} "
                 f"body={self.request.body[:300]!r} -> {self.response.status} {self.response.headers!r} "
                 f"{self.response.body[:300]!r}")
+
+
+class LogSecrets(logging.Handler):
+    """Attached to the SDK's logger while fuzzing: remembers any record that shows a secret."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        if any(secret in text for secret in SECRETS):
+            self.leaks.append(text)
+
+
+@contextmanager
+def log_secrets() -> Iterator[LogSecrets]:
+    """Watch the SDK's log records (every level) for secrets while the block runs."""
+    logger = logging.getLogger("inngest_serverless")
+    watcher, level = LogSecrets(), logger.level
+    logger.addHandler(watcher)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield watcher
+    finally:
+        logger.removeHandler(watcher)
+        logger.setLevel(level)
 
 
 def _targeted_step_not_found(request: Request, body: bytes) -> bool:

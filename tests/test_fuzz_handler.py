@@ -3,7 +3,8 @@
 Every drawn request (see tests/fuzz_strategies.py) goes to the handler in dev mode,
 dev mode holding a key, cloud mode with a primary and a fallback key, and cloud mode
 with keep-alive streaming forced; the reply must keep the promises of
-:func:`tests.fuzz_targets.check_reply`.
+:func:`tests.fuzz_targets.check_reply`, and no log record of the SDK, at any level,
+may show a key or its hash.
 
 CI runs the ``fuzz-ci`` profile (100 examples per test). For a longer run:
 ``INNGEST_FUZZ_EXAMPLES=1000 python -m pytest tests/test_fuzz_handler.py -q -s``
@@ -13,6 +14,7 @@ CI runs the ``fuzz-ci`` profile (100 examples per test). For a longer run:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -20,7 +22,16 @@ from hypothesis import HealthCheck, given, settings
 
 from inngest_serverless import Handler, Request, Response
 from tests.fuzz_strategies import requests
-from tests.fuzz_targets import EXAMPLES, build_client, check_reply, event_loop, loopback_api
+from tests.fuzz_targets import (
+    EXAMPLES,
+    KEY,
+    LogSecrets,
+    build_client,
+    check_reply,
+    event_loop,
+    log_secrets,
+    loopback_api,
+)
 
 MODES = ("dev", "dev-key", "cloud", "cloud-streamed")
 settings.register_profile(
@@ -45,12 +56,24 @@ def handlers() -> Iterator[dict[str, Handler]]:
         print(f"\nfuzz: requests tried per entry point and mode: {tried} (total {sum(tried.values())})")
 
 
+@pytest.fixture(scope="module")
+def watcher() -> Iterator[LogSecrets]:
+    with log_secrets() as watching:
+        yield watching
+
+
+def test_the_log_watcher_sees_a_secret(watcher: LogSecrets) -> None:
+    logging.getLogger("inngest_serverless.anything").debug("key is %s", KEY)
+    assert watcher.leaks
+    watcher.leaks.clear()
+
+
 def _count(name: str) -> None:
     tried[name] = tried.get(name, 0) + 1
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_handle_keeps_its_promises_on_any_request(handlers: dict[str, Handler], mode: str) -> None:
+def test_handle_keeps_its_promises_on_any_request(handlers: dict[str, Handler], watcher: LogSecrets, mode: str) -> None:
     handler = handlers[mode]
 
     @PROFILE
@@ -58,6 +81,7 @@ def test_handle_keeps_its_promises_on_any_request(handlers: dict[str, Handler], 
     def run(request: Request) -> None:
         _count(f"handle/{mode}")
         check_reply(handler, request, handler.handle(request))
+        assert not watcher.leaks, watcher.leaks[:1]
 
     run()
 
@@ -72,7 +96,7 @@ async def answer(handler: Handler, request: Request) -> Response:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_handle_async_keeps_its_promises_on_any_request(
-    handlers: dict[str, Handler], mode: str
+    handlers: dict[str, Handler], watcher: LogSecrets, mode: str
 ) -> None:
     handler = handlers[mode]
 
@@ -81,6 +105,7 @@ def test_handle_async_keeps_its_promises_on_any_request(
     def run(request: Request) -> None:
         _count(f"handle_async/{mode}")
         check_reply(handler, request, loop.run_until_complete(answer(handler, request)))
+        assert not watcher.leaks, watcher.leaks[:1]
 
     with event_loop() as loop:
         run()

@@ -506,3 +506,33 @@ def test_replies_over_8_mib_fail_and_gzip_replies_are_read(setup: tuple[DevServe
     big = client.wait_run(send(server, "t/big"), "big")
     assert big["status"] == "Failed" and "output_too_large" in big["error"]["message"]
     assert client.wait_run(send(server, "t/zip"), "zip")["output"] == {"zipped": True}
+
+
+def test_invoke_timeout_stores_the_timeout_error(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("parent", "t/invoke-timeout"), app.function("child", "t/never"))
+
+    def script(fn: str, body: dict[str, Any], q: str) -> Reply:
+        if fn == "child":
+            return 206, SDK, [{"op": "Sleep", "id": "zz", "name": "zz", "opts": {"duration": "1m"}}]
+        if "h1" in body["steps"]:
+            return 200, SDK, body["steps"]["h1"]
+        return (
+            206,
+            SDK,
+            [
+                {
+                    "op": "InvokeFunction",
+                    "id": "h1",
+                    "name": "call",
+                    "opts": {"function_id": "child", "payload": {"data": {"x": 1}}, "timeout": "1s"},
+                }
+            ],
+        )
+
+    app.script = script
+    run = client.wait_run(send(server, "t/invoke-timeout"), "parent")
+    assert run["output"]["error"]["name"] == "InngestInvokeTimeoutError"
+    child = app.calls_for("child")[0]
+    assert child["event"]["name"] == "inngest/function.invoked" and child["event"]["data"]["x"] == 1
+    assert child["event"]["data"]["_inngest"]["correlation_id"] == f"{run['run_id']}.h1"

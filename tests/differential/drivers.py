@@ -4,7 +4,8 @@
 * inngest-py 0.5.19: its Flask integration (``inngest.flask.serve``) through
   Flask's test client, i.e. its real request path from WSGI to its comm handler.
 
-Both run in dev mode (``is_production=False``), so neither checks signatures.
+Both run in dev mode (``is_production=False``), so neither checks signatures, except
+where a test gives both the same signing key (cloud mode).
 Events sent by ``step.send_event`` go to a loopback event API that both
 clients are pointed at.
 """
@@ -88,11 +89,12 @@ class Ours(Sdk):
     name = "inngest-serverless"
     define = staticmethod(functions.define)
 
-    def __init__(self, event_api_url: str) -> None:
+    def __init__(self, event_api_url: str, signing_key: str | None = None) -> None:
         import inngest_serverless as sdk
 
-        self.client = sdk.Inngest(app_id=APP_ID, is_production=False, event_key=EVENT_KEY,
-                                  event_api_base_url=event_api_url)
+        # Dev mode, unless a signing key is given: then cloud mode, where every call must be signed.
+        self.client = sdk.Inngest(app_id=APP_ID, is_production=signing_key is not None, signing_key=signing_key,
+                                  event_key=EVENT_KEY, event_api_base_url=event_api_url)
         self.fns = self.define(sdk, self.client)
         self.handler = sdk.Handler(self.client, framework="differential")
         self._request = sdk.Request
@@ -106,13 +108,14 @@ class Ours(Sdk):
 class Theirs(Sdk):
     name = "inngest-py"
 
-    def __init__(self, event_api_url: str) -> None:
+    def __init__(self, event_api_url: str, signing_key: str | None = None) -> None:
         import flask
         import inngest
         import inngest.flask
 
-        self.client = inngest.Inngest(app_id=APP_ID, is_production=False, event_key=EVENT_KEY,
-                                      event_api_base_url=event_api_url, serializer=inngest.PydanticSerializer())
+        self.client = inngest.Inngest(app_id=APP_ID, is_production=signing_key is not None, signing_key=signing_key,
+                                      event_key=EVENT_KEY, event_api_base_url=event_api_url,
+                                      serializer=inngest.PydanticSerializer())
         self.fns = functions.define(inngest, self.client)
         app = flask.Flask("differential")
         inngest.flask.serve(app, self.client, list(self.fns.values()))

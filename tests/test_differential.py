@@ -117,15 +117,12 @@ def test_invoke_reports_function_and_payload_then_returns_its_result(both: list[
 def test_send_event_is_a_step_returning_the_ids(sdks: tuple[Sdk, Sdk, Any]) -> None:
     ours, theirs, api = sdks
     before = len(received(api))
-    runs = {s.name: play([s], "sender") for s in (ours, theirs)}
-    for run in runs.values():
-        assert transcript(run) == [("step", 0, ["StepRun"]), ("step", 0, ["done"])]
-        assert len(run.result["ids"]) == 2
-    sent = received(api)[before:]
+    run = play([ours, theirs], "sender")
+    assert transcript(run) == [("step", 0, ["StepRun"]), ("step", 0, ["done"])]
+    assert run.turns[0].seen["inngest-py"].body["ops"][0]["data"] == run.result["ids"]
+    assert len(run.result["ids"]) == 2
+    sent = received(api)[before:]  # both SDKs sent the same two events
     assert [(e["name"], e["data"]) for e in sent] == [("diff/sent", {"k": 1}), ("diff/sent", {"k": 2})] * 2
-    # The IDs come from the event API, so they differ per run; the shape of the op does not.
-    a, b = (r.turns[0].seen[n].body["ops"][0] for n, r in runs.items())
-    assert {**a, "data": None} == {**b, "data": None}
 
 
 def test_parallel_plans_then_targets_each_step_then_plans_after_the_group(both: list[Sdk]) -> None:
@@ -140,6 +137,30 @@ def test_parallel_plans_then_targets_each_step_then_plans_after_the_group(both: 
         ("step", 0, ["done"]),
     ]
     assert [t.disable for t in run.turns] == [False, True, True, True, True, True]
+
+
+def test_parallel_group_of_mixed_step_kinds(both: list[Sdk]) -> None:
+    paid = {"name": "diff/paid", "data": {}, "id": "evt-p", "ts": 1700000002000, "user": {}}
+    run = play(both, "mixed", resolve=lambda op: paid)
+    assert transcript(run) == [("step", 0, ["StepPlanned", "Sleep", "WaitForEvent"]), ("target", 0, ["StepRun"]),
+                               ("step", 0, ["done"])]
+    ops = run.turns[0].seen["inngest-py"].body["ops"]
+    # sleep_until: the same instant, as a date in opts.duration (ours) or in name (theirs) (§10).
+    import datetime
+    import time
+
+    wake = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc).timestamp()
+    assert abs(ops[1]["sleep_s"] - (wake - time.time())) < 60
+    assert ops[2]["event"] == "diff/paid" and abs(ops[2]["timeout_s"] - 600) < 5
+    assert run.result == {"ran": 5, "got": "diff/paid"}
+
+
+def test_invoke_by_id_and_single_event_send(both: list[Sdk]) -> None:
+    run = play(both, "by-id", resolve=lambda op: {"data": {"done": True}})
+    first = run.turns[0].seen["inngest-serverless"].body["ops"][0]
+    assert first["opts"] == {"function_id": "other-app-worker", "payload": {"data": {"job": 1}}}
+    assert transcript(run) == [("step", 0, ["InvokeFunction"]), ("step", 0, ["StepRun"]), ("step", 0, ["done"])]
+    assert run.result == {"out": {"done": True}, "sent": 1}
 
 
 def test_retriable_step_error_then_success_on_the_next_attempt(both: list[Sdk]) -> None:

@@ -13,7 +13,6 @@ clients are pointed at.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,14 +48,15 @@ class Reply:
 
 @contextmanager
 def event_api() -> Iterator[FakeApi]:
-    """A loopback event API that both clients send to; it answers with one ID per event."""
+    """A loopback event API that both clients send to. It answers with one ID per event, made
+    from the event's name and data, so both SDKs get the same IDs for the same events."""
     with fake_api() as api:
-        count = itertools.count()
 
         def ids(rec: Recorded) -> tuple[int, Any]:
             body = rec.json()
             batch = body if isinstance(body, list) else [body]
-            return 200, {"ids": [f"evt-{next(count)}" for _ in batch], "status": 200}
+            return 200, {"ids": [f"evt-{hashed(json.dumps([e.get('name'), e.get('data')]))[:12]}" for e in batch],
+                         "status": 200}
 
         api.on("POST", f"/e/{EVENT_KEY}", ids)
         yield api

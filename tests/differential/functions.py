@@ -81,6 +81,22 @@ def define(sdk: Any, client: Any) -> dict[str, Any]:
         ))
         return ctx.step.run("join", lambda: f"{left}+{right}")
 
+    @fn("mixed")
+    def mixed(ctx: Any) -> Any:
+        # One group with a step.run, a sleep and a wait: planned run, the others reported as they are.
+        ran, _, got = ctx.group.parallel((
+            lambda: ctx.step.run("add", lambda a, b: a + b, 2, 3),
+            lambda: ctx.step.sleep_until("until", datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)),
+            lambda: ctx.step.wait_for_event("any-paid", event="diff/paid", timeout=datetime.timedelta(minutes=10)),
+        ))
+        return {"ran": ran, "got": None if got is None else got.name}
+
+    @fn("by-id")
+    def by_id(ctx: Any) -> Any:
+        out = ctx.step.invoke_by_id("remote", app_id="other-app", function_id="worker", data={"job": 1})
+        one = ctx.step.send_event("one", sdk.Event(name="diff/single", data={"x": 1}))
+        return {"out": out, "sent": len(one)}
+
     @fn("flaky", retries=3)
     def flaky(ctx: Any) -> Any:
         def body() -> str:

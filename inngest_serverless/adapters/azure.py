@@ -116,7 +116,10 @@ def translate_request(req: azf.HttpRequest, *, limit: int, deadline: float | Non
     if len(body) > limit:
         return _host.body_too_large(limit)
     headers = {k.lower(): v for k, v in req.headers.items()}
-    url = _forwarded(req.url, headers)
+    try:
+        url = _forwarded(req.url, headers)
+    except ValueError:  # urlsplit refuses e.g. an unbalanced IPv6 host: core answers for it
+        url = req.url
     return Request.build(req.method, url, headers, body, deadline=deadline)
 
 

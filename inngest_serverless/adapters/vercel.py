@@ -142,6 +142,13 @@ def handler_class(
 
         do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
+        def __getattr__(self, name: str) -> Any:
+            # http.server looks up do_<METHOD>; any other method goes to core too, which
+            # answers a bare 405 with the SDK headers (not http.server's own 501 page).
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
         def _response(self) -> Response:
             headers = {k.lower(): v for k, v in self.headers.items()}
             body = self._body(headers)

@@ -136,3 +136,18 @@ def test_sdk_urls_are_polled_until_the_app_registers() -> None:
             Client(server.url).wait_functions(10)
     finally:
         server.stop()
+
+
+def test_dev_flags_event_key_and_signing_key(tmp_path: Path) -> None:
+    key = "signkey-test-" + "ab" * 16
+    executor = ExecutorProcess(free_port(), ":memory:", [], "--event-key", "k1", "--signing-key", key)
+    try:
+        executor.start()
+        assert http_json("POST", f"{executor.url}/e/other", {"name": "a/b"})[0] == 401
+        assert http_json("POST", f"{executor.url}/e/k1", {"name": "a/b"})[0] == 200
+        body = {"url": "http://127.0.0.1:1/api", "appName": "x", "functions": []}
+        assert http_json("POST", f"{executor.url}/fn/register", body)[0] == 401
+        sent = cli("send", "a/b", "--url", executor.url, "--event-key", "k1")
+        assert sent.returncode == 0 and sent.stdout.strip()
+    finally:
+        executor.stop()

@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import random
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -49,24 +50,34 @@ def _bearer_headers(cfg: Config) -> list[dict[str, str]]:
     return [{**base_headers(cfg), Header.AUTHORIZATION: f"Bearer {signing.bearer(k)}"} for k in keys]
 
 
-def _client() -> httpx.Client:
-    import httpx
+_shared: httpx.Client | None = None
+_shared_lock = threading.Lock()
 
-    return httpx.Client(timeout=30.0)
+
+def _client() -> httpx.Client:
+    """One client per process: building one loads the CA bundle (tens of ms), so calls share it."""
+    global _shared
+    if _shared is None:
+        with _shared_lock:
+            if _shared is None:
+                import httpx
+
+                _shared = httpx.Client(timeout=30.0)
+    return _shared
 
 
 def authed_request(cfg: Config, method: str, url: str, body: Any = None,
                    extra_headers: dict[str, str] | None = None) -> httpx.Response:
     """An API call with the hashed Bearer key, retried once with the fallback key on 401/403."""
     content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
-    with _client() as http:
-        response = None
-        for headers in _bearer_headers(cfg):
-            response = http.request(method, url, content=content, headers={**headers, **(extra_headers or {})})
-            if response.status_code not in (401, 403):
-                break
-        assert response is not None
-        return response
+    http = _client()
+    response = None
+    for headers in _bearer_headers(cfg):
+        response = http.request(method, url, content=content, headers={**headers, **(extra_headers or {})})
+        if response.status_code not in (401, 403):
+            break
+    assert response is not None
+    return response
 
 
 def register(cfg: Config, payload: dict[str, Any], *, deploy_id: str | None, server_kind: str | None) -> tuple[int, Any]:
@@ -168,16 +179,16 @@ def send(cfg: Config, events: Any) -> list[str]:
     import httpx
 
     url, body, headers = _send_plan(cfg, events)
-    with httpx.Client(timeout=30.0) as http:
-        for attempt in range(_SEND_ATTEMPTS):
-            response, error = None, None
-            try:
-                response = http.post(url, content=body, headers=headers)
-            except httpx.TransportError as exc:
-                error = exc
-            if (ids := _send_outcome(attempt, response, error)) is not None:
-                return ids
-            time.sleep(_backoff(attempt))
+    http = _client()
+    for attempt in range(_SEND_ATTEMPTS):
+        response, error = None, None
+        try:
+            response = http.post(url, content=body, headers=headers)
+        except httpx.TransportError as exc:
+            error = exc
+        if (ids := _send_outcome(attempt, response, error)) is not None:
+            return ids
+        time.sleep(_backoff(attempt))
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -80,10 +80,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
         poll_interval=args.poll_interval,
         workers=args.workers,
     )
+    import sqlite3
+
     try:
         server = DevServer(host=args.host, port=args.port, db=args.db, sdk_urls=args.sdk_url or [], options=options)
+    except sqlite3.Error as exc:
+        print(f"error: cannot open the database {args.db}: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
-        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(f"error: cannot start on {args.host}:{args.port} with database {args.db}: {exc}", file=sys.stderr)
         return 1
     server.start()
     colour = _colour()

@@ -42,7 +42,7 @@ def base_headers(cfg: Config) -> dict[str, str]:
     return headers
 
 
-def _bearer_headers(cfg: Config) -> list[dict[str, str]]:
+def bearer_headers(cfg: Config) -> list[dict[str, str]]:
     """Headers to try in order: primary key, then fallback (PROTOCOL §4.4)."""
     keys = [k for k in cfg.signing_keys if k]
     if not keys:
@@ -72,7 +72,7 @@ def authed_request(cfg: Config, method: str, url: str, body: Any = None,
     content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
     http = _client()
     response = None
-    for headers in _bearer_headers(cfg):
+    for headers in bearer_headers(cfg):
         response = http.request(method, url, content=content, headers={**headers, **(extra_headers or {})})
         if response.status_code not in (401, 403):
             break

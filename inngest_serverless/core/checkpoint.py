@@ -37,7 +37,7 @@ from urllib.parse import quote, urlsplit
 from .durations import Duration, format_ms, to_ms
 from .errors import ConfigError, InngestError
 from .replay import Interrupt
-from .wire import Header, Path
+from .wire import Path
 
 if TYPE_CHECKING:
     import http.client
@@ -132,13 +132,9 @@ class Poster:
         self.started_ms = int(time.time() * 1000)
 
     def _headers(self) -> list[dict[str, str]]:
-        from . import api, signing
+        from . import api
 
-        base = api.base_headers(self._cfg)
-        keys = [k for k in self._cfg.signing_keys if k]
-        if not keys:
-            return [base]
-        return [{**base, Header.AUTHORIZATION: f"Bearer {signing.bearer(k)}"} for k in keys]
+        return api.bearer_headers(self._cfg)
 
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
         import http.client

@@ -2,23 +2,23 @@
 end, on this machine in a few seconds.
 
 It starts the executor on a free loopback port (state in memory), serves an example app
-through the WSGI adapter over real HTTP, sends the order event, sends the payment event the
-flow waits for, and prints the run's timeline. Exit status 0 when the run completed.
-It lives outside ``dev/`` because it is an app as well as an executor: the executor never
-imports an adapter.
+as an AWS Lambda handler (``lambda_adapter``) behind a local stand-in for a Lambda Function
+URL, sends the order event, sends the payment event the flow waits for, and prints the run's
+timeline. Exit status 0 when the run completed. It lives outside ``dev/`` because it is an
+app as well as an executor: the executor never imports an adapter.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 import sys
 import threading
 import time
 import urllib.request
-from socketserver import ThreadingMixIn
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from .dev.server import DevServer
 from .dev.timeline import paint, run_timeline
@@ -27,20 +27,67 @@ ORDER_EVENT = "shop/order.placed"
 PAYMENT_EVENT = "shop/payment.received"
 
 
-class _Server(ThreadingMixIn, WSGIServer):
+class _LambdaURL(BaseHTTPRequestHandler):
+    """Serves a Lambda handler over HTTP the way a Lambda Function URL does (payload 2.0 events)."""
+
+    protocol_version = "HTTP/1.1"
+    handler: Any = None
+    timeout_seconds = 30.0
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _invoke(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path, _, query = self.path.partition("?")
+        event = {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": query,
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "requestContext": {
+                "domainName": self.headers.get("Host", ""),
+                "http": {"method": self.command, "path": path, "sourceIp": self.client_address[0]},
+            },
+            "body": base64.b64encode(body).decode(),
+            "isBase64Encoded": True,
+        }
+        reply = type(self).handler(event, _Context(self.timeout_seconds))
+        data = reply.get("body") or ""
+        out = base64.b64decode(data) if reply.get("isBase64Encoded") else str(data).encode()
+        self.send_response(int(reply.get("statusCode", 200)))
+        for key, value in (reply.get("headers") or {}).items():
+            if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(key, str(value))
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    do_GET = do_POST = do_PUT = _invoke
+
+
+class _Context:
+    """The part of a Lambda context the adapter reads: the time left."""
+
+    def __init__(self, seconds: float) -> None:
+        self._deadline = time.monotonic() + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # the socketserver default of 5 drops connections under load
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 def build_app(executor_url: str) -> Any:
-    """The example app: reserve stock, sleep, wait for payment, charge (fails once, then succeeds)."""
+    """The example app as a Lambda handler: reserve stock, sleep, wait for payment, charge (fails
+    once, then succeeds)."""
     import inngest_serverless as sdk
-    from inngest_serverless.adapters.wsgi import wsgi_app
+    from inngest_serverless.adapters.aws_lambda import lambda_adapter
 
     client = sdk.Inngest(app_id="demo-shop", is_production=False, api_base_url=executor_url, event_api_base_url=executor_url)
     charges = {"attempts": 0}
@@ -66,7 +113,7 @@ def build_app(executor_url: str) -> Any:
         receipt = ctx.step.run("charge card", charge, order, paid.data)
         return {"order": order["id"], "status": "shipped", "receipt": receipt}
 
-    return wsgi_app(client, functions=[order_flow])
+    return lambda_adapter(client, functions=[order_flow])
 
 
 def _post(url: str, body: Any) -> Any:
@@ -100,11 +147,12 @@ def main(colour: bool | None = None, out: Any = None) -> int:
         print(paint(">", "36", colour), text, file=out, flush=True)
 
     server = DevServer(port=0, db=":memory:", retry_interval=0.5, poll_interval=3600, workers=8).start()
-    app = make_server("127.0.0.1", 0, build_app(server.url), server_class=_Server, handler_class=_Quiet)
+    bridge = type("DemoLambdaURL", (_LambdaURL,), {"handler": staticmethod(build_app(server.url))})
+    app = _Server(("127.0.0.1", 0), bridge)
     threading.Thread(target=app.serve_forever, daemon=True).start()
     app_url = f"http://127.0.0.1:{app.server_address[1]}/api/inngest"
     try:
-        say(f"executor on {server.url}, app on {app_url}")
+        say(f"executor on {server.url}; the app is a Lambda handler, served at {app_url}")
         server.sdk_urls.append(app_url)
         server.ping_apps()
         if not _wait(lambda: _get(f"{server.url}/dev")["functions"], 10):

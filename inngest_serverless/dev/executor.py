@@ -410,4 +410,3 @@ class Executor:
         elif status == Status.CANCELLED:
             events.append({"name": InternalEvent.FUNCTION_CANCELLED, "id": run.id, "data": data})
         self.send(events, internal=True)
-

@@ -536,3 +536,22 @@ def test_invoke_timeout_stores_the_timeout_error(setup: tuple[DevServer, Scripte
     child = app.calls_for("child")[0]
     assert child["event"]["name"] == "inngest/function.invoked" and child["event"]["data"]["x"] == 1
     assert child["event"]["data"]["_inngest"]["correlation_id"] == f"{run['run_id']}.h1"
+
+
+def test_a_resent_batch_with_the_same_id_seed_runs_once(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    import base64
+    import os
+
+    server, app, client = setup
+    register(server, app, app.function("f", "t/seeded"))
+    app.script = lambda fn, body, q: (200, SDK, body["event"]["data"])
+    seed = f"{int(time.time() * 1000)},{base64.b64encode(os.urandom(10)).decode()}"
+    batch = [{"name": "t/seeded", "data": {"n": 1}}, {"name": "t/seeded", "data": {"n": 2}}]
+    first = http_json("POST", f"{server.url}/e/key", batch, {"x-inngest-event-id-seed": seed})[1]["ids"]
+    again = http_json("POST", f"{server.url}/e/key", batch, {"x-inngest-event-id-seed": seed})[1]["ids"]
+    assert first == again and len(set(first)) == 2  # the retry is recognised, ids stay distinct
+    for event_id in first:
+        client.wait_run(event_id, "f")
+    assert len(app.calls_for("f")) == 2
+    other = http_json("POST", f"{server.url}/e/key", batch[:1], {"x-inngest-event-id-seed": "bad"})[1]["ids"]
+    assert other[0] not in first  # a malformed seed is ignored

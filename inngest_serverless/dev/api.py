@@ -215,7 +215,7 @@ class APIServer(ThreadingHTTPServer):
         body = handler._body()
         events = body if isinstance(body, list) else [body]
         try:
-            ids = ex.send(events)
+            ids = ex.send(events, seed=handler.headers.get(Header.EVENT_ID_SEED))
         except EventError as exc:
             sent = exc.args[1] if len(exc.args) > 1 else []
             return 400, {"ids": sent, "status": 400, "error": exc.args[0]}

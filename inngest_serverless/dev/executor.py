@@ -30,7 +30,7 @@ from .buffers import Buffers
 from .cron import next_fire
 from .durations import rfc3339
 from .functions import Function
-from .ids import ulid
+from .ids import seeded_ulids, ulid
 from .pauses import Pauses
 from .queue import CALLS_SDK, Item, Kind, Queue
 from .registry import Registry
@@ -174,12 +174,17 @@ class Executor:
 
     # ------------------------------------------------------------------ events (§1.1, §1.2)
 
-    def send(self, events: list[Any], *, internal: bool = False) -> list[str]:
-        """Ingest events; returns their internal ids. EventError for a bad one (earlier ones stay sent)."""
+    def send(self, events: list[Any], *, internal: bool = False, seed: str | None = None) -> list[str]:
+        """Ingest events; returns their internal ids. EventError for a bad one (earlier ones stay sent).
+
+        With ``seed`` (the ``x-inngest-event-id-seed`` header) the ids are derived from it, and an
+        event whose id is already stored is a client's retry: it is acknowledged, not run again.
+        """
         if len(events) > MAX_EVENTS_PER_REQUEST:
             raise EventError(f"Cannot have more than {MAX_EVENTS_PER_REQUEST} events in a batch")
+        seeded = seeded_ulids(seed, len(events)) if seed else None
         ids: list[str] = []
-        for raw in events:
+        for index, raw in enumerate(events):
             try:
                 event = self._normalize(raw, internal)
             except EventError as exc:
@@ -187,23 +192,25 @@ class Executor:
                 raise
             # Stored and dispatched in one transaction: an acknowledged event has its runs.
             with self.store.tx():
-                internal_id = self._store_event(event)
-                self._dispatch(event, internal_id)
+                internal_id, new = self._store_event(event, seeded[index] if seeded else None)
+                if new:
+                    self._dispatch(event, internal_id)
             ids.append(internal_id)
         return ids
 
-    def _store_event(self, event: dict[str, Any]) -> str:
-        internal_id = ulid()
+    def _store_event(self, event: dict[str, Any], internal_id: str | None = None) -> tuple[str, bool]:
+        """Store an event under a new (or the seeded) internal id; False when that id was stored already."""
+        internal_id = internal_id or ulid()
         if not event.get("id"):
             event["id"] = internal_id
-        self.store.run_sql(
-            "INSERT INTO events(internal_id, name, body, received_at) VALUES(?,?,?,?)",
+        inserted = self.store.run_sql(
+            "INSERT OR IGNORE INTO events(internal_id, name, body, received_at) VALUES(?,?,?,?)",
             internal_id,
             event["name"],
             dumps(event),
             time.time(),
         )
-        return internal_id
+        return internal_id, inserted == 1
 
     def _normalize(self, raw: Any, internal: bool) -> dict[str, Any]:
         if not isinstance(raw, dict):
@@ -341,7 +348,7 @@ class Executor:
             "data": {"cron": expression, "scheduledAt": scheduled, "fireAt": rfc3339(fire_at)},
             "user": {},
         }
-        internal_id = self._store_event(event)
+        internal_id, _ = self._store_event(event)
         self.schedule(fn, [event], [internal_id], scheduled, cron=expression, at=fire_at)
         self._push_cron(fn, expression, tick + 0.001)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import threading
 import time
@@ -24,8 +26,30 @@ def ulid(at_ms: int | None = None) -> str:
         else:
             rand = int.from_bytes(os.urandom(10), "big") >> 1  # leave room to increment
         _last_ms, _last_rand = ms, rand
-    value = (ms << 80) | (rand & ((1 << 80) - 1))
+    return _encode(ms, rand)
+
+
+def _encode(ms: int, rand: int) -> str:
+    value = ((ms & ((1 << 48) - 1)) << 80) | (rand & ((1 << 80) - 1))
     return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def seeded_ulids(seed: str, count: int) -> list[str] | None:
+    """ULIDs from an ``x-inngest-event-id-seed`` header (``<unix ms>,<base64 of 10 bytes>``).
+
+    Event ``i`` adds ``i`` to the entropy's last 4 bytes, as the server does, so a client that
+    sends the same batch again gets the same ids. None when the seed is malformed.
+    """
+    ms_text, _, entropy_text = seed.partition(",")
+    try:
+        ms = int(ms_text)
+        entropy = base64.b64decode(entropy_text, validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    if len(entropy) != 10 or ms < 0:
+        return None
+    head, tail = int.from_bytes(entropy[:6], "big"), int.from_bytes(entropy[6:], "big")
+    return [_encode(ms, (head << 32) | ((tail + i) & 0xFFFFFFFF)) for i in range(count)]
 
 
 def ulid_ms(value: str) -> int:

@@ -555,3 +555,14 @@ def test_a_resent_batch_with_the_same_id_seed_runs_once(setup: tuple[DevServer, 
     assert len(app.calls_for("f")) == 2
     other = http_json("POST", f"{server.url}/e/key", batch[:1], {"x-inngest-event-id-seed": "bad"})[1]["ids"]
     assert other[0] not in first  # a malformed seed is ignored
+
+
+def test_apps_can_be_listed_and_removed(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, _ = setup
+    register(server, app, app.function("f", "t/app"))
+    status, body = http_json("GET", f"{server.url}/v1/apps/s/functions")
+    assert status == 200 and [f["slug"] for f in body["data"]["functions"]] == ["f"]
+    assert http_json("GET", f"{server.url}/v1/apps/nope/functions")[0] == 404
+    assert http_json("DELETE", f"{server.url}/fn/remove?url={app.url}")[0] == 200
+    assert http_json("GET", f"{server.url}/dev")[1]["functions"] == []
+    assert http_json("DELETE", f"{server.url}/fn/remove?url={app.url}")[0] == 404

@@ -104,6 +104,7 @@ _RUN_STATE = re.compile(r"^/v0/runs/([^/]+)/(batch|actions)$")
 _RUN = re.compile(r"^/v[01]/runs/([^/]+)$")
 _DEV_RUN = re.compile(r"^/dev/runs/([^/]+)$")
 _CHECKPOINT = re.compile(r"^/v1/(?:checkpoint|http/runs)/([^/]+)/async$")
+_APP_FUNCTIONS = re.compile(r"^/v1/apps/([^/]+)/functions$")
 _EVENT = re.compile(r"^/v1/events/([^/]+)$")
 _EVENT_RUNS = re.compile(r"^/v1/events/([^/]+)/runs$")
 
@@ -198,6 +199,18 @@ class APIServer(ThreadingHTTPServer):
             except ValueError:
                 raise HTTPError(400, "limit must be a number") from None
             return 200, [r.public() for r in ex.runs.list(limit, query.get("status"))]
+        if path == "/fn/remove" and method == "DELETE":
+            handler._authorize()
+            if not ex.registry.remove(query.get("url", "")):
+                raise HTTPError(404, "no app is registered at that url")
+            return 200, {"ok": True}
+        match = _APP_FUNCTIONS.match(path)
+        if match and method == "GET":
+            app = urllib.parse.unquote(match.group(1))
+            fns = [{"id": f.uuid, "slug": f.slug, "name": f.name, "config": f.config} for f in ex.functions() if f.app == app]
+            if not fns and app not in {a["name"] for a in ex.apps()}:
+                raise HTTPError(404, f"app {app} not found")
+            return 200, _wrap({"app": app, "functions": fns})
         if path == "/dev" and method == "GET":
             return 200, {
                 "apps": ex.apps(),

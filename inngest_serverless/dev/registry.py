@@ -82,3 +82,13 @@ class Registry:
 
     def apps(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.store.all("SELECT name, url, sdk, framework, error, updated_at FROM apps")]
+
+    def remove(self, url: str) -> bool:
+        """Forget the app served at ``url`` and its functions (``DELETE /fn/remove``)."""
+        with self.store.tx() as conn:
+            names = [r[0] for r in conn.execute("SELECT name FROM apps WHERE url=?", (url,)).fetchall()]
+            for name in names:
+                conn.execute("DELETE FROM functions WHERE app=?", (name,))
+                conn.execute("DELETE FROM apps WHERE name=?", (name,))
+        self.load()
+        return bool(names)

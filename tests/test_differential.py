@@ -447,3 +447,20 @@ def test_stale_signature_17_5(signed_both: list[Sdk]) -> None:
     mine, official = (sdk.call("serial", raw, headers=headers) for sdk in signed_both)
     assert (mine.status, mine.header("x-inngest-no-retry")) == (401, "true")
     assert official.status == 206
+
+
+def test_sleep_and_wait_spelled_differently_10(ours: Sdk, theirs: Sdk) -> None:
+    """PROTOCOL §10 (Sleep, WaitForEvent rows): the server reads ``opts.duration`` / ``opts.event``
+    and falls back to ``name``. inngest-py puts the wake-up date and the event name in ``name``; we
+    send them in opts and keep ``name`` the step's ID, as Go does. The normalised ops (compared in
+    the runs above) are the same; here the raw spelling is pinned."""
+    for fn_id, kind in (("sleeper", "Sleep"), ("waiter", "WaitForEvent")):
+        mine, official = (sdk.call(fn_id, call_body()).json()[0] for sdk in (ours, theirs))
+        assert mine["op"] == official["op"] == kind
+        assert mine["displayName"] == official["displayName"] == mine["name"]
+        if kind == "Sleep":
+            assert mine["opts"] == {"duration": "90s"} and not official["opts"]
+            assert official["name"].endswith("Z") and official["name"][:4].isdigit()  # an RFC 3339 date
+        else:
+            assert mine["opts"]["event"] == official["name"] == "diff/paid"
+            assert "event" not in official["opts"]

@@ -46,6 +46,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", CONTENT_TYPE_JSON)
         self.send_header("Content-Length", str(len(data)))
         self.send_header(Header.SERVER_KIND, ServerKind.DEV)
+        if status >= 400:
+            # The request body may be unread (too large, bad length): never reuse this connection.
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(data)
 

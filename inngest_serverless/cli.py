@@ -115,8 +115,14 @@ def _watch(server: Any, stop: Any, colour: bool) -> None:
     from .dev.timeline import duration, status
 
     seen: dict[str, str] = {}
+    synced: dict[str, Any] = {}
     first = True
     while not stop.wait(0.25):
+        for app in server.executor.apps():
+            if synced.get(app["name"]) != app["updated_at"]:
+                synced[app["name"]] = app["updated_at"]
+                count = sum(1 for fn in server.executor.functions() if fn.app == app["name"])
+                print(f"  app {app['name']} synced from {app['url']} ({count} functions)", flush=True)
         for run in reversed(server.executor.runs.list(200)):
             previous = seen.get(run.id)
             if previous == run.status:

@@ -1,30 +1,52 @@
-"""Durability: SIGKILL the executor mid-run, restart it on the same database, and nothing is lost.
+"""Durability: SIGKILL the executor at random moments, restart it on the same database, and nothing is lost.
+
+The app under test (``tests/dev_apps/durable_app.py``) logs every execution of every step body
+to a file, fsync'd. The log is compared with the executor's stored step results: a body may run
+again *before* its result was stored (the call in flight at the kill is redone: at-least-once),
+never after. Duplicate event ids, sent before and after a kill, start one run.
+
+``INNGEST_SOAK_TRIALS=N`` runs N trials instead of the default (each: a fresh database and
+``ROUNDS`` kills); the figures are printed (``pytest -s``).
 
 Also a load test: 1,000 runs through the executor, every one completed with its own result.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 import random
+import sqlite3
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
+from inngest_serverless.core.wire import Header
 from inngest_serverless.dev import DevServer
 from tests.dev_apps.executor_process import ExecutorProcess
 from tests.dev_apps.harness import Client, app_process, free_port, http_json
 
-TRIALS = 3
+TRIALS = int(os.environ.get("INNGEST_SOAK_TRIALS") or 4)
+ROUNDS = 4  # kills per trial
 
 
-def _send_batch(url: str, name: str, datas: list[dict[str, object]]) -> list[str]:
-    status, body = http_json("POST", f"{url}/e/key", [{"name": name, "data": d} for d in datas])
+def _send(url: str, events: list[dict[str, Any]], headers: dict[str, str] | None = None) -> list[str]:
+    status, body = http_json("POST", f"{url}/e/key", events, headers)
     assert status == 200, body
     return list(body["ids"])
 
 
-def _wait_all(client: Client, expected: dict[str, tuple[str, object]], timeout: float) -> None:
+def _send_batch(url: str, name: str, datas: list[dict[str, object]]) -> list[str]:
+    return _send(url, [{"name": name, "data": d} for d in datas])
+
+
+def _wait_all(client: Client, expected: dict[str, tuple[str, object]], timeout: float) -> list[dict[str, Any]]:
+    """Wait until each event's run has completed with its output; return the runs (with timelines)."""
     deadline = time.time() + timeout
     pending = dict(expected)
+    finished: list[dict[str, Any]] = []
     while pending:
         for event_id, (suffix, output) in list(pending.items()):
             runs = [r for r in client.runs_for_event(event_id) if r["function_slug"].endswith(suffix)]
@@ -35,6 +57,7 @@ def _wait_all(client: Client, expected: dict[str, tuple[str, object]], timeout: 
                 assert output is None or run["output"] == output, run
                 saved = [e["name"] for e in run["timeline"] if e["kind"] == "StepRun"]
                 assert len(saved) == len(set(saved)), saved  # each step's result stored once, never replaced
+                finished.append(run)
                 del pending[event_id]
         if pending:
             if time.time() > deadline:
@@ -42,35 +65,98 @@ def _wait_all(client: Client, expected: dict[str, tuple[str, object]], timeout: 
                 details = [client.run(r[0]["run_id"]) if r else None for r in stuck]
                 raise AssertionError(f"{len(pending)} runs never finished: {details}")
             time.sleep(0.1)
+    return finished
 
 
-def test_sigkill_mid_run_then_restart_loses_nothing(tmp_path: Path) -> None:
+def _left_at_kill(db: str) -> dict[str, int]:
+    """What a killed executor left on disk: calls under way (leased items), sleeps and waits pending."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        leased = conn.execute("SELECT COUNT(*) FROM queue WHERE leased=1").fetchone()[0]
+        sleeps = conn.execute("SELECT COUNT(*) FROM queue WHERE kind='sleep' AND leased=0").fetchone()[0]
+        waits = conn.execute("SELECT COUNT(*) FROM pauses").fetchone()[0]
+    finally:
+        conn.close()
+    return {"calls in flight": leased, "sleeps pending": sleeps, "waits pending": waits}
+
+
+def _seed(rng: random.Random) -> str:
+    return f"{int(time.time() * 1000)},{base64.b64encode(rng.randbytes(10)).decode()}"
+
+
+def test_sigkill_at_random_moments_loses_nothing_and_reruns_no_stored_step(tmp_path: Path) -> None:
     rng = random.Random(7)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with app_process("tests.dev_apps.ours_app", url) as app_url:
+    body_log = tmp_path / "bodies.jsonl"
+    figures: Counter[str] = Counter()
+    finished: list[dict[str, Any]] = []
+    with app_process("tests.dev_apps.durable_app", url, extra_env={"DURABLE_LOG": str(body_log)}) as app_url:
         for trial in range(TRIALS):
-            executor = ExecutorProcess(port, str(tmp_path / f"trial{trial}.db"), [app_url])
+            db = str(tmp_path / f"trial{trial}.db")
+            executor = ExecutorProcess(port, db, [app_url])
             try:
                 executor.start()
                 client = Client(url)
-                client.wait_functions(20)
+                client.wait_functions(3)
                 expected: dict[str, tuple[str, object]] = {}
-                for round_ in range(3):
-                    numbers = [100 * round_ + i for i in range(10)]
-                    sent = _send_batch(url, "tests/load.test", [{"n": n} for n in numbers])
-                    for event_id, n in zip(sent, numbers, strict=True):
-                        expected[event_id] = ("-order-flow", {"n": n + 1})
-                    for event_id in _send_batch(url, "tests/step.test", [{"r": round_}] * 3):
-                        expected[event_id] = ("-step-test", None)
-                    time.sleep(rng.uniform(0.05, 0.6))
+                duplicate = {"name": "tests/durable.chain", "id": f"order-{trial}", "data": {"n": 9000}}
+                seed, seeded = _seed(rng), [{"name": "tests/durable.chain", "data": {"n": 8000 + i}} for i in range(2)]
+                first_ids: list[str] = []
+                for round_ in range(ROUNDS):
+                    ns = [100 * round_ + i for i in range(3)]
+                    for name, suffix, output in (
+                        ("chain", "-chain", lambda n: {"n": n + 2}),
+                        ("fanout", "-fanout", lambda n: {"n": 30 * n + 3}),
+                        ("wait", "-waiter", lambda n: {"n": n + 1}),
+                    ):
+                        for event_id, n in zip(
+                            _send_batch(url, f"tests/durable.{name}", [{"n": n} for n in ns]), ns, strict=True
+                        ):
+                            expected[event_id] = (suffix, output(n))
+                    if round_ > 0:  # resume the previous round's waiters (some are waiting, some already timed out)
+                        _send_batch(url, "tests/durable.resume", [{"n": n - 100} for n in ns])
+                    # The same event id, and the same seeded batch, before and after the first kill.
+                    if round_ == 0:
+                        (first,) = _send(url, [duplicate])
+                        expected[first] = ("-chain", {"n": 9002})
+                        first_ids = _send(url, seeded, {Header.EVENT_ID_SEED: seed})
+                        expected.update((e, ("-chain", {"n": 8002 + i})) for i, e in enumerate(first_ids))
+                    elif round_ == 1:
+                        (again,) = _send(url, [{**duplicate, "data": {"n": 9500}}])
+                        assert _send(url, seeded, {Header.EVENT_ID_SEED: seed}) == first_ids
+                    time.sleep(rng.uniform(0.0, 0.8))
                     executor.kill()
+                    figures["kills"] += 1
+                    for what, count in _left_at_kill(db).items():
+                        figures[f"kills with {what}"] += count > 0
                     executor.start()
-                _wait_all(client, expected, timeout=60)
-                runs = http_json("GET", f"{url}/dev/runs?limit=1000")[1]
-                assert len(runs) == len(expected)  # exactly one run per event, none extra
+                finished += _wait_all(client, expected, timeout=60)
+                assert len(client.runs()) == len(expected)  # exactly one run per event, none extra
+                assert client.runs_for_event(again) == []  # the duplicate id started nothing
+                figures["duplicate events sent"] += 1 + len(seeded)
             finally:
                 executor.stop()
+
+    # Every execution of every step body, against when the executor stored that step's result.
+    bodies = [json.loads(line) for line in body_log.read_text().splitlines()]
+    stored: dict[tuple[str, str], float] = {}
+    for run in finished:
+        for entry in run["timeline"]:
+            if entry["kind"] == "StepRun":
+                stored[(run["run_id"], entry["name"])] = entry["ended"]
+    executions = Counter((b["run"], b["step"]) for b in bodies)
+    assert set(executions) == set(stored)  # each stored result came from a logged body, and nothing else ran
+    late = [b for b in bodies if b["t"] > stored[(b["run"], b["step"])]]
+    assert late == [], f"step bodies ran after their results were stored: {late}"
+    figures.update(
+        runs=len(finished),
+        steps=len(stored),
+        bodies=len(bodies),
+        **{"bodies re-run before storage": len(bodies) - len(executions), "bodies run after storage": len(late)},
+    )
+    reruns = Counter(step for (_, step), count in executions.items() for _ in range(count - 1))
+    print(f"\ndurability figures ({TRIALS} trials): {dict(figures)}; re-runs by step: {dict(reruns)}")
 
 
 def test_a_thousand_runs_all_complete(tmp_path: Path) -> None:

@@ -1,0 +1,92 @@
+"""Functions for the executor's crash tests; every step body notes each time it runs.
+
+Usage: python -m tests.dev_apps.durable_app PORT EXECUTOR_URL  (DURABLE_LOG=path of the body log)
+
+Each execution of a step body appends one JSON line ``{"run", "step", "attempt", "request", "t"}``
+(``t``: wall time when the body began) to ``DURABLE_LOG``, flushed and fsync'd before the body's
+work, so the log survives anything and lists every execution, finished or not.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import random
+import sys
+import threading
+import time
+from typing import Any
+from wsgiref.simple_server import make_server
+
+import inngest_serverless
+from inngest_serverless.adapters.wsgi import wsgi_app
+from tests.dev_apps.ours_app import _QuietHandler, _Server
+
+_LOCK = threading.Lock()
+
+
+class BodyLog:
+    def __init__(self, path: str) -> None:
+        self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the process's life
+
+    def body(self, ctx: Any, step: str, value: Any) -> Any:
+        """A step body: note this execution durably, work a little (so kills land mid-call), return ``value``."""
+        line = {"run": ctx.run_id, "step": step, "attempt": ctx.attempt, "request": ctx.request_id, "t": time.time()}
+        with _LOCK:
+            self.file.write(json.dumps(line) + "\n")
+            self.file.flush()
+            os.fsync(self.file.fileno())
+        time.sleep(random.uniform(0.005, 0.04))
+        return value
+
+
+def build(client: inngest_serverless.Inngest, log: BodyLog) -> list[Any]:
+    ev = inngest_serverless.TriggerEvent
+
+    @client.create_function(fn_id="chain", trigger=ev(event="tests/durable.chain"))
+    def chain(ctx: inngest_serverless.Context) -> Any:
+        n = ctx.event.data["n"]
+        a = ctx.step.run("s1", lambda: log.body(ctx, "s1", n))
+        b = ctx.step.run("s2", lambda: log.body(ctx, "s2", a + 1))
+        ctx.step.sleep("nap", datetime.timedelta(milliseconds=300))
+        c = ctx.step.run("s3", lambda: log.body(ctx, "s3", b + 1))
+        return {"n": c}
+
+    @client.create_function(fn_id="fanout", trigger=ev(event="tests/durable.fanout"))
+    def fanout(ctx: inngest_serverless.Context) -> Any:
+        n = ctx.event.data["n"]
+        parts = ctx.group.parallel(
+            tuple((lambda i=i: ctx.step.run(f"p{i}", lambda: log.body(ctx, f"p{i}", n * 10 + i))) for i in range(3))
+        )
+        total = ctx.step.run("total", lambda: log.body(ctx, "total", sum(parts)))
+        return {"n": total}
+
+    @client.create_function(fn_id="waiter", trigger=ev(event="tests/durable.wait"))
+    def waiter(ctx: inngest_serverless.Context) -> Any:
+        n = ctx.event.data["n"]
+        before = ctx.step.run("before", lambda: log.body(ctx, "before", n))
+        ctx.step.wait_for_event(
+            "resume",
+            event="tests/durable.resume",
+            if_exp="async.data.n == event.data.n",
+            timeout=datetime.timedelta(seconds=3),
+        )
+        after = ctx.step.run("after", lambda: log.body(ctx, "after", before + 1))
+        return {"n": after}
+
+    return [chain, fanout, waiter]
+
+
+def main() -> None:
+    port, executor = int(sys.argv[1]), sys.argv[2]
+    os.environ["INNGEST_DEV"] = executor
+    client = inngest_serverless.Inngest(app_id="durable", is_production=False, api_base_url=executor, event_api_base_url=executor)
+    app = wsgi_app(client, functions=build(client, BodyLog(os.environ["DURABLE_LOG"])))
+    server = make_server("127.0.0.1", port, app, server_class=_Server, handler_class=_QuietHandler)
+    print("ready", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,7 @@ import base64
 import json
 import os
 import random
+import signal
 import sqlite3
 import time
 from collections import Counter
@@ -80,6 +81,24 @@ def _left_at_kill(db: str) -> dict[str, int]:
     return {"calls in flight": leased, "sleeps pending": sleeps, "waits pending": waits}
 
 
+def _bodies_against_storage(
+    body_log: Path, runs: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], Counter[tuple[str, str]], list[dict[str, Any]]]:
+    """Every logged execution of a step body, its count per (run, step), and those that began after
+    the executor had stored that step's result (timeline ``StepRun`` entries: ``ended`` is when the
+    reply arrived, just before the transaction that stored it, so the check errs on the strict side)."""
+    bodies = [json.loads(line) for line in body_log.read_text().splitlines()]
+    stored: dict[tuple[str, str], float] = {}
+    for run in runs:
+        for entry in run["timeline"]:
+            if entry["kind"] == "StepRun":
+                stored[(run["run_id"], entry["name"])] = entry["ended"]
+    executions = Counter((b["run"], b["step"]) for b in bodies)
+    assert set(executions) == set(stored)  # each stored result came from a logged body, and nothing else ran
+    late = [b for b in bodies if b["t"] > stored[(b["run"], b["step"])]]
+    return bodies, executions, late
+
+
 def _seed(rng: random.Random) -> str:
     return f"{int(time.time() * 1000)},{base64.b64encode(rng.randbytes(10)).decode()}"
 
@@ -138,25 +157,72 @@ def test_sigkill_at_random_moments_loses_nothing_and_reruns_no_stored_step(tmp_p
             finally:
                 executor.stop()
 
-    # Every execution of every step body, against when the executor stored that step's result.
-    bodies = [json.loads(line) for line in body_log.read_text().splitlines()]
-    stored: dict[tuple[str, str], float] = {}
-    for run in finished:
-        for entry in run["timeline"]:
-            if entry["kind"] == "StepRun":
-                stored[(run["run_id"], entry["name"])] = entry["ended"]
-    executions = Counter((b["run"], b["step"]) for b in bodies)
-    assert set(executions) == set(stored)  # each stored result came from a logged body, and nothing else ran
-    late = [b for b in bodies if b["t"] > stored[(b["run"], b["step"])]]
+    bodies, executions, late = _bodies_against_storage(body_log, finished)
     assert late == [], f"step bodies ran after their results were stored: {late}"
     figures.update(
         runs=len(finished),
-        steps=len(stored),
+        steps=len(executions),
         bodies=len(bodies),
         **{"bodies re-run before storage": len(bodies) - len(executions), "bodies run after storage": len(late)},
     )
     reruns = Counter(step for (_, step), count in executions.items() for _ in range(count - 1))
     print(f"\ndurability figures ({TRIALS} trials): {dict(figures)}; re-runs by step: {dict(reruns)}")
+
+
+def test_sigkill_as_an_invoke_is_stored_loses_no_invocation(tmp_path: Path) -> None:
+    """A kill between storing a parent's invoke step and storing the event that starts the child.
+
+    That event must be stored in the transaction that handles the parent's reply: otherwise the
+    call is acknowledged, the child never starts and the parent waits for it until the timeout.
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    db = str(tmp_path / "invoke.db")
+    with app_process("tests.dev_apps.ours_app", url) as app_url:
+        crashing = ExecutorProcess(port, db, [app_url], crash_at="invoke-send")
+        executor = ExecutorProcess(port, db, [app_url])
+        try:
+            crashing.start()
+            client = Client(url)
+            client.wait_functions(20)
+            event_id = client.send("tests/invoke.test", {"x": 21})
+            assert crashing.proc is not None and crashing.proc.wait(timeout=20) == -signal.SIGKILL
+            executor.start()
+            run = client.wait_run(event_id, "-invoke-parent", timeout=20, until=("Completed", "Failed"))
+            assert run["output"] == {"child": {"doubled": 42}}
+        finally:
+            crashing.stop()
+            executor.stop()
+
+
+def test_sigkill_just_after_a_step_result_is_stored_never_reruns_it(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    db = str(tmp_path / "stored.db")
+    body_log = tmp_path / "bodies.jsonl"
+    with app_process("tests.dev_apps.durable_app", url, extra_env={"DURABLE_LOG": str(body_log)}) as app_url:
+        crashing = ExecutorProcess(port, db, [app_url], crash_at="step-stored")
+        executor = ExecutorProcess(port, db, [app_url])
+        try:
+            crashing.start()
+            client = Client(url)
+            client.wait_functions(3)
+            event_id = client.send("tests/durable.chain", {"n": 5})
+            assert crashing.proc is not None and crashing.proc.wait(timeout=20) == -signal.SIGKILL
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            try:
+                assert conn.execute("SELECT COUNT(*) FROM steps").fetchone()[0] == 1  # s1 is on disk
+            finally:
+                conn.close()
+            executor.start()
+            run = client.wait_run(event_id, "-chain", timeout=20, until=("Completed", "Failed"))
+            assert run["output"] == {"n": 7}
+        finally:
+            crashing.stop()
+            executor.stop()
+    _, executions, late = _bodies_against_storage(body_log, [run])
+    assert late == []
+    assert sorted(executions.values()) == [1, 1, 1]  # the kill came after s1 was stored: nothing ran twice
 
 
 def test_a_thousand_runs_all_complete(tmp_path: Path) -> None:

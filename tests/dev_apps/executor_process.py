@@ -13,17 +13,18 @@ from tests.dev_apps.harness import ROOT
 
 
 class ExecutorProcess:
-    def __init__(self, port: int, db: str, sdk_urls: list[str], *extra: str) -> None:
-        self.port, self.db, self.sdk_urls, self.extra = port, db, sdk_urls, extra
+    def __init__(self, port: int, db: str, sdk_urls: list[str], *extra: str, crash_at: str | None = None) -> None:
+        """``crash_at``: run ``tests.dev_apps.crash_at`` instead, which SIGKILLs itself at that point."""
+        self.port, self.db, self.sdk_urls, self.extra, self.crash_at = port, db, sdk_urls, extra, crash_at
         self.url = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        command = ["tests.dev_apps.crash_at", self.crash_at] if self.crash_at else ["inngest_serverless.cli", "dev"]
         args = [
             sys.executable,
             "-m",
-            "inngest_serverless.cli",
-            "dev",
+            *command,
             "-p",
             str(self.port),
             "--db",

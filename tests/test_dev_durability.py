@@ -71,14 +71,20 @@ def _wait_all(client: Client, expected: dict[str, tuple[str, object]], timeout: 
 
 def _left_at_kill(db: str) -> dict[str, int]:
     """What a killed executor left on disk: calls under way (leased items), sleeps and waits pending."""
+    return {
+        "calls in flight": _count(db, "SELECT COUNT(*) FROM queue WHERE leased=1"),
+        "sleeps pending": _count(db, "SELECT COUNT(*) FROM queue WHERE kind='sleep' AND leased=0"),
+        "waits pending": _count(db, "SELECT COUNT(*) FROM pauses"),
+    }
+
+
+def _count(db: str, sql: str) -> int:
+    """One number from the database of a stopped executor (read-only)."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        leased = conn.execute("SELECT COUNT(*) FROM queue WHERE leased=1").fetchone()[0]
-        sleeps = conn.execute("SELECT COUNT(*) FROM queue WHERE kind='sleep' AND leased=0").fetchone()[0]
-        waits = conn.execute("SELECT COUNT(*) FROM pauses").fetchone()[0]
+        return int(conn.execute(sql).fetchone()[0])
     finally:
         conn.close()
-    return {"calls in flight": leased, "sleeps pending": sleeps, "waits pending": waits}
 
 
 def _bodies_against_storage(
@@ -169,60 +175,47 @@ def test_sigkill_at_random_moments_loses_nothing_and_reruns_no_stored_step(tmp_p
     print(f"\ndurability figures ({TRIALS} trials): {dict(figures)}; re-runs by step: {dict(reruns)}")
 
 
-def test_sigkill_as_an_invoke_is_stored_loses_no_invocation(tmp_path: Path) -> None:
-    """A kill between storing a parent's invoke step and storing the event that starts the child.
-
-    That event must be stored in the transaction that handles the parent's reply: otherwise the
-    call is acknowledged, the child never starts and the parent waits for it until the timeout.
-    """
+def _crash_at(
+    point: str, app_module: str, event: dict[str, Any], slug_suffix: str, db: str, app_env: dict[str, str] | None = None
+) -> tuple[dict[str, Any], int]:
+    """Send ``event`` to an executor that SIGKILLs itself at ``point``, restart a plain executor on
+    the same database; return the finished run and how many step results the killed one had stored."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    db = str(tmp_path / "invoke.db")
-    with app_process("tests.dev_apps.ours_app", url) as app_url:
-        crashing = ExecutorProcess(port, db, [app_url], crash_at="invoke-send")
-        executor = ExecutorProcess(port, db, [app_url])
-        try:
-            crashing.start()
-            client = Client(url)
-            client.wait_functions(20)
-            event_id = client.send("tests/invoke.test", {"x": 21})
-            assert crashing.proc is not None and crashing.proc.wait(timeout=20) == -signal.SIGKILL
-            executor.start()
-            run = client.wait_run(event_id, "-invoke-parent", timeout=20, until=("Completed", "Failed"))
-            assert run["output"] == {"child": {"doubled": 42}}
-        finally:
-            crashing.stop()
-            executor.stop()
-
-
-def test_sigkill_just_after_a_step_result_is_stored_never_reruns_it(tmp_path: Path) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    db = str(tmp_path / "stored.db")
-    body_log = tmp_path / "bodies.jsonl"
-    with app_process("tests.dev_apps.durable_app", url, extra_env={"DURABLE_LOG": str(body_log)}) as app_url:
-        crashing = ExecutorProcess(port, db, [app_url], crash_at="step-stored")
+    with app_process(app_module, url, extra_env=app_env) as app_url:
+        crashing = ExecutorProcess(port, db, [app_url], crash_at=point)
         executor = ExecutorProcess(port, db, [app_url])
         try:
             crashing.start()
             client = Client(url)
             client.wait_functions(3)
-            event_id = client.send("tests/durable.chain", {"n": 5})
+            event_id = client.send(event["name"], event["data"])
             assert crashing.proc is not None and crashing.proc.wait(timeout=20) == -signal.SIGKILL
-            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-            try:
-                assert conn.execute("SELECT COUNT(*) FROM steps").fetchone()[0] == 1  # s1 is on disk
-            finally:
-                conn.close()
+            stored = _count(db, "SELECT COUNT(*) FROM steps")
             executor.start()
-            run = client.wait_run(event_id, "-chain", timeout=20, until=("Completed", "Failed"))
-            assert run["output"] == {"n": 7}
+            return client.wait_run(event_id, slug_suffix, timeout=20, until=("Completed", "Failed")), stored
         finally:
             crashing.stop()
             executor.stop()
+
+
+def test_sigkill_as_an_invoke_is_stored_loses_no_invocation(tmp_path: Path) -> None:
+    """A kill as the event that starts an invoked child is being stored: that event is stored in the
+    transaction that handles the parent's reply, so the whole reply is redone and the child runs."""
+    event = {"name": "tests/invoke.test", "data": {"x": 21}}
+    run, _ = _crash_at("invoke-send", "tests.dev_apps.ours_app", event, "-invoke-parent", str(tmp_path / "invoke.db"))
+    assert run["output"] == {"child": {"doubled": 42}}
+
+
+def test_sigkill_just_after_a_step_result_is_stored_never_reruns_it(tmp_path: Path) -> None:
+    db, body_log = str(tmp_path / "stored.db"), tmp_path / "bodies.jsonl"
+    event = {"name": "tests/durable.chain", "data": {"n": 5}}
+    run, stored = _crash_at("step-stored", "tests.dev_apps.durable_app", event, "-chain", db, {"DURABLE_LOG": str(body_log)})
+    assert stored == 1  # the kill came after s1 was on disk
+    assert run["output"] == {"n": 7}
     _, executions, late = _bodies_against_storage(body_log, [run])
     assert late == []
-    assert sorted(executions.values()) == [1, 1, 1]  # the kill came after s1 was stored: nothing ran twice
+    assert sorted(executions.values()) == [1, 1, 1]  # so no body ran twice
 
 
 def test_a_thousand_runs_all_complete(tmp_path: Path) -> None:

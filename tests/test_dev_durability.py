@@ -130,15 +130,15 @@ def test_sigkill_at_random_moments_loses_nothing_and_reruns_no_stored_step(tmp_p
                 first_ids: list[str] = []
                 for round_ in range(ROUNDS):
                     ns = [100 * round_ + i for i in range(3)]
-                    for name, suffix, output in (
-                        ("chain", "-chain", lambda n: {"n": n + 2}),
-                        ("fanout", "-fanout", lambda n: {"n": 30 * n + 3}),
-                        ("wait", "-waiter", lambda n: {"n": n + 1}),
+                    for name, suffix, scale, offset in (
+                        ("chain", "-chain", 1, 2),  # output {"n": scale * n + offset}
+                        ("fanout", "-fanout", 30, 3),
+                        ("wait", "-waiter", 1, 1),
                     ):
                         for event_id, n in zip(
                             _send_batch(url, f"tests/durable.{name}", [{"n": n} for n in ns]), ns, strict=True
                         ):
-                            expected[event_id] = (suffix, output(n))
+                            expected[event_id] = (suffix, {"n": scale * n + offset})
                     if round_ > 0:  # resume the previous round's waiters (some are waiting, some already timed out)
                         _send_batch(url, "tests/durable.resume", [{"n": n - 100} for n in ns])
                     # The same event id, and the same seeded batch, before and after the first kill.

@@ -16,6 +16,7 @@ import random
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from wsgiref.simple_server import make_server
 
@@ -56,9 +57,11 @@ def build(client: inngest_serverless.Inngest, log: BodyLog) -> list[Any]:
     @client.create_function(fn_id="fanout", trigger=ev(event="tests/durable.fanout"))
     def fanout(ctx: inngest_serverless.Context) -> Any:
         n = ctx.event.data["n"]
-        parts = ctx.group.parallel(
-            tuple((lambda i=i: ctx.step.run(f"p{i}", lambda: log.body(ctx, f"p{i}", n * 10 + i))) for i in range(3))
-        )
+
+        def part(i: int) -> Callable[[], Any]:
+            return lambda: ctx.step.run(f"p{i}", lambda: log.body(ctx, f"p{i}", n * 10 + i))
+
+        parts = ctx.group.parallel(tuple(part(i) for i in range(3)))
         total = ctx.step.run("total", lambda: log.body(ctx, "total", sum(parts)))
         return {"n": total}
 

@@ -123,7 +123,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_reruns_no_stored_step(tmp_p
             try:
                 executor.start()
                 client = Client(url)
-                client.wait_functions(3)
+                client.wait_functions(4)
                 expected: dict[str, tuple[str, object]] = {}
                 duplicate = {"name": "tests/durable.chain", "id": f"order-{trial}", "data": {"n": 9000}}
                 seed, seeded = _seed(rng), [{"name": "tests/durable.chain", "data": {"n": 8000 + i}} for i in range(2)]
@@ -134,6 +134,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_reruns_no_stored_step(tmp_p
                         ("chain", "-chain", 1, 2),  # output {"n": scale * n + offset}
                         ("fanout", "-fanout", 30, 3),
                         ("wait", "-waiter", 1, 1),
+                        ("checkpoint", "-checkpointed", 1, 2),
                     ):
                         for event_id, n in zip(
                             _send_batch(url, f"tests/durable.{name}", [{"n": n} for n in ns]), ns, strict=True

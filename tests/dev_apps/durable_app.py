@@ -78,7 +78,15 @@ def build(client: inngest_serverless.Inngest, log: BodyLog) -> list[Any]:
         after = ctx.step.run("after", lambda: log.body(ctx, "after", before + 1))
         return {"n": after}
 
-    return [chain, fanout, waiter]
+    @client.create_function(fn_id="checkpointed", trigger=ev(event="tests/durable.checkpoint"), checkpoint=True)
+    def checkpointed(ctx: inngest_serverless.Context) -> Any:
+        n = ctx.event.data["n"]
+        a = ctx.step.run("c1", lambda: log.body(ctx, "c1", n))
+        b = ctx.step.run("c2", lambda: log.body(ctx, "c2", a + 1))
+        c = ctx.step.run("c3", lambda: log.body(ctx, "c3", b + 1))
+        return {"n": c}
+
+    return [chain, fanout, waiter, checkpointed]
 
 
 def main() -> None:

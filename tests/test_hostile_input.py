@@ -104,3 +104,26 @@ def test_valid_server_kind_is_forwarded_to_register() -> None:
         api.on("POST", "/fn/register", (200, {"ok": True, "modified": False}))
         handler(cloud=False, api_url=api.url).handle(Request.build("PUT", URL, {"x-inngest-server-kind": "dev"}))
         assert api.requests[0].headers["x-inngest-expected-server-kind"] == "dev"
+
+
+def test_deep_nesting_is_refused_even_when_the_recursion_limit_was_raised() -> None:
+    # Python 3.11's C JSON decoder relies on the recursion limit alone: raised (as apps and test
+    # tools do), a deep enough body overflows the C stack. Run in a child so a crash shows as one.
+    import subprocess
+    import sys
+
+    program = """
+import sys
+sys.setrecursionlimit(1_000_000)
+from inngest_serverless import Handler, Inngest, Request
+client = Inngest(app_id="app", is_production=False)
+client.create_function(fn_id="fn", trigger=__import__("inngest_serverless").TriggerEvent(event="e"))(lambda ctx: 1)
+handler = Handler(client)
+body = b"[" * 300_000 + b"]" * 300_000
+call = handler.handle(Request.build("POST", "http://a/api?fnId=app-fn", {}, body))
+sync = handler.handle(Request.build("PUT", "http://a/api", {"x-inngest-sync-kind": "in_band"}, body))
+print(call.status, call.json()["code"], sync.status)
+"""
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["400", "malformed_body", "401"]  # the unsigned in-band sync is refused first

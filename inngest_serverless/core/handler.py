@@ -7,7 +7,6 @@ their host's event to a Request and the Response back.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -294,11 +293,13 @@ class Handler:
             key = self._verify(request, required=True)
             url = request.url
             try:
-                sent = json.loads(request.body or b"{}")
-                if isinstance(sent, dict) and isinstance(sent.get("url"), str) and sent["url"]:
-                    url = sent["url"]
+                sent = serialize.loads_request(request.body or b"{}")
             except (ValueError, RecursionError):
-                raise BadRequest(400, "malformed_body", "sync body must be JSON like {\"url\": ...}") from None
+                sent = None
+            if not isinstance(sent, dict):
+                raise BadRequest(400, "malformed_body", "sync body must be a JSON object like {\"url\": ...}")
+            if isinstance(sent.get("url"), str) and sent["url"]:
+                url = sent["url"]
             body = introspection.in_band_payload(self, url)
             return self._json(200, body, key=key, headers={Header.SYNC_KIND: SyncKind.IN_BAND})
         key = self._verify(request, required=False)
@@ -355,7 +356,7 @@ class Handler:
         if fn is None:
             raise BadRequest(404, "function_not_found", f"no function with ID {fn_id!r} in app {self.client.app_id!r}")
         try:
-            body = json.loads(request.body)
+            body = serialize.loads_request(request.body)
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             raise BadRequest(400, "malformed_body", "call body is not valid JSON") from None
         if not isinstance(body, dict):

@@ -7,12 +7,12 @@ before verification; response bodies are signed as sent.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from . import serialize
 from .wire import Limit
 
 _PREFIX = re.compile(r"^signkey-\w+-")
@@ -65,7 +65,7 @@ def canonical(body: bytes) -> bytes:
     if not body.strip():
         return b""
     try:
-        value = json.loads(body)
+        value = serialize.loads_request(body)
     except (ValueError, RecursionError):  # deep nesting: not canonicalisable, so it cannot verify
         return body
     import rfc8785  # deferred: only signed requests need it

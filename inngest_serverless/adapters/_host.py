@@ -7,7 +7,6 @@ same on every host. Nothing here imports a host library.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Mapping
@@ -15,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from ..core.http import Request, Response
-from ..core.version import SDK_HEADER
-from ..core.wire import CONTENT_TYPE_JSON, REQUEST_VERSION, Header, Limit
+from ..core.http import error_response as core_error_response
+from ..core.wire import Limit
 
 if TYPE_CHECKING:
     from ..core.client import Inngest
@@ -114,21 +113,8 @@ def timeout_from_env(*names: str) -> float | None:
 
 
 def error_response(status: int, message: str, *, retry: bool = False, code: str = "bad_request") -> Response:
-    """A reply the adapter makes itself (the request never reached core): JSON, SDK headers, no secrets.
-
-    The body has core's error shape, ``{"code", "message"}``.
-    """
-    body = json.dumps({"code": code, "message": message}).encode()
-    return Response(
-        status,
-        {
-            Header.CONTENT_TYPE: CONTENT_TYPE_JSON,
-            Header.SDK: SDK_HEADER,
-            Header.REQ_VERSION: REQUEST_VERSION,
-            Header.NO_RETRY: "false" if retry else "true",
-        },
-        body,
-    )
+    """A reply the adapter makes itself (the request never reached core): core's error shape."""
+    return core_error_response(status, code, message, no_retry=not retry)
 
 
 def body_too_large(limit: int) -> Response:

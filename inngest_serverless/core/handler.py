@@ -18,15 +18,12 @@ from . import streaming as streaming_lib
 from .context import AsyncContext, Context, Event
 from .errors import NonRetriableError, RetryAfterError, StepError, error_object
 from .function import Function
-from .http import Request, Response
+from .http import Request, Response, error_response, sdk_headers
 from .replay import Engine, Interrupt
 from .steps import AsyncStep, Step
-from .version import SDK_HEADER
 from .wire import (
-    CONTENT_TYPE_JSON,
     DISCOVERY_STEP_ID,
     PROBE_TRUST,
-    REQUEST_VERSION,
     Header,
     Query,
     ServerKind,
@@ -191,12 +188,7 @@ class Handler:
     # -- responses ----------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
-        return {
-            Header.SDK: SDK_HEADER,
-            Header.REQ_VERSION: REQUEST_VERSION,
-            Header.CONTENT_TYPE: CONTENT_TYPE_JSON,
-            Header.FRAMEWORK: self.framework,
-        }
+        return sdk_headers(self.framework)
 
     def _json(self, status: int, body: Any, *, key: str | None = None,
               headers: dict[str, str] | None = None) -> Response:
@@ -210,8 +202,7 @@ class Handler:
         return Response(status, out, raw)
 
     def _error(self, status: int, code: str, message: str, *, no_retry: bool) -> Response:
-        return self._json(status, {"code": code, "message": message},
-                          headers={Header.NO_RETRY: "true" if no_retry else "false"})
+        return error_response(status, code, message, no_retry=no_retry, framework=self.framework)
 
     # -- routing --------------------------------------------------------------------------
 

@@ -116,3 +116,24 @@ class Response:
 
     def json(self) -> Any:
         return json.loads(self.read() or b"null")
+
+
+def sdk_headers(framework: str | None = None) -> dict[str, str]:
+    """The headers every SDK reply carries (PROTOCOL §3): the server ignores replies without them."""
+    from .version import SDK_HEADER
+    from .wire import CONTENT_TYPE_JSON, REQUEST_VERSION, Header
+
+    headers = {Header.SDK: SDK_HEADER, Header.REQ_VERSION: REQUEST_VERSION, Header.CONTENT_TYPE: CONTENT_TYPE_JSON}
+    if framework:
+        headers[Header.FRAMEWORK] = framework
+    return headers
+
+
+def error_response(status: int, code: str, message: str, *, no_retry: bool, framework: str | None = None) -> Response:
+    """A one-line JSON error ``{"code", "message"}`` with the SDK headers and an explicit No-Retry."""
+    from .wire import Header
+
+    headers = sdk_headers(framework)
+    headers[Header.NO_RETRY] = "true" if no_retry else "false"
+    body = json.dumps({"code": code, "message": message}, separators=(",", ":")).encode()
+    return Response(status, headers, body)

@@ -40,6 +40,7 @@ SDKS = ("ours", "inngest-py")
 DOC_SECTION = "## Core SDK vs inngest-py"
 # Targets of issue 2 (inngest-py 0.5.19 measured at 279 ms, 32.6 ms at N=1000, 13.7 s, 36.8 MiB).
 TARGETS = {"cold": 1 / 5, "call_1000": 1 / 10, "run_1000": 1 / 20, "rss_mib": 15.0}
+LOCKSTEP_CALLS = 25  # whole runs alternate between the SDKs every this many calls
 
 # -- the app each SDK serves: the same three functions, spelled with each SDK's import --------
 
@@ -224,25 +225,26 @@ class App:
             times.append((time.perf_counter() - t0, time.process_time() - c0))
         return times
 
-    def whole_run(self, n: int) -> tuple[float, float]:
-        """(wall, CPU) seconds of SDK time over every call of a run of ``n`` sequential steps."""
-        steps: dict[str, Any] = {}
-        total, cpu, made = 0.0, 0.0, 0
-        while True:
-            body = call_body(n, steps)
-            c0, t0 = time.process_time(), time.perf_counter()
-            status, raw = self.call("steps", body)
-            total += time.perf_counter() - t0
-            cpu += time.process_time() - c0
-            made += 1
-            if status == 200:
-                break
-            assert status == 206, (self.sdk, n, status, raw[:200])
-            for op in json.loads(raw):
-                assert op["op"] == "StepRun", op
-                steps[op["id"]] = {"data": op.get("data")}
-        assert made == n + 1, (self.sdk, n, made)
-        return total, cpu
+    def start_run(self, n: int) -> None:
+        self.run_n, self.run_steps, self.run_calls = n, {}, 0
+
+    def next_call(self) -> tuple[float, float, bool]:
+        """The next call of the run begun by :meth:`start_run`, as the executor makes it:
+        (wall, CPU) seconds of SDK time, and whether the run finished."""
+        n, steps = self.run_n, self.run_steps
+        body = call_body(n, steps)
+        c0, t0 = time.process_time(), time.perf_counter()
+        status, raw = self.call("steps", body)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        self.run_calls += 1
+        if status == 200:
+            assert self.run_calls == n + 1, (self.sdk, n, self.run_calls)
+            return wall, cpu, True
+        assert status == 206, (self.sdk, n, status, raw[:200])
+        for op in json.loads(raw):
+            assert op["op"] == "StepRun", op
+            steps[op["id"]] = {"data": op.get("data")}
+        return wall, cpu, False
 
 
 def serve(sdk: str) -> None:
@@ -253,8 +255,17 @@ def serve(sdk: str) -> None:
         cmd = json.loads(line)
         if cmd["op"] == "call":
             out: Any = app.per_call(cmd["n"], cmd["reps"])
-        elif cmd["op"] == "run":
-            out = app.whole_run(cmd["n"])
+        elif cmd["op"] == "start":
+            app.start_run(cmd["n"])
+            out = None
+        elif cmd["op"] == "next":  # up to ``calls`` more calls of the run: summed (wall, CPU), finished
+            wall = cpu = 0.0
+            for _ in range(cmd["calls"]):
+                w, c, done = app.next_call()
+                wall, cpu = wall + w, cpu + c
+                if done:
+                    break
+            out = (wall, cpu, done)
         else:
             break
         print(json.dumps(out), flush=True)
@@ -287,6 +298,28 @@ class Worker:
             self.proc.wait()
 
 
+def whole_runs_in_lockstep(workers: dict[str, Worker], order: list[str], n: int,
+                           whole: dict[str, dict[str, list[list[float]]]]) -> None:
+    """One run of ``n`` steps on each SDK, driven in alternation a few calls at a time (calls
+    k..k+24 of one, then the same calls of the other), so a change in the machine's speed, which
+    on a shared machine can last seconds, falls on both runs alike rather than on whichever
+    happened to be running. (Alternating every single call would instead leave each call to
+    start with caches the other process just filled, a cost the shorter calls feel most.)"""
+    for sdk in order:
+        workers[sdk].ask_line({"op": "start", "n": n})
+    totals = {sdk: [0.0, 0.0] for sdk in order}
+    pending = list(order)
+    while pending:
+        for sdk in list(pending):
+            wall, cpu, done = workers[sdk].ask_line({"op": "next", "calls": LOCKSTEP_CALLS})
+            totals[sdk][0] += wall
+            totals[sdk][1] += cpu
+            if done:
+                pending.remove(sdk)
+    for sdk in order:
+        whole[sdk][str(n)].append(totals[sdk])
+
+
 def in_process(ns: list[int], calls: int, runs: list[int], run_repeats: int) -> dict[str, Any]:
     """(b) and (c) for both SDKs, each in a worker process of its own, driven in alternation:
     one batch for one SDK, then the same batch for the other (order flipped every round), so
@@ -304,8 +337,7 @@ def in_process(ns: list[int], calls: int, runs: list[int], run_repeats: int) -> 
             order.reverse()
         for _ in range(run_repeats):
             for n in runs:
-                for sdk in order:
-                    whole[sdk][str(n)].append(workers[sdk].ask_line({"op": "run", "n": n}))
+                whole_runs_in_lockstep(workers, order, n, whole)
             order.reverse()
     finally:
         for w in workers.values():
@@ -432,7 +464,8 @@ the layer all its framework integrations call, so neither side pays for a web fr
   so the call replays all of them and returns 200. Median of {plan['calls']} calls after two warm-ups.
 * **Whole run**: the SDK time of every call the executor makes to finish a run of N sequential
   `step.run` steps: N + 1 calls, each running one new step at once and replaying the ones before.
-  Median of {plan['run_repeats']} runs.
+  The two SDKs' runs are driven in alternation, {LOCKSTEP_CALLS} calls of one, then the same calls of the
+  other. Median of {plan['run_repeats']} runs.
 * **RSS**: VmRSS right after `import`, in a fresh process; peak (VmHWM) after the first response.
 
 Each SDK runs in a worker process of its own, and the two are driven in alternation (a few calls of

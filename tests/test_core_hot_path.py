@@ -106,12 +106,12 @@ def test_lookup_builds_no_pending_and_counts_repeats() -> None:
 
 
 def test_importing_the_package_loads_nothing_heavy() -> None:
-    """Cold start: OpenSSL (hashlib/hmac), JCS, httpx, asyncio and pydantic load only when used."""
+    """Cold start: OpenSSL (hashlib/hmac), JCS, httpx, asyncio, pydantic and msgspec load only when used."""
     import os
     import subprocess
     import sys
 
-    heavy = ("hashlib", "hmac", "_hashlib", "rfc8785", "httpx", "asyncio", "pydantic")
+    heavy = ("hashlib", "hmac", "_hashlib", "rfc8785", "httpx", "asyncio", "pydantic", "msgspec")
     code = f"import sys, inngest_serverless; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})

@@ -193,3 +193,25 @@ def test_no_warning_when_every_finished_step_is_met(client: Inngest, caplog: pyt
     with caplog.at_level(logging.WARNING, logger="inngest_serverless"):
         assert post(Handler(client), "fn", call_body(memos("a", "b"))).status == 200
     assert caplog.text == ""
+
+
+def test_repeated_ids_count_as_met_and_a_colliding_raw_id_cannot_hide_a_missed_step(client: Inngest) -> None:
+    """Hits are counted, not collected: with repeated IDs ("a", "a" -> raw "a:1") a literal
+    step "a:1" hashes like the second "a", so counting alone could call every memo met."""
+    ran = define(client, "a", "a", "a")
+    assert post(Handler(client), "fn", call_body(memos("a", "a:1", "a:2"))).json() == ["a", "a:1", "a:2"]
+    assert ran == []
+
+    other = Inngest(app_id="app", is_production=False)
+    ran = define(other, "a:1", "a", "a", "c")  # raws "a:1", "a", "a:1" (the same memo twice), "c"
+    resp = post(Handler(other), "fn", call_body(memos("a:1", "a", "b")))
+    assert_non_determinism(resp, "'c' is new", h("b"))
+    assert ran == []
+
+
+def test_stack_entries_that_are_not_strings_are_ignored_when_naming_the_missed_step(client: Inngest) -> None:
+    ran = define(client, "x")
+    body = call_body(memos("a"))
+    body["ctx"]["stack"] = {"stack": [7, None, h("a")], "current": 1}
+    assert_non_determinism(post(Handler(client), "fn", body), "'x' is new", h("a"), "step 1 of 1")
+    assert ran == []

@@ -412,7 +412,7 @@ class Handler:
         stack = raw_stack.get("stack") if isinstance(raw_stack, dict) else None
         return Engine(memos=call.memos, target=call.target, immediate=call.immediate,
                       attempt=call.attempt, max_attempts=call.max_attempts, budget=budget,
-                      stack=[h for h in stack if isinstance(h, str)] if isinstance(stack, list) else [])
+                      stack=stack if isinstance(stack, list) else [])
 
     @staticmethod
     def _settled(engine: Engine, outcome: Outcome) -> Outcome:

@@ -50,7 +50,19 @@ _MISSING: Any = object()
 # Step-ID hashes by raw ID ("name" or "name:n"): every call of a run replays the same IDs, so a
 # warm process hashes each once. Bounded; cleared when full.
 _HASHES: dict[str, str] = {}
+_RAW_IDS: dict[str, str] = {}  # the same, hashed ID -> raw ID
 _HASHES_MAX = 65_536
+
+
+def _hash(raw: str) -> str:
+    """SHA-1 hex of a raw step ID, cached in ``_HASHES`` (and ``_RAW_IDS``)."""
+    hashed: str = _sha1(raw.encode("utf-8")).hexdigest()
+    if len(_HASHES) >= _HASHES_MAX:
+        _HASHES.clear()
+        _RAW_IDS.clear()
+    _HASHES[raw] = hashed
+    _RAW_IDS[hashed] = raw
+    return hashed
 
 
 @dataclass(slots=True)
@@ -81,15 +93,28 @@ class Engine:
     immediate: bool  # may a lone new step.run execute in this call?
     attempt: int = 0
     max_attempts: int | None = None
-    stack: list[str] = field(default_factory=list)
-    _counts: dict[str, int] = field(default_factory=dict)
-    _seen: int = 0
-    _collect: list[dict[str, Any]] | None = None  # set while inside a parallel group
-    _ran_target: bool = False
-    _reached: set[str] = field(default_factory=set)  # memoized steps this replay has met
-    _replay_checked: bool = False
+    stack: list[Any] = field(default_factory=list)  # ctx.stack.stack as sent: read only to name a missed step
     # The call's deadline guard and checkpoint state (core/checkpoint.py); None when neither applies.
     budget: Invocation | None = None
+    # Memos by the user ID of their step's first occurrence, for the steps whose hashed IDs this
+    # process has computed before (every call of a run replays the same steps): replaying one of
+    # them is a single dictionary pop (Step.run's fast path). A step leaves ``first`` when met.
+    first: dict[str, Any] = field(init=False)
+    _first_ids: dict[str, Any] = field(init=False)  # ``first`` as the call began
+    _counts: dict[str, int] = field(default_factory=dict)  # user ID -> steps of that ID met (but see _met_first)
+    _seen: int = 0  # steps met other than through ``first``
+    _hits: int = 0  # ... of which had a memo
+    _repeats: bool = False  # an ID met more than once ("id:1" may then equal another step's raw ID)
+    _collect: list[dict[str, Any]] | None = None  # set while inside a parallel group
+    _ran_target: bool = False
+    _replay_checked: bool = False
+
+    def __post_init__(self) -> None:
+        # All in C (k can be 1,000); memos whose raw ID this process does not know land on None.
+        first: dict[Any, Any] = dict(zip(map(_RAW_IDS.get, self.memos), self.memos.values(), strict=True))
+        first.pop(None, None)
+        self._first_ids = first
+        self.first = dict(first)
 
     # -- identity -----------------------------------------------------------------
 
@@ -98,33 +123,46 @@ class Engine:
         _, hashed, index = self.lookup(user_id)
         return hashed, index
 
+    @staticmethod
+    def hashed_id(raw: str) -> str:
+        """The hashed ID of raw step ID ``raw`` (PROTOCOL §8.1), cached per process."""
+        return _HASHES.get(raw) or _hash(raw)
+
+    def _met_first(self) -> int:
+        """Steps met through ``first`` (each the first occurrence of its ID, with a memo)."""
+        return len(self._first_ids) - len(self.first)
+
     def lookup(self, user_id: str) -> tuple[Any, str, int]:
         """The memoized value of the next step named ``user_id`` (or ``_MISSING``), its hashed
-        ID (PROTOCOL §8.1) and repeat index, counting the step. The replay hot path: it runs
-        once per earlier step on every call, so it is one function and builds no Pending."""
+        ID (PROTOCOL §8.1) and repeat index, counting the step. Builds no Pending: it runs once
+        per earlier step on every call (Step.run has a faster path still, through ``first``)."""
         if not isinstance(user_id, str) or not user_id:
             raise NonRetriableError("a step ID must be a non-empty string")
         counts = self._counts
-        index = counts.get(user_id, 0)
+        index = counts.get(user_id)
+        if index is None:
+            value = self.first.pop(user_id, _MISSING)
+            if value is not _MISSING:
+                counts[user_id] = 1
+                return value, _HASHES.get(user_id) or _hash(user_id), 0
+            index = 1 if user_id in self._first_ids else 0  # 1: met before, through Step.run's fast path
         counts[user_id] = index + 1
+        if index:
+            self._repeats = True
         self._seen += 1
-        if self._seen > Limit.STEPS_PER_RUN:
+        seen = self._seen + self._met_first()
+        if seen > Limit.STEPS_PER_RUN:
             # Through the interrupt, so a user's ``except Exception`` around a step cannot hide it.
             raise Interrupt([], error=NonRetriableError(
-                f"step {user_id!r} would be step {self._seen} of this run, over the server's limit of "
+                f"step {user_id!r} would be step {seen} of this run, over the server's limit of "
                 f"{Limit.STEPS_PER_RUN} steps per run; split the work across several runs "
                 "(e.g. with step.invoke or send_event)"
             ))
         raw = user_id if index == 0 else f"{user_id}:{index}"
-        hashed = _HASHES.get(raw)
-        if hashed is None:
-            hashed = _sha1(raw.encode("utf-8")).hexdigest()
-            if len(_HASHES) >= _HASHES_MAX:
-                _HASHES.clear()
-            _HASHES[raw] = hashed
+        hashed = _HASHES.get(raw) or _hash(raw)
         value = self.memos.get(hashed, _MISSING)
         if value is not _MISSING:
-            self._reached.add(hashed)
+            self._hits += 1
         return value, hashed, index
 
     def memo(self, user_id: str) -> tuple[Any, Pending]:
@@ -160,10 +198,16 @@ class Engine:
 
     def unreached(self) -> list[str]:
         """Memoized step IDs this replay has not met, in the order the run finished them."""
-        if len(self._reached) >= len(self.memos):
+        if not self._repeats and self._hits + self._met_first() >= len(self.memos):
+            return []  # every step met used a distinct raw ID, so each hit met a different memo
+        reached = {_HASHES.get(raw) or _hash(raw) for user_id, count in self._counts.items()
+                   for raw in (user_id, *(f"{user_id}:{i}" for i in range(1, count)))}
+        reached.update(_HASHES.get(user_id) or _hash(user_id) for user_id in self._first_ids
+                       if user_id not in self.first)
+        missed = [h for h in self.memos if h not in reached and _is_step_hash(h)]
+        if not missed:
             return []
-        order = {h: i for i, h in enumerate(self.stack)}
-        missed = [h for h in self.memos if h not in self._reached and _is_step_hash(h)]
+        order = {h: i for i, h in enumerate(self.stack) if isinstance(h, str)}
         return sorted(missed, key=lambda h: order.get(h, len(order)))
 
     def check_replay(self, new_step: str) -> None:
@@ -182,8 +226,9 @@ class Engine:
         missed = self.unreached()
         if not missed:
             return
-        first = self.stack.index(missed[0]) + 1 if missed[0] in self.stack else None
-        where = f" (the run finished it as step {first} of {len(self.stack)})" if first else ""
+        stack = [h for h in self.stack if isinstance(h, str)]
+        first = stack.index(missed[0]) + 1 if missed[0] in stack else None
+        where = f" (the run finished it as step {first} of {len(stack)})" if first else ""
         raise Interrupt([], error=NonDeterminismError(
             f"step {new_step!r} is new, but this run already finished {len(missed)} step(s) that the code no longer "
             f"reaches: hashed ID {missed[0]}{where}" + (f" and {len(missed) - 1} more" if len(missed) > 1 else "")
@@ -211,8 +256,7 @@ class Engine:
         so the function goes on with what a replay would have given it.
         """
         try:
-            data = serialize.to_json_value(output)
-            size = len(serialize.dumps(data))
+            data, size = serialize.to_json_value_and_size(output)
         except (TypeError, ValueError) as exc:
             self.failed(pending, NonRetriableError(f"step {pending.user_id!r} returned a value that is not JSON: {exc}"))
         if size > Limit.STEP_OUTPUT:

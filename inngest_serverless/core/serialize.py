@@ -33,9 +33,15 @@ def dumps(value: Any) -> bytes:
 
 def to_json_value(value: Any) -> Any:
     """``value`` as plain JSON data (dataclasses and models turned into dicts)."""
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return json.loads(dumps(value))
+    return to_json_value_and_size(value)[0]
+
+
+def to_json_value_and_size(value: Any) -> tuple[Any, int]:
+    """``value`` as plain JSON data, and the size in bytes of its JSON text (encoded once)."""
+    raw = dumps(value)
+    if value is None or type(value) in (str, int, float, bool):
+        return value, len(raw)
+    return json.loads(raw), len(raw)
 
 
 _OUTPUT_TYPES: dict[tuple[Any, str], Any] = {}  # (code object, return annotation text) -> resolved type or None
@@ -118,6 +124,32 @@ _DEFAULT_RECURSION_LIMIT = 1000
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
+# Large bodies (a call replaying many steps carries every memoized output, and its stack) are
+# parsed with msgspec, about twice as fast as the standard library here (docs/benchmarks.md).
+# It is imported on the first such body only: importing it costs about 20 ms and 1.2 MiB here,
+# which a cold start with a small body should not pay, and which a process replaying large
+# states wins back within a few dozen calls. msgspec keeps integers of any size exact (orjson
+# would turn those beyond 64 bits into floats without a word); what it refuses (NaN, numbers
+# out of a float's range, lone surrogates, a BOM) the standard library decides, so the result
+# never depends on which parser ran.
+FAST_JSON_MIN_BYTES = 32 * 1024
+_fast_loads: Callable[[bytes], Any] | None = None
+_fast_loaded = False
+
+
+def _fast_json() -> Callable[[bytes], Any] | None:
+    global _fast_loads, _fast_loaded
+    if not _fast_loaded:
+        _fast_loaded = True
+        try:
+            import msgspec
+        except ImportError:  # pragma: no cover - a platform without a msgspec wheel
+            _fast_loads = None
+        else:
+            _fast_loads = msgspec.json.Decoder().decode
+    return _fast_loads
+
+
 def loads_request(body: bytes) -> Any:
     """``json.loads`` for untrusted bodies: raises ``ValueError`` for nesting deeper than the
     decoder can safely take, whatever the process's recursion limit."""
@@ -132,4 +164,9 @@ def loads_request(body: bytes) -> Any:
                 depth -= 1
         if deepest > _SAFE_DEPTH:
             raise ValueError(f"JSON nested {deepest} levels deep; the limit is {_SAFE_DEPTH}")
+    if len(body) >= FAST_JSON_MIN_BYTES and (fast := _fast_json()) is not None:
+        try:
+            return fast(body)
+        except ValueError:  # msgspec.DecodeError: the standard library decides
+            pass
     return json.loads(body)

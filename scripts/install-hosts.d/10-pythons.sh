@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 root="$PWD"
-reqs="pytest>=8 pydantic>=2 httpx>=0.27 rfc8785>=0.1.4"
+reqs="pytest>=8 pydantic>=2 httpx>=0.27 rfc8785>=0.1.4 msgspec>=0.18"
 base="$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")/versions"
 for ver in 3.10 3.12 3.13; do
   venv="$root/.cache/venv-core-py$ver"

@@ -152,3 +152,88 @@ def test_replayed_outputs_keep_their_types_across_handlers() -> None:
     resp = post(Handler(client), "mix", call_body(memo))
     assert resp.status == 200
     assert resp.json() == ["Point", "Point", "Model", "dict", "Point", "Model", "Model"]
+
+
+# -- a warm process replays known steps through Engine.first: the same answers as a cold one ----
+
+
+def _cold_then_warm(handler: Any, fn: str, body: dict[str, Any]) -> tuple[Any, Any]:
+    """The call's reply with the process's step-ID caches empty, then again with them filled."""
+    from inngest_serverless.core import replay
+    from tests.core_driver import post
+
+    replay._HASHES.clear()
+    replay._RAW_IDS.clear()
+    cold = post(handler, fn, body)
+    assert replay._RAW_IDS, "the cold call hashed its step IDs"
+    warm = post(handler, fn, body)
+    return (cold.status, cold.json(), cold.headers.get("x-inngest-no-retry")), (
+        warm.status, warm.json(), warm.headers.get("x-inngest-no-retry"))
+
+
+def test_known_steps_replay_the_same_as_unknown_ones_whatever_step_kinds_share_an_id() -> None:
+    from inngest_serverless import Context, Handler, Inngest, TriggerEvent
+    from inngest_serverless.core.errors import StepError
+    from tests.core_driver import call_body, h
+
+    client = Inngest(app_id="hot", is_production=False)
+
+    @client.create_function(fn_id="mix", trigger=TriggerEvent(event="t/e"))
+    def mix(ctx: Context) -> Any:
+        out: list[Any] = []
+        ctx.step.sleep("a", 1000)  # "a" first as a sleep: the step.run below is "a:1"
+        out.append(ctx.step.run("a", lambda: "never"))
+        out.append(ctx.step.run("b", lambda: "never"))  # "b" first as a run: the sleep below is "b:1"
+        ctx.step.sleep("b", 1000)
+        out.append(ctx.step.run("point", lambda: Point(0)))
+        try:
+            ctx.step.run("fails", lambda: "never")
+        except StepError as exc:
+            out.append(f"caught {exc.message}")
+        out.append(ctx.step.run("b", lambda: "fresh"))  # "b:2": new, runs now
+        return out
+
+    memo = {h("a"): {"data": None}, h("a:1"): {"data": "a1"}, h("b"): {"data": "b0"}, h("b:1"): {"data": None},
+            h("point"): {"data": {"x": 7}}, h("fails"): {"error": {"name": "E", "message": "boom"}}}
+    cold, warm = _cold_then_warm(Handler(client), "mix", call_body(memo))
+    assert cold == warm
+    status, ops, _ = warm
+    assert status == 206 and ops[0]["id"] == h("b:2") and ops[0]["data"] == "fresh"
+
+
+def test_a_known_step_is_counted_against_the_step_limit_and_the_determinism_check() -> None:
+    from inngest_serverless import Context, Handler, Inngest, TriggerEvent
+    from tests.core_driver import call_body, h
+
+    client = Inngest(app_id="hot", is_production=False)
+
+    @client.create_function(fn_id="many", trigger=TriggerEvent(event="t/e"))
+    def many(ctx: Context) -> int:
+        return sum(ctx.step.run(f"s{i}", lambda: 1) for i in range(1001))
+
+    @client.create_function(fn_id="renamed", trigger=TriggerEvent(event="t/e"))
+    def renamed(ctx: Context) -> int:
+        return ctx.step.run("x", lambda: 1) + ctx.step.run("z", lambda: 1)
+
+    handler = Handler(client)
+    cold, warm = _cold_then_warm(handler, "many", call_body({h(f"s{i}"): {"data": 1} for i in range(1000)}))
+    assert cold == warm
+    assert warm[0] == 400 and "step 's1000' would be step 1001" in warm[1]["message"] and warm[2] == "true"
+
+    cold, warm = _cold_then_warm(handler, "renamed", call_body({h("x"): {"data": 1}, h("y"): {"data": 1}}))
+    assert cold == warm
+    assert warm[0] == 400 and warm[1]["name"] == "NonDeterminismError" and h("y") in warm[1]["message"]
+
+
+def test_an_unhashable_step_id_is_refused_clearly() -> None:
+    from inngest_serverless import Context, Handler, Inngest, TriggerEvent
+    from tests.core_driver import call_body, post
+
+    client = Inngest(app_id="hot", is_production=False)
+
+    @client.create_function(fn_id="bad", trigger=TriggerEvent(event="t/e"))
+    def bad(ctx: Context) -> Any:
+        return ctx.step.run(["not", "a", "string"], lambda: 1)  # type: ignore[arg-type]
+
+    resp = post(Handler(client), "bad", call_body({}))
+    assert resp.status == 400 and "a step ID must be a non-empty string" in resp.json()["message"]

@@ -26,6 +26,8 @@ def test_bench_core_smoke(tmp_path: Path) -> None:
         assert cold["cold_ms"] > 0 and cold["rss_import_mib"] > 0 and cold["rss_peak_mib"] >= cold["rss_import_mib"]
         assert set(res["per_call_ms"][sdk]) == {"1", "10", "100"}
         assert all(0 < v["min"] <= v["median"] for v in res["per_call_ms"][sdk].values())
+        assert set(res["signed_call_ms"][sdk]) == {"100"}
+        assert all(0 < v["min"] <= v["median"] for v in res["signed_call_ms"][sdk].values())
         assert set(res["whole_run_ms"][sdk]) == {"10", "100"}
         assert all(0 < v["min"] <= v["median"] for v in res["whole_run_ms"][sdk].values())
     assert "| metric | ours | inngest-py |" in proc.stdout

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from .durations import Duration, format_duration
 from .errors import ConfigError
+from .serialize import drop_none
 
 _DAY_MS = 86_400_000
 
@@ -20,9 +21,6 @@ def _positive(value: int, what: str, *, minimum: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(f"{what} must be an integer >= {minimum}, not {value!r}")
 
-
-def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,7 @@ class Concurrency:
             raise ConfigError("Concurrency.scope must be 'fn', 'env' or 'account'")
 
     def to_wire(self) -> dict[str, Any]:
-        return _drop_none({"limit": self.limit, "key": self.key, "scope": self.scope})
+        return drop_none({"limit": self.limit, "key": self.key, "scope": self.scope})
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,7 @@ class Throttle:
         format_duration(self.period, "Throttle.period", minimum_ms=1000, maximum_ms=7 * _DAY_MS)
 
     def to_wire(self) -> dict[str, Any]:
-        return _drop_none({
+        return drop_none({
             "limit": self.limit,
             "period": format_duration(self.period, "Throttle.period"),
             "burst": self.burst,
@@ -76,7 +74,7 @@ class RateLimit:
         format_duration(self.period, "RateLimit.period", minimum_ms=1000, maximum_ms=_DAY_MS)
 
     def to_wire(self) -> dict[str, Any]:
-        return _drop_none({
+        return drop_none({
             "limit": self.limit,
             "period": format_duration(self.period, "RateLimit.period"),
             "key": self.key,
@@ -96,7 +94,7 @@ class Debounce:
             format_duration(self.timeout, "Debounce.timeout", minimum_ms=1000)
 
     def to_wire(self) -> dict[str, Any]:
-        return _drop_none({
+        return drop_none({
             "period": format_duration(self.period, "Debounce.period"),
             "key": self.key,
             "timeout": None if self.timeout is None else format_duration(self.timeout, "Debounce.timeout"),
@@ -118,7 +116,7 @@ class Batch:
         format_duration(self.timeout, "Batch.timeout", minimum_ms=1000, go_only=True)
 
     def to_wire(self) -> dict[str, Any]:
-        return _drop_none({
+        return drop_none({
             "maxSize": self.max_size,
             "timeout": format_duration(self.timeout, "Batch.timeout", go_only=True),
             "key": self.key,
@@ -153,7 +151,7 @@ class Cancel:
             format_duration(self.timeout, "Cancel.timeout")
 
     def to_wire(self) -> dict[str, Any]:
-        return _drop_none({
+        return drop_none({
             "event": self.event,
             "if": self.if_exp,
             "timeout": None if self.timeout is None else format_duration(self.timeout, "Cancel.timeout"),
@@ -171,7 +169,7 @@ class Singleton:
         _key(self.key, "Singleton.key")
 
     def to_wire(self) -> dict[str, Any]:
-        return _drop_none({"key": self.key, "mode": self.mode})
+        return drop_none({"key": self.key, "mode": self.mode})
 
 
 @dataclass(frozen=True)
@@ -188,7 +186,7 @@ class Timeouts:
                 format_duration(value, f"Timeouts.{name}", minimum_ms=1000)
 
     def to_wire(self) -> dict[str, Any]:
-        return _drop_none({
+        return drop_none({
             "start": None if self.start is None else format_duration(self.start, "Timeouts.start"),
             "finish": None if self.finish is None else format_duration(self.finish, "Timeouts.finish"),
         })

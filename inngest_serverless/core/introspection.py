@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from . import signing
+from .serialize import drop_none
 from .version import VERSION
 from .wire import (
     CAPABILITIES,
@@ -117,15 +118,12 @@ def in_band_payload(handler: Handler, server_url: str) -> dict[str, Any]:
         "env": cfg.env,
         "framework": handler.framework,
         "functions": _functions(handler, url),
-        "inspection": _drop_none(authenticated(handler, server_url)),
+        "inspection": drop_none(authenticated(handler, server_url)),
         "platform": cfg.platform,
         "sdk_author": SDK_AUTHOR,
         "sdk_language": SDK_LANGUAGE,
         "sdk_version": VERSION,
         "url": url,
     }
-    return _drop_none(body)
+    return drop_none(body)
 
-
-def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None}

@@ -31,6 +31,11 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, default=_default, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
+def drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    """``d`` without its ``None`` values: optional wire keys are left out, not sent as null."""
+    return {k: v for k, v in d.items() if v is not None}
+
+
 def to_json_value(value: Any) -> Any:
     """``value`` as plain JSON data (dataclasses and models turned into dicts)."""
     return to_json_value_and_size(value)[0]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from inngest_serverless import Context, Handler, Inngest, Request, TriggerEvent
-from inngest_serverless.core import signing
+from inngest_serverless.core import serialize, signing
 from inngest_serverless.core.wire import Limit
 from tests.core_driver import URL, call_body, h, post
 
@@ -22,15 +22,22 @@ MB4 = 4 * 1024 * 1024
 
 @pytest.fixture
 def json_loads_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Every json.loads call made while the test runs (the size of what it was given)."""
+    """Every body parsed while the test runs (its size), by json.loads or by the fast parser
+    that large bodies go to (core/serialize.py)."""
     calls: list[int] = []
     real = json.loads
+    fast = serialize._fast_json()
 
     def spy(s: Any, *args: Any, **kwargs: Any) -> Any:
         calls.append(len(s))
         return real(s, *args, **kwargs)
 
+    def fast_spy(s: bytes) -> Any:
+        calls.append(len(s))
+        return fast(s) if fast is not None else real(s)
+
     monkeypatch.setattr(json, "loads", spy)
+    monkeypatch.setattr(serialize, "_fast_loads", fast_spy)
     return calls
 
 
@@ -50,9 +57,12 @@ def test_body_over_the_configured_maximum_is_413_before_it_is_parsed(
     assert "1000" in resp.json()["message"] and str(len(body)) in resp.json()["message"]
 
 
-def test_the_spy_does_see_the_handler_parse_a_body_under_the_limit(json_loads_calls: list[int]) -> None:
-    handler = Handler(Inngest(app_id="app", is_production=True, signing_key=KEY))
-    body = json.dumps(call_body()).encode()
+@pytest.mark.parametrize("pad", [0, serialize.FAST_JSON_MIN_BYTES])  # a small body, and one for the fast parser
+def test_the_spy_does_see_the_handler_parse_a_body_under_the_limit(json_loads_calls: list[int], pad: int) -> None:
+    client = Inngest(app_id="app", is_production=True, signing_key=KEY)
+    client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))(lambda ctx: "done")
+    handler = Handler(client)
+    body = json.dumps(call_body(event={"name": "test/event", "data": {"pad": "x" * pad}})).encode()
     json_loads_calls.clear()
     handler.handle(Request.build("POST", URL + "?fnId=app-fn", {"X-Inngest-Signature": signing.sign(body, KEY)}, body))
     assert len(body) in json_loads_calls

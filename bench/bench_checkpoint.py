@@ -28,41 +28,23 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.mdsection import replace_section  # noqa: E402
 from inngest_serverless import Context, Inngest, TriggerEvent  # noqa: E402
-from inngest_serverless.adapters.wsgi import wsgi_app  # noqa: E402
+from inngest_serverless.adapters.wsgi import LocalServer, wsgi_app  # noqa: E402
 from inngest_serverless.core.checkpoint import Checkpoint  # noqa: E402
 from inngest_serverless.dev.server import DevServer  # noqa: E402
+from tests.dev_apps.harness import json_body  # noqa: E402
 
 DOC_SECTION = "## Checkpointing"
 TARGETS = {"invocations": 2, "speedup": 3.0}  # issue 6
 MODES: dict[str, Checkpoint | bool] = {"plain": False, "checkpointed": True, "batched": Checkpoint(batch_steps=10)}
 LABELS = {"plain": "without checkpointing", "checkpointed": "`checkpoint=True` (post each step)",
           "batched": "`Checkpoint(batch_steps=10)`"}
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def _json(method: str, url: str, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        raw = response.read()
-        return json.loads(raw) if raw else None
 
 
 def build_app(executor_url: str, steps: int) -> tuple[Callable[..., Iterable[bytes]], Counter[str]]:
@@ -112,10 +94,10 @@ class Finished:
 def one_run(dev: DevServer, finished: Finished, event: str) -> tuple[float, dict[str, Any]]:
     finished.done.clear()
     started = time.perf_counter()
-    _json("POST", f"{dev.url}/e/bench", {"name": event, "data": {}})
+    json_body("POST", f"{dev.url}/e/bench", {"name": event, "data": {}})
     if not finished.done.wait(60):
         raise RuntimeError(f"the run of {event} did not finish")
-    run = _json("GET", f"{dev.url}/dev/runs/{finished.run_id}")
+    run = json_body("GET", f"{dev.url}/dev/runs/{finished.run_id}")
     return finished.at - started, run
 
 
@@ -123,9 +105,8 @@ def measure(runs: int, steps: int) -> dict[str, Any]:
     dev = DevServer(port=0, db=":memory:", poll_interval=3600.0).start()
     finished = Finished(dev)
     app, calls = build_app(dev.url, steps)
-    server = make_server("127.0.0.1", 0, app, server_class=_Server, handler_class=_Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    app_url = f"http://127.0.0.1:{server.server_address[1]}/api/inngest"
+    server = LocalServer(app).start()
+    app_url = f"{server.url}/api/inngest"
     try:
         reply = urllib.request.urlopen(urllib.request.Request(app_url, method="PUT"), timeout=30)
         assert reply.status == 200, "the app did not sync with the executor"
@@ -150,8 +131,7 @@ def measure(runs: int, steps: int) -> dict[str, Any]:
             results[mode]["speedup"] = round(results["plain"]["median_ms"] / results[mode]["median_ms"], 2)
         return results
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
         dev.stop()
 
 

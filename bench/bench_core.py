@@ -514,8 +514,9 @@ def section(res: dict[str, Any]) -> str:
 Measured with `python bench/bench_core.py --write-docs docs/benchmarks.md` (ours {res['versions']['ours']},
 inngest-py {res['versions']['inngest-py']}, Python {m['python']}, {m['cpus']} CPUs shared with other work;
 load average {m['load_before']:.1f} before the run, {m['load_after']:.1f} after). Both SDKs run in dev
-mode (no signatures) except in the *signed* rows. Ours is called through `Handler.handle(Request)`, inngest-py through `CommHandler.post_sync`,
-the layer all its framework integrations call, so neither side pays for a web framework.
+mode (no signatures) except in the *signed* rows. Ours is called through `Handler.handle(Request)`,
+inngest-py through `CommHandler.post_sync`, the layer all its framework integrations call, so
+neither side pays for a web framework.
 
 * **Cold start**: from spawning the interpreter to the first response (import, client, 3 functions,
   handler, one call that runs a step); median of {plan['cold_runs']} fresh processes per SDK, the two

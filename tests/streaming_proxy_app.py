@@ -49,14 +49,6 @@ def wsgi(environ: Any, start_response: Any) -> Iterable[bytes]:
 
 
 if __name__ == "__main__":  # python -m tests.streaming_proxy_app PORT: wsgiref, a thread per request
-    from socketserver import ThreadingMixIn
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+    from inngest_serverless.adapters.wsgi import LocalServer
 
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    class Threading(ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-
-    make_server("127.0.0.1", int(sys.argv[1]), wsgi, server_class=Threading, handler_class=Quiet).serve_forever()
+    LocalServer(wsgi, port=int(sys.argv[1])).serve_forever()

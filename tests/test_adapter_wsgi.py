@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
 from inngest_serverless import Inngest, Response
-from inngest_serverless.adapters.wsgi import WSGIAdapter, wsgi_app
+from inngest_serverless.adapters.wsgi import LocalServer, WSGIAdapter, wsgi_app
 from tests.hosts.stub_core import GatedStream, Recorder, read_gated
 from tests.hosts.templates import run_blocks
 from tests.sim_executor import SimExecutor
@@ -136,31 +132,10 @@ def test_importing_the_adapter_loads_no_host_library() -> None:
 # -- under a real WSGI server (wsgiref) and in Flask -----------------------------------
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def _wsgiref(app: Any) -> Iterator[str]:
-    class Threaded(WSGIServer):
-        daemon_threads = True
-
-    server = make_server("127.0.0.1", 0, app, server_class=Threaded, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
-
-
 @pytest.mark.harness
 def test_wsgiref_flushes_each_streamed_chunk(tmp_path: Path) -> None:
-    with _wsgiref(WSGIAdapter(GatedStream())) as origin:
-        status, first, report = read_gated(f"{origin}/api/inngest", tmp_path / "gate")
+    with LocalServer(WSGIAdapter(GatedStream())) as server:
+        status, first, report = read_gated(f"{server.url}/api/inngest", tmp_path / "gate")
     assert (status, first) == (201, b" ")
     assert report["gate_opened"] is True
     assert report["body_length"] == 10
@@ -177,7 +152,8 @@ def test_mounted_under_a_prefix_in_flask_syncs_with_the_prefix_and_runs() -> Non
     add_standard_functions(client)
     flask_app = Flask(__name__)
     flask_app.wsgi_app = DispatcherMiddleware(flask_app.wsgi_app, {"/api/inngest": wsgi_app(client)})  # type: ignore[method-assign]
-    with _wsgiref(flask_app) as origin:
+    with LocalServer(flask_app) as server:
+        origin = server.url
         sim = SimExecutor(http, f"{origin}/api/inngest", "flask-app", KEY)
         payload = sim.sync()
         run = sim.run("multi-step", "sim/multi", {"start": 4})
@@ -217,8 +193,8 @@ def test_a_call_that_outlasts_the_grace_is_streamed_by_default() -> None:
     client = Inngest(app_id="slow-wsgi", is_production=True, signing_key=KEY)
     add_slow_function(client)
     query, headers, body = slow_call("slow-wsgi", KEY)
-    with _wsgiref(wsgi_app(client)) as origin:
-        status, _, reply = http("POST", f"{origin}/api/inngest?{query}", headers, body)
+    with LocalServer(wsgi_app(client)) as server:
+        status, _, reply = http("POST", f"{server.url}/api/inngest?{query}", headers, body)
     assert status == 201 and reply.startswith(b" ")
     wrapper = json.loads(reply)
     assert wrapper["status"] == 206

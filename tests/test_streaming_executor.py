@@ -6,40 +6,20 @@ executor (inngest_serverless/dev) runs in this process and drives the runs.
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
 from inngest_serverless import Context, Handler, Inngest, TriggerEvent
-from inngest_serverless.adapters.wsgi import WSGIAdapter
+from inngest_serverless.adapters.wsgi import LocalServer, WSGIAdapter
 from inngest_serverless.dev.server import DevServer
+from tests.dev_apps.harness import json_body
 
 pytestmark = pytest.mark.harness
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def _json(method: str, url: str, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        raw = response.read()
-        return json.loads(raw) if raw else None
 
 
 class Rig:
@@ -47,10 +27,10 @@ class Rig:
         self.dev, self.client, self.calls = dev, client, calls
 
     def run(self, event: str, timeout: float = 30.0) -> dict[str, Any]:
-        event_id = _json("POST", f"{self.dev.url}/e/key", {"name": event, "data": {}})["ids"][0]
+        event_id = json_body("POST", f"{self.dev.url}/e/key", {"name": event, "data": {}})["ids"][0]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            runs = _json("GET", f"{self.dev.url}/v1/events/{event_id}/runs")["data"]
+            runs = json_body("GET", f"{self.dev.url}/v1/events/{event_id}/runs")["data"]
             if runs and runs[0]["status"] in ("Completed", "Failed", "Cancelled"):
                 return dict(runs[0])
             time.sleep(0.01)
@@ -74,15 +54,9 @@ def rig() -> Iterator[Callable[..., Rig]]:
                 calls[environ.get("QUERY_STRING", "")] += 1
             return adapter(environ, start_response)
 
-        server = make_server("127.0.0.1", 0, app, server_class=_Server, handler_class=_Quiet)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-
-        def stop_server() -> None:
-            server.shutdown()
-            server.server_close()
-
-        stops.append(stop_server)
-        url = f"http://127.0.0.1:{server.server_address[1]}/api/inngest"
+        server = LocalServer(app).start()
+        stops.append(server.close)
+        url = f"{server.url}/api/inngest"
         with urllib.request.urlopen(urllib.request.Request(url, method="PUT"), timeout=30) as reply:
             assert reply.status == 200
         return Rig(dev, client, calls)

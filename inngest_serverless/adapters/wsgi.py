@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 StartResponse = Callable[..., Any]
 
-__all__ = ["WSGIAdapter", "wsgi_app"]
+__all__ = ["LocalServer", "WSGIAdapter", "wsgi_app"]
 
 
 def wsgi_app(
@@ -126,3 +126,52 @@ def status_line(status: int) -> str:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
         return f"{status} Unknown"
+
+
+class LocalServer:
+    """A WSGI app served on this machine by the standard library's ``wsgiref``, a thread per
+    request, without request logs: for trying an app locally with nothing else installed
+    (next to ``inngest-serverless dev``), and for tests. Not a production server.
+
+    ``LocalServer(wsgi_app(client)).start()`` serves in a background thread; ``url`` is its
+    origin; ``close()`` (or leaving a ``with`` block) stops it. ``serve_forever()`` serves in
+    the calling thread instead. ``port=0`` picks a free port.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], *, host: str = "127.0.0.1", port: int = 0) -> None:
+        from socketserver import ThreadingMixIn
+        from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+        class _Threaded(ThreadingMixIn, WSGIServer):
+            daemon_threads = True
+
+        class _Quiet(WSGIRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = make_server(host, port, app, server_class=_Threaded, handler_class=_Quiet)
+        self._thread: Any = None
+        self.url = f"http://{host}:{self._server.server_port}"
+
+    def start(self) -> LocalServer:
+        import threading
+
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(10)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> LocalServer:
+        return self.start() if self._thread is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

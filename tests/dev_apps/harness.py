@@ -40,6 +40,14 @@ def http_json(method: str, url: str, body: Any = None, headers: dict[str, str] |
         return exc.code, json.loads(raw) if raw else None
 
 
+def json_body(method: str, url: str, body: Any = None) -> Any:
+    """The JSON reply to a request that must succeed (an HTTP error raises)."""
+    status, reply = http_json(method, url, body)
+    if status >= 400:
+        raise AssertionError(f"{method} {url} answered {status}: {reply}")
+    return reply
+
+
 @contextlib.contextmanager
 def app_process(
     module: str, executor_url: str, extra_env: dict[str, str] | None = None, port: int | None = None

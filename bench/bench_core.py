@@ -553,7 +553,7 @@ Profiles (`python -X importtime`, cProfile) led to these changes in core, each b
 
 * Import: `hashlib`/`hmac` (OpenSSL: about 3.5 MiB and several ms) are imported only when something
   is signed, and step IDs hash with CPython's built-in SHA-1; importing the package loads neither,
-  nor JCS, httpx, asyncio or pydantic (a test checks this).
+  nor JCS, httpx, asyncio, pydantic or msgspec (a test checks this).
 * Replay, once per earlier step on every call: a step handler's return type is resolved once per
   code object (it was `typing.get_type_hints` per step, half the call at N=1000), and reused while
   the same handler repeats; step-ID hashes are cached per process, in both directions. When a call

@@ -22,7 +22,6 @@ def _positive(value: int, what: str, *, minimum: int = 1) -> None:
         raise ConfigError(f"{what} must be an integer >= {minimum}, not {value!r}")
 
 
-
 @dataclass(frozen=True)
 class Concurrency:
     limit: int

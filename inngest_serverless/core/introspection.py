@@ -126,4 +126,3 @@ def in_band_payload(handler: Handler, server_url: str) -> dict[str, Any]:
         "url": url,
     }
     return drop_none(body)
-

@@ -18,7 +18,8 @@ CORE_TESTS = sorted(str(p.relative_to(ROOT)) for pattern in _PORTABLE for p in (
 @pytest.mark.parametrize("version", ["3.10", "3.12", "3.13"])
 def test_core_suite_passes_on(version: str) -> None:
     python = ROOT / ".cache" / f"venv-core-py{version}" / "bin" / "python"
-    assert python.exists(), f"run scripts/install-hosts.d/10-pythons.sh first ({python} is missing)"
+    if not python.exists():  # 10-pythons.sh found no such interpreter here (in CI that stops the install)
+        pytest.skip(f"Python {version} is not installed here, so the core suite was not tested on it")
     proc = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *CORE_TESTS],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

@@ -18,7 +18,7 @@ mkdir -p "$cache"
 main_reqs=(
   "awslambdaric==4.2.2"
   "aws-lambda-powertools[parser]==3.37.0"
-  "moto>=5.0"
+  "moto[server]>=5.0"
   "cfn-lint>=1.0"
   "aws-sam-translator>=1.90"
   "mangum==0.22.0"
@@ -29,7 +29,7 @@ want="$(python -c 'import sys; print(sys.executable)') ${main_reqs[*]}"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] \
    || ! python -c 'import importlib.util as u, sys
 sys.exit(not all(u.find_spec(m) for m in ("awslambdaric", "aws_lambda_powertools", "moto", "cfnlint",
-                                          "samtranslator", "mangum", "fastapi")))'; then
+                                          "samtranslator", "mangum", "fastapi", "flask_cors")))'; then
   python -m pip install -q "${main_reqs[@]}"
   echo "$want" > "$stamp"
 fi

@@ -1,17 +1,28 @@
 """Suite-wide rules.
 
-In CI (``CI=true``) a skipped test is a failed one: every tool a test needs is
-installed by ``scripts/test``, so a skip there means an install step is missing.
+* In CI (``CI=true``) a skipped test is a failed one: every tool a test needs is
+  installed by ``scripts/test``, so a skip there means an install step is missing.
+* Hosts started as subprocesses (serverless-offline, SAM, gunicorn...) find
+  ``python`` on PATH: run from a virtualenv, the suite puts that virtualenv first,
+  so they use the interpreter (and packages) the suite runs with.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Generator
+from pathlib import Path
 
 import pytest
 
 _IN_CI = os.environ.get("CI", "").lower() == "true"
+
+if sys.prefix != sys.base_prefix:
+    _bin = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != _bin:
+        os.environ["PATH"] = os.pathsep.join([_bin, os.environ.get("PATH", "")])
+    os.environ["VIRTUAL_ENV"] = sys.prefix
 
 
 @pytest.hookimpl(hookwrapper=True)

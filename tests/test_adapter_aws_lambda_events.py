@@ -18,19 +18,14 @@ from inngest_serverless.adapters.aws_lambda._events import (
 from inngest_serverless.core.http import Response
 from tests import aws_harness as aws
 
-# What each captured event must be read as: its shape, method, URL and body.
+# What each event template must be read as: its shape, method, URL and body.
 CAPTURED = {
-    "powertools_alb_multivalue.json": (
-        AlbEvent, "GET", "http://alb-c-LoadB-14POFKYCLBNSF-1815800096.eu-central-1.elb.amazonaws.com/todos", b""),
-    "powertools_function_url.json": (FunctionUrlEvent, "GET", "https://<url-id>.lambda-url.us-east-1.on.aws/", b""),
-    "powertools_http_api_v2.json": (
-        HttpApiEvent, "POST",
-        "https://id.execute-api.us-east-1.amazonaws.com/my/path?parameter1=value1&parameter1=value2&parameter2=value",
-        b'{"message": "hello world", "username": "tom"}'),
-    "powertools_rest_v1.json": (
-        RestApiEvent, "GET",
-        "https://id.execute-api.us-east-1.amazonaws.com/my/path?parameter1=value1&parameter1=value2&parameter2=value",
-        b"Hello from Lambda!"),
+    "alb_multivalue.json": (
+        AlbEvent, "GET", "http://orders-alb-1234567890.eu-west-1.elb.amazonaws.com/orders?status=open&status=paid&page=2",
+        b""),
+    "functionurl.json": (
+        FunctionUrlEvent, "POST", "https://k3xq7v2mplr5tw8a.lambda-url.eu-west-1.on.aws/orders?status=open&status=paid&page=2",
+        b'{"order": 42}'),
     "samgen_alb.json": (
         AlbEvent, "POST", "http://lambda-alb-123578498.us-east-2.elb.amazonaws.com/path/to/resource?query=1234ABCD",
         b'{"test":"body"}'),
@@ -47,16 +42,32 @@ CAPTURED = {
     "slsoffline_v1.json": (RestApiEvent, "POST", "http://127.0.0.1:18083/v1/some/path?a=1&a=2", b"payload"),
     "slsoffline_v2.json": (HttpApiEvent, "POST", "http://127.0.0.1:18083/v2/some/path?a=1&a=2", b"payload"),
 }
+# Extra cases, read when the workspace's shared captures sit beside the checkout (aws_harness.EXTRA).
+EXTRA_CAPTURED = {
+    "powertools_alb_multivalue.json": (
+        AlbEvent, "GET", "http://alb-c-LoadB-14POFKYCLBNSF-1815800096.eu-central-1.elb.amazonaws.com/todos", b""),
+    "powertools_function_url.json": (FunctionUrlEvent, "GET", "https://<url-id>.lambda-url.us-east-1.on.aws/", b""),
+    "powertools_http_api_v2.json": (
+        HttpApiEvent, "POST",
+        "https://id.execute-api.us-east-1.amazonaws.com/my/path?parameter1=value1&parameter1=value2&parameter2=value",
+        b'{"message": "hello world", "username": "tom"}'),
+    "powertools_rest_v1.json": (
+        RestApiEvent, "GET",
+        "https://id.execute-api.us-east-1.amazonaws.com/my/path?parameter1=value1&parameter1=value2&parameter2=value",
+        b"Hello from Lambda!"),
+}
+EXPECTED = {**EXTRA_CAPTURED, **CAPTURED}
 
 
-def test_every_captured_event_has_an_expectation() -> None:
-    assert sorted(CAPTURED) == aws.fixture_names()
+def test_every_event_template_has_an_expectation() -> None:
+    assert sorted(CAPTURED) == aws.fixture_names(extra=False)
+    assert set(aws.fixture_names()) <= set(EXPECTED)
 
 
-@pytest.mark.parametrize("name", sorted(CAPTURED))
+@pytest.mark.parametrize("name", aws.fixture_names())
 def test_captured_event_is_read_as_the_request_the_caller_made(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("IS_OFFLINE", raising=False)
-    shape, method, url, body = CAPTURED[name]
+    shape, method, url, body = EXPECTED[name]
     event = infer(aws.fixture(name))
     request = event.to_request(remaining_seconds=5)
     assert type(event) is shape
@@ -71,14 +82,27 @@ def test_serverless_offline_rest_url_gets_the_stage_it_is_served_under(monkeypat
 
 
 def test_multi_value_headers_keep_every_value_and_single_only_names() -> None:
-    request = infer(aws.fixture("powertools_rest_v1.json")).to_request()
+    event = aws.fixture("samgen_v1.json")
+    event["multiValueHeaders"] = {"header1": ["value1"], "header2": ["value1", "value2"]}
+    event["headers"] = {"header1": "value1", "header2": "value2", "Origin": "https://aws.amazon.com"}
+    request = infer(event).to_request()
     assert request.headers["header2"] == "value1, value2"
     assert request.headers["origin"] == "https://aws.amazon.com"
 
 
+def test_alb_multi_value_headers_keep_every_value() -> None:
+    request = infer(aws.fixture("alb_multivalue.json")).to_request()
+    assert request.headers["x-tag"] == "first, second"
+
+
 def test_http_api_cookies_come_back_as_a_cookie_header() -> None:
-    request = infer(aws.fixture("powertools_http_api_v2.json")).to_request()
+    request = infer(aws.fixture("samgen_v2.json")).to_request()
     assert request.headers["cookie"] == "cookie1; cookie2"
+
+
+def test_function_url_cookies_come_back_as_a_cookie_header() -> None:
+    request = infer(aws.fixture("functionurl.json")).to_request()
+    assert request.headers["cookie"] == "session=abc; theme=dark"
 
 
 URLS = [

@@ -25,11 +25,11 @@ from typing import Any
 import pytest
 
 from inngest_serverless.adapters.aws_lambda_streaming import DELIMITER, PRELUDE_CONTENT_TYPE, serve
+from tests import aws_harness as aws
 from tests import lambda_streaming_app
 
 ROOT = Path(__file__).resolve().parent.parent
 RIE = ROOT / ".cache" / "aws" / "aws-lambda-rie"
-EVENTS = Path(os.environ.get("AWS_EVENTS_DIR", "/work/shared/fixtures/aws-events"))
 INVOKE = "/2015-03-31/functions/function/invocations"
 
 pytestmark = pytest.mark.harness
@@ -43,11 +43,8 @@ def free_port() -> int:
 
 def function_url_event(fn: str, body: dict[str, Any] | None, *, method: str = "POST",
                        query: dict[str, str] | None = None) -> dict[str, Any]:
-    """A Function URL event (payload 2.0), from the captured fixture, aimed at our endpoint."""
-    path = EVENTS / "powertools_function_url.json"
-    event: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {
-        "version": "2.0", "routeKey": "$default", "headers": {"host": "abc.lambda-url.us-east-1.on.aws"},
-        "requestContext": {"domainName": "abc.lambda-url.us-east-1.on.aws", "http": {}}, "isBase64Encoded": False}
+    """A Function URL event (payload 2.0), from the fixture template, aimed at our endpoint."""
+    event = aws.fixture("functionurl.json")
     params = {"fnId": f"ls-{fn}", "stepId": "step", **(query or {})} if fn else dict(query or {})
     event["rawPath"] = "/api/inngest"
     event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in params.items())

@@ -6,6 +6,7 @@
 #   .cache/aws/sam-venv: aws-sam-cli, for `sam validate` and its local API Gateway emulator; in a
 #     venv because its pins would move the main env (click 8.4 -> 8.1.8, boto3/botocore, cfn-lint,
 #     aws-sam-translator, cryptography)
+#   .cache/aws/events: samgen_*.json event templates from `sam local generate-event`
 #   .cache/aws/sls: serverless@3 + serverless-offline@13 (npm)
 # Idempotent: each step checks a stamp or the installed version first.
 set -euo pipefail
@@ -57,6 +58,18 @@ if [ ! -x "$venv/bin/sam" ] || [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$sam_ve
   python -m venv "$venv"
   "$venv/bin/python" -m pip install -q "aws-sam-cli==$sam_version"
   echo "$sam_version" > "$venv/.stamp"
+fi
+
+# Event templates the AWS tests build on, from SAM CLI's own generator (tests/fixtures/aws-events/README.md).
+events="$cache/events"
+if [ ! -f "$events/.stamp" ] || [ "$(cat "$events/.stamp")" != "$sam_version" ]; then
+  mkdir -p "$events"
+  for spec in "samgen_v1 apigateway aws-proxy" "samgen_v2 apigateway http-api-proxy" "samgen_alb alb request"; do
+    set -- $spec
+    SAM_CLI_TELEMETRY=0 "$venv/bin/sam" local generate-event "$2" "$3" > "$events/$1.json.tmp" 2>/dev/null
+    mv "$events/$1.json.tmp" "$events/$1.json"
+  done
+  echo "$sam_version" > "$events/.stamp"
 fi
 
 sls="$cache/sls"

@@ -32,7 +32,10 @@ def _mac(body: bytes, key: str, ts: int) -> str:
     import hashlib
     import hmac
 
-    return hmac.new(normalize_key(key).encode("utf-8"), body + str(ts).encode("ascii"), hashlib.sha256).hexdigest()
+    # Two updates, not ``body + ts``: no copy of a body that may be megabytes long.
+    mac = hmac.new(normalize_key(key).encode("utf-8"), body, hashlib.sha256)
+    mac.update(str(ts).encode("ascii"))
+    return mac.hexdigest()
 
 
 def sign(body: bytes, key: str, ts: int | None = None) -> str:
@@ -136,9 +139,16 @@ def verify(
     raise SignatureError("signature does not match")
 
 
+# Bodies up to this size whose bytes do not verify are tried again in JCS form. A body that
+# needs it is a sync PUT's ``{"url": ...}`` (a few hundred bytes); call bodies arrive in JCS
+# form already. Above it, a wrong signature costs one HMAC per key and nothing else: parsing
+# and canonicalising 16 MB for an unauthenticated caller took seconds of CPU and ~200 MB.
+JCS_FALLBACK_MAX_BYTES = 8 * 1024
+
+
 def _signed_forms(body: bytes) -> Iterator[bytes]:
     """What the server may have signed for ``body``: the bytes as received, then (only if those
-    do not verify) their JCS form.
+    do not verify, and the body is at most ``JCS_FALLBACK_MAX_BYTES``) their JCS form.
 
     The server signs the JCS form of a body and sends call bodies in that form already
     (PROTOCOL §4.2), so trying the bytes first spares parsing and canonicalising a large body
@@ -148,6 +158,8 @@ def _signed_forms(body: bytes) -> Iterator[bytes]:
     """
     received = body if body.strip() else b""
     yield received
+    if len(body) > JCS_FALLBACK_MAX_BYTES:
+        return
     jcs = canonical(body)
     if jcs != received:
         yield jcs

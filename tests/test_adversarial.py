@@ -83,3 +83,49 @@ def test_handle_async_verifies_a_large_body_off_the_event_loop(monkeypatch: pyte
     loop_thread, statuses = asyncio.run(main())
     assert statuses == [401, 200]
     assert len(threads) == 2 and loop_thread not in threads
+
+
+# -- 16. guessable signing keys are refused at configuration ------------------------------------
+
+
+@pytest.mark.parametrize("key", ["signkey-prod-", "signkey-test-ab", "signkey-prod-" + "ab" * 15 + "a", " ",
+                                 "signkey-prod-" + "ab" * 32 + "\n", "signkey-prod-" + "ab" * 16 + " " + "ab" * 16])
+@pytest.mark.parametrize("argument", ["signing_key", "signing_key_fallback"])
+@pytest.mark.parametrize("production", [True, False])
+def test_a_guessable_or_broken_signing_key_is_refused_at_configuration(key: str, argument: str,
+                                                                       production: bool) -> None:
+    from inngest_serverless.core.errors import ConfigError
+
+    keys = {"signing_key": KEY, argument: key}
+    with pytest.raises(ConfigError, match=argument) as info:
+        Inngest(app_id="app", is_production=production, **keys)
+    secret = signing.normalize_key(key).strip()
+    assert not secret or secret not in str(info.value), "the error message shows the key"
+
+
+def test_a_blank_signing_key_in_the_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inngest_serverless.core.errors import ConfigError
+
+    monkeypatch.setenv("INNGEST_SIGNING_KEY", "   ")
+    with pytest.raises(ConfigError, match="whitespace"):
+        Inngest(app_id="app", is_production=True)
+    monkeypatch.setenv("INNGEST_SIGNING_KEY", "")
+    with pytest.raises(ConfigError, match="needs a signing key"):
+        Inngest(app_id="app", is_production=True)
+
+
+def test_a_key_of_32_characters_is_accepted() -> None:
+    assert Inngest(app_id="app", is_production=True, signing_key="signkey-prod-" + "ab" * 16).config.signing_key
+
+
+def test_a_guessable_key_read_from_aws_is_not_used() -> None:
+    from inngest_serverless.adapters.aws_lambda import AwsKeySource, KeySourceError
+
+    class Fixed(AwsKeySource):
+        def fetch(self) -> dict[str, str]:
+            return {"signing_key": "signkey-prod-"}
+
+    client = cloud_handler().client
+    with pytest.raises(KeySourceError, match="too short"):
+        Fixed(secret="inngest-keys").apply(client)
+    assert client.config.signing_key == KEY

@@ -394,7 +394,7 @@ def test_large_state_is_fetched_from_the_api() -> None:
     from tests.fake_api import fake_api
 
     with fake_api() as api:
-        client = Inngest(app_id="app", signing_key="signkey-test-aa", signing_key_fallback="signkey-test-bb",
+        client = Inngest(app_id="app", signing_key="signkey-test-" + "aa" * 32, signing_key_fallback="signkey-test-" + "bb" * 32,
                          api_base_url=api.url, is_production=False)
 
         @make(client)
@@ -403,7 +403,7 @@ def test_large_state_is_fetched_from_the_api() -> None:
 
         def batch(rec: Any) -> tuple[int, Any]:
             from inngest_serverless.core import signing
-            if rec.headers["authorization"] != "Bearer " + signing.bearer("signkey-test-bb"):
+            if rec.headers["authorization"] != "Bearer " + signing.bearer("signkey-test-" + "bb" * 32):
                 return 401, {"error": "bad key"}
             return 200, [{"name": "test/event", "data": {"big": True}}, {"name": "test/event", "data": {}}]
 

@@ -169,13 +169,13 @@ def resolve(environ: dict[str, str], **kwargs: Any) -> config_lib.Config:
 def test_cloud_mode_is_default_and_needs_a_key() -> None:
     with pytest.raises(ValueError, match="signing key"):
         resolve({})
-    cfg = resolve({"INNGEST_SIGNING_KEY": "signkey-prod-aa"})
+    cfg = resolve({"INNGEST_SIGNING_KEY": "signkey-prod-" + "aa" * 32})
     assert (cfg.mode, cfg.api_origin, cfg.event_api_origin) == ("cloud", "https://api.inngest.com", "https://inn.gs")
 
 
 @pytest.mark.parametrize(("value", "dev"), [("1", True), ("true", True), ("0", False), ("false", False), ("", False)])
 def test_inngest_dev_values(value: str, dev: bool) -> None:
-    cfg = resolve({"INNGEST_DEV": value, "INNGEST_SIGNING_KEY": "signkey-prod-aa"})
+    cfg = resolve({"INNGEST_DEV": value, "INNGEST_SIGNING_KEY": "signkey-prod-" + "aa" * 32})
     assert cfg.is_dev is dev
 
 

@@ -12,8 +12,8 @@ from inngest_serverless.core import signing
 from tests.core_driver import URL, call_body, post
 from tests.fake_api import fake_api
 
-KEY = "signkey-prod-0123456789abcdef"
-FALLBACK = "signkey-prod-fedcba9876543210"
+KEY = "signkey-prod-0123456789abcdef0123456789abcdef"
+FALLBACK = "signkey-prod-fedcba9876543210fedcba9876543210"
 
 
 def app(**kwargs: Any) -> Inngest:

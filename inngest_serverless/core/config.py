@@ -41,6 +41,31 @@ def platform_from_env(environ: Mapping[str, str]) -> str | None:
     return None
 
 
+# Inngest's signing keys are 64 hex digits after the ``signkey-<env>-`` prefix. A key much shorter
+# than that (or empty: ``signkey-prod-``) can be guessed, and a request signed with it is served.
+MIN_SIGNING_KEY_CHARS = 32
+
+
+def check_signing_key(name: str, key: str | None) -> None:
+    """Raise ``ValueError`` for a key a caller could guess or that can never verify; the message
+    never shows the key."""
+    if key is None:
+        return
+    from .signing import normalize_key
+
+    if not isinstance(key, str):
+        raise ValueError(f"{name} must be a string")
+    secret = normalize_key(key)
+    if any(c.isspace() or not c.isprintable() for c in key):
+        raise ValueError(f"{name} contains whitespace or control characters (a newline copied with it?)")
+    if len(secret) < MIN_SIGNING_KEY_CHARS:
+        raise ValueError(
+            f"{name} is too short: {len(secret)} characters after its 'signkey-<env>-' prefix, at least "
+            f"{MIN_SIGNING_KEY_CHARS} are needed (Inngest's keys have 64 hex digits); a short key can be "
+            "guessed, and anyone holding it can call your functions"
+        )
+
+
 @dataclass(frozen=True)
 class Config:
     app_id: str
@@ -57,6 +82,12 @@ class Config:
     allow_in_band_sync: bool
     platform: str | None
     max_body_bytes: int
+
+    def __post_init__(self) -> None:
+        # Here, not in resolve(): keys that arrive later (dataclasses.replace, e.g. from AWS
+        # Secrets Manager) are checked too.
+        check_signing_key("signing_key", self.signing_key)
+        check_signing_key("signing_key_fallback", self.signing_key_fallback)
 
     @property
     def is_dev(self) -> bool:

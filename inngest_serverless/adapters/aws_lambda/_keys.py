@@ -99,12 +99,15 @@ class AwsKeySource:
         """Put the current keys into the client's configuration (a no-op while they are unchanged)."""
         keys = self.fetch()
         config = client.config
-        new = dataclasses.replace(
-            config,
-            signing_key=keys.get("signing_key", config.signing_key),
-            signing_key_fallback=keys.get("signing_key_fallback", config.signing_key_fallback),
-            event_key=keys.get("event_key", config.event_key),
-        )
+        try:
+            new = dataclasses.replace(
+                config,
+                signing_key=keys.get("signing_key", config.signing_key),
+                signing_key_fallback=keys.get("signing_key_fallback", config.signing_key_fallback),
+                event_key=keys.get("event_key", config.event_key),
+            )
+        except ValueError as exc:  # a key the configuration refuses (too short, whitespace)
+            raise KeySourceError(f"the keys read from AWS cannot be used: {exc}") from None
         if new != config:
             client.config = new
 

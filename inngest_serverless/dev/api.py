@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from inngest_serverless.core import signing
 from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, Path, ServerKind
 
+from . import console
 from .executor import EventError
 from .functions import ConfigError
 from .ids import is_ulid
@@ -127,7 +128,11 @@ class APIServer(ThreadingHTTPServer):
         if path.startswith(Path.EVENTS) and method == "POST":
             return self._events(handler, path[len(Path.EVENTS) :])
         if path == Path.REGISTER and method == "POST":
-            handler._authorize()
+            try:
+                handler._authorize()
+            except HTTPError as exc:
+                console.sync_refused(None, f"{exc.message}: the app signs with another signing key, or none")
+                raise
             expected = handler.headers.get(Header.EXPECTED_SERVER_KIND)
             if expected and expected != ServerKind.DEV:
                 raise HTTPError(400, f"Expected server kind {expected}, got {ServerKind.DEV}")

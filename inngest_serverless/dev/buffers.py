@@ -8,9 +8,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from . import console
 from .durations import parse_duration
 from .ids import ulid
 from .queue import Item, Kind
+
+DEFAULT_BATCH_TIMEOUT = "60s"
 
 if TYPE_CHECKING:
     from .executor import Executor
@@ -68,7 +71,7 @@ class Buffers:
             state = self.ex.store.kv_get(state_key, now)
             if state is None:
                 state = {"fn": fn.uuid, "id": ulid(), "events": [], "event_ids": []}
-                timeout = parse_duration(fn.batch.get("timeout") or "60s")
+                timeout = parse_duration(fn.batch.get("timeout") or DEFAULT_BATCH_TIMEOUT)
                 self.ex.queue.push(Kind.BATCH, run_id=None, at=now + timeout, job_id=state_key, payload={"key": state_key})
             if internal_id not in state["event_ids"]:
                 state["events"].append(event)
@@ -80,6 +83,11 @@ class Buffers:
                 self.ex.queue.delete_job(state_key)
         if full:
             self._run_batch(fn, state)
+        else:
+            size, most = len(state["events"]), fn.batch["maxSize"]
+            limit = fn.batch.get("timeout") or DEFAULT_BATCH_TIMEOUT
+            why = f"held in {fn.slug}'s batch ({size} of {most}; it runs when full or {limit} after its first event)"
+            console.event(event, internal_id, why)
 
     def batch_fire(self, item: Item) -> None:
         state, fn = self._pop(item)

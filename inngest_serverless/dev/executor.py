@@ -25,11 +25,11 @@ from typing import Any
 
 from inngest_serverless.core.wire import InternalEvent
 
-from . import expressions
+from . import console, expressions
 from .buffers import Buffers
 from .cron import next_fire
 from .durations import rfc3339
-from .functions import Function
+from .functions import ConfigError, Function
 from .ids import seeded_ulids, ulid
 from .pauses import Pauses
 from .queue import CALLS_SDK, Item, Kind, Queue
@@ -45,6 +45,7 @@ MAX_EVENT_BYTES = 3 * 1024 * 1024
 MAX_EVENTS_PER_REQUEST = 5000
 _TS_MIN_MS = 315532800000  # 1980-01-01
 _TS_MAX_MS = 4102444800000  # 2100-01-01
+_INTERNAL_PREFIX = "inngest/"
 _NO_LIFECYCLE_EVENTS = frozenset({InternalEvent.FUNCTION_FAILED, InternalEvent.FUNCTION_FINISHED})
 
 
@@ -165,7 +166,11 @@ class Executor:
 
     def register(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Apply a ``POST /fn/register`` body; ConfigError for a payload the server would refuse."""
-        result = self.registry.register(payload)
+        try:
+            result = self.registry.register(payload)
+        except ConfigError as exc:
+            console.sync_refused(payload, str(exc))
+            raise
         self._sync_crons()
         return result
 
@@ -220,7 +225,7 @@ class Executor:
         name = raw.get("name")
         if not isinstance(name, str) or not name:
             raise EventError("event name is empty")
-        if not internal and name.lower().startswith("inngest/"):
+        if not internal and name.lower().startswith(_INTERNAL_PREFIX):
             raise EventError("event name is reserved for internal use")
         data = raw.get("data")
         if data is None:
@@ -253,12 +258,25 @@ class Executor:
             else:
                 self.schedule(fn, [event], [internal_id], str(event["id"]))
         else:
+            listened = False
             for fn in self.functions():
-                for expression in fn.triggered_by(event["name"]):
+                triggers = fn.triggered_by(event["name"])
+                listened = listened or bool(triggers)
+                for expression in triggers:
                     if expressions.matches(expression, event_vars):
                         self._trigger(fn, event, internal_id)
                         break
+                else:
+                    if triggers:
+                        filters = " or ".join(str(e) for e in triggers)
+                        console.event(event, internal_id, f"no run of {fn.slug}: its trigger's if did not match: {filters}")
+            if not listened and not event["name"].startswith(_INTERNAL_PREFIX) and not self._awaited(event["name"]):
+                console.event(event, internal_id, f"no function is triggered by {event['name']}, and no run waits for it")
         self.pauses.match_pauses(event, internal_id)
+
+    def _awaited(self, name: str) -> bool:
+        """Whether some run waits for (or is cancelled by) an event of this name."""
+        return self.store.one("SELECT 1 FROM pauses WHERE event=? LIMIT 1", name) is not None
 
     def _trigger(self, fn: Function, event: dict[str, Any], internal_id: str) -> None:
         if fn.batch and expressions.matches(fn.batch.get("if"), {"event": expressions.event_map(event)}):

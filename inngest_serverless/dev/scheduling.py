@@ -3,13 +3,12 @@ rate limit and idempotency, debounce hand-off, singleton, priority, concurrency 
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 from inngest_serverless.core.wire import InternalEvent
 
-from . import expressions
+from . import console, expressions
 from .durations import parse_duration
 from .ids import stable_uuid, ulid
 from .queue import Kind, gcra
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
     from .executor import Executor
     from .functions import Function
 
-log = logging.getLogger("inngest_serverless.dev")
 IDEMPOTENCY_SECONDS = 86400.0
 
 
@@ -54,18 +52,23 @@ class Scheduler:
         if fn.rate_limit and not debounced and batch_id is None:
             key = self.key(fn, fn.rate_limit.get("key"), first)
             if key is not None and not self._rate_admit(fn, key, now):
-                log.info("run of %s rate limited", fn.slug)
+                console.event(first, event_ids[0], f"no run of {fn.slug}: {self._rate_limit_reason(fn, key)}")
                 if invoked:
                     self.ex.invoke_failed(first, "invoked function is rate limited")
                 return None
         if fn.debounce and not debounced:
             self.ex.buffers.debounce(fn, first, event_ids[0])
+            period = fn.debounce.get("period")
+            console.event(first, event_ids[0], f"held by {fn.slug}'s debounce: its run starts {period} after the last such event")
             return None
         idem_key = f"idem:{fn.uuid}:{idempotency}"
         run_id = ulid()
         existing = self.ex.store.kv_claim(idem_key, run_id, now + IDEMPOTENCY_SECONDS, now)
         if existing is not None:
-            return str(existing).lstrip("-")
+            earlier = str(existing).lstrip("-")
+            why = f"event id {idempotency} already started run {earlier} (an event id starts one run per function per 24 h)"
+            console.event(first, event_ids[0], f"no run of {fn.slug}: {why}")
+            return earlier
         singleton_key = None
         if fn.singleton:
             singleton_key = self.key(fn, fn.singleton.get("key"), first)
@@ -77,6 +80,8 @@ class Scheduler:
                     self.ex.cancel(holder_run.id)
                 else:
                     self._record_skipped(fn, run_id, events, event_ids, now, "singleton")
+                    why = f"skipped (run {run_id}): singleton run {holder_run.id} is still running"
+                    console.event(first, event_ids[0], f"no run of {fn.slug}: {why}")
                     return run_id
         priority = 0
         if fn.priority:
@@ -181,6 +186,15 @@ class Scheduler:
         )
         self.ex.runs.create(run)
         self.ex.runs.log(run_id, "Skipped", detail={"reason": why})
+
+    @staticmethod
+    def _rate_limit_reason(fn: Function, key: str) -> str:
+        assert fn.rate_limit is not None
+        value = key[len(fn.uuid) + 1 :]
+        if fn.config.get("idempotency"):  # read as a rate limit of 1 per 24 h on its key
+            return f"idempotency key {value!r} already started a run in the last 24 h"
+        keyed = f" for key {value!r}" if value else ""
+        return f"rate limited to {fn.rate_limit.get('limit')} per {fn.rate_limit.get('period')}{keyed}"
 
     def _rate_admit(self, fn: Function, key: str, now: float) -> bool:
         assert fn.rate_limit is not None

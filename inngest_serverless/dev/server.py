@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from . import calls
+from . import calls, console
 from .api import APIServer
 from .executor import Executor, Options
 from .store import Store
@@ -38,6 +38,7 @@ class DevServer:
         self.sdk_urls = list(sdk_urls)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.reachability = console.AppReachability()
 
     @property
     def port(self) -> int:
@@ -77,8 +78,7 @@ class DevServer:
         urls.update(app["url"] for app in self.executor.apps() if app.get("url"))
         for url in sorted(urls):
             reply = calls.ping_app(url, self.options.signing_key)
-            if reply.error or not 200 <= reply.status < 300:
-                log.info("app at %s did not sync: %s", url, reply.error or f"HTTP {reply.status}")
+            self.reachability.record(url, _sync_problem(reply))
 
     def _poll(self) -> None:
         while not self._stop.is_set():
@@ -89,3 +89,18 @@ class DevServer:
             if self._stop.wait(self.options.poll_interval):
                 return
         time.sleep(0)
+
+
+def _sync_problem(reply: calls.Reply) -> tuple[str, str] | None:
+    """Why a sync ping did not succeed, as (state, one line); None when the app answered 2xx."""
+    if reply.error:
+        return "unreachable", reply.error
+    if 200 <= reply.status < 300:
+        return None
+    try:
+        body = reply.json()
+    except ValueError:
+        body = None
+    message = body.get("message") or body.get("error") if isinstance(body, dict) else None
+    said = f": {' '.join(str(message).split())[:300]}" if message else ""
+    return f"HTTP {reply.status}", f"it answered HTTP {reply.status}{said}"

@@ -30,37 +30,94 @@ def _server_url(args: argparse.Namespace) -> str:
     return os.environ.get("INNGEST_BASE_URL", DEFAULT_URL).rstrip("/")
 
 
-def _request(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+class _Reply:
+    """An HTTP answer: status, JSON body (None when empty or not JSON), and whether an
+    inngest-serverless executor sent it (its replies carry ``X-Inngest-Server-Kind: dev``)."""
+
+    def __init__(self, status: int, body: Any, from_executor: bool) -> None:
+        self.status, self.body, self.from_executor = status, body, from_executor
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def error(self) -> str:
+        body = self.body
+        return str(body.get("error") or body.get("message")) if isinstance(body, dict) else f"HTTP {self.status}"
+
+
+def _request(method: str, url: str, body: Any = None) -> _Reply:
+    """One request to the executor; a wrong or unreachable URL ends the command with one line."""
+    import http.client
     import urllib.error
     import urllib.request
 
+    from .core.wire import Header, ServerKind
+
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    except ValueError:
+        raise SystemExit(f"error: {url} is not an http:// URL (check --url or $INNGEST_DEV)") from None
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
+            status, headers, raw = response.status, response.headers, response.read()
     except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        try:
-            return exc.code, json.loads(raw) if raw else None
-        except ValueError:
-            return exc.code, {"error": raw.decode("utf-8", "replace")}
-    except OSError as exc:
-        raise SystemExit(f"error: cannot reach the executor at {url.split('/', 3)[:3][-1]}: {exc}") from None
+        status, headers, raw = exc.code, exc.headers, exc.read()
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise SystemExit(f"error: cannot reach the executor at {_origin(url)}: {reason}") from None
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = None
+    return _Reply(status, parsed, (headers.get(Header.SERVER_KIND) or "").lower() == ServerKind.DEV)
 
 
-def _call(method: str, url: str, body: Any = None) -> tuple[bool, Any]:
-    """(ok, body); on a non-2xx reply the executor's error is printed to stderr."""
-    status, reply = _request(method, url, body)
-    if 200 <= status < 300:
-        return True, reply
-    print(f"error: {reply.get('error') if isinstance(reply, dict) else reply}", file=sys.stderr)
-    return False, reply
+def _origin(url: str) -> str:
+    return "/".join(url.split("/", 3)[:3])
+
+
+def _executor(method: str, url: str, body: Any = None) -> _Reply:
+    """A request that only an inngest-serverless executor answers; anything else ends the command."""
+    reply = _request(method, url, body)
+    if not reply.from_executor:
+        raise SystemExit(
+            f"error: {_origin(url)} is not an inngest-serverless executor (it answered HTTP {reply.status} "
+            f"to {method} {url[len(_origin(url)):]}); point --url at `inngest-serverless dev`, e.g. {DEFAULT_URL}"
+        )
+    return reply
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
 
 
 def _colour() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _missing_dev_libraries() -> str | None:
+    """What the executor would miss at its first expression or cron trigger, as one line that fixes it;
+    checked at start so that a run does not fail later for want of a library."""
+    import importlib
+
+    from .dev import expressions
+
+    missing = []
+    try:
+        expressions.backend()
+    except expressions.ExpressionError:
+        missing.append("a CEL library (for expressions)")
+    try:
+        importlib.import_module("croniter")
+    except ImportError:
+        missing.append("croniter (for cron triggers)")
+    if not missing:
+        return None
+    return f"error: the local executor needs {' and '.join(missing)}: {expressions.INSTALL_HINT}"
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -72,6 +129,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
     from .dev.server import DevServer
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    from .dev import console
+
+    console.print_to(sys.stdout)  # what the executor says about apps, syncs and events, among the runs
     event_keys = tuple(args.event_key or ())
     options = Options(
         signing_key=args.signing_key or os.environ.get("INNGEST_SIGNING_KEY") or None,
@@ -82,6 +142,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
     )
     import sqlite3
 
+    missing = _missing_dev_libraries()
+    if missing:
+        print(missing, file=sys.stderr)
+        return 2
     try:
         server = DevServer(host=args.host, port=args.port, db=args.db, sdk_urls=args.sdk_url or [], options=options)
     except sqlite3.Error as exc:
@@ -90,23 +154,20 @@ def cmd_dev(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: cannot start on {args.host}:{args.port} with database {args.db}: {exc}", file=sys.stderr)
         return 1
-    server.start()
     colour = _colour()
     from .dev.timeline import paint
 
+    # Before start(): the poller's first report about an app follows these lines.
     print(f"{paint('inngest-serverless dev', '1', colour)}  executor on {server.url}  (state: {args.db})", flush=True)
     for url in args.sdk_url or []:
         print(f"  polling app {url}", flush=True)
-    import importlib.util
-
-    missing = [name for name in ("cel", "croniter") if importlib.util.find_spec(name) is None]
-    if missing:
-        print("  note: expressions and cron triggers need `pip install 'inngest-serverless[dev]'`", flush=True)
+    server.start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     _watch(server, stop, colour)
     server.stop()
+    print("  stopped", flush=True)
     return 0
 
 
@@ -145,10 +206,15 @@ def cmd_send(args: argparse.Namespace) -> int:
     if args.id:
         event["id"] = args.id
     key = args.event_key or os.environ.get("INNGEST_EVENT_KEY") or "NO_EVENT_KEY_SET"
-    ok, body = _call("POST", f"{_server_url(args)}/e/{key}", event)
-    if not ok:
-        return 1
-    for event_id in body["ids"]:
+    url = f"{_server_url(args)}/e/{key}"
+    reply = _request("POST", url, event)
+    ids = reply.body.get("ids") if isinstance(reply.body, dict) else None
+    if not reply.ok and isinstance(reply.body, dict) and "error" in reply.body:
+        return _fail(reply.error)
+    if not reply.ok or not isinstance(ids, list):
+        # Any Inngest event API answers {"ids": [...]}: whatever answered here is something else.
+        return _fail(f"{_origin(url)} is not an Inngest event API (it answered HTTP {reply.status} to POST /e/...)")
+    for event_id in ids:
         print(event_id)
     return 0
 
@@ -157,43 +223,91 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from .dev.timeline import runs_table
 
     query = f"?limit={args.limit}" + (f"&status={args.status}" if args.status else "")
-    ok, body = _call("GET", f"{_server_url(args)}/dev/runs{query}")
-    if not ok:
-        return 1
+    reply = _executor("GET", f"{_server_url(args)}/dev/runs{query}")
+    if not reply.ok or not isinstance(reply.body, list):
+        return _fail(reply.error)
     if args.json:
-        print(json.dumps(body, indent=2))
+        print(json.dumps(reply.body, indent=2))
     else:
-        print(runs_table(body, _colour()))
+        print(runs_table(reply.body, _colour()))
     return 0
+
+
+def _find_run(base: str, run_id: str) -> dict[str, Any] | str:
+    """The run (with its timeline), or the one-line reason there is none: an unknown id, or the id
+    of an event, whose runs are named instead."""
+    reply = _executor("GET", f"{base}/dev/runs/{run_id}")
+    if reply.ok and isinstance(reply.body, dict):
+        return reply.body
+    if reply.status != 404:
+        return reply.error
+    event = _request("GET", f"{base}/v1/events/{run_id}")
+    if event.ok:
+        runs = _request("GET", f"{base}/v1/events/{run_id}/runs").body
+        listed = [r["run_id"] for r in (runs or {}).get("data") or []]
+        started = f"it started {', '.join(listed)}" if listed else "it started no run"
+        return f"{run_id} is an event's id, not a run's: {started}"
+    return f"no run {run_id} on this executor (`inngest-serverless runs` lists the recent ones)"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .dev.timeline import run_timeline
 
-    ok, body = _call("GET", f"{_server_url(args)}/dev/runs/{args.run_id}")
-    if not ok:
-        return 1
-    print(json.dumps(body, indent=2) if args.json else run_timeline(body, _colour()))
+    run = _find_run(_server_url(args), args.run_id)
+    if isinstance(run, str):
+        return _fail(run)
+    print(json.dumps(run, indent=2) if args.json else run_timeline(run, _colour()))
     return 0
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
-    ok, _ = _call("DELETE", f"{_server_url(args)}/v1/runs/{args.run_id}")
-    if not ok:
-        return 1
-    _, run = _request("GET", f"{_server_url(args)}/dev/runs/{args.run_id}")
-    print(f"{args.run_id} {run['status'] if isinstance(run, dict) else 'Cancelled'}")
+    base = _server_url(args)
+    run = _find_run(base, args.run_id)
+    if isinstance(run, str):
+        return _fail(run)
+    if run["status"] != "Running":
+        return _fail(f"{args.run_id} is already {run['status']}: nothing to cancel")
+    reply = _executor("DELETE", f"{base}/v1/runs/{args.run_id}")
+    if not reply.ok:
+        return _fail(reply.error)
+    after = _find_run(base, args.run_id)
+    status = after["status"] if isinstance(after, dict) else "unknown"
+    if status != "Cancelled":
+        return _fail(f"{args.run_id} ended as {status} before it could be cancelled")
+    print(f"{args.run_id} Cancelled")
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    missing = _missing_dev_libraries()
+    if missing:
+        print(missing, file=sys.stderr)
+        return 2
     from .demo import main
 
     return main()
 
 
+class _PrintVersion(argparse.Action):
+    """``--version``, read from the installed distribution only when asked for."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(_version())
+        parser.exit()
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"inngest-serverless {version('inngest-serverless')}"
+    except PackageNotFoundError:
+        return "inngest-serverless (not installed: running from a source tree)"
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="inngest-serverless", description="Durable functions on one machine.")
+    top.add_argument("--version", action=_PrintVersion, nargs=0, help="print the installed version and exit")
     commands = top.add_subparsers(dest="command", required=True)
 
     def with_url(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -241,7 +355,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:  # Ctrl-C: the user asked to stop, a traceback would say it crashed
+        print(file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -20,8 +20,9 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from .dev import console
 from .dev.server import DevServer
-from .dev.timeline import paint, run_timeline
+from .dev.timeline import error_text, paint, run_timeline
 
 ORDER_EVENT = "shop/order.placed"
 PAYMENT_EVENT = "shop/payment.received"
@@ -83,6 +84,11 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # the socketserver default of 5 drops connections under load
 
 
+def reserve_stock(order_id: str) -> dict[str, Any]:
+    """The first step's body: what a real app would ask its warehouse."""
+    return {"id": order_id, "total": 42.5}
+
+
 def build_app(executor_url: str) -> Any:
     """The example app as a Lambda handler: reserve stock, sleep, wait for payment, charge (fails
     once, then succeeds)."""
@@ -100,7 +106,7 @@ def build_app(executor_url: str) -> Any:
 
     @client.create_function(fn_id="order-flow", trigger=sdk.TriggerEvent(event=ORDER_EVENT), retries=2)
     def order_flow(ctx: sdk.Context) -> dict[str, Any]:
-        order = ctx.step.run("reserve stock", lambda: {"id": ctx.event.data["order_id"], "total": 42.5})
+        order = ctx.step.run("reserve stock", lambda: reserve_stock(ctx.event.data["order_id"]))
         ctx.step.sleep("let the warehouse pack", datetime.timedelta(seconds=1))
         paid = ctx.step.wait_for_event(
             "wait for payment",
@@ -140,13 +146,22 @@ def _wait(predicate: Any, timeout: float) -> Any:
 
 
 def main(colour: bool | None = None, out: Any = None) -> int:
+    """Run the flow; print its timeline. As soon as the run fails (or its app cannot sync), print why
+    and return 1 rather than wait for a step it will never reach."""
     out = out or sys.stdout
     colour = out.isatty() if colour is None else colour
 
     def say(text: str) -> None:
         print(paint(">", "36", colour), text, file=out, flush=True)
 
-    server = DevServer(port=0, db=":memory:", retry_interval=0.5, poll_interval=3600, workers=8).start()
+    def show(run: dict[str, Any]) -> None:
+        print(file=out)
+        print(run_timeline(run, colour), file=out)
+        print(file=out)
+
+    server = DevServer(port=0, db=":memory:", retry_interval=0.5, poll_interval=3600, workers=8)
+    lines = console.print_to(out)  # the executor's own reports: a refused sync, an event no run took
+    server.start()
     bridge = type("DemoLambdaURL", (_LambdaURL,), {"handler": staticmethod(build_app(server.url))})
     app = _Server(("127.0.0.1", 0), bridge)
     threading.Thread(target=app.serve_forever, daemon=True).start()
@@ -166,22 +181,30 @@ def main(colour: bool | None = None, out: Any = None) -> int:
             runs = _get(f"{server.url}/v1/events/{event_id}/runs")["data"]
             return _get(f"{server.url}/dev/runs/{runs[0]['run_id']}") if runs else None
 
-        waiting = _wait(lambda: (r := run()) and any(e["kind"] == "WaitForEvent" for e in r["timeline"]) and r, 15)
-        if not waiting:
-            say("the run never reached its wait for payment")
+        def waiting_or_ended(run: dict[str, Any] | None) -> dict[str, Any] | None:
+            if run and (run["status"] != "Running" or any(e["kind"] == "WaitForEvent" for e in run["timeline"])):
+                return run
+            return None
+
+        reached = _wait(lambda: waiting_or_ended(run()), 15)
+        if not reached:
+            say("the run did not reach its wait for payment in 15 s")
             return 1
-        _post(f"{server.url}/e/demo", {"name": PAYMENT_EVENT, "data": {**order, "card": "visa-4242"}})
-        say(f"sent {PAYMENT_EVENT} (the event the flow waits for)")
-        final = _wait(lambda: (r := run()) and r["status"] != "Running" and r, 30)
-        if not final:
-            say("the run did not finish in time")
+        if reached["status"] == "Running":
+            _post(f"{server.url}/e/demo", {"name": PAYMENT_EVENT, "data": {**order, "card": "visa-4242"}})
+            say(f"sent {PAYMENT_EVENT} (the event the flow waits for)")
+            reached = _wait(lambda: (r := run()) and r["status"] != "Running" and r, 30)
+            if not reached:
+                say("the run did not finish in 30 s")
+                return 1
+        show(reached)
+        if reached["status"] != "Completed":
+            say(f"the run {reached['status'].lower()}: {error_text(reached.get('error'))}")
             return 1
-        print(file=out)
-        print(run_timeline(final, colour), file=out)
-        print(file=out)
-        say(f"result: {json.dumps(final['output'])}")
-        return 0 if final["status"] == "Completed" else 1
+        say(f"result: {json.dumps(reached['output'])}")
+        return 0
     finally:
+        console.log.removeHandler(lines)
         app.shutdown()
         app.server_close()
         server.stop()

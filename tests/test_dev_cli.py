@@ -15,14 +15,15 @@ from tests.dev_apps.executor_process import ExecutorProcess
 from tests.dev_apps.harness import ROOT, Client, app_process, free_port, http_json
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as its user would (``env``: variables to add, e.g. ``COLUMNS``)."""
     return subprocess.run(
         [sys.executable, "-m", "inngest_serverless.cli", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "PYTHONPATH": ROOT},
+        env={**os.environ, "PYTHONPATH": ROOT, **(env or {})},
     )
 
 
@@ -103,7 +104,7 @@ def test_bad_input_gets_a_clear_error(stack: tuple[ExecutorProcess, Client]) -> 
     reserved = cli("send", "inngest/function.failed", "--url", executor.url)
     assert reserved.returncode == 1 and "reserved" in reserved.stderr
     missing = cli("run", "01J00000000000000000000000", "--url", executor.url)
-    assert missing.returncode == 1 and "could not be found" in missing.stderr
+    assert missing.returncode == 1 and "no run 01J00000000000000000000000 on this executor" in missing.stderr
     assert http_json("POST", f"{executor.url}/e/key", None)[0] == 400
     assert http_json("GET", f"{executor.url}/v0/runs/not-a-ulid/batch")[0] == 400
 

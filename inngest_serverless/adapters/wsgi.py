@@ -135,10 +135,18 @@ class LocalServer:
 
     ``LocalServer(wsgi_app(client)).start()`` serves in a background thread; ``url`` is its
     origin; ``close()`` (or leaving a ``with`` block) stops it. ``serve_forever()`` serves in
-    the calling thread instead. ``port=0`` picks a free port.
+    the calling thread instead, as a program's server: it prints the URL it listens on (origin
+    and ``path``) and returns quietly on Ctrl-C. ``port=0`` picks a free port.
     """
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = "/api/inngest",
+    ) -> None:
         from socketserver import ThreadingMixIn
         from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -152,6 +160,7 @@ class LocalServer:
         self._server = make_server(host, port, app, server_class=_Threaded, handler_class=_Quiet)
         self._thread: Any = None
         self.url = f"http://{host}:{self._server.server_port}"
+        self.path = path
 
     def start(self) -> LocalServer:
         import threading
@@ -161,7 +170,16 @@ class LocalServer:
         return self
 
     def serve_forever(self) -> None:
-        self._server.serve_forever()
+        """Serve until Ctrl-C (SIGINT), then close the socket and return: no traceback."""
+        import sys
+
+        print(f"listening on {self.url}{self.path}  (Ctrl-C stops)", file=sys.stdout, flush=True)
+        try:
+            self._server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._server.server_close()
 
     def close(self) -> None:
         if self._thread is not None:

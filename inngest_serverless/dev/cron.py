@@ -1,4 +1,4 @@
-"""Cron schedules: 5-field expressions with an optional ``TZ=``/``CRON_TZ=`` prefix."""
+"""Cron schedules: 5-field expressions with an optional ``TZ=``/``CRON_TZ=`` prefix (UTC without one)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ def next_fire(expression: str, after: float) -> float:
         raise ValueError("cron triggers need croniter: pip install 'inngest-serverless[dev]'") from None
 
     text = expression.strip()
-    zone: dt.tzinfo | None = None
+    # Without a prefix the server reads schedules in UTC, whatever the machine's zone.
+    zone: dt.tzinfo = dt.timezone.utc
     if text.startswith(("TZ=", "CRON_TZ=")):
         prefix, _, text = text.partition(" ")
         try:
@@ -27,6 +28,6 @@ def next_fire(expression: str, after: float) -> float:
         raise ValueError("a cron expression needs 5 fields: minute hour day-of-month month day-of-week")
     if not croniter.is_valid(text):
         raise ValueError(f"not a cron expression: {text!r}")
-    start = dt.datetime.fromtimestamp(after, zone) if zone else dt.datetime.fromtimestamp(after).astimezone()
+    start = dt.datetime.fromtimestamp(after, zone)
     fire: dt.datetime = croniter(text, start).get_next(dt.datetime)
     return fire.timestamp()

@@ -22,12 +22,22 @@ DEFAULT_URL = "http://127.0.0.1:8288"
 
 
 def _server_url(args: argparse.Namespace) -> str:
-    if args.url:
-        return str(args.url).rstrip("/")
+    """The executor's URL from ``--url``, ``$INNGEST_DEV`` or ``$INNGEST_BASE_URL``; one line and
+    exit status 1 when it is not an http(s) URL."""
     dev = os.environ.get("INNGEST_DEV", "")
-    if dev.startswith(("http://", "https://")):
-        return dev.rstrip("/")
-    return os.environ.get("INNGEST_BASE_URL", DEFAULT_URL).rstrip("/")
+    if args.url:
+        url, source = str(args.url), "--url"
+    elif dev.startswith(("http://", "https://")):
+        url, source = dev, "$INNGEST_DEV"
+    else:
+        url, source = os.environ.get("INNGEST_BASE_URL", DEFAULT_URL), "$INNGEST_BASE_URL"
+    if not url.startswith(("http://", "https://")):
+        raise SystemExit(f"error: {url} is not an http:// URL (from {source})")
+    return url.rstrip("/")
+
+
+# Said whenever --url leads to something other than an executor.
+_POINT_AT_EXECUTOR = f"point --url at `inngest-serverless dev`, e.g. {DEFAULT_URL}"
 
 
 class _Reply:
@@ -59,7 +69,7 @@ def _request(method: str, url: str, body: Any = None) -> _Reply:
     try:
         request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     except ValueError:
-        raise SystemExit(f"error: {url} is not an http:// URL (check --url or $INNGEST_DEV)") from None
+        raise SystemExit(f"error: {_origin(url)} is not an http:// URL") from None
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             status, headers, raw = response.status, response.headers, response.read()
@@ -85,7 +95,7 @@ def _executor(method: str, url: str, body: Any = None) -> _Reply:
     if not reply.from_executor:
         raise SystemExit(
             f"error: {_origin(url)} is not an inngest-serverless executor (it answered HTTP {reply.status} "
-            f"to {method} {url[len(_origin(url)):]}); point --url at `inngest-serverless dev`, e.g. {DEFAULT_URL}"
+            f"to {method} {url[len(_origin(url)) :]}); {_POINT_AT_EXECUTOR}"
         )
     return reply
 
@@ -213,7 +223,8 @@ def cmd_send(args: argparse.Namespace) -> int:
         return _fail(reply.error)
     if not reply.ok or not isinstance(ids, list):
         # Any Inngest event API answers {"ids": [...]}: whatever answered here is something else.
-        return _fail(f"{_origin(url)} is not an Inngest event API (it answered HTTP {reply.status} to POST /e/...)")
+        answered = f"it answered HTTP {reply.status} to POST /e/..."
+        return _fail(f"{_origin(url)} is not an Inngest event API ({answered}); {_POINT_AT_EXECUTOR}")
     for event_id in ids:
         print(event_id)
     return 0

@@ -294,7 +294,10 @@ def test_out_of_band_sync_registers_the_url_rebuilt_from_the_event(shape: str) -
 
         url, stage = URLS[shape]
         call = lambda_call(lambda_adapter(client), shape, stage)
-        status, _, body = call("PUT", url + "?deployId=d1", {"content-type": "application/json"}, b"")
+        from inngest_serverless.core import signing
+
+        headers = {"content-type": "application/json", "x-inngest-signature": signing.sign(b"", KEY)}
+        status, _, body = call("PUT", url + "?deployId=d1", headers, b"")
         (register,) = [r for r in api.requests if r.path.startswith("/fn/register")]
     assert status == 200, body
     assert register.json()["url"] == url

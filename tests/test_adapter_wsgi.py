@@ -179,7 +179,11 @@ def test_serve_origin_and_path_options_override_the_request_url() -> None:
         client = Inngest(app_id="pinned", is_production=True, signing_key=KEY, api_base_url=api.url)
         add_standard_functions(client)
         app = wsgi_app(client, serve_origin="https://public.example.com", serve_path="/hooks/inngest")
-        status, _, _ = _call(app, _environ(REQUEST_METHOD="PUT", HTTP_X_FORWARDED_HOST="ignored.example.com"))
+        from inngest_serverless.core import signing
+
+        signature = signing.sign(b"", KEY)  # the dashboard signs its PUT; an unsigned one is refused in cloud mode
+        status, _, _ = _call(app, _environ(REQUEST_METHOD="PUT", HTTP_X_FORWARDED_HOST="ignored.example.com",
+                                           HTTP_X_INNGEST_SIGNATURE=signature))
         (register,) = [r for r in api.requests if r.path.startswith("/fn/register")]
     assert status.startswith("200 ")
     assert register.json()["url"] == "https://public.example.com/hooks/inngest"

@@ -129,3 +129,64 @@ def test_a_guessable_key_read_from_aws_is_not_used() -> None:
     with pytest.raises(KeySourceError, match="too short"):
         Fixed(secret="inngest-keys").apply(client)
     assert client.config.signing_key == KEY
+
+
+# -- 15. an unsigned PUT cannot point the app's registration at another host ------------------------
+
+
+def test_an_unsigned_put_in_cloud_mode_is_refused_and_registers_nothing() -> None:
+    from tests.fake_api import fake_api
+
+    with fake_api() as api:
+        api.on("POST", "/fn/register", (200, {"ok": True, "modified": False}))
+        handler = cloud_handler(api.url)
+        for _ in range(50):
+            resp = handler.handle(Request.build("PUT", "http://evil.example/api/inngest", {"host": "evil.example"}))
+            assert (resp.status, resp.headers["x-inngest-no-retry"]) == (401, "true")
+        assert "INNGEST_ENABLE_UNAUTHED_SYNC" in resp.json()["message"]
+        wrong = signing.sign(b"", OTHER_KEY)
+        resp = handler.handle(Request.build("PUT", "http://evil.example/api/inngest", {"X-Inngest-Signature": wrong}))
+        assert resp.status == 401
+        assert api.requests == []
+        # A signed PUT (the dashboard's) syncs the URL it was sent to.
+        body = b'{"url":"http://app.test/api/inngest"}'
+        signed = {"X-Inngest-Signature": signing.sign(body, KEY)}
+        assert handler.handle(Request.build("PUT", URL, signed, body)).status == 200
+        assert [r.json()["url"] for r in api.requests] == [URL]
+
+
+def test_allowed_unsigned_syncs_register_only_the_serve_origin_and_are_rate_limited(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fake_api import fake_api
+
+    monkeypatch.setenv("INNGEST_ENABLE_UNAUTHED_SYNC", "true")
+    with fake_api() as api:
+        api.on("POST", "/fn/register", (200, {"ok": True, "modified": False}))
+        without_origin = cloud_handler(api.url)
+        resp = without_origin.handle(Request.build("PUT", "http://evil.example/api/inngest"))
+        assert resp.status == 401 and "INNGEST_SERVE_ORIGIN" in resp.json()["message"]
+        assert api.requests == []
+
+        handler = cloud_handler(api.url, serve_origin="https://shop.example.com")
+        replies = [handler.handle(Request.build("PUT", "http://evil.example/api/inngest", {"host": "evil.example"}))
+                   for _ in range(50)]
+        assert [r.status for r in replies] == [200] + [429] * 49
+        assert int(replies[1].headers["retry-after"]) > 0 and replies[1].headers["x-inngest-no-retry"] == "false"
+        assert [r.json()["url"] for r in api.requests] == ["https://shop.example.com/api/inngest"]
+        fn_urls = {s["runtime"]["url"].split("?")[0] for f in api.requests[0].json()["functions"] for s in f["steps"].values()}
+        assert fn_urls == {"https://shop.example.com/api/inngest"}
+
+
+def test_dev_mode_still_syncs_an_unsigned_put_from_the_url_it_came_to() -> None:
+    from tests.fake_api import fake_api
+
+    with fake_api() as api:
+        api.on("POST", "/fn/register", (200, {"ok": True, "modified": False}))
+        client = Inngest(app_id="app", is_production=False, api_base_url=api.url)
+
+        @client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))
+        def fn(ctx: Context) -> str:
+            return "ok"
+
+        assert Handler(client).handle(Request.build("PUT", "http://127.0.0.1:3000/api/inngest")).status == 200
+        assert api.requests[0].json()["url"] == "http://127.0.0.1:3000/api/inngest"

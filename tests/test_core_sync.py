@@ -71,8 +71,7 @@ def test_out_of_band_sync_posts_exact_register_payload() -> None:
     with fake_api() as api:
         api.on("POST", "/fn/register", (200, {"ok": True, "modified": True}))
         client = app(signing_key=KEY, api_base_url=api.url, env="branch-1", app_version="v9")
-        req = Request.build("PUT", "https://my.app/api/inngest?deployId=d-1",
-                            {"X-Inngest-Server-Kind": "cloud"})
+        req = signed("PUT", "https://my.app/api/inngest?deployId=d-1", b"", headers={"X-Inngest-Server-Kind": "cloud"})
         resp = Handler(client, framework="aws_lambda").handle(req)
         assert (resp.status, resp.json()) == (200, {"message": "Successfully synced.", "modified": True})
         assert resp.headers["x-inngest-sync-kind"] == "out_of_band"
@@ -95,21 +94,21 @@ def test_out_of_band_sync_honours_serve_origin_and_path() -> None:
         api.on("POST", "/fn/register", (200, {"modified": False}))
         client = app(signing_key=KEY, api_base_url=api.url, serve_origin="https://public.example",
                      serve_path="/prod/api/inngest")
-        Handler(client).handle(Request.build("PUT", "http://10.0.0.1:8080/"))
+        Handler(client).handle(signed("PUT", "http://10.0.0.1:8080/", b""))
         assert api.requests[0].json()["url"] == "https://public.example/prod/api/inngest"
 
 
 def test_out_of_band_sync_server_error_is_reported() -> None:
     with fake_api() as api:
         api.on("POST", "/fn/register", (400, {"error": "bad config"}))
-        resp = Handler(app(signing_key=KEY, api_base_url=api.url)).handle(Request.build("PUT", URL))
+        resp = Handler(app(signing_key=KEY, api_base_url=api.url)).handle(signed("PUT", URL, b""))
         assert (resp.status, resp.json()["message"]) == (400, "bad config")
         assert resp.headers["x-inngest-no-retry"] == "true"
 
 
 def test_out_of_band_sync_unreachable_api() -> None:
     client = app(signing_key=KEY, api_base_url="http://127.0.0.1:9")
-    resp = Handler(client).handle(Request.build("PUT", URL))
+    resp = Handler(client).handle(signed("PUT", URL, b""))
     assert resp.status == 500 and "could not reach" in resp.json()["message"]
     assert KEY not in resp.read().decode()
 

@@ -38,6 +38,13 @@ pytestmark = pytest.mark.harness
 KEY = "signkey-test-8f3a0c1d2e4b5a6978877665544332211"
 PUBLIC = "https://app.example.com/api/inngest"
 FORWARDED = {"x-forwarded-proto": "https", "x-forwarded-host": "app.example.com"}
+
+
+def signed_put() -> dict[str, str]:
+    """A sync PUT's headers, signed as the dashboard signs it (cloud mode refuses an unsigned one)."""
+    return {**FORWARDED, "x-inngest-signature": signature(b"", KEY)}
+
+
 HOSTS = ["wsgi", "asgi", "gcf", "azure311", "azure313", "vercel"]
 FUNCTION_IDS = {f"{APP_ID}-{MULTI_STEP[0]}", f"{APP_ID}-{FAILING[0]}"}
 
@@ -81,7 +88,7 @@ def test_unsigned_get_reveals_nothing_but_counts(sim: SimExecutor) -> None:
 
 def test_put_syncs_out_of_band_with_the_public_url(host: servers.Host, api: FakeApi) -> None:
     before = len(api.requests)
-    status, headers, body = host.call("PUT", host.url, FORWARDED, b"")
+    status, headers, body = host.call("PUT", host.url, signed_put(), b"")
     assert status == 200, body
     assert headers["x-inngest-sync-kind"] == "out_of_band"
     registers = [r for r in api.requests[before:] if r.path.startswith("/fn/register")]
@@ -96,7 +103,7 @@ def test_put_syncs_out_of_band_with_the_public_url(host: servers.Host, api: Fake
 
 def test_deploy_id_goes_to_the_register_call_not_into_the_app_url(host: servers.Host, api: FakeApi) -> None:
     before = len(api.requests)
-    status, _, body = host.call("PUT", f"{host.url}?deployId=dep-123", FORWARDED, b"")
+    status, _, body = host.call("PUT", f"{host.url}?deployId=dep-123", signed_put(), b"")
     assert status == 200, body
     (register,) = [r for r in api.requests[before:] if r.path.startswith("/fn/register")]
     assert register.path == "/fn/register?deployId=dep-123"
@@ -106,7 +113,7 @@ def test_deploy_id_goes_to_the_register_call_not_into_the_app_url(host: servers.
 def test_a_query_the_operator_adds_stays_in_the_registered_urls(host: servers.Host, api: FakeApi) -> None:
     """E.g. Vercel's ?x-vercel-protection-bypass=...: every call the server makes must carry it."""
     before = len(api.requests)
-    status, _, body = host.call("PUT", f"{host.url}?x-vercel-protection-bypass=s3cret", FORWARDED, b"")
+    status, _, body = host.call("PUT", f"{host.url}?x-vercel-protection-bypass=s3cret", signed_put(), b"")
     assert status == 200, body
     (register,) = [r for r in api.requests[before:] if r.path.startswith("/fn/register")]
     payload = register.json()

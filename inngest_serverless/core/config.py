@@ -82,6 +82,8 @@ class Config:
     allow_in_band_sync: bool
     platform: str | None
     max_body_bytes: int
+    # INNGEST_ENABLE_UNAUTHED_SYNC: may an unsigned PUT sync the app in cloud mode (core/handler.py)?
+    unsigned_sync: bool = False
 
     def __post_init__(self) -> None:
         # Here, not in resolve(): keys that arrive later (dataclasses.replace, e.g. from AWS
@@ -156,6 +158,7 @@ def resolve(
         )
     branch = env or e.get(Env.ENV) or next((e[v] for v in ENV_BRANCH_FALLBACKS if e.get(v)), None)
     allow_in_band = not _falsy(e.get(Env.ALLOW_IN_BAND_SYNC, "true"))
+    unsigned_sync = not _falsy(e.get(Env.ENABLE_UNAUTHED_SYNC, "false"))
     try:
         max_body = int(e.get(Env.MAX_BODY_BYTES, "") or Limit.DEFAULT_MAX_BODY)
     except ValueError:
@@ -175,4 +178,5 @@ def resolve(
         allow_in_band_sync=allow_in_band,
         platform=platform_from_env(e),
         max_body_bytes=max_body,
+        unsigned_sync=unsigned_sync,
     )

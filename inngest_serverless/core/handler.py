@@ -8,6 +8,8 @@ their host's event to a Request and the Response back.
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,6 +26,7 @@ from .steps import AsyncStep, Step
 from .wire import (
     DISCOVERY_STEP_ID,
     PROBE_TRUST,
+    Env,
     Header,
     Query,
     ServerKind,
@@ -38,6 +41,9 @@ log = logging.getLogger("inngest_serverless")
 # handle_async verifies and parses bodies larger than this in a worker thread; smaller ones
 # cost less than the thread hop (an HMAC over 256 KiB takes well under a millisecond).
 OFFLOAD_BYTES = 256 * 1024
+# At most one unsigned sync (cloud mode, INNGEST_ENABLE_UNAUTHED_SYNC) per this many seconds:
+# each one costs an authenticated call to the Inngest API.
+UNSIGNED_SYNC_INTERVAL = 10.0
 
 
 class BadRequest(Exception):
@@ -48,6 +54,14 @@ class BadRequest(Exception):
         self.status = status
         self.code = code
         self.message = message
+
+
+class RateLimited(Exception):
+    """Answered 429 with ``Retry-After``: the same request succeeds later."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -111,6 +125,7 @@ class Handler:
         self._serve_path = serve_path
         self._index: dict[str, Function[Any]] = {}
         self._indexed_count = -1
+        self._unsigned_sync_at: float | None = None
 
     # -- public -----------------------------------------------------------------------
 
@@ -133,6 +148,8 @@ class Handler:
             return self._finish(prepared, self._run_sync(prepared))
         except BadRequest as exc:
             return self._error(exc.status, exc.code, exc.message, no_retry=True)
+        except RateLimited as exc:
+            return self._rate_limited(exc)
         except Exception:
             log.exception("inngest_serverless: internal error while handling %s", request.method)
             return self._error(500, "internal_error", "internal error in the SDK; see the app's logs", no_retry=False)
@@ -159,6 +176,8 @@ class Handler:
             return self._finish(prepared, outcome)
         except BadRequest as exc:
             return self._error(exc.status, exc.code, exc.message, no_retry=True)
+        except RateLimited as exc:
+            return self._rate_limited(exc)
         except Exception:
             log.exception("inngest_serverless: internal error while handling %s", request.method)
             return self._error(500, "internal_error", "internal error in the SDK; see the app's logs", no_retry=False)
@@ -209,6 +228,12 @@ class Handler:
 
     def _error(self, status: int, code: str, message: str, *, no_retry: bool) -> Response:
         return error_response(status, code, message, no_retry=no_retry, framework=self.framework)
+
+    def _rate_limited(self, exc: RateLimited) -> Response:
+        response = self._error(429, "sync_rate_limited", f"an unsigned sync ran less than {UNSIGNED_SYNC_INTERVAL:g} s "
+                               "ago; try again later, or sign the request", no_retry=False)
+        response.headers[Header.RETRY_AFTER] = str(exc.retry_after)
+        return response
 
     # -- routing --------------------------------------------------------------------------
 
@@ -299,9 +324,11 @@ class Handler:
                 url = sent["url"]
             body = introspection.in_band_payload(self, url)
             return self._json(200, body, key=key, headers={Header.SYNC_KIND: SyncKind.IN_BAND})
-        key = self._verify(request, required=False)
+        key = self._verify(request, required=False)  # a signature that is present must verify
         from . import api
 
+        if key is None and not cfg.is_dev:
+            self._admit_unsigned_sync()
         url = introspection.strip_query(request.url, (Query.DEPLOY_ID,))
         payload = introspection.register_payload(self, url)
         deploy_id = request.query.get(Query.DEPLOY_ID) or None
@@ -323,6 +350,32 @@ class Handler:
                                        "modified": False}, key=key,
                           headers={Header.SYNC_KIND: SyncKind.OUT_OF_BAND,
                                    Header.NO_RETRY: "true" if out_status < 500 else "false"})
+
+    def _admit_unsigned_sync(self) -> None:
+        """Let an unsigned PUT sync the app in cloud mode, or raise (401, 429).
+
+        The register call carries the app's own key, so an unsigned PUT with ``Host:
+        evil.example`` would point the app's Inngest environment, and every event and step
+        output after it, at evil.example. The Go SDK (v0.16) refuses unsigned syncs unless
+        ``INNGEST_ENABLE_UNAUTHED_SYNC``; so does this one, and even then only with a serve
+        origin configured (``app_url`` puts it in place of the request's), and at most once
+        every ``UNSIGNED_SYNC_INTERVAL`` seconds. The dashboard's syncs are signed.
+        """
+        cfg = self.client.config
+        if not cfg.unsigned_sync:
+            raise BadRequest(401, "unauthorized",
+                             "unsigned sync refused in cloud mode: sync from the Inngest dashboard (it signs its "
+                             f"request), or set {Env.ENABLE_UNAUTHED_SYNC}=true and {Env.SERVE_ORIGIN}")
+        if not (self._serve_origin or cfg.serve_origin):
+            raise BadRequest(401, "unauthorized",
+                             f"unsigned sync refused: {Env.ENABLE_UNAUTHED_SYNC} needs {Env.SERVE_ORIGIN} (or "
+                             "serve_origin=), so that the app registers its own URL and not one taken from the request")
+        now = time.monotonic()
+        last = self._unsigned_sync_at
+        if last is not None and now - last < UNSIGNED_SYNC_INTERVAL:
+            # Not a BadRequest: retrying later succeeds. A race between threads lets a second one through; harmless.
+            raise RateLimited(math.ceil(UNSIGNED_SYNC_INTERVAL - (now - last)))
+        self._unsigned_sync_at = now
 
     # -- POST ?probe=trust ------------------------------------------------------------------
 

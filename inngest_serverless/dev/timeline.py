@@ -120,7 +120,8 @@ def error_report(run: dict[str, Any], colour: bool, now: float | None = None) ->
     waiting for its retry. Empty for a run with neither."""
     error: Any = None
     retry_at = None
-    attempt = None
+    attempts = [e for e in run.get("timeline") or [] if e["kind"] in _ERROR_KINDS and e.get("attempt") is not None]
+    attempt = int(attempts[-1]["attempt"]) if attempts else None
     if run.get("status") == "Failed":
         error = run.get("error")
     elif run.get("status") == "Running":
@@ -128,7 +129,7 @@ def error_report(run: dict[str, Any], colour: bool, now: float | None = None) ->
         last = entries[-1] if entries else None
         detail = last.get("detail") if last else None
         if last and last["kind"] in _ERROR_KINDS and isinstance(detail, dict) and detail.get("retry_at"):
-            error, retry_at, attempt = detail.get("error"), float(detail["retry_at"]), int(last.get("attempt") or 0)
+            error, retry_at = detail.get("error"), float(detail["retry_at"])
     if error is None:
         return []
     lines = ["", f"  {paint('error', '1;31', colour)}  {paint(error_text(error), '31', colour)}"]
@@ -140,6 +141,8 @@ def error_report(run: dict[str, Any], colour: bool, now: float | None = None) ->
         due = time.strftime("%H:%M:%S", time.localtime(retry_at))
         when = f"in {duration(wait)}" if wait > 0 else "now"
         lines.append(f"  attempt #{attempt + 1} failed; attempt #{attempt + 2} is due at {due} ({when})")
+    elif attempt is not None:
+        lines.append(f"  attempt #{attempt + 1} failed; no attempt follows")
     return lines
 
 

@@ -181,6 +181,11 @@ def test_console_says_why_an_app_did_not_sync(tmp_path: Path) -> None:
         status, _ = dev.register("broken", [function("bad-if", "x/y", expression="event.data.x ==")])
         assert status == 400
         dev.wait_for("sync of app broken from http://127.0.0.1:9/api/inngest refused: function bad-if:")
+        cloud = {"x-inngest-expected-server-kind": "cloud"}
+        assert http_json("POST", f"{dev.url}/fn/register", {"appName": "prod"}, headers=cloud)[0] == 400
+        dev.wait_for("sync refused: the app expects a cloud server: run it in dev mode (INNGEST_DEV=1)")
+        assert http_json("POST", f"{dev.url}/fn/register", ["not", "an", "object"])[0] == 400
+        dev.wait_for("sync refused: its body is not a JSON object")
         assert dev.interrupt() == 0
     finally:
         dev.close()

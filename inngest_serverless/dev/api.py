@@ -128,17 +128,7 @@ class APIServer(ThreadingHTTPServer):
         if path.startswith(Path.EVENTS) and method == "POST":
             return self._events(handler, path[len(Path.EVENTS) :])
         if path == Path.REGISTER and method == "POST":
-            try:
-                handler._authorize()
-            except HTTPError as exc:
-                console.sync_refused(None, f"{exc.message}: the app signs with another signing key, or none")
-                raise
-            expected = handler.headers.get(Header.EXPECTED_SERVER_KIND)
-            if expected and expected != ServerKind.DEV:
-                raise HTTPError(400, f"Expected server kind {expected}, got {ServerKind.DEV}")
-            payload = handler._body()
-            if not isinstance(payload, dict):
-                raise HTTPError(400, "register body must be a JSON object")
+            payload = self._register_payload(handler)
             try:
                 return 200, ex.register(payload)
             except ConfigError as exc:
@@ -226,6 +216,28 @@ class APIServer(ThreadingHTTPServer):
                 "functions": [{"id": f.uuid, "slug": f.slug, "name": f.name, "app": f.app} for f in ex.functions()],
             }
         raise HTTPError(404 if method in ("GET", "POST", "PUT", "DELETE") else 405, f"no route for {method} {path}")
+
+    @staticmethod
+    def _register_payload(handler: _Handler) -> dict[str, Any]:
+        """The body of a sync this executor accepts; HTTPError, said on the console too, if not."""
+        try:
+            handler._authorize()
+        except HTTPError as exc:
+            console.sync_refused(None, f"{exc.message}: the app signs with another signing key, or none")
+            raise
+        expected = handler.headers.get(Header.EXPECTED_SERVER_KIND)
+        if expected and expected != ServerKind.DEV:
+            console.sync_refused(None, f"the app expects a {expected} server: run it in dev mode (INNGEST_DEV=1)")
+            raise HTTPError(400, f"Expected server kind {expected}, got {ServerKind.DEV}")
+        try:
+            payload = handler._body()
+        except HTTPError as exc:
+            console.sync_refused(None, exc.message)
+            raise
+        if not isinstance(payload, dict):
+            console.sync_refused(None, "its body is not a JSON object")
+            raise HTTPError(400, "register body must be a JSON object")
+        return payload
 
     def _events(self, handler: _Handler, key: str) -> tuple[int, Any]:
         ex = self.executor

@@ -53,8 +53,8 @@ class _Reply:
 
     @property
     def error(self) -> str:
-        body = self.body
-        return str(body.get("error") or body.get("message")) if isinstance(body, dict) else f"HTTP {self.status}"
+        said = (self.body.get("error") or self.body.get("message")) if isinstance(self.body, dict) else None
+        return str(said or f"HTTP {self.status}")
 
 
 def _request(method: str, url: str, body: Any = None) -> _Reply:

@@ -4,8 +4,9 @@ end, on this machine in a few seconds.
 It starts the executor on a free loopback port (state in memory), serves an example app
 as an AWS Lambda handler (``lambda_adapter``) behind a local stand-in for a Lambda Function
 URL, sends the order event, sends the payment event the flow waits for, and prints the run's
-timeline. Exit status 0 when the run completed. It lives outside ``dev/`` because it is an
-app as well as an executor: the executor never imports an adapter.
+timeline. Exit status 0 when the run completed; as soon as it fails, its timeline and error,
+and 1. It lives outside ``dev/`` because it is an app as well as an executor: the executor
+never imports an adapter.
 """
 
 from __future__ import annotations
@@ -211,4 +212,6 @@ def main(colour: bool | None = None, out: Any = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from .cli import main as cli  # through the command, which first checks for the dev extra
+
+    raise SystemExit(cli(["demo"]))

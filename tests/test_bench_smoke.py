@@ -34,3 +34,11 @@ def test_bench_core_smoke(tmp_path: Path) -> None:
     text = docs.read_text()
     assert "## Another section\n\nkept as is\n" in text  # other sections untouched
     assert text.count("## Core SDK vs inngest-py") == 1 and "| metric | ours | inngest-py |" in text
+
+
+def test_bench_unauthenticated_smoke() -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_unauthenticated.py"), "--smoke"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    res = json.loads(proc.stdout)
+    assert res["status"] == 401 and res["cpu_s"] >= 0 and res["peak_mb"] >= 0 and res["sleep_10ms_took_s"] > 0

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from inngest_serverless.core import signing
 from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, Path, ServerKind
 
-from . import console
+from . import console, dashboard
 from .executor import EventError
 from .functions import ConfigError
 from .ids import is_ulid
@@ -84,6 +84,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             parsed = urllib.parse.urlsplit(self.path)
             query = dict(urllib.parse.parse_qsl(parsed.query))
+            if dashboard.owns(parsed.path):  # the web dashboard: its page, files and JSON
+                dashboard.serve(self, method, parsed.path, query)
+                return
             status, body = self.server.route(self, method, parsed.path, query)
             self._reply(status, body)
         except HTTPError as exc:

@@ -170,6 +170,8 @@ class Executor:
             result = self.registry.register(payload)
         except ConfigError as exc:
             console.sync_refused(payload, str(exc))
+            fields = {str(k).lower(): v for k, v in payload.items()}
+            self.registry.record_sync(str(fields.get("url") or ""), f"sync refused: {exc}")
             raise
         self._sync_crons()
         return result

@@ -70,3 +70,8 @@ def is_ulid(value: str) -> bool:
 def stable_uuid(*parts: str) -> str:
     """A name-based UUID, so the same app or function keeps its id across restarts."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "\x00".join(parts)))
+
+
+def ulid_floor(ms: int) -> str:
+    """The smallest ULID minted at millisecond ``ms``: ``id >= ulid_floor(t)`` selects ids from ``t`` on."""
+    return _encode(max(ms, 0), 0)

@@ -78,7 +78,13 @@ class Registry:
                     (fn.uuid, fn.slug, app, fn.name, fn.version, dumps(fn.config)),
                 )
         self.load()
+        self.record_sync(url, None)
         return {"ok": True, "modified": True, "app_id": app_id, "sync_id": stable_uuid("sync", checksum)}
+
+    def record_sync(self, url: str, error: str | None) -> None:
+        """Remember how the last sync of the app at ``url`` went (None: it synced), for the dashboard."""
+        if url:
+            self.store.run_sql("INSERT OR REPLACE INTO sdk_urls(url, error, polled_at) VALUES(?,?,?)", url, error, time.time())
 
     def apps(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.store.all("SELECT name, url, sdk, framework, error, updated_at FROM apps")]

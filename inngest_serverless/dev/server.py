@@ -78,7 +78,9 @@ class DevServer:
         urls.update(app["url"] for app in self.executor.apps() if app.get("url"))
         for url in sorted(urls):
             reply = calls.ping_app(url, self.options.signing_key)
-            self.reachability.record(url, _sync_problem(reply))
+            problem = _sync_problem(reply)
+            self.reachability.record(url, problem)
+            self.executor.registry.record_sync(url, problem[1] if problem else None)
 
     def _poll(self) -> None:
         while not self._stop.is_set():

@@ -47,6 +47,16 @@ class NotFound(LookupError):
     """A run, event or function the store does not have (404)."""
 
 
+def _page(ex: Executor, sql: str, args: list[Any], key: str, cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
+    """One page of ``sql`` newest first along the ULID column ``key``, from before ``cursor``;
+    with the cursor of the next page (None on the last)."""
+    if cursor:
+        sql += f" AND {key}<?"
+        args = [*args, cursor]
+    rows = ex.store.all(f"{sql} ORDER BY {key} DESC LIMIT ?", *args, limit + 1)
+    return rows[:limit], rows[limit - 1][key] if len(rows) > limit else None
+
+
 def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
@@ -215,17 +225,9 @@ def events(ex: Executor, *, name: str | None, cursor: str | None, internal: bool
     elif not internal:
         sql += f" AND name NOT IN ({','.join('?' * len(LIFECYCLE))})"
         args.extend(LIFECYCLE)
-    if cursor:
-        sql += " AND internal_id<?"
-        args.append(cursor)
-    rows = ex.store.all(sql + " ORDER BY internal_id DESC LIMIT ?", *args, limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, after = _page(ex, sql, args, "internal_id", cursor, limit)
     runs = runs_of_events(ex, [row["internal_id"] for row in rows])
-    return {
-        "events": [_event_json(row, runs[row["internal_id"]], ex) for row in rows],
-        "next": rows[-1]["internal_id"] if more else None,
-    }
+    return {"events": [_event_json(row, runs[row["internal_id"]], ex) for row in rows], "next": after}
 
 
 def event(ex: Executor, internal_id: str) -> dict[str, Any]:
@@ -292,13 +294,8 @@ def runs(
     if until is not None:
         sql += " AND id<?"
         args.append(ulid_floor(int(until * 1000)))
-    if cursor:
-        sql += " AND id<?"
-        args.append(cursor)
-    rows = ex.store.all(sql + " ORDER BY id DESC LIMIT ?", *args, limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"runs": [_summary(row) for row in rows], "next": rows[-1]["id"] if more else None}
+    rows, after = _page(ex, sql, args, "id", cursor, limit)
+    return {"runs": [_summary(row) for row in rows], "next": after}
 
 
 def _entry(row: Any, origin: float, now: float, pauses: dict[str, float]) -> dict[str, Any]:

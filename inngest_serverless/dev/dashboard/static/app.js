@@ -53,6 +53,21 @@ const eventHref = (id) => `${UI}/events/${encodeURIComponent(id)}`;
 const badge = (status) => h("span", { class: `badge s-${String(status).toLowerCase()}` }, status);
 const json = (value) => h("pre", { class: "json", tabIndex: 0 }, JSON.stringify(value, null, 2) ?? "null");
 
+// A list as a table that scrolls sideways on a narrow window rather than squeezing.
+function table(caption, headings, rows) {
+  return h(
+    "div",
+    { class: "scroll" },
+    h(
+      "table",
+      { class: "list" },
+      h("caption", { class: "sr-only" }, caption),
+      h("thead", {}, h("tr", {}, headings.map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, rows),
+    ),
+  );
+}
+
 // ---------------------------------------------------------------------------- formatting
 
 const pad = (n) => String(n).padStart(2, "0");
@@ -206,17 +221,7 @@ function runsView(params) {
       return h(
         "div",
         {},
-        h(
-          "div",
-          { class: "scroll" },
-          h(
-            "table",
-            { class: "list" },
-            h("caption", { class: "sr-only" }, "Runs, newest first"),
-            h("thead", {}, h("tr", {}, ["Run", "Function", "Status", "Event", "Started", "Duration", "Error"].map((t) => h("th", { scope: "col" }, t)))),
-            h("tbody", {}, rows),
-          ),
-        ),
+        table("Runs, newest first", ["Run", "Function", "Status", "Event", "Started", "Duration", "Error"], rows),
         h(
           "p",
           { class: "pager" },
@@ -398,17 +403,7 @@ function eventsView(params) {
       return h(
         "div",
         {},
-        h(
-          "div",
-          { class: "scroll" },
-          h(
-            "table",
-            { class: "list" },
-            h("caption", { class: "sr-only" }, "Events, newest first"),
-            h("thead", {}, h("tr", {}, ["Event", "ID", "Received", "Runs"].map((t) => h("th", { scope: "col" }, t)))),
-            h("tbody", {}, rows),
-          ),
-        ),
+        table("Events, newest first", ["Event", "ID", "Received", "Runs"], rows),
         h("p", { class: "pager" }, params.get("cursor") ? link(`${UI}/events`, "Newest events") : null, page.next ? link(`${UI}/events?${older}`, "Older events →") : null),
       );
     },
@@ -527,17 +522,7 @@ function appsView() {
           h("td", {}, app.error ? h("span", { class: "sync-error" }, app.error) : h("span", { class: "ok" }, "ok")),
         ),
       );
-      return h(
-        "div",
-        { class: "scroll" },
-        h(
-          "table",
-          { class: "list" },
-          h("caption", { class: "sr-only" }, "Apps"),
-          h("thead", {}, h("tr", {}, ["App", "URL", "SDK", "Framework", "Functions", "Last sync", "Sync"].map((t) => h("th", { scope: "col" }, t)))),
-          h("tbody", {}, rows),
-        ),
-      );
+      return table("Apps", ["App", "URL", "SDK", "Framework", "Functions", "Last sync", "Sync"], rows);
     },
   };
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from inngest_serverless import Context, Inngest, TriggerEvent
 from inngest_serverless.adapters.aws_lambda import aws_keys, lambda_adapter
 
@@ -10,9 +12,10 @@ client = Inngest(app_id="inngest-app", **aws_keys())
 
 
 @client.create_function(fn_id="hello", trigger=TriggerEvent(event="app/hello"))
-def hello(ctx: Context) -> str:
-    name = ctx.step.run("name", lambda: ctx.event.data.get("name", "world"))
-    return f"Hello, {name}!"
+def hello(ctx: Context) -> dict[str, Any]:
+    greeting = ctx.step.run("greet", lambda: f"Hello, {ctx.event.data.get('name', 'world')}!")
+    loud = ctx.step.run("shout", lambda: greeting.upper())
+    return {"greeting": greeting, "loud": loud}
 
 
 handler = lambda_adapter(client)

@@ -141,7 +141,7 @@ def moto_endpoint() -> Iterator[str]:
 
 @pytest.mark.parametrize(("workdir", "handler", "app_id", "call", "result"), [
     ("templates", "inngest_handler.handler", "inngest-app", ("hello", "app/hello", {"name": "Lambda"}),
-     "Hello, Lambda!"),
+     {"greeting": "Hello, Lambda!", "loud": "HELLO, LAMBDA!"}),
     ("sam/app", "app.handler", "sam-app", ("welcome", "user/signed.up", {"email": "a@example.com"}),
      {"welcomed": "a@example.com"}),
 ])

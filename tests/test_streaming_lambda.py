@@ -302,7 +302,7 @@ def test_the_streaming_sam_template_passes_cfn_lint() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_the_streaming_sam_template_deploys_a_streaming_url_and_the_wrapper(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_streaming_sam_template_deploys_a_streaming_url_and_the_entry(monkeypatch: pytest.MonkeyPatch) -> None:
     from samtranslator.translator.transform import transform
     from samtranslator.yaml_helper import yaml_parse
 
@@ -322,10 +322,11 @@ def test_the_streaming_sam_template_deploys_a_streaming_url_and_the_wrapper(monk
     assert "/response-streaming-invocations" in json.dumps(integration["Uri"])
     function = resources["InngestStreamingFunction"]["Properties"]
     assert function["Runtime"].startswith("python3.")
-    wrapper = function["Environment"]["Variables"]["AWS_LAMBDA_EXEC_WRAPPER"]
-    shipped = ROOT / wrapper.removeprefix("/var/task/")
-    assert shipped.is_file() and os.access(shipped, os.X_OK), "the wrapper is the file the package ships"
-    module, attr = function["Handler"].split(".")
+    # The handler is the package's streaming entry (no exec wrapper: its execute bit does not survive sam build).
+    assert "AWS_LAMBDA_EXEC_WRAPPER" not in function["Environment"]["Variables"]
+    entry, _, attr = function["Handler"].rpartition(".")
+    assert (ROOT / (entry.replace(".", "/") + ".py")).is_file() and attr == "handler"
+    module, attr = function["Environment"]["Variables"]["INNGEST_LAMBDA_CLIENT"].split(".")
     assert module == "app" and attr == "client"
     assert "client = Inngest(" in (ROOT / "sam" / "app" / "app.py").read_text()
 

@@ -117,7 +117,10 @@ CAPABILITIES: Final = {Capability.IN_BAND_SYNC: Capability.V1, Capability.TRUST_
 
 
 class Env:
-    """Environment variables read by the SDK (PROTOCOL §2.3)."""
+    """Every environment variable the package reads, here only (PROTOCOL §2.3; docs/environment.md).
+
+    The first group is the Inngest SDKs' shared set; the rest are this package's own.
+    """
 
     SIGNING_KEY: Final = "INNGEST_SIGNING_KEY"
     SIGNING_KEY_FALLBACK: Final = "INNGEST_SIGNING_KEY_FALLBACK"
@@ -135,6 +138,11 @@ class Env:
     ENABLE_UNAUTHED_SYNC: Final = "INNGEST_ENABLE_UNAUTHED_SYNC"  # the Go and Python SDKs' name
     LOG_LEVEL: Final = "INNGEST_LOG_LEVEL"
     MAX_BODY_BYTES: Final = "INNGEST_MAX_BODY_BYTES"
+    # AWS Lambda: where the keys live (adapters/aws_lambda/_keys.py) and the streaming loop's settings.
+    SIGNING_KEY_SECRET_ARN: Final = "INNGEST_SIGNING_KEY_SECRET_ARN"
+    SIGNING_KEY_PARAMETER: Final = "INNGEST_SIGNING_KEY_PARAMETER"
+    LAMBDA_CLIENT: Final = "INNGEST_LAMBDA_CLIENT"
+    LAMBDA_PYTHON: Final = "INNGEST_LAMBDA_PYTHON"
 
 
 # Branch-name fallbacks for INNGEST_ENV, in the order the official SDK reads them.

@@ -1,8 +1,9 @@
 """Inngest on Azure Functions, Python v2 programming model.
 
 Serves GET/PUT/POST /api/inngest (anonymous: Inngest signs every request).
-Deploy (see docs/deploy-azure.md):
+Deploy (see docs/deploy-azure.md: a Flex Consumption app):
 
+    python -m pip wheel --no-deps --wheel-dir wheels ../..   # until inngest-serverless is on PyPI
     func azure functionapp publish <APP_NAME>
     az functionapp config appsettings set -n <APP_NAME> -g <GROUP> \
         --settings INNGEST_SIGNING_KEY=... INNGEST_EVENT_KEY=...

@@ -1,10 +1,12 @@
 """Inngest on Google Cloud Functions (Cloud Run functions), Python.
 
-Deploy (see docs/deploy-gcf.md):
+Deploy (see docs/deploy-gcf.md, which also makes the keys' secrets and the service account):
 
+    python -m pip wheel --no-deps --wheel-dir wheels ../..   # until inngest-serverless is on PyPI
     gcloud functions deploy inngest --gen2 --runtime=python312 --trigger-http \
-        --allow-unauthenticated --entry-point=inngest --timeout=300s \
-        --set-env-vars=INNGEST_SIGNING_KEY=...,INNGEST_EVENT_KEY=...,CLOUD_RUN_TIMEOUT_SECONDS=300
+        --allow-unauthenticated --entry-point=inngest --timeout=300s --service-account=... \
+        --set-env-vars=CLOUD_RUN_TIMEOUT_SECONDS=300 \
+        --set-secrets=INNGEST_SIGNING_KEY=inngest-signing-key:latest,INNGEST_EVENT_KEY=inngest-event-key:latest
 
 Then sync the function's URL in the Inngest dashboard (or ``curl -X PUT <url>``).
 """

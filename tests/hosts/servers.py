@@ -116,11 +116,14 @@ def asgi(env: Mapping[str, str]) -> Iterator[Host]:
 
 
 @contextlib.contextmanager
-def gcf(env: Mapping[str, str], source: Path = HOSTS_DIR / "app.py", target: str = "gcf") -> Iterator[Host]:
+def gcf(env: Mapping[str, str], source: Path = HOSTS_DIR / "app.py", target: str = "gcf",
+        python: Path | None = None) -> Iterator[Host]:
+    """functions-framework's CLI; with ``python``, that interpreter's ``-m functions_framework`` run
+    from the source's folder (a built function whose packages ``env``'s PYTHONPATH names)."""
     port = free_port()
-    cli = Path(sys.executable).with_name("functions-framework")
-    argv = [str(cli), f"--target={target}", f"--source={source}", "--host=127.0.0.1", f"--port={port}"]
-    with _process(argv, port, env):
+    cli = [str(python), "-m", "functions_framework"] if python else [str(Path(sys.executable).with_name("functions-framework"))]
+    argv = [*cli, f"--target={target}", f"--source={source}", "--host=127.0.0.1", f"--port={port}"]
+    with _process(argv, port, env, cwd=source.parent if python else REPO):
         # functions-framework serves the function on every path; use the conventional one.
         yield Host("gcf", f"http://127.0.0.1:{port}/api/inngest")
 

@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from tests.hosts.servers import REPO, Host
-from tests.sim_executor import SimExecutor
+from tests.sim_executor import Call, SimExecutor
 
 TEMPLATES: Path = REPO / "templates"
 KEY = "signkey-test-5e6f708192a3b4c5d6e7f80912a3b4c5"
 ENV = {"INNGEST_SIGNING_KEY": KEY}
 
 
+# The starters' function: (slug, event, data, output, the ops of each call before the last).
+HELLO = ("hello", "app/hello", {"name": "Ada"}, {"greeting": "Hello, Ada!", "loud": "HELLO, ADA!"},
+         [["StepRun"], ["StepRun"]])
+
+
 def assert_template_serves(host: Host, app_id: str) -> None:
     """Signed introspection, in-band sync, and the hello function run to completion."""
-    sim = SimExecutor(host.call, host.url, app_id, KEY)
+    assert_serves(host.call, host.url, app_id)
+
+
+def assert_serves(call: Call, url: str, app_id: str,
+                  run_spec: tuple[str, str, Mapping[str, Any], Any, list[list[str]]] = HELLO) -> None:
+    """Through ``call``: signed introspection, in-band sync (PUT), and a multi-step run to completion."""
+    slug, event, data, output, ops = run_spec
+    sim = SimExecutor(call, url, app_id, KEY)
     assert sim.introspect(signed=True)["app_id"] == app_id
     payload = sim.sync()
-    assert [f["id"] for f in payload["functions"]] == [f"{app_id}-hello"]
-    assert payload["url"] == host.url
-    run = sim.run("hello", "app/hello", {"name": "Ada"})
-    assert (run.status, run.output) == ("completed", {"greeting": "Hello, Ada!", "loud": "HELLO, ADA!"})
-    assert [[op["op"] for op in ops] for ops in run.ops] == [["StepRun"], ["StepRun"]]
+    assert [f["id"] for f in payload["functions"]] == [f"{app_id}-{slug}"]
+    assert payload["url"] == url
+    run = sim.run(slug, event, data)
+    assert (run.status, run.output) == ("completed", output)
+    assert [[op["op"] for op in step] for step in run.ops] == ops
 
 
 DOCS: Path = REPO / "docs"

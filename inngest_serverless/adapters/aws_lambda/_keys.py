@@ -22,10 +22,10 @@ from inngest_serverless.core.wire import Env
 if TYPE_CHECKING:
     from inngest_serverless.core.client import Inngest
 
-# Where the keys live (adapter settings, not wire names): a Secrets Manager
-# secret name or ARN, or an SSM parameter name (SecureString is decrypted).
-SECRET_ENV = "INNGEST_SIGNING_KEY_SECRET_ARN"
-PARAMETER_ENV = "INNGEST_SIGNING_KEY_PARAMETER"
+# Where the keys live: a Secrets Manager secret name or ARN, or an SSM parameter
+# name (SecureString is decrypted).
+SECRET_ENV = Env.SIGNING_KEY_SECRET_ARN
+PARAMETER_ENV = Env.SIGNING_KEY_PARAMETER
 DEFAULT_MAX_AGE = 300  # seconds a fetched value is reused: a rotated key is picked up within this
 
 # JSON field in the secret -> Config / Inngest() argument name.

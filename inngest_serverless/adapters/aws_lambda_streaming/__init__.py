@@ -16,18 +16,21 @@ reply in the *streaming* response mode (STREAMING.md §1):
 * an error after the first byte is reported in the trailers
   ``Lambda-Runtime-Function-Error-Type`` / ``-Error-Body`` (base64 JSON).
 
-Deploy it on the managed ``python3.x`` runtime with the exec wrapper shipped
-next to this file, which starts this loop instead of ``awslambdaric``::
+Deploy it on the managed ``python3.x`` runtime with ``entry`` as the handler:
+``awslambdaric`` imports it before its first ``invocation/next``, and the
+import starts this loop in its place (``sam/template-streaming.yaml``)::
 
+    Handler: inngest_serverless.adapters.aws_lambda_streaming.entry.handler
     Environment:
-      AWS_LAMBDA_EXEC_WRAPPER: /var/task/inngest_serverless/adapters/aws_lambda_streaming/bootstrap
-    Handler: app.client        # module.attribute: an Inngest client (or a core Handler)
+      INNGEST_LAMBDA_CLIENT: app.client   # module.attribute: an Inngest client (or a core Handler)
     FunctionUrlConfig: {InvokeMode: RESPONSE_STREAM}
 
-(``sam/template-streaming.yaml``; ``provided.al2023`` with a bundled Python
-works the same way, with ``bootstrap`` as the entry point.) Streaming mode
-defaults to ``auto`` here: calls that finish within one keep-alive interval
-get a plain reply; longer ones stream.
+The ``bootstrap`` script next to this file starts the same loop as an
+``AWS_LAMBDA_EXEC_WRAPPER`` or as a ``provided.al2023`` runtime's entry point,
+where the client comes from ``_HANDLER``; Lambda runs it only if the deployed
+file kept its execute bit, which ``sam build`` drops (entry.py says why).
+Streaming mode defaults to ``auto`` here: calls that finish within one
+keep-alive interval get a plain reply; longer ones stream.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...core.http import Response
+from ...core.wire import Env
 from .._host import core_handler, error_response
 
 if TYPE_CHECKING:
@@ -193,6 +197,8 @@ class RuntimeApi:
 
 def _target(spec: str) -> Any:
     """``module.attribute`` (or ``module:attribute``) from ``_HANDLER``."""
+    if not spec:
+        raise ValueError(f"name the Inngest client to serve in {Env.LAMBDA_CLIENT}, as module.attribute (app.client)")
     module, sep, attr = spec.replace(":", ".").rpartition(".")
     if not sep or not module:
         raise ValueError(f"the handler must be 'module.attribute' naming an Inngest client, not {spec!r}")
@@ -255,11 +261,12 @@ def _client(target: Any) -> Inngest:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``bootstrap``: load ``_HANDLER`` and serve invocations until the process ends."""
+    """Load the client (``argv[0]``, else ``INNGEST_LAMBDA_CLIENT``, else ``_HANDLER``) and serve
+    invocations until the process ends."""
     api_address = os.environ.get(RUNTIME_API_ENV)
     if not api_address:
         raise SystemExit(f"{RUNTIME_API_ENV} is not set: this runs inside AWS Lambda (or its emulator)")
-    spec = argv[0] if argv else os.environ.get(HANDLER_ENV, "")
+    spec = argv[0] if argv else os.environ.get(Env.LAMBDA_CLIENT) or os.environ.get(HANDLER_ENV, "")
     try:
         target = _target(spec)
     except Exception as exc:

@@ -200,3 +200,36 @@ def test_serve_origin_and_path_from_env() -> None:
 
 def test_serve_origin_without_scheme_keeps_request_scheme() -> None:
     assert app_url("https://in/api/inngest", "pub.example:8443", None) == "https://pub.example:8443/api/inngest"
+
+
+@pytest.fixture
+def package_logger() -> Any:
+    import logging
+
+    logger = logging.getLogger("inngest_serverless")
+    level = logger.level
+    yield logger
+    logger.setLevel(level)
+
+
+@pytest.mark.parametrize(("value", "level"), [("debug", 10), ("WARN", 30), (" error ", 40), ("silent", 60)])
+def test_inngest_log_level_sets_the_level_of_the_packages_logger(
+        monkeypatch: pytest.MonkeyPatch, package_logger: Any, value: str, level: int) -> None:
+    monkeypatch.setenv("INNGEST_LOG_LEVEL", value)
+    Inngest(app_id="a", is_production=False)
+    assert package_logger.level == level
+    assert package_logger.isEnabledFor(level) and not package_logger.isEnabledFor(level - 1)
+
+
+def test_without_inngest_log_level_the_packages_logger_is_left_alone(
+        monkeypatch: pytest.MonkeyPatch, package_logger: Any) -> None:
+    monkeypatch.delenv("INNGEST_LOG_LEVEL", raising=False)
+    package_logger.setLevel(25)
+    Inngest(app_id="a", is_production=False)
+    assert package_logger.level == 25
+
+
+def test_an_unknown_inngest_log_level_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INNGEST_LOG_LEVEL", "loud")
+    with pytest.raises(ConfigError, match="INNGEST_LOG_LEVEL must be one of debug, info, warn, error, fatal, silent"):
+        Inngest(app_id="a", is_production=False)

@@ -66,7 +66,10 @@ class Inngest:
             )
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        self.logger = logger or logging.getLogger("inngest_serverless")
+        package_logger = logging.getLogger("inngest_serverless")
+        if self.config.log_level is not None:  # what the package logs, whichever handlers take it
+            package_logger.setLevel(self.config.log_level)
+        self.logger = logger or package_logger
         self.functions: list[Function[Any]] = []
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +26,22 @@ def dev_mode_from_env(environ: Mapping[str, str]) -> bool | None:
     if value is None:
         return None
     return not _falsy(value)
+
+
+# INNGEST_LOG_LEVEL, in the spellings the other Inngest SDKs read; "silent" is above every level.
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "warning": logging.WARNING,
+              "error": logging.ERROR, "fatal": logging.CRITICAL, "critical": logging.CRITICAL,
+              "silent": logging.CRITICAL + 10}
+
+
+def log_level_from_env(environ: Mapping[str, str]) -> int | None:
+    """``INNGEST_LOG_LEVEL`` as a ``logging`` level; ``None`` when unset or empty."""
+    value = environ.get(Env.LOG_LEVEL, "").strip().lower()
+    if not value:
+        return None
+    if value not in LOG_LEVELS:
+        raise ValueError(f"{Env.LOG_LEVEL} must be one of debug, info, warn, error, fatal, silent; not {value!r}")
+    return LOG_LEVELS[value]
 
 
 def platform_from_env(environ: Mapping[str, str]) -> str | None:
@@ -84,6 +101,7 @@ class Config:
     max_body_bytes: int
     # INNGEST_ENABLE_UNAUTHED_SYNC: may an unsigned PUT sync the app in cloud mode (core/handler.py)?
     unsigned_sync: bool = False
+    log_level: int | None = None  # of the package's logger, "inngest_serverless" (INNGEST_LOG_LEVEL)
 
     def __post_init__(self) -> None:
         # Here, not in resolve(): keys that arrive later (dataclasses.replace, e.g. from AWS
@@ -179,4 +197,5 @@ def resolve(
         platform=platform_from_env(e),
         max_body_bytes=max_body,
         unsigned_sync=unsigned_sync,
+        log_level=log_level_from_env(e),
     )

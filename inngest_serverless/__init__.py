@@ -3,6 +3,8 @@
 The public API, re-exported; nothing heavy is imported here.
 """
 
+from typing import TYPE_CHECKING
+
 from .core.client import Inngest
 from .core.context import AsyncContext, Context, ContextSync, Event
 from .core.errors import NonRetriableError, RetryAfterError, StepError
@@ -25,6 +27,9 @@ from .core.triggers import TriggerCron, TriggerEvent
 from .core.version import VERSION as __version__
 
 StepSync = Step  # the official SDK's name for the sync step API
+
+if TYPE_CHECKING:  # so that type checkers see the class, not __getattr__'s ``object``
+    from .core.checkpoint import Checkpoint
 
 
 def __getattr__(name: str) -> object:

@@ -179,8 +179,13 @@ class InngestServer:
 
     # apps ------------------------------------------------------------------
 
+    def auth_headers(self) -> dict[str, str]:
+        """``inngest start`` wants its signing key as a Bearer token for mutations (plain or hashed)."""
+        return {"authorization": f"Bearer {self.signing_key_hex}"} if self.signing_key_hex else {}
+
     def gql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        status, body = request("POST", f"{self.url}/v0/gql", {"query": query, "variables": dict(variables or {})})
+        status, body = request("POST", f"{self.url}/v0/gql", {"query": query, "variables": dict(variables or {})},
+                               headers=self.auth_headers())
         if status != 200 or not isinstance(body, dict) or body.get("errors"):
             raise AssertionError(f"GraphQL failed: {status} {body}")
         data: dict[str, Any] = body["data"]
@@ -192,7 +197,11 @@ class InngestServer:
         return apps
 
     def create_app(self, app_url: str) -> dict[str, Any]:
-        """Have the server sync the app at ``app_url`` (what the dev server UI's "add app" does)."""
+        """Have the server sync the app at ``app_url`` (what the dev server UI's "add app" does).
+
+        In v1.43.0 this PUT is unsigned even under ``inngest start`` (the GraphQL resolver is built
+        without the signing key), so an SDK in cloud mode refuses it; ``sdk_urls=`` (``--sdk-url``)
+        makes the server sync with a signed PUT."""
         app: dict[str, Any] = self.gql("mutation($u:String!){ createApp(input:{url:$u}){ id name url error "
                                        "functionCount } }", {"u": app_url})["createApp"]
         return app
@@ -228,7 +237,7 @@ class InngestServer:
         """The runs an event started (``id``, ``status``, ``output``); empty until they are scheduled."""
         status, body = request("POST", f"{self.url}/v0/gql", {
             "query": "query($id:ID!){ event(query:{eventId:$id}){ functionRuns { id status output "
-                     "function { slug } } } }", "variables": {"id": event_id}})
+                     "function { slug } } } }", "variables": {"id": event_id}}, headers=self.auth_headers())
         errors = body.get("errors") if isinstance(body, dict) else None
         # An event is stored a moment after /e/ answers; until then the lookup finds no row.
         if errors and all("no rows" in str(e.get("message")) for e in errors):
@@ -311,8 +320,8 @@ def _server_args(mode: str, port: int, ports: Mapping[str, int], *, tick: int | 
 def _inngest(mode: str, extra_args: Sequence[str], *, event_key: str | None, signing_key_hex: str | None,
              tick: int | None, retry_interval: int | None, queue_workers: int | None, poll_interval: int | None,
              sdk_urls: Sequence[str], env: Mapping[str, str] | None, startup_timeout: float,
-             workdir: Path | None) -> Iterator[InngestServer]:
-    port = free_port()
+             workdir: Path | None, port: int | None) -> Iterator[InngestServer]:
+    port = port or free_port()
     ports = {"api": port, "connect_gateway": free_port(), "connect_gateway_grpc": free_port(),
              "connect_executor_grpc": free_port()}
     argv = _server_args(mode, port, ports, tick=tick, retry_interval=retry_interval, queue_workers=queue_workers,
@@ -351,9 +360,11 @@ def _wait_healthy(server: InngestServer, timeout: float) -> None:
 def inngest_dev(*, sdk_urls: Sequence[str] = (), tick: int | None = 50, retry_interval: int | None = 1,
                 queue_workers: int | None = None, poll_interval: int | None = None, discovery: bool = False,
                 poll: bool = False, extra_args: Sequence[str] = (), env: Mapping[str, str] | None = None,
-                startup_timeout: float = 60.0, workdir: Path | None = None) -> Iterator[InngestServer]:
-    """``inngest dev`` on free ports; no discovery or polling unless asked (apps come from ``sdk_urls``
-    or a sync). Any event key is accepted; ``send`` uses ``test``."""
+                startup_timeout: float = 60.0, workdir: Path | None = None,
+                port: int | None = None) -> Iterator[InngestServer]:
+    """``inngest dev`` on free ports (``port``: the API's, when the app must know it first); no
+    discovery or polling unless asked (apps come from ``sdk_urls`` or a sync). Any event key is
+    accepted; ``send`` uses ``test``."""
     args = list(extra_args)
     if not discovery:
         args.append("--no-discovery")
@@ -361,7 +372,7 @@ def inngest_dev(*, sdk_urls: Sequence[str] = (), tick: int | None = 50, retry_in
         args.append("--no-poll")
     with _inngest("dev", args, event_key="test", signing_key_hex=None, tick=tick, retry_interval=retry_interval,
                   queue_workers=queue_workers, poll_interval=poll_interval, sdk_urls=sdk_urls, env=env,
-                  startup_timeout=startup_timeout, workdir=workdir) as server:
+                  startup_timeout=startup_timeout, workdir=workdir, port=port) as server:
         yield server
 
 
@@ -371,9 +382,11 @@ def inngest_start(*, signing_key_hex: str = SIGNING_KEY_HEX, event_key: str = EV
                   sdk_urls: Sequence[str] = (), tick: int | None = 50, retry_interval: int | None = 1,
                   queue_workers: int | None = None, poll_interval: int | None = None,
                   extra_args: Sequence[str] = (), env: Mapping[str, str] | None = None,
-                  startup_timeout: float = 90.0, workdir: Path | None = None) -> Iterator[InngestServer]:
-    """``inngest start`` (self-hosted) on free ports: SQLite in its temp dir unless ``postgres_uri`` /
-    ``redis_uri`` are given. The signing key is bare hex here; the SDK's form is ``server.signing_key``."""
+                  startup_timeout: float = 90.0, workdir: Path | None = None,
+                  port: int | None = None) -> Iterator[InngestServer]:
+    """``inngest start`` (self-hosted) on free ports (``port`` as for ``inngest_dev``): SQLite in its
+    temp dir unless ``postgres_uri`` / ``redis_uri`` are given. The signing key is bare hex here;
+    the SDK's form is ``server.signing_key``."""
     args = ["--signing-key", signing_key_hex, "--event-key", event_key]
     if postgres_uri:
         args += ["--postgres-uri", postgres_uri]
@@ -384,7 +397,7 @@ def inngest_start(*, signing_key_hex: str = SIGNING_KEY_HEX, event_key: str = EV
     args += list(extra_args)
     with _inngest("start", args, event_key=event_key, signing_key_hex=signing_key_hex, tick=tick,
                   retry_interval=retry_interval, queue_workers=queue_workers, poll_interval=poll_interval,
-                  sdk_urls=sdk_urls, env=env, startup_timeout=startup_timeout, workdir=workdir) as server:
+                  sdk_urls=sdk_urls, env=env, startup_timeout=startup_timeout, workdir=workdir, port=port) as server:
         yield server
 
 

@@ -1,0 +1,178 @@
+"""Self-hosted Inngest (``inngest start``) calling our SDK in cloud mode behind the Lambda adapter.
+
+The app (tests/real_server/lambda_app.py) runs in Lambda's real Python runtime (the Runtime
+Interface Emulator with awslambdaric) behind a local Function URL (function_url.py). The server
+runs on PostgreSQL + Redis, as a self-hosted set-up that outgrew one machine does, and on its
+default SQLite.
+
+Keys: the server takes its signing key as bare even-length hex (``--signing-key <hex>``; a
+``signkey-test-`` prefix makes the length odd and is refused) and signs with those hex characters
+as the HMAC key; the SDK holds ``signkey-test-<hex>`` and strips the prefix before signing. The
+Bearer token the SDK sends the server (prefix + sha256 of the hex-decoded key) is accepted, and
+so is the plain hex.
+
+Syncing: the server syncs the apps given by ``--sdk-url`` with a signed PUT, which a cloud-mode
+SDK verifies. (GraphQL ``createApp``, the UI's "add app", pings unsigned in v1.43.0 even under
+``inngest start``; our SDK refuses that, as it must.) A deploy hook's plain PUT needs
+``INNGEST_ENABLE_UNAUTHED_SYNC=true`` and a serve origin in cloud mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+from inngest_serverless.core import signing
+from inngest_serverless.core.wire import Header
+from tests.aws_harness import free_port
+from tests.real_server import app_names as names
+from tests.real_server import harness
+from tests.real_server.function_url import FunctionUrl, lambda_function_url
+
+HANDLER = "tests.real_server.lambda_app.handler"
+OLD_KEY_HEX = harness.SIGNING_KEY_HEX
+NEW_KEY_HEX = "1d3f5b7a9c0e2d4f6a8b0c1e3f5a7b9d2c4e6f8a0b1d3e5f7a9c2b4d6e8f0a1c"
+
+
+def sdk_key(hex_key: str) -> str:
+    return f"signkey-test-{hex_key}"
+
+
+def sdk_env(server_url: str, *, signing_key: str = sdk_key(OLD_KEY_HEX), fallback: str | None = None,
+            event_key: str = harness.EVENT_KEY) -> dict[str, str]:
+    """Cloud mode, keys and URLs pointed at the server: what a deployed function's configuration holds."""
+    env = {"INNGEST_DEV": "0", "INNGEST_SIGNING_KEY": signing_key, "INNGEST_EVENT_KEY": event_key,
+           "INNGEST_API_BASE_URL": server_url, "INNGEST_EVENT_API_BASE_URL": server_url}
+    if fallback:
+        env["INNGEST_SIGNING_KEY_FALLBACK"] = fallback
+    return env
+
+
+def same_endpoint(registered: str, served: str) -> bool:
+    """The server writes loopback hosts as ``localhost``; compare port and path."""
+    a, b = urlsplit(registered), urlsplit(served)
+    return (a.port, a.path) == (b.port, b.path)
+
+
+@contextlib.contextmanager
+def deployed(*, pg: harness.Service | None, redis_server: harness.Service | None, database: str = "",
+             server_key: str = OLD_KEY_HEX, primary: str = OLD_KEY_HEX,
+             fallback: str | None = None) -> Iterator[tuple[harness.InngestServer, FunctionUrl]]:
+    """The app deployed behind its Function URL and ``inngest start`` syncing it (signed) at start.
+
+    On PostgreSQL + Redis when given, else the server's default SQLite."""
+    port = free_port()  # the app must know the server's URL before the server is told the app's
+    postgres_uri = harness.create_database(pg, database) if pg is not None else None
+    redis_uri = redis_server.uri if redis_server is not None else None
+    env = sdk_env(f"http://127.0.0.1:{port}", signing_key=sdk_key(primary),
+                  fallback=sdk_key(fallback) if fallback else None)
+    with lambda_function_url(HANDLER, env) as front, \
+            harness.inngest_start(port=port, signing_key_hex=server_key, sdk_urls=[front.url],
+                                  postgres_uri=postgres_uri, redis_uri=redis_uri) as server:
+        app = server.wait_for_app(names.APP_ID, functions=names.FUNCTIONS, timeout=60)
+        assert same_endpoint(app["url"], front.url) and not app["error"], app
+        yield server, front
+
+
+def run_order_flow(server: harness.InngestServer, event: str = names.ORDER,
+                   order_id: str = "o-1") -> dict[str, object]:
+    """Start the multi-step run, approve it once it waits, and return the finished run."""
+    event_id = server.send_one(event, {"order_id": order_id, "qty": 4})
+    run_id = str(server.wait_for_runs(event_id, timeout=60)[0]["id"])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        run = server.run(run_id)
+        if run and run["status"] in harness.FINISHED:
+            return run
+        # A wait matches events received after it began; sending until the run moves on is
+        # the simplest way to be after it without reading the server's pauses.
+        server.send_one(names.APPROVED, {"order_id": order_id, "by": "ops"})
+        time.sleep(0.5)
+    raise AssertionError(f"run {run_id} did not finish: {server.run(run_id)}\n{server.log()[-3000:]}")
+
+
+def assert_order_flow_output(run: dict[str, object], order_id: str = "o-1") -> None:
+    assert run["status"] == harness.COMPLETED, run
+    assert run["output"] == {"order_id": order_id, "total": 20, "approved_by": "ops", "doubled": 40,
+                             "flaky": {"succeeded_on_attempt": 1}}, run
+
+
+@pytest.fixture
+def pg_redis_app(pg: harness.Service, redis_server: harness.Service,
+                 request: pytest.FixtureRequest) -> Iterator[tuple[harness.InngestServer, FunctionUrl]]:
+    with deployed(pg=pg, redis_server=redis_server, database=f"db_{request.node.name[:40].lower()}") as pair:
+        yield pair
+
+
+def test_the_server_syncs_the_app_with_a_signed_call(pg_redis_app: tuple[harness.InngestServer, FunctionUrl]) -> None:
+    _, front = pg_redis_app
+    # The server's PUT reached the SDK signed (cloud mode verified it), and the SDK registered.
+    assert [c.status for c in front.calls if c.method == "PUT"][:1] == [200], front.calls
+
+
+def test_a_multi_step_run_completes_on_postgres_and_redis(
+        pg_redis_app: tuple[harness.InngestServer, FunctionUrl]) -> None:
+    server, front = pg_redis_app
+    assert_order_flow_output(run_order_flow(server))
+    statuses = [c.status for c in front.function_calls("order-flow")]
+    # Every call was signed (cloud mode refuses the others) and answered; the flaky step failed once.
+    assert statuses and set(statuses) <= {200, 206}, statuses
+    assert not [c for c in front.calls if c.status == 401], front.calls
+
+
+def test_a_call_with_a_wrong_signature_is_refused(pg_redis_app: tuple[harness.InngestServer, FunctionUrl]) -> None:
+    _, front = pg_redis_app
+    body = json.dumps({"event": {"name": names.ORDER, "data": {"order_id": "x", "qty": 1}}, "events": [],
+                       "steps": {}, "ctx": {"run_id": "01ABC", "attempt": 0}}).encode()
+    url = f"{front.url}?fnId={names.APP_ID}-order-flow&stepId=step"
+    for signature in (signing.sign(body, sdk_key(NEW_KEY_HEX)), "t=1&s=00", None):
+        headers = {"content-type": "application/json"}
+        if signature:
+            headers[Header.SIGNATURE] = signature
+        status, reply = harness.request("POST", url, body, headers=headers)
+        assert status == 401, (signature, status, reply)
+        assert isinstance(reply, dict) and "signature" in json.dumps(reply).lower(), reply
+    assert [c.status for c in front.calls[-3:]] == [401, 401, 401]
+
+
+def test_the_servers_unsigned_add_app_is_refused_in_cloud_mode(inngest_start: harness.InngestServer) -> None:
+    # GraphQL createApp (the UI's "add app") pings without a signature in v1.43.0 even under
+    # `inngest start`; a cloud-mode SDK must refuse an unsigned sync, and the server reports it.
+    with lambda_function_url(HANDLER, sdk_env(inngest_start.url)) as front, \
+            pytest.raises(AssertionError, match="unauthorized"):
+        inngest_start.create_app(front.url)
+    assert [c.status for c in front.calls if c.method == "PUT"] == [401], front.calls
+
+
+def test_a_deploy_hooks_put_syncs_when_unauthenticated_sync_is_allowed(inngest_start: harness.InngestServer) -> None:
+    env = {**sdk_env(inngest_start.url), "INNGEST_ENABLE_UNAUTHED_SYNC": "true"}
+    with lambda_function_url(HANDLER, env) as front:
+        status, body = inngest_start.sync_by_put(front.url, timeout=60)
+        assert status == 200, (status, body)
+        app = inngest_start.wait_for_app(names.APP_ID, functions=names.FUNCTIONS)
+        assert same_endpoint(app["url"], front.url), app
+
+
+@pytest.mark.parametrize(("server_key", "primary", "fallback"), [
+    (NEW_KEY_HEX, OLD_KEY_HEX, NEW_KEY_HEX),  # the server moved to the new key first
+    (OLD_KEY_HEX, NEW_KEY_HEX, OLD_KEY_HEX),  # the app moved first; the server still has the old one
+], ids=["server-rotated-first", "app-rotated-first"])
+def test_runs_complete_while_the_signing_key_rotates(pg: harness.Service, redis_server: harness.Service,
+                                                     server_key: str, primary: str, fallback: str) -> None:
+    # The server signs with the key the SDK holds as its fallback; the SDK's register call is
+    # refused with its primary key's Bearer and retried with the fallback's.
+    with deployed(pg=pg, redis_server=redis_server, database=f"rotation_{server_key[:6]}", server_key=server_key,
+                  primary=primary, fallback=fallback) as (server, front):
+        assert_order_flow_output(run_order_flow(server))
+        assert not [c for c in front.calls if c.status == 401], front.calls
+
+
+def test_a_multi_step_run_completes_on_the_default_sqlite() -> None:
+    with deployed(pg=None, redis_server=None) as (server, _):
+        assert (server.workdir / ".inngest" / "main.db").is_file()
+        assert_order_flow_output(run_order_flow(server, order_id="o-sqlite"), order_id="o-sqlite")

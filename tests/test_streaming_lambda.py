@@ -339,3 +339,30 @@ def test_sam_validate_lint_passes_on_the_streaming_template() -> None:
     out = subprocess.run([str(sam), "validate", "--lint", "-t", TEMPLATE.name], capture_output=True, text=True,
                          env=env, cwd=TEMPLATE.parent)
     assert out.returncode == 0 and "is a valid SAM Template" in out.stdout + out.stderr, out.stdout + out.stderr
+
+
+# -- the entry handler: the managed runtime's client imports it, and the import serves -------------
+
+ENTRY = [sys.executable, "-m", "awslambdaric", "inngest_serverless.adapters.aws_lambda_streaming.entry.handler"]
+
+
+def test_the_entry_handler_runs_the_streaming_loop_in_the_managed_runtimes_place() -> None:
+    env = {"INNGEST_LAMBDA_CLIENT": "tests.lambda_streaming_app.handler", "STREAMING_TEST_STEP_SECONDS": "1.0",
+           "STREAMING_TEST_INTERVAL": "0.1"}
+    for rie in emulator(env, ENTRY):
+        prelude, body = split(rie.invoke(function_url_event("slow", call_body("t/slow"))))
+        assert prelude["statusCode"] == 201, "a streamed reply: awslambdaric alone cannot send one"
+        assert json.loads(body)["status"] == 206
+
+
+def test_the_entry_handler_without_a_client_to_serve_fails_its_init_naming_the_variable() -> None:
+    import urllib.error
+    import urllib.request
+
+    for rie in emulator({}, ENTRY):
+        event = json.dumps(function_url_event("quick", call_body("t/quick"))).encode()
+        with pytest.raises(urllib.error.HTTPError) as failed:
+            urllib.request.urlopen(f"http://127.0.0.1:{rie.port}{INVOKE}", data=event, timeout=60)
+        reply = json.loads(failed.value.read())
+        assert failed.value.code == 502, "the emulator's answer to a failed init"
+        assert "INNGEST_LAMBDA_CLIENT" in reply["errorMessage"], reply

@@ -155,18 +155,24 @@ def _fast_json() -> Callable[[bytes], Any] | None:
     return _fast_loads
 
 
+def nesting_depth(body: bytes) -> int:
+    """How deeply the JSON text ``body`` nests arrays and objects (brackets in strings do not count)."""
+    depth = deepest = 0
+    for token in _TOKENS.finditer(body):
+        char = token.group()[:1]
+        if char in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
 def loads_request(body: bytes) -> Any:
     """``json.loads`` for untrusted bodies: raises ``ValueError`` for nesting deeper than the
     decoder can safely take, whatever the process's recursion limit."""
     if sys.getrecursionlimit() > _DEFAULT_RECURSION_LIMIT and body.count(b"[") + body.count(b"{") > _SAFE_DEPTH:
-        depth = deepest = 0
-        for token in _TOKENS.finditer(body):
-            char = token.group()[:1]
-            if char in (b"[", b"{"):
-                depth += 1
-                deepest = max(deepest, depth)
-            elif char in (b"]", b"}"):
-                depth -= 1
+        deepest = nesting_depth(body)
         if deepest > _SAFE_DEPTH:
             raise ValueError(f"JSON nested {deepest} levels deep; the limit is {_SAFE_DEPTH}")
     if len(body) >= FAST_JSON_MIN_BYTES and (fast := _fast_json()) is not None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from inngest_serverless.core import signing
 from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, Path, ServerKind
 
-from . import console, dashboard
+from . import console, dashboard, payloads
 from .executor import EventError
 from .functions import ConfigError
 from .ids import is_ulid
@@ -59,15 +59,17 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             raise HTTPError(400, "invalid Content-Length") from None
+        if length < 0:  # read(-1) would wait for the client to close the connection
+            raise HTTPError(400, "invalid Content-Length")
         if length > MAX_BODY:
             raise HTTPError(413, "request body is too large")
         raw = self.rfile.read(length) if length else b""
         if not raw:
             return None
         try:
-            return json.loads(raw)
-        except ValueError:
-            raise HTTPError(400, "request body is not valid JSON") from None
+            return payloads.loads(raw)
+        except ValueError as exc:
+            raise HTTPError(400, f"request body is not valid JSON: {exc}"[:200]) from None
 
     def _authorize(self) -> None:
         key = self.server.executor.options.signing_key
@@ -140,8 +142,8 @@ class APIServer(ThreadingHTTPServer):
             return 200, {"status": 200, "message": "OK"}
         if path.startswith("/invoke/") and method == "POST":
             body = handler._body() or {}
-            if not isinstance(body, dict):
-                raise HTTPError(400, "invoke body must be an event object")
+            if not isinstance(body, dict) or not isinstance(body.get("data") or {}, dict):
+                raise HTTPError(400, "invoke body must be an event object, its data an object")
             data = dict(body.get("data") or {})
             data["_inngest"] = {"fn_id": urllib.parse.unquote(path[len("/invoke/") :])}
             ids = ex.send([{"name": "inngest/function.invoked", "data": data, "user": body.get("user") or {}}], internal=True)
@@ -153,7 +155,9 @@ class APIServer(ThreadingHTTPServer):
         if path == "/v1/signals" and method == "POST":
             handler._authorize()
             body = handler._body() or {}
-            run_id = ex.pauses.signal(str(body.get("signal") or ""), body.get("data"))
+            if not isinstance(body, dict) or not isinstance(body.get("signal"), str):
+                raise HTTPError(400, "signal body must be an object with a string signal")
+            run_id = ex.pauses.signal(body["signal"], body.get("data"))
             if run_id is None:
                 raise HTTPError(404, "No signal found")
             return 200, _wrap({"run_id": run_id})

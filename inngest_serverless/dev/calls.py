@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import http.client
 import json
 import time
@@ -15,6 +14,8 @@ import rfc8785
 
 from inngest_serverless.core import signing
 from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, Limit, ServerKind
+
+from . import payloads
 
 CALL_TIMEOUT_SECONDS = 2 * 3600.0  # MaxFunctionTimeout
 
@@ -38,7 +39,7 @@ class Reply:
         return self.headers.get(Header.NO_RETRY, "").strip().lower() == "true"
 
     def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
+        return payloads.loads(self.body) if self.body else None
 
 
 def canonical(value: Any) -> bytes:
@@ -56,7 +57,10 @@ def request(
 ) -> Reply:
     """One HTTP exchange on a fresh connection (the server uses no keep-alive for app calls).
 
-    A gzip body is decompressed; one over ``max_body`` bytes becomes an error reply.
+    ``timeout`` bounds the whole exchange, not each read: a server that sends one byte at a time
+    cannot hold a worker past it. A gzip body is decompressed as it arrives, and a body (decoded)
+    over ``max_body`` bytes becomes an error reply as soon as it passes the limit, so neither a
+    huge body nor a small gzip bomb is ever held in memory.
     """
     parts = urllib.parse.urlsplit(url)
     target = parts.path or "/"
@@ -64,29 +68,68 @@ def request(
         target += "?" + parts.query
     conn_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     started = time.monotonic()
+    deadline = started + timeout
     conn = conn_class(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
     try:
         conn.request(method, target, body=body, headers=headers)
         response = conn.getresponse()
-        data = response.read() if max_body is None else response.read(max_body + 1)
         reply_headers = {k.lower(): v for k, v in response.getheaders()}
-        if reply_headers.get("content-encoding", "").lower() == "gzip":
-            data = gzip.decompress(data)
+        gzipped = reply_headers.get("content-encoding", "").lower() == "gzip"
+        data = _read_body(conn, response, deadline, max_body, gzipped)
         seconds = time.monotonic() - started
-        if max_body is not None and len(data) > max_body:
+        if data is None:
             error = f"output_too_large: the response is over {max_body} bytes"
             return Reply(response.status, reply_headers, b"", error=error, seconds=seconds)
         return Reply(response.status, reply_headers, data, seconds=seconds)
+    except TimeoutError:
+        error = f"Unable to reach SDK URL: no complete response within {timeout:g} s"
+        return Reply(0, {}, b"", error=error, seconds=time.monotonic() - started)
     except (OSError, EOFError, zlib.error, http.client.HTTPException) as exc:
         return Reply(0, {}, b"", error=f"Unable to reach SDK URL: {exc}", seconds=time.monotonic() - started)
     finally:
         conn.close()
 
 
+_CHUNK = 64 * 1024
+
+
+def _read_body(
+    conn: http.client.HTTPConnection, response: http.client.HTTPResponse, deadline: float, max_body: int | None, gzipped: bool
+) -> bytes | None:
+    """The (decoded) body, read before ``deadline``; None once it passes ``max_body`` bytes."""
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
+    limit = max_body
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        if conn.sock is not None:
+            conn.sock.settimeout(remaining)
+        chunk = response.read1(_CHUNK)
+        if not chunk:
+            break
+        if inflate is not None:
+            # Never inflate more than the limit allows (plus one byte, to know it was passed).
+            chunk = inflate.decompress(chunk, 0 if limit is None else limit - size + 1)
+            if limit is not None and size + len(chunk) > limit:
+                return None
+        size += len(chunk)
+        if limit is not None and size > limit:
+            return None
+        chunks.append(chunk)
+    if inflate is not None:
+        chunks.append(inflate.flush())
+        if limit is not None and size + len(chunks[-1]) > limit:
+            return None
+    return b"".join(chunks)
+
+
 def _unwrap_stream(reply: Reply) -> Reply:
     """A 201 keep-alive stream ends in ``{"status","body","headers"}``: answer as if it was sent plainly."""
     try:
-        wrapper = json.loads(reply.body)
+        wrapper = payloads.loads(reply.body)
     except ValueError:
         return Reply(500, reply.headers, reply.body, error="invalid streamed response", seconds=reply.seconds)
     if not isinstance(wrapper, dict):

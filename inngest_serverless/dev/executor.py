@@ -43,6 +43,7 @@ log = logging.getLogger("inngest_serverless.dev")
 BACKOFF_TABLE = (15, 30, 60, 120, 300, 600, 1200, 2400, 3600, 7200)
 MAX_EVENT_BYTES = 3 * 1024 * 1024
 MAX_EVENTS_PER_REQUEST = 5000
+LOCAL_ATTEMPTS = 3  # tries of a timer, cron tick or buffer flush whose handling raised
 _TS_MIN_MS = 315532800000  # 1980-01-01
 _TS_MAX_MS = 4102444800000  # 2100-01-01
 _INTERNAL_PREFIX = "inngest/"
@@ -61,6 +62,7 @@ class Options:
     # Linear retry delay in seconds with no jitter (``inngest dev --retry-interval``); None = the table.
     retry_interval: float | None = None
     call_timeout: float = 2 * 3600.0
+    fetch_timeout: float = 300.0  # a whole step.fetch exchange, slow drip included
     poll_interval: float = 5.0
     max_wait: float = 1.0
     debounce_buffer: float = 0.05
@@ -116,11 +118,11 @@ class Executor:
                 continue
             try:
                 self._process(item)
-            except Exception:
+            except Exception as exc:
                 if self._stopping.is_set():
                     return  # its lease is recovered on the next start
-                log.exception("queue item %s (%s) failed; retrying", item.id, item.kind)
-                self.queue.reschedule(item, time.time() + 1.0, item.attempt)
+                log.exception("queue item %s (%s) failed", item.id, item.kind)
+                self._process_failed(item, exc)
             finally:
                 with contextlib.suppress(Exception):
                     self.queue.release(item)
@@ -132,6 +134,42 @@ class Executor:
         # Everything else is local work: one transaction, so a crash leaves the item to redo.
         with self.store.tx():
             self._process_local(item)
+
+    def _process_failed(self, item: Item, exc: Exception) -> None:
+        """Handling an item raised (the store refused a reply's data, a bug): a bounded outcome.
+
+        The failure counts as an attempt of the item, retried with the usual backoff; when the
+        attempts run out the item is dropped and its run fails, saying why. Retrying at once,
+        forever, would run the app's step bodies again and again while the run stayed Running.
+        """
+        attempts = int(item.payload.get("max_attempts") or 1) if item.kind in CALLS_SDK else LOCAL_ATTEMPTS
+        try:
+            if item.attempt + 1 < attempts:
+                self.queue.reschedule(item, time.time() + self.backoff(item.attempt), item.attempt + 1)
+                return
+            self.queue.delete(item)
+        except Exception:
+            log.exception("queue item %s could not be rescheduled or dropped", item.id)
+            return  # still leased: the next start recovers it
+        if not item.run_id:
+            return
+        error = {"name": "InngestErrExecutor", "message": f"the executor failed handling this run: {exc!r}"[:1000]}
+        try:
+            self.finalize(item.run_id, Status.FAILED, error=error)
+        except Exception:  # even the end of the run cannot be stored with its events: end it alone
+            log.exception("run %s could not be finalized with its events", item.run_id)
+            with contextlib.suppress(Exception):
+                self._end_alone(item.run_id, error)
+
+    def _end_alone(self, run_id: str, error: dict[str, Any]) -> None:
+        self.store.run_sql(
+            "UPDATE runs SET status=?, ended_at=?, error=? WHERE id=? AND status=?",
+            Status.FAILED,
+            time.time(),
+            dumps(error),
+            run_id,
+            Status.RUNNING,
+        )
 
     def _process_local(self, item: Item) -> None:
         if item.kind == Kind.PAUSE_TIMEOUT:
@@ -222,7 +260,10 @@ class Executor:
     def _normalize(self, raw: Any, internal: bool) -> dict[str, Any]:
         if not isinstance(raw, dict):
             raise EventError("Request body must contain an event object or an array of event objects")
-        if len(dumps(raw).encode()) > MAX_EVENT_BYTES:
+        # The ingest limit is for clients. The executor's own events (function.finished, invoke)
+        # are made of parts already bounded (events, a reply under 8 MiB), and the server does not
+        # size-check them either: refusing one would leave its run unable to end.
+        if not internal and len(dumps(raw).encode("utf-8", "surrogatepass")) > MAX_EVENT_BYTES:
             raise EventError("Event is over the max size")
         name = raw.get("name")
         if not isinstance(name, str) or not name:

@@ -56,13 +56,25 @@ class Registry:
             return {"ok": True, "app_id": app_id, "sync_id": stable_uuid("sync", checksum)}
         parsed = []
         for config in configs:
-            if not isinstance(config, dict) or not config.get("id"):
-                raise ConfigError("every function needs an id")
+            if not isinstance(config, dict) or not config.get("id") or not isinstance(config["id"], str):
+                raise ConfigError("every function needs an id (a string)")
             row = self.store.one("SELECT uuid, app, version FROM functions WHERE slug=?", config["id"])
+            if row is not None and row["app"] != app and self._url_of(row["app"]) != url:
+                # SDKs prefix ids with the app id, so app "shop" + "orders-sync" and app "shop-orders" +
+                # "sync" both send "shop-orders-sync": one app must not take over another's function.
+                raise ConfigError(
+                    f"function id {config['id']!r} is already registered by app {row['app']!r}; "
+                    "rename the function or the app, or remove the other app first"
+                )
             uuid = row["uuid"] if row is not None else stable_uuid(str(config.get("name") or config["id"]), url)
             version = (row["version"] + 1) if row is not None else 1
-            fn = Function.from_config(uuid, app, version, config)
-            fn.validate()
+            try:
+                fn = Function.from_config(uuid, app, version, config)
+                fn.validate()
+            except ConfigError:
+                raise
+            except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a value of the wrong shape
+                raise ConfigError(f"function {str(config['id'])[:100]!r} has an invalid config: {exc}"[:300]) from None
             parsed.append(fn)
         with self.store.tx() as conn:
             conn.execute(
@@ -85,6 +97,10 @@ class Registry:
         """Remember how the last sync of the app at ``url`` went (None: it synced), for the dashboard."""
         if url:
             self.store.run_sql("INSERT OR REPLACE INTO sdk_urls(url, error, polled_at) VALUES(?,?,?)", url, error, time.time())
+
+    def _url_of(self, app: str) -> str | None:
+        row = self.store.one("SELECT url FROM apps WHERE name=?", app)
+        return None if row is None else str(row["url"])
 
     def apps(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.store.all("SELECT name, url, sdk, framework, error, updated_at FROM apps")]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from inngest_serverless.core.wire import DISCOVERY_STEP_ID, Header, Limit, Opcode, Query
 
-from . import calls
+from . import calls, payloads
 from .durations import MAX_SLEEP_SECONDS, DurationError, retry_after, wake_time
 from .ids import ulid
 from .queue import Item, Kind
@@ -53,7 +53,7 @@ def standard_error(reply: calls.Reply) -> dict[str, Any]:
         message = f"Your server returned HTTP {reply.status} before the SDK responded."
         return {"error": f"invalid status code: {reply.status}", "name": "Error", "message": message}
     try:
-        body = json.loads(reply.body) if reply.body else None
+        body = payloads.loads(reply.body) if reply.body else None
     except ValueError:
         body = reply.body.decode("utf-8", "replace")
     if isinstance(body, dict):
@@ -61,18 +61,21 @@ def standard_error(reply: calls.Reply) -> dict[str, Any]:
             inner = body.get(key)
             if isinstance(inner, str):
                 with contextlib.suppress(ValueError):
-                    inner = json.loads(inner)
+                    inner = payloads.loads(inner.encode())
             if isinstance(inner, dict):
                 body = inner
                 break
-    error: dict[str, Any] = {"name": "Error", "message": f"invalid status code: {reply.status}"}
+    # What the server's call error reads when the body does not say: a no-retry reply's error
+    # is "NonRetriableError" (httpdriver replaces the status code error with it).
+    fallback = "NonRetriableError" if reply.no_retry else f"invalid status code: {reply.status}"
+    error: dict[str, Any] = {"name": "Error", "message": fallback}
     if isinstance(body, dict):
         for key in ("name", "message", "stack", "error", "cause"):
             if body.get(key) not in (None, ""):
                 error[key] = body[key]
     elif body:
         error["message"] = str(body)
-    error.setdefault("error", f"invalid status code: {reply.status}")
+    error.setdefault("error", fallback)
     return error
 
 
@@ -81,12 +84,12 @@ def parse_output(body: bytes) -> Any:
     if not body:
         return None
     try:
-        value = json.loads(body)
+        value = payloads.loads(body)
     except ValueError:
         return body.decode("utf-8", "replace")
     if isinstance(value, str) and value.startswith(("{", "[")):
         try:
-            return json.loads(value)
+            return payloads.loads(value.encode())
         except ValueError:
             return value
     return value
@@ -229,7 +232,7 @@ class StepRunner:
 
     def _ops(self, reply: calls.Reply) -> list[dict[str, Any]]:
         try:
-            value = json.loads(reply.body) if reply.body else None
+            value = payloads.loads(reply.body) if reply.body else None
         except ValueError:
             raise ValueError("the SDK answered 206 with a body that is not JSON") from None
         if value is None:
@@ -278,7 +281,9 @@ class StepRunner:
         if step is None:
             self.runs.log(run.id, kind, started=started, ended=now, attempt=item.attempt, detail={"error": error})
             self.queue.delete(item)
-            self.ex.finalize(run.id, Status.FAILED, error=error)
+            # The server keeps the failed reply's body as the run's output (and function.finished's result).
+            body = parse_output(reply.body) if reply is not None and reply.from_sdk else None
+            self.ex.finalize(run.id, Status.FAILED, output=body, error=error)
         return False
 
     # ------------------------------------------------------------------ opcodes (§3)
@@ -471,11 +476,14 @@ class StepRunner:
         else:
             method = str(opts.get("method") or "POST").upper()
             body = None if body_value is None else _gateway_body(body_value)
-        reply = calls.request(method, url, body, headers, timeout=self.ex.options.call_timeout)
+        # What the executor fetches becomes a step output: the 4 MiB step limit bounds it as it
+        # streams in (decoded), and fetch_timeout bounds the whole exchange.
+        reply = calls.request(method, url, body, headers, timeout=self.ex.options.fetch_timeout, max_body=Limit.STEP_OUTPUT)
         text = reply.body.decode("utf-8", "replace")
         if reply.error is not None:
             name = "AIGatewayError" if ai else "GatewayError"
-            return {"error": {"name": name, "message": reply.error}}
+            message = reply.error.replace("Unable to reach SDK URL", f"step.fetch of {url[:200]} failed")
+            return {"error": {"name": name, "message": message}}
         if ai:
             if reply.status > 299:
                 return {"error": {"name": "AIGatewayError", "message": f"status {reply.status}", "data": text}}

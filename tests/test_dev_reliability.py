@@ -1,0 +1,286 @@
+"""The embedded executor stays bounded under hostile or unlucky input (docs/reliability.md, "Executor reliability").
+
+Each test is one finding of an adversarial pass: a failure while handling a reply ends in a
+bounded outcome, step.fetch is bounded in size and time, ids cannot collide across apps, and
+the HTTP API answers bad input with a 4xx. The scripted app (``tests/test_dev_executor.py``)
+answers exactly what a test says.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import http.client
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from inngest_serverless.dev import DevServer
+from tests.dev_apps.harness import Client, http_json
+from tests.test_dev_executor import SDK, Reply, ScriptedApp, register, send, setup
+
+MB = 1024 * 1024
+__all__ = ["setup"]  # the scripted app and executor fixture, shared with test_dev_executor
+
+
+def _one_step(data: Any) -> Any:
+    def script(fn: str, body: dict[str, Any], q: str) -> Reply:
+        if "h1" in body["steps"]:
+            return 200, SDK, {"step": body["steps"]["h1"]}
+        return 206, SDK, [{"op": "StepRun", "id": "h1", "name": "one", "data": data}]
+
+    return script
+
+
+# ---------------------------------------------------------------- 1. failures handling a reply are bounded
+
+
+def test_a_step_output_with_a_lone_surrogate_is_stored_as_the_server_stores_it(
+    setup: tuple[DevServer, ScriptedApp, Client],
+) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/surrogate", retries=3))
+    app.script = _one_step("a\ud800b")  # json.dumps writes it as the escape "\ud800"
+    run = client.wait_run(send(server, "t/surrogate"), "f", timeout=10)
+    assert run["status"] == "Completed", run
+    assert run["output"] == {"step": {"data": "a\ufffdb"}}  # U+FFFD, as Go's decoder does
+    assert len(app.calls_for("f")) == 2  # the step's call and the final one: no loop
+
+
+def test_a_failure_while_handling_a_reply_counts_as_an_attempt_then_fails_the_run(
+    setup: tuple[DevServer, ScriptedApp, Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/broken-store", retries=1))
+    app.script = _one_step({"v": 1})
+
+    def refuse(*args: Any) -> bool:
+        raise RuntimeError("the store refused this value")
+
+    monkeypatch.setattr(server.executor.runs, "save_step", refuse)
+    run = client.wait_run(send(server, "t/broken-store"), "f", timeout=10)
+    assert run["status"] == "Failed"
+    assert run["error"]["name"] == "InngestErrExecutor" and "the store refused this value" in run["error"]["message"]
+    assert [b["ctx"]["attempt"] for b in app.calls_for("f")] == [0, 1]  # retries=1: two attempts, then the end
+    time.sleep(0.5)
+    assert len(app.calls_for("f")) == 2
+
+
+def test_a_large_result_and_a_large_trigger_still_end_the_run_with_its_finished_event(
+    setup: tuple[DevServer, ScriptedApp, Client],
+) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/large"))
+    app.script = lambda fn, body, q: (200, SDK, {"blob": "r" * int(3.5 * MB), "n": len(body["event"]["data"]["pad"])})
+    event_id = send(server, "t/large", {"pad": "e" * int(1.6 * MB)})
+    run = client.wait_run(event_id, "f", timeout=20)
+    assert run["status"] == "Completed" and run["output"]["n"] == int(1.6 * MB)
+    assert len(app.calls_for("f")) == 1
+    status, body = http_json("GET", f"{server.url}/v1/events?name=inngest/function.finished")
+    finished = [e for e in body["data"] if e["data"]["run_id"] == run["run_id"]]
+    assert status == 200 and len(finished) == 1 and len(finished[0]["data"]["result"]["blob"]) == int(3.5 * MB)
+
+
+# ---------------------------------------------------------------- 2. step.fetch is bounded in size and time
+
+
+class _Target:
+    """A loopback HTTP server whose reply to any request is ``answer(handler)``."""
+
+    def __init__(self, answer: Any) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                answer(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/target"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _fetch_script(url: str) -> Any:
+    def script(fn: str, body: dict[str, Any], q: str) -> Reply:
+        if "h-fetch" in body["steps"]:
+            return 200, SDK, body["steps"]["h-fetch"]
+        op = {"op": "Gateway", "id": "h-fetch", "name": "fetch", "opts": {"url": url, "method": "POST", "headers": {}}}
+        return 206, SDK, [op]
+
+    return script
+
+
+def _gzip_bomb() -> bytes:
+    return gzip.compress(b"\0" * (64 * MB), compresslevel=9)  # ~64 KB on the wire
+
+
+@pytest.mark.parametrize("kind", ["gzip-bomb", "plain-50mb"])
+def test_fetched_bodies_over_the_step_limit_fail_the_step_without_being_held(
+    setup: tuple[DevServer, ScriptedApp, Client], kind: str
+) -> None:
+    import resource
+
+    server, app, client = setup
+    payload = _gzip_bomb() if kind == "gzip-bomb" else b"x" * (50 * MB)
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        if kind == "gzip-bomb":
+            handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        with contextlib.suppress(OSError):  # the executor stops reading at the limit
+            handler.wfile.write(payload)
+
+    target = _Target(answer)
+    try:
+        register(server, app, app.function("f", "t/fetch-big", retries=0))
+        app.script = _fetch_script(target.url)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        run = client.wait_run(send(server, "t/fetch-big"), "f", timeout=20)
+        grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    finally:
+        target.close()
+    error = run["output"]["error"]
+    assert error["name"] == "GatewayError" and "output_too_large" in error["message"], error
+    assert "4194304" in error["message"]
+    assert grown_mb < 40  # peak memory: never the 64 MB decoded (or 50 MB) body, let alone twice
+
+
+def test_a_fetch_that_drips_one_byte_at_a_time_ends_at_the_fetch_timeout(
+    setup: tuple[DevServer, ScriptedApp, Client],
+) -> None:
+    server, app, client = setup
+    server.executor.options.fetch_timeout = 3.0
+    stop = threading.Event()
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", "1000000")
+        handler.end_headers()
+        while not stop.is_set():
+            try:
+                handler.wfile.write(b"x")
+                handler.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.2)  # each byte well within any per-read timeout
+
+    target = _Target(answer)
+    try:
+        register(server, app, app.function("f", "t/drip", retries=0))
+        app.script = _fetch_script(target.url)
+        started = time.monotonic()
+        run = client.wait_run(send(server, "t/drip"), "f", timeout=30)
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        target.close()
+    error = run["output"]["error"]
+    assert error["name"] == "GatewayError" and "no complete response within 3 s" in error["message"], error
+    assert elapsed < 20  # fetch_timeout=3 s bounds it; unbounded, it drips for 55 hours
+
+
+# ---------------------------------------------------------------- 6. function ids do not collide across apps
+
+
+def test_an_app_cannot_take_over_another_apps_function_with_a_colliding_id(
+    setup: tuple[DevServer, ScriptedApp, Client],
+) -> None:
+    server, app, _ = setup
+    other = ScriptedApp()
+    try:
+        first = {"url": app.url, "appName": "shop", "functions": [app.function("shop-orders-sync", "t/a")]}
+        second = {"url": other.url, "appName": "shop-orders", "functions": [other.function("shop-orders-sync", "t/b")]}
+        assert http_json("POST", f"{server.url}/fn/register", first)[0] == 200
+        status, body = http_json("POST", f"{server.url}/fn/register", second)
+        assert status == 400 and "already registered by app 'shop'" in body["error"], body
+        functions = http_json("GET", f"{server.url}/dev")[1]["functions"]
+        assert [(f["slug"], f["app"]) for f in functions] == [("shop-orders-sync", "shop")]
+        # The app that owns it may sync again, and may be renamed (same URL).
+        again = {**first, "functions": [app.function("shop-orders-sync", "t/c")]}
+        assert http_json("POST", f"{server.url}/fn/register", again)[0] == 200
+        assert http_json("POST", f"{server.url}/fn/register", {**first, "appName": "shop-2"})[0] == 200
+    finally:
+        other.server.shutdown()
+        other.server.server_close()
+
+
+# ---------------------------------------------------------------- 8. the HTTP API answers bad input with a 4xx
+
+
+def _raw_request(server: DevServer, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+    host, port = server.url.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.putrequest(method, path)
+    for key, value in headers.items():
+        conn.putheader(key, value)
+    if "Content-Length" not in headers:
+        conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders(body)
+    response = conn.getresponse()
+    payload = json.loads(response.read() or b"null")
+    conn.close()
+    return response.status, payload
+
+
+def test_malformed_api_input_gets_a_4xx_with_a_one_line_message(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, _ = setup
+    register(server, app, app.function("f", "t/never"))
+    deep = b"[" * 5000 + b"]" * 5000
+    bad_fn = app.function("g", "t/x")
+
+    def sync(*functions: Any) -> bytes:
+        return json.dumps({"url": app.url, "appName": "s", "functions": list(functions)}).encode()
+
+    cases = [
+        ("POST", "/e/key", b'{"name": "t/deep", "data": {"x": ' + deep + b"}}"),
+        ("POST", "/fn/register", b'{"appName": "s", "functions": [' + deep + b"]}"),
+        ("POST", "/v1/signals", b"[1, 2]"),
+        ("POST", "/v1/signals", b'{"signal": {"not": "text"}}'),
+        ("POST", "/invoke/f", b'"text"'),
+        ("POST", "/invoke/f", b'{"data": [1, 2]}'),
+        ("POST", "/fn/register", sync({**bad_fn, "steps": {"step": {"retries": {"attempts": "many"}}}})),
+        ("POST", "/fn/register", sync({**bad_fn, "triggers": "t/x"})),
+        ("POST", "/fn/register", sync({**bad_fn, "steps": [1]})),
+        ("POST", "/fn/register", sync({"id": {"x": 1}})),
+    ]
+    for method, path, body in cases:
+        status, payload = _raw_request(server, method, path, body, {"Content-Type": "application/json"})
+        assert 400 <= status < 500, (path, body[:80], status, payload)
+        assert payload["error"] and "\n" not in payload["error"] and len(payload["error"]) <= 300
+
+
+def test_a_lone_surrogate_in_an_event_is_kept_as_the_server_keeps_it(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/surrogate-event"))
+    app.script = lambda fn, body, q: (200, SDK, body["event"]["data"])
+    status, payload = _raw_request(
+        server, "POST", "/e/key", b'{"name": "t/surrogate-event", "data": {"s": "x\\udc00y", "\\ud800": 1}}', {}
+    )
+    assert status == 200, payload
+    run = client.wait_run(payload["ids"][0], "f", timeout=10)
+    assert run["status"] == "Completed" and run["output"] == {"s": "x\ufffdy", "\ufffd": 1}
+
+
+def test_a_negative_content_length_is_refused_at_once(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
+    server, _, _ = setup
+    host, port = server.url.split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"POST /e/key HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n{}")  # and keep the socket open
+        reply = sock.recv(65536)
+    assert reply.startswith(b"HTTP/1.1 400"), reply[:100]
+    assert b"invalid Content-Length" in reply

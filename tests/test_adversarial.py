@@ -4,7 +4,9 @@ each kept as named tests that failed before the fix."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import sys
 import threading
 from typing import Any
 
@@ -12,7 +14,7 @@ import pytest
 
 from inngest_serverless import Context, Handler, Inngest, Request, TriggerEvent
 from inngest_serverless.core import serialize, signing
-from tests.core_driver import URL
+from tests.core_driver import URL, call_body, h, post, run_to_completion
 
 KEY = "signkey-prod-" + "3e" * 32
 OTHER_KEY = "signkey-prod-" + "4f" * 32
@@ -190,3 +192,388 @@ def test_dev_mode_still_syncs_an_unsigned_put_from_the_url_it_came_to() -> None:
 
         assert Handler(client).handle(Request.build("PUT", "http://127.0.0.1:3000/api/inngest")).status == 200
         assert api.requests[0].json()["url"] == "http://127.0.0.1:3000/api/inngest"
+
+
+# -- helpers for the step-level findings ----------------------------------------------------------
+
+
+def dev_app() -> Inngest:
+    return Inngest(app_id="app", is_production=False)
+
+
+def define(client: Inngest, fn_id: str = "fn") -> Any:
+    return client.create_function(fn_id=fn_id, trigger=TriggerEvent(event="test/event"))
+
+
+def first_call(client: Inngest, body: dict[str, Any] | None = None, fn_id: str = "fn") -> Any:
+    return post(Handler(client), fn_id, body if body is not None else call_body())
+
+
+def assert_fails_for_good(resp: Any, *fragments: str) -> dict[str, Any]:
+    assert (resp.status, resp.headers["x-inngest-no-retry"]) == (400, "true"), resp.read()
+    body: dict[str, Any] = resp.json()
+    for fragment in fragments:
+        assert fragment in body["message"], body["message"]
+    return body
+
+
+# -- 17. a caught step interrupt is not lost --------------------------------------------------------
+
+
+def test_a_bare_except_around_step_run_does_not_run_every_body_in_one_call() -> None:
+    client = dev_app()
+    ran: list[int] = []
+
+    def body(i: int) -> int:
+        ran.append(i)
+        return i * 10
+
+    @define(client)
+    def fn(ctx: Context) -> list[int]:
+        out = []
+        for i in range(3):
+            try:  # noqa: SIM105 - the finding: user code that catches everything, written as users write it
+                out.append(ctx.step.run(f"s{i}", body, i))
+            except:  # noqa: E722
+                pass
+        return out
+
+    resp = first_call(client)
+    assert resp.status == 206 and [op["name"] for op in resp.json()] == ["s0"] and ran == [0]
+    ran.clear()
+    result, _ = run_to_completion(Handler(client), "fn")
+    assert result == [0, 10, 20] and ran == [0, 1, 2]
+
+
+def test_a_caught_interrupt_wins_over_what_the_function_does_next() -> None:
+    client = dev_app()
+    after: list[str] = []
+
+    @define(client)
+    def fn(ctx: Context) -> str:
+        try:
+            ctx.step.sleep("nap", 1000)
+        except BaseException:
+            with contextlib.suppress(BaseException):
+                ctx.step.run("work", lambda: after.append("work"))  # meets the same interrupt again
+            raise ValueError("something else") from None
+        return "done"
+
+    resp = first_call(client)
+    assert resp.status == 206 and [op["op"] for op in resp.json()] == ["Sleep"] and after == []
+
+
+def test_a_caught_interrupt_in_an_async_function_is_not_lost() -> None:
+    client = dev_app()
+    ran: list[str] = []
+
+    @define(client)
+    async def fn(ctx: Any) -> str:
+        for name in ("a", "b"):
+            with contextlib.suppress(BaseException):
+                await ctx.step.run(name, lambda n=name: ran.append(n) or n)
+        return "done"
+
+    resp = asyncio.run(Handler(client).handle_async(
+        Request.build("POST", f"{URL}?fnId=app-fn&stepId=step", {}, json.dumps(call_body()).encode())))
+    assert resp.status == 206 and [op["name"] for op in resp.json()] == ["a"] and ran == ["a"]
+
+
+def test_a_parallel_branch_that_catches_its_end_plans_nothing_more() -> None:
+    client = dev_app()
+
+    @define(client)
+    def fn(ctx: Context) -> Any:
+        def branch(i: int) -> Any:
+            def run() -> Any:
+                with contextlib.suppress(BaseException):
+                    ctx.step.run(f"p{i}", lambda: i)
+                return ctx.step.run(f"p{i}-next", lambda: i)  # sequential after p{i}: must not be planned now
+            return run
+
+        return ctx.step.parallel((branch(0), branch(1)))
+
+    resp = first_call(client)
+    assert resp.status == 206
+    assert sorted(op["name"] for op in resp.json()) == ["p0", "p1"]
+
+
+# -- 18. SystemExit, GeneratorExit, KeyboardInterrupt and CancelledError from user code ---------------
+
+
+@pytest.mark.parametrize("exc", [SystemExit(3), SystemExit(), GeneratorExit()])
+def test_system_exit_and_generator_exit_from_a_function_fail_the_attempt(exc: BaseException) -> None:
+    client = dev_app()
+
+    @define(client)
+    def fn(ctx: Context) -> str:
+        raise exc
+
+    resp = first_call(client)  # did not raise out of Handler.handle
+    assert (resp.status, resp.headers["x-inngest-no-retry"]) == (500, "false")
+    assert resp.json()["name"] == type(exc).__name__ and type(exc).__name__ in resp.json()["message"]
+
+
+def test_system_exit_from_a_step_body_is_a_step_error_that_is_retried() -> None:
+    client = dev_app()
+
+    @define(client)
+    def fn(ctx: Context) -> str:
+        return ctx.step.run("exit", lambda: sys.exit(2))  # type: ignore[func-returns-value]
+
+    resp = first_call(client)
+    assert resp.status == 206
+    (op,) = resp.json()
+    assert (op["op"], op["error"]["name"]) == ("StepError", "SystemExit")
+
+
+def test_keyboard_interrupt_propagates() -> None:
+    """The host's SIGINT (or a developer's Ctrl-C): the process is being stopped, so it is not a
+    function error to retry; Handler.handle lets it through (the one exception it raises)."""
+    client = dev_app()
+
+    @define(client)
+    def fn(ctx: Context) -> str:
+        return ctx.step.run("work", lambda: (_ for _ in ()).throw(KeyboardInterrupt()))
+
+    with pytest.raises(KeyboardInterrupt):
+        first_call(client)
+
+
+def test_a_cancelled_error_raised_by_user_code_fails_the_attempt() -> None:
+    client = dev_app()
+
+    @define(client)
+    async def fn(ctx: Any) -> str:
+        raise asyncio.CancelledError("the function's own")
+
+    request = Request.build("POST", CALL_URL, {}, json.dumps(call_body()).encode())
+    if sys.version_info >= (3, 11):
+        resp = asyncio.run(Handler(client).handle_async(request))
+        assert (resp.status, resp.json()["name"]) == (500, "CancelledError")
+    else:  # 3.10 cannot tell a user's CancelledError from a real cancellation: it propagates
+        with pytest.raises(asyncio.CancelledError):
+            asyncio.run(Handler(client).handle_async(request))
+    resp = Handler(client).handle(request)  # the sync entry point runs the coroutine in its own loop
+    assert (resp.status, resp.json()["name"]) == (500, "CancelledError")
+
+
+def test_a_real_cancellation_of_handle_async_propagates() -> None:
+    client = dev_app()
+    started = asyncio.Event()
+
+    @define(client)
+    async def fn(ctx: Any) -> str:
+        started.set()
+        await asyncio.sleep(3600)
+        return "never"
+
+    async def main() -> None:
+        request = Request.build("POST", CALL_URL, {}, json.dumps(call_body()).encode())
+        task = asyncio.ensure_future(Handler(client).handle_async(request))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert task.cancelled()
+
+    asyncio.run(main())
+
+
+# -- 19. input that can never succeed fails once, for good ------------------------------------------
+
+
+def deep(levels: int = 5000) -> Any:
+    value: Any = []
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def test_a_step_output_nested_too_deeply_fails_the_step_for_good() -> None:
+    client = dev_app()
+    ran: list[int] = []
+
+    @define(client)
+    def fn(ctx: Context) -> Any:
+        return ctx.step.run("deep", lambda: ran.append(1) or deep())
+
+    resp = first_call(client)
+    assert (resp.status, resp.headers["x-inngest-no-retry"]) == (206, "true"), resp.read()
+    (op,) = resp.json()
+    assert op["op"] == "StepFailed" and "nested too deeply" in op["error"]["message"] and ran == [1]
+
+
+def test_a_return_value_nested_too_deeply_fails_the_run() -> None:
+    client = dev_app()
+
+    @define(client)
+    def fn(ctx: Context) -> Any:
+        return deep()
+
+    assert_fails_for_good(first_call(client), "return value is not JSON", "nested too deeply")
+
+
+def _step_with(call: Any) -> Inngest:
+    client = dev_app()
+
+    @define(client)
+    def fn(ctx: Context) -> Any:
+        return call(ctx)
+
+    return client
+
+
+BAD_STEP_CALLS = {
+    "negative sleep": (lambda ctx: ctx.step.sleep("nap", -5), "must not be negative"),
+    "NaN sleep": (lambda ctx: ctx.step.sleep("nap", float("nan")), "finite"),
+    "infinite timeout": (lambda ctx: ctx.step.wait_for_event("w", event="e", timeout=float("inf")), "finite"),
+    "text timeout": (lambda ctx: ctx.step.wait_for_event("w", event="e", timeout="1h"), "timeout"),
+    "parallel of numbers": (lambda ctx: ctx.step.parallel((1, 2)), "item 0 is a int, not a callable"),
+    "parallel of a number": (lambda ctx: ctx.step.parallel(5), "sequence of callables"),
+    "lone surrogate step ID": (lambda ctx: ctx.step.run("\ud800", lambda: 1), "lone surrogate"),
+    "invoke data nested too deeply": (
+        lambda ctx: ctx.step.invoke_by_id("i", function_id="other", data={"x": deep()}), "nested too deeply"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_STEP_CALLS))
+def test_a_step_called_with_arguments_it_refuses_fails_the_run_for_good(name: str) -> None:
+    call, fragment = BAD_STEP_CALLS[name]
+    assert_fails_for_good(first_call(_step_with(call)), fragment)
+
+
+@pytest.mark.parametrize("retry_after", [float("inf"), float("nan"), "soon", "5000", None])
+def test_a_retry_after_error_with_no_usable_time_fails_for_good(retry_after: Any) -> None:
+    from inngest_serverless import RetryAfterError
+
+    def raise_it(ctx: Context) -> Any:
+        raise RetryAfterError("later", retry_after)
+
+    assert_fails_for_good(first_call(_step_with(raise_it)), "RetryAfterError('later') cannot be retried")
+
+    def in_step(ctx: Context) -> Any:
+        return ctx.step.run("s", lambda: raise_it(ctx))
+
+    resp = first_call(_step_with(in_step))
+    assert (resp.status, resp.headers["x-inngest-no-retry"]) == (206, "true")
+    assert resp.json()[0]["op"] == "StepFailed" and "retry-after" not in resp.headers
+
+
+def test_a_retry_after_error_with_a_usable_time_is_still_retried() -> None:
+    from inngest_serverless import RetryAfterError
+
+    resp = first_call(_step_with(lambda ctx: (_ for _ in ()).throw(RetryAfterError("later", 30_000))))
+    assert (resp.status, resp.headers["x-inngest-no-retry"], resp.headers["retry-after"]) == (500, "false", "30")
+
+
+def test_a_run_id_with_a_lone_surrogate_is_refused_before_any_api_call() -> None:
+    from tests.fake_api import fake_api
+
+    with fake_api() as api:
+        client = Inngest(app_id="app", is_production=False, api_base_url=api.url)
+
+        @define(client)
+        def fn(ctx: Context) -> str:
+            return "ok"
+
+        raw = json.dumps(call_body(run_id="\ud800", use_api=True)).encode()  # JSON escapes it as \ud800
+        resp = Handler(client).handle(Request.build("POST", CALL_URL, {}, raw))
+        assert (resp.status, resp.json()["code"], resp.headers["x-inngest-no-retry"]) == (400, "malformed_body", "true")
+        assert api.requests == []
+
+
+@pytest.mark.parametrize("method", ["PUT", "GET", "POST"])
+def test_a_url_with_a_lone_surrogate_is_refused(method: str) -> None:
+    from tests.fake_api import fake_api
+
+    with fake_api() as api:
+        api.on("POST", "/fn/register", (200, {"ok": True, "modified": False}))
+        client = Inngest(app_id="app", is_production=False, api_base_url=api.url)
+
+        @define(client)
+        def fn(ctx: Context) -> str:
+            return "ok"
+
+        resp = Handler(client).handle(Request.build(method, "http://app.test/api/\ud800?fnId=app-fn", {}, b"{}"))
+        assert (resp.status, resp.json()["code"], resp.headers["x-inngest-no-retry"]) == (400, "malformed_url", "true")
+        assert api.requests == []
+
+
+# -- 20. nested steps and colliding step IDs ------------------------------------------------------------
+
+
+def test_step_run_inside_step_run_fails_clearly() -> None:
+    client = dev_app()
+    ran: list[str] = []
+
+    @define(client)
+    def fn(ctx: Context) -> Any:
+        def outer() -> Any:
+            ran.append("outer")
+            return ctx.step.run("inner", lambda: ran.append("inner") or 1)
+
+        return ctx.step.run("outer", outer)
+
+    body = assert_fails_for_good(first_call(client), "step 'inner' was called inside the body of step 'outer'")
+    assert body["name"] == "NonRetriableError" and ran == ["outer"]
+
+
+def test_a_nested_step_in_a_targeted_call_fails_clearly_too() -> None:
+    client = dev_app()
+
+    @define(client)
+    async def fn(ctx: Any) -> Any:
+        async def outer() -> Any:
+            return await ctx.step.run("inner", lambda: 1)
+
+        return await ctx.step.run("outer", outer)
+
+    planned = post(Handler(client), "fn", call_body(disable=True))
+    assert [(op["op"], op["name"]) for op in planned.json()] == [("StepPlanned", "outer")]
+    targeted = post(Handler(client), "fn", call_body(disable=True), step=h("outer"))
+    assert_fails_for_good(targeted, "called inside the body of step 'outer'")
+
+
+def test_steps_awaited_side_by_side_are_not_taken_for_nested_ones() -> None:
+    client = dev_app()
+
+    @define(client)
+    async def fn(ctx: Any) -> Any:
+        async def slow(n: int) -> int:
+            await asyncio.sleep(0.01)
+            return n
+
+        return await asyncio.gather(ctx.step.run("a", slow, 1), ctx.step.run("b", slow, 2))
+
+    resp = asyncio.run(Handler(client).handle_async(Request.build("POST", CALL_URL, {},
+                                                                  json.dumps(call_body()).encode())))
+    assert resp.status == 206 and "inside the body" not in resp.read().decode()
+
+
+def collision_app(order: tuple[str, ...]) -> tuple[Inngest, list[str]]:
+    client = dev_app()
+    ran: list[str] = []
+
+    @define(client)
+    def fn(ctx: Context) -> list[Any]:
+        return [ctx.step.run(name, lambda n=name: ran.append(n) or len(ran)) for name in order]
+
+    return client, ran
+
+
+@pytest.mark.parametrize("order", [("a", "a", "a:1"), ("a:1", "a", "a")])
+def test_a_step_id_that_collides_with_a_numbered_repeat_fails_clearly(order: tuple[str, ...]) -> None:
+    for _warm in range(2):  # the second time, this process knows every raw ID's hash (Step.run's fast path)
+        client, ran = collision_app(order)
+
+        handler = Handler(client)
+        steps: dict[str, Any] = {}
+        for _ in range(len(order) + 1):
+            resp = post(handler, "fn", call_body(steps))
+            if resp.status != 206:
+                break
+            (op,) = resp.json()
+            steps[op["id"]] = {"data": op["data"]}
+        assert_fails_for_good(resp, "'a:1' is also the ID of step 2 named 'a'")
+        assert len(ran) == len(steps)  # each body that ran reported its own result; none was skipped

@@ -205,7 +205,9 @@ def test_repeated_ids_count_as_met_and_a_colliding_raw_id_cannot_hide_a_missed_s
     other = Inngest(app_id="app", is_production=False)
     ran = define(other, "a:1", "a", "a", "c")  # raws "a:1", "a", "a:1" (the same memo twice), "c"
     resp = post(Handler(other), "fn", call_body(memos("a:1", "a", "b")))
-    assert_non_determinism(resp, "'c' is new", h("b"))
+    # The collision itself is refused now (docs/reliability.md, finding 20), before 'c' is reached.
+    assert (resp.status, resp.headers["x-inngest-no-retry"]) == (400, "true")
+    assert "'a:1' is also the ID of step 2 named 'a'" in resp.json()["message"]
     assert ran == []
 
 

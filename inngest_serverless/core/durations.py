@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import re
 
 from .errors import ConfigError
@@ -17,6 +18,8 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 def to_ms(value: Duration, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float, datetime.timedelta)):
         raise ConfigError(f"{what} must be a timedelta or a number of milliseconds, not {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{what} must be a finite number of milliseconds, not {value!r}")
     ms = round(value.total_seconds() * 1000) if isinstance(value, datetime.timedelta) else round(value)
     if ms < 0:
         raise ConfigError(f"{what} must not be negative")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import traceback
 from typing import Any
 
@@ -34,8 +35,13 @@ class RetryAfterError(InngestError):
         self.retry_after = retry_after
 
     def header_value(self) -> str:
-        """The ``Retry-After`` header: whole seconds, or an RFC 3339 date."""
+        """The ``Retry-After`` header: whole seconds, or an RFC 3339 date; ``ValueError`` when
+        ``retry_after`` is no time (text, NaN, infinite)."""
         value = self.retry_after
+        if isinstance(value, bool) or not isinstance(value, (int, float, datetime.timedelta, datetime.datetime)):
+            raise ValueError(f"retry_after must be milliseconds, a timedelta or a datetime, not {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"retry_after must be a finite number of milliseconds, not {value!r}")
         if isinstance(value, datetime.datetime):
             if value.tzinfo is None:
                 value = value.replace(tzinfo=datetime.timezone.utc)
@@ -75,7 +81,9 @@ def error_object(exc: BaseException) -> dict[str, Any]:
         if exc.stack:
             out["stack"] = exc.stack
         return out
-    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    # Beyond Exception (SystemExit(3), GeneratorExit()): str() alone would say "3" or nothing.
+    fallback = str(exc) if isinstance(exc, Exception) else repr(exc)
+    message = getattr(exc, "message", None) or fallback or type(exc).__name__
     return {
         "name": type(exc).__name__,
         "message": str(message),

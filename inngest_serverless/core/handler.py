@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 from . import checkpoint, introspection, serialize, signing
 from . import streaming as streaming_lib
 from .context import AsyncContext, Context, Event
-from .errors import NonRetriableError, RetryAfterError, StepError, error_object
+from .errors import ConfigError, NonRetriableError, RetryAfterError, StepError, error_object
 from .function import Function
 from .http import Request, Response, error_response, sdk_headers
-from .replay import Engine, Interrupt
+from .replay import Engine, Interrupt, is_user_failure, usable_error
 from .steps import AsyncStep, Step
 from .wire import (
     DISCOVERY_STEP_ID,
@@ -248,6 +248,8 @@ class Handler:
                 urlsplit(request.url)  # a hostile Host header can make the URL unparseable
             except ValueError:
                 raise BadRequest(400, "malformed_url", "the request URL cannot be parsed") from None
+            if not _is_utf8(request.url):  # a lone surrogate cannot be sent on in a sync or a function URL
+                raise BadRequest(400, "malformed_url", "the request URL is not valid Unicode text")
         if method == "GET":
             return self._introspect(request)
         if method == "PUT":
@@ -424,6 +426,8 @@ class Handler:
         max_attempts = ctx.get("max_attempts")
         if not isinstance(run_id, str) or not isinstance(attempt, int) or isinstance(attempt, bool):
             raise BadRequest(400, "malformed_body", "'ctx.run_id' must be a string and 'ctx.attempt' an integer")
+        if not _is_utf8(run_id):  # it goes into API paths (use_api, checkpoints), which need UTF-8
+            raise BadRequest(400, "malformed_body", "'ctx.run_id' is not valid Unicode text")
         if max_attempts is not None and (not isinstance(max_attempts, int) or isinstance(max_attempts, bool)):
             max_attempts = None
         target = query.get(Query.STEP_ID) or DISCOVERY_STEP_ID
@@ -476,6 +480,12 @@ class Handler:
     @staticmethod
     def _settled(engine: Engine, outcome: Outcome) -> Outcome:
         """The function returned or raised: post held checkpoint ops, or report them instead."""
+        halted = engine.halted
+        if halted is not None and outcome.interrupt is not halted:
+            if outcome.interrupt is None:
+                log.warning("inngest_serverless: the function caught the step interrupt (a bare 'except:' or "
+                            "'except BaseException:' around a step?) and went on; answering as if it had not")
+            outcome = Outcome(interrupt=halted)
         if outcome.interrupt is None and outcome.error is None and engine.target is None and (missed := engine.unreached()):
             # Returned without meeting finished steps (removed from the code): nothing runs twice, so warn.
             log.warning("inngest_serverless: the function ended without reaching %d step(s) this run already "
@@ -516,7 +526,9 @@ class Handler:
             outcome = Outcome(result=call.fn.handler(ctx))
         except Interrupt as interrupt:
             outcome = Outcome(interrupt=interrupt)
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit too: a function must not end the process (is_user_failure)
+            if not is_user_failure(exc):
+                raise
             outcome = Outcome(error=exc)
         return self._settled(engine, outcome)
 
@@ -531,7 +543,9 @@ class Handler:
             outcome = Outcome(result=await call.fn.handler(ctx))
         except Interrupt as interrupt:
             outcome = Outcome(interrupt=interrupt)
-        except Exception as exc:
+        except BaseException as exc:  # a real cancellation of this task propagates (is_user_failure)
+            if not is_user_failure(exc):
+                raise
             outcome = Outcome(error=exc)
         return self._settled(engine, outcome)
 
@@ -551,15 +565,19 @@ class Handler:
             return self._function_error(outcome.error, key)
         try:
             return self._json(200, outcome.result, key=key)
-        except (TypeError, ValueError) as exc:
-            return self._function_error(NonRetriableError(f"the function's return value is not JSON: {exc}"), key)
+        except (TypeError, ValueError, RecursionError) as exc:
+            return self._function_error(
+                NonRetriableError(f"the function's return value is not JSON: {serialize.json_error(exc)}"), key)
 
     def _function_error(self, exc: BaseException, key: str | None) -> Response:
+        exc = usable_error(exc)
         body = error_object(exc)
         headers: dict[str, str] = {}
-        if isinstance(exc, (NonRetriableError, StepError)):
+        # A ConfigError is a step called with arguments it refuses (a negative sleep, a timeout
+        # that is no time, parallel() of non-callables): the same code refuses them every time.
+        if isinstance(exc, (NonRetriableError, StepError, ConfigError)):
             status, headers[Header.NO_RETRY] = 400, "true"
-            body["code"] = "non_retriable_error" if isinstance(exc, NonRetriableError) else "step_errored"
+            body["code"] = "step_errored" if isinstance(exc, StepError) else "non_retriable_error"
         else:
             status, headers[Header.NO_RETRY] = 500, "false"
             body["code"] = "unknown"
@@ -567,3 +585,14 @@ class Handler:
                 body["code"] = "retry_after_error"
                 headers[Header.RETRY_AFTER] = exc.header_value()
         return self._json(status, body, key=key, headers=headers)
+
+
+def _is_utf8(text: str) -> bool:
+    """Has ``text`` a UTF-8 form (no lone surrogate)? ASCII, the usual case, is decided in C."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

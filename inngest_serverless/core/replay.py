@@ -9,6 +9,8 @@ not swallow it) that carries the ops for the ``206`` reply.
 
 from __future__ import annotations
 
+import sys
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -56,13 +58,45 @@ _HASHES_MAX = 65_536
 
 def _hash(raw: str) -> str:
     """SHA-1 hex of a raw step ID, cached in ``_HASHES`` (and ``_RAW_IDS``)."""
-    hashed: str = _sha1(raw.encode("utf-8")).hexdigest()
+    try:
+        encoded = raw.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 form, so no hashed ID, on any attempt
+        raise NonRetriableError(f"step ID {raw!r} is not valid Unicode text (it holds a lone surrogate)") from None
+    hashed: str = _sha1(encoded).hexdigest()
     if len(_HASHES) >= _HASHES_MAX:
         _HASHES.clear()
         _RAW_IDS.clear()
     _HASHES[raw] = hashed
     _RAW_IDS[hashed] = raw
     return hashed
+
+
+# The engine and step ID whose body is running in this thread or task (Step._execute sets it):
+# a step met while it is set is nested in that body. A ContextVar, not an engine attribute, so
+# that steps awaited side by side in separate tasks do not see each other's bodies.
+IN_BODY: ContextVar[tuple[Engine, str] | None] = ContextVar("inngest_step_body", default=None)
+
+
+def is_user_failure(exc: BaseException) -> bool:
+    """Does ``exc``, raised by a function or step body, fail it like any exception would?
+
+    ``SystemExit`` and ``GeneratorExit`` do: user code raised them, and a Lambda or server
+    process must not exit because a function did. So does an ``asyncio.CancelledError`` that
+    user code raised itself. Not so ``KeyboardInterrupt`` (the host's SIGINT: the process is
+    being stopped), a real cancellation of the task serving the request (the server is
+    closing it: asyncio needs it to propagate), or the engine's own interrupts.
+    """
+    if isinstance(exc, (Exception, SystemExit, GeneratorExit)):
+        return True
+    asyncio = sys.modules.get("asyncio")  # not imported: no CancelledError can exist
+    if asyncio is None or not isinstance(exc, asyncio.CancelledError):
+        return False
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running loop: nothing of ours is being cancelled
+        return True
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+; on 3.10 every CancelledError propagates
+    return task is None or (cancelling is not None and cancelling() == 0)
 
 
 @dataclass(slots=True)
@@ -77,11 +111,16 @@ class Pending:
         userland: dict[str, Any] = {"id": self.user_id}
         if self.index:
             userland["index"] = self.index
+        # "opts" and "data" are always present, null where empty, as the Go SDK writes them: the
+        # server reads a missing key and a null alike, and the SDK conformance suite compares
+        # op lists exactly (docs/compatibility.md).
         return {
             "op": op.value,
             "id": self.hashed,
             "name": self.user_id,
             "displayName": display_name or self.user_id,
+            "opts": None,
+            "data": None,
             "userland": userland,
         }
 
@@ -105,6 +144,13 @@ class Engine:
     _seen: int = 0  # steps met other than through ``first``
     _hits: int = 0  # ... of which had a memo
     _repeats: bool = False  # an ID met more than once ("id:1" may then equal another step's raw ID)
+    _numbered: dict[str, tuple[str, int]] = field(default_factory=dict)  # "id:n" -> ("id", n) for repeats met
+    _dropped: int = 0  # memos taken out of ``first`` because a repeat owns their raw ID (see lookup)
+    # The interrupt the engine raised first. User code that catches it (a bare ``except:``)
+    # and goes on meets it again at its next step, and Handler answers with it whatever the
+    # function did next: the call behaves as if the interrupt had never been caught.
+    halted: Interrupt | None = None
+    branch_stopped: bool = False  # the running parallel branch already ended (its _BranchDone was caught)
     _collect: list[dict[str, Any]] | None = None  # set while inside a parallel group
     _ran_target: bool = False
     _replay_checked: bool = False
@@ -130,7 +176,7 @@ class Engine:
 
     def _met_first(self) -> int:
         """Steps met through ``first`` (each the first occurrence of its ID, with a memo)."""
-        return len(self._first_ids) - len(self.first)
+        return len(self._first_ids) - len(self.first) - self._dropped
 
     def lookup(self, user_id: str) -> tuple[Any, str, int]:
         """The memoized value of the next step named ``user_id`` (or ``_MISSING``), its hashed
@@ -145,25 +191,47 @@ class Engine:
             if value is not _MISSING:
                 counts[user_id] = 1
                 return value, _HASHES.get(user_id) or _hash(user_id), 0
+            if self._numbered and user_id in self._numbered:
+                self._collision(user_id, *self._numbered[user_id])
             index = 1 if user_id in self._first_ids else 0  # 1: met before, through Step.run's fast path
         counts[user_id] = index + 1
         if index:
             self._repeats = True
+            self._number(user_id, index)
         self._seen += 1
         seen = self._seen + self._met_first()
         if seen > Limit.STEPS_PER_RUN:
             # Through the interrupt, so a user's ``except Exception`` around a step cannot hide it.
-            raise Interrupt([], error=NonRetriableError(
+            self.halt(Interrupt([], error=NonRetriableError(
                 f"step {user_id!r} would be step {seen} of this run, over the server's limit of "
                 f"{Limit.STEPS_PER_RUN} steps per run; split the work across several runs "
                 "(e.g. with step.invoke or send_event)"
-            ))
+            )))
         raw = user_id if index == 0 else f"{user_id}:{index}"
         hashed = _HASHES.get(raw) or _hash(raw)
         value = self.memos.get(hashed, _MISSING)
         if value is not _MISSING:
             self._hits += 1
         return value, hashed, index
+
+    def _number(self, user_id: str, index: int) -> None:
+        """Record that the repeat ``index`` of ``user_id`` owns raw ID ``user_id:index``; fail if a
+        step met before used that raw ID as its own ID (both would hash alike, PROTOCOL §8.1)."""
+        raw = f"{user_id}:{index}"
+        if raw in self._counts or (raw in self._first_ids and raw not in self.first):
+            self._collision(raw, user_id, index)
+        self._numbered[raw] = (user_id, index)
+        if self.first.pop(raw, _MISSING) is not _MISSING:
+            # Its memo is this repeat's; a later step whose own ID is ``raw`` must not find it
+            # through Step.run's fast path (lookup refuses it instead).
+            self._dropped += 1
+
+    def _collision(self, raw: str, user_id: str, index: int) -> NoReturn:
+        self.halt(Interrupt([], error=NonRetriableError(
+            f"step ID {raw!r} is also the ID of step {index + 1} named {user_id!r} (a repeated step ID gets "
+            f"':1', ':2', ... appended, and the server knows a step only by its hashed ID): the two steps would "
+            f"share one result, so one of them would never run. Rename the step {raw!r} or the steps {user_id!r}."
+        )))
 
     def memo(self, user_id: str) -> tuple[Any, Pending]:
         """The memoized value of the next step named ``user_id`` (or ``_MISSING``)."""
@@ -175,6 +243,16 @@ class Engine:
     def new_work(self, pending: Pending, op: dict[str, Any], *, runnable: bool) -> bool:
         """Called for a step without state. Returns True when the caller must run it now;
         otherwise raises to report ``op`` (or to skip it)."""
+        if self.halted is not None:
+            raise self.halted  # user code caught the interrupt and went on: nothing more runs
+        if self.branch_stopped:
+            raise _BranchDone()
+        running = IN_BODY.get()
+        if running is not None and running[0] is self:
+            self.halt(Interrupt([], error=NonRetriableError(
+                f"step {pending.user_id!r} was called inside the body of step {running[1]!r}; steps cannot be "
+                f"nested. Call {pending.user_id!r} from the function, before or after {running[1]!r}."
+            )))
         if self.target is not None:
             if pending.hashed == self.target and runnable:
                 self._ran_target = True
@@ -187,11 +265,10 @@ class Engine:
                 self.budget.before_step()
             return True
         if runnable:
-            op = {**op, "op": Opcode.STEP_PLANNED.value}
-            op.pop("data", None)
+            op = {**op, "op": Opcode.STEP_PLANNED.value, "data": None}
         if self._collect is not None:
             self._collect.append(op)
-            raise _BranchDone()
+            raise self.branch_done()
         self.report([op])
 
     # -- determinism (PROTOCOL §8.2 step 4) ----------------------------------------------
@@ -229,25 +306,36 @@ class Engine:
         stack = [h for h in self.stack if isinstance(h, str)]
         first = stack.index(missed[0]) + 1 if missed[0] in stack else None
         where = f" (the run finished it as step {first} of {len(stack)})" if first else ""
-        raise Interrupt([], error=NonDeterminismError(
+        self.halt(Interrupt([], error=NonDeterminismError(
             f"step {new_step!r} is new, but this run already finished {len(missed)} step(s) that the code no longer "
             f"reaches: hashed ID {missed[0]}{where}" + (f" and {len(missed) - 1} more" if len(missed) > 1 else "")
             + ". The function's code changed while the run was in progress; failing instead of running "
             f"{new_step!r} out of the order the run recorded."
-        ))
+        )))
 
-    def _end_branch_or_stop(self) -> None:
+    def halt(self, interrupt: Interrupt) -> NoReturn:
+        """Raise ``interrupt``, remembering it (the first one) as the call's outcome."""
+        if self.halted is None:
+            self.halted = interrupt
+        raise interrupt
+
+    def branch_done(self) -> _BranchDone:
+        """End the running parallel branch (a branch that catches this meets it again)."""
+        self.branch_stopped = True
+        return _BranchDone()
+
+    def _end_branch_or_stop(self) -> NoReturn:
         if self._collect is not None:
-            raise _BranchDone()
+            raise self.branch_done()
         # A targeted call met a different new step: the target is elsewhere (or
         # gone); stop without reporting anything.
-        raise Interrupt([])
+        self.halt(Interrupt([]))
 
     def report(self, ops: list[dict[str, Any]], headers: dict[str, str] | None = None) -> NoReturn:
         """End the call with ``ops`` (after the checkpoint state had its say)."""
         if self.budget is not None:
             ops, headers = self.budget.before_report(ops, headers or {})
-        raise Interrupt(ops, headers)
+        self.halt(Interrupt(ops, headers))
 
     def ran(self, pending: Pending, output: Any, *, step_type: str = StepType.RUN) -> Any:
         """The step body returned ``output``: report it and end the call.
@@ -257,8 +345,9 @@ class Engine:
         """
         try:
             data, size = serialize.to_json_value_and_size(output)
-        except (TypeError, ValueError) as exc:
-            self.failed(pending, NonRetriableError(f"step {pending.user_id!r} returned a value that is not JSON: {exc}"))
+        except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: nested too deeply for JSON
+            self.failed(pending, NonRetriableError(f"step {pending.user_id!r} returned a value that is not JSON: "
+                                                   f"{serialize.json_error(exc)}"))
         if size > Limit.STEP_OUTPUT:
             self.failed(
                 pending,
@@ -269,7 +358,10 @@ class Engine:
             )
         op = pending.base_op(Opcode.STEP_RUN)
         op["data"] = data
-        op["opts"] = {"type": step_type}
+        if step_type != StepType.RUN:
+            # The server takes a StepRun without opts.type for a step.run (GeneratorOpcode.StepType),
+            # as the Go SDK sends it; only the other kinds need naming.
+            op["opts"] = {"type": step_type}
         if (self.budget is not None and self.budget.checkpointing and self.target is None
                 and self.immediate and self._collect is None):
             self.budget.finished(op)
@@ -278,6 +370,7 @@ class Engine:
 
     def failed(self, pending: Pending, exc: BaseException) -> None:
         """The step body raised ``exc``: report StepError (retry) or StepFailed (final)."""
+        exc = usable_error(exc)
         last = self.max_attempts is not None and self.attempt + 1 >= self.max_attempts
         final = last or isinstance(exc, NonRetriableError)
         op = pending.base_op(Opcode.STEP_FAILED if final else Opcode.STEP_ERROR)
@@ -314,13 +407,24 @@ class Engine:
         """After every branch ran: report what was collected, or end the enclosing branch."""
         if outer is not None:
             if pending:
-                raise _BranchDone()
+                raise self.branch_done()
             return
         collected, self._collect = self._collect or [], None
         if collected and self.target is None:
             self.check_replay(str(collected[0].get("name")))
         if collected or pending:
             self.report(collected)
+
+
+def usable_error(exc: BaseException) -> BaseException:
+    """``exc``, or a NonRetriableError when it can never be reported as it is: a RetryAfterError
+    whose ``retry_after`` is no time (NaN, infinite, text) would fail the same way on every retry."""
+    if isinstance(exc, RetryAfterError):
+        try:
+            exc.header_value()
+        except (TypeError, ValueError, OverflowError) as err:
+            return NonRetriableError(f"RetryAfterError({exc.message!r}) cannot be retried: {err}")
+    return exc
 
 
 def _is_step_hash(key: str) -> bool:

@@ -31,6 +31,13 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, default=_default, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
+def json_error(exc: BaseException) -> str:
+    """Why ``dumps`` refused a value, in words (a RecursionError's own message names no JSON)."""
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply (JSON here stops at about 1,000 levels)"
+    return str(exc)
+
+
 def drop_none(d: dict[str, Any]) -> dict[str, Any]:
     """``d`` without its ``None`` values: optional wire keys are left out, not sent as null."""
     return {k: v for k, v in d.items() if v is not None}

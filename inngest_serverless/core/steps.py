@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from . import serialize
 from .durations import Duration, format_duration
 from .errors import ConfigError
-from .replay import MISSING, BranchDone, Engine, Pending
+from .replay import IN_BODY, MISSING, BranchDone, Engine, Pending, is_user_failure
 from .wire import Opcode, StepType
 
 if TYPE_CHECKING:
@@ -141,6 +141,7 @@ class Step:
                  kind: str) -> Any:
         """Run a step body that has no memoized state (the call then ends, unless checkpointing)."""
         budget = self._engine.budget
+        token = IN_BODY.set((self._engine, pending.user_id))
         try:
             if budget is not None:
                 result = budget.run_body(self._engine, pending, handler, args)
@@ -148,8 +149,12 @@ class Step:
                 result = handler(*args)
                 if inspect.isawaitable(result):
                     result = _run_coroutine(result)
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit too; not KeyboardInterrupt or the engine's own (is_user_failure)
+            if not is_user_failure(exc):
+                raise
             self._finish_run(pending, kind, None, exc)
+        finally:
+            IN_BODY.reset(token)
         data = self._finish_run(pending, kind, result, None)  # returns only when checkpointing
         return serialize.load(data, output_type if output_type is not None else serialize.output_type_of(handler))
 
@@ -235,9 +240,12 @@ class Step:
     ) -> Any:
         """Run a function by its ID (of this app unless ``app_id`` is given) and return its result."""
         target = function_id if _composite else f"{app_id or self._client.app_id}-{function_id}"
-        payload: dict[str, Any] = {"data": serialize.to_json_value(data if data is not None else {})}
-        if user is not None:
-            payload["user"] = serialize.to_json_value(user)
+        try:
+            payload: dict[str, Any] = {"data": serialize.to_json_value(data if data is not None else {})}
+            if user is not None:
+                payload["user"] = serialize.to_json_value(user)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise ConfigError(f"step.invoke({step_id!r}): data and user must be JSON: {serialize.json_error(exc)}") from None
         memo, pending = self._report(
             step_id,
             Opcode.INVOKE_FUNCTION,
@@ -265,16 +273,23 @@ class Step:
 
     def parallel(self, callables: Sequence[Callable[[], T]]) -> tuple[T, ...]:
         """Run each callable's steps in parallel; returns their results in order."""
-        outer = self._engine.begin_parallel()
+        branches = _branches(callables)
+        engine = self._engine
+        outer = engine.begin_parallel()
         results: list[Any] = []
         pending = False
-        for fn in callables:
+        enclosing = engine.branch_stopped
+        for fn in branches:
+            engine.branch_stopped = False
             try:
-                results.append(fn())
+                value = fn()
             except BranchDone:
-                pending = True
-                results.append(None)
-        self._engine.end_parallel(outer, pending)
+                value = None
+            # Ended even if the branch caught its _BranchDone and returned (Engine.branch_done).
+            pending = pending or engine.branch_stopped
+            results.append(None if engine.branch_stopped else value)
+        engine.branch_stopped = enclosing
+        engine.end_parallel(outer, pending)
         return tuple(results)
 
 
@@ -299,6 +314,7 @@ class AsyncStep:
         if pending is None:
             return value
         budget = self._engine.budget
+        token = IN_BODY.set((self._engine, pending.user_id))
         try:
             if budget is not None:
                 result = await budget.run_body_async(self._engine, pending, handler, args)
@@ -306,8 +322,12 @@ class AsyncStep:
                 result = handler(*args)
                 if inspect.isawaitable(result):
                     result = await result
-        except Exception as exc:
+        except BaseException as exc:  # as in Step._execute
+            if not is_user_failure(exc):
+                raise
             self._sync._finish_run(pending, kind, None, exc)
+        finally:
+            IN_BODY.reset(token)
         data = self._sync._finish_run(pending, kind, result, None)  # returns only when checkpointing
         return serialize.load(data, output_type if output_type is not None else serialize.output_type_of(handler))
 
@@ -342,17 +362,35 @@ class AsyncStep:
         return self._sync.fetch(step_id, url, method=method, headers=headers, body=body)
 
     async def parallel(self, callables: Sequence[Callable[[], Awaitable[T]]]) -> tuple[T, ...]:
-        outer = self._engine.begin_parallel()
+        branches = _branches(callables)
+        engine = self._engine
+        outer = engine.begin_parallel()
         results: list[Any] = []
         pending = False
-        for fn in callables:
+        enclosing = engine.branch_stopped
+        for fn in branches:
+            engine.branch_stopped = False
             try:
-                results.append(await fn())
+                value = await fn()
             except BranchDone:
-                pending = True
-                results.append(None)
-        self._engine.end_parallel(outer, pending)
+                value = None
+            pending = pending or engine.branch_stopped  # as in Step.parallel
+            results.append(None if engine.branch_stopped else value)
+        engine.branch_stopped = enclosing
+        engine.end_parallel(outer, pending)
         return tuple(results)
+
+
+def _branches(callables: Any) -> tuple[Callable[[], Any], ...]:
+    """parallel()'s argument as a tuple of callables, or a ConfigError (before any branch runs)."""
+    try:
+        branches = tuple(callables)
+    except TypeError:
+        raise ConfigError(f"parallel() takes a sequence of callables, not {type(callables).__name__}") from None
+    for i, fn in enumerate(branches):
+        if not callable(fn):
+            raise ConfigError(f"parallel(): item {i} is a {type(fn).__name__}, not a callable (e.g. lambda: ...)")
+    return branches
 
 
 def _require_callable(step_id: str, handler: Any) -> None:

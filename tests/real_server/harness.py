@@ -285,6 +285,13 @@ class InngestServer:
         """Send one event and return the finished run it started."""
         return self.wait_event_run(self.send_one(name, data), timeout=timeout)
 
+    def step_spans(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's trace, one level down: each span's ``name``, ``status``, ``stepOp``, ``stepID``."""
+        trace = self.gql("query($id:String!){ runTrace(runID:$id){ childrenSpans { name status stepOp stepID } } }",
+                         {"id": run_id})["runTrace"]
+        spans: list[dict[str, Any]] = (trace or {}).get("childrenSpans") or []
+        return spans
+
     def cancel(self, run_id: str) -> None:
         self.gql("mutation($id:ULID!){ cancelRun(runID:$id){ id } }", {"id": run_id})
 

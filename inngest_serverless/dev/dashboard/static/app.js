@@ -207,10 +207,10 @@ function runsView(params) {
           "tr",
           { dataset: { run: run.run_id } },
           h("td", {}, link(runHref(run.run_id), h("code", {}, run.run_id))),
-          h("td", {}, run.function),
+          h("td", { class: "num" }, run.function),
           h("td", {}, badge(run.status)),
           h("td", {}, run.event ?? "–"),
-          h("td", {}, when(run.created_at)),
+          h("td", { class: "num" }, when(run.created_at)),
           h("td", { class: "num" }, run.ended_at ? duration(run.ended_at - run.created_at) : h("span", { class: "muted" }, "running")),
           h("td", { class: "clip" }, run.error ?? ""),
         ),
@@ -286,6 +286,7 @@ function runView(runId) {
   const status = h("p", { class: "form-status", role: "status", "aria-live": "polite" });
   return {
     title: `Run ${runId}`,
+    heading: false,
     sources: () => [`/runs/${encodeURIComponent(runId)}`],
     draw([run]) {
       const end = run.ended_at || run.now;
@@ -388,7 +389,7 @@ function eventsView(params) {
           { dataset: { event: event.internal_id } },
           h("td", {}, link(eventHref(event.internal_id), event.name)),
           h("td", {}, h("code", {}, event.internal_id)),
-          h("td", {}, when(event.received_at)),
+          h("td", { class: "num" }, when(event.received_at)),
           h(
             "td",
             {},
@@ -413,6 +414,7 @@ function eventsView(params) {
 function eventView(id) {
   return {
     title: `Event ${id}`,
+    heading: false,
     sources: () => [`/events/${encodeURIComponent(id)}`],
     draw([event]) {
       return h(
@@ -561,7 +563,8 @@ function render() {
     else a.removeAttribute("aria-current");
   }
   state.content = h("div", { class: "content" }, h("p", { class: "muted" }, "Loading…"));
-  main.replaceChildren(...(view.chrome ? [h("h1", {}, view.title), view.chrome] : []), state.content);
+  // The run and event pages title themselves (with what they load); the lists have a fixed one.
+  main.replaceChildren(...(view.heading === false ? [] : [h("h1", {}, view.title)]), ...(view.chrome ? [view.chrome] : []), state.content);
   refresh();
 }
 
@@ -647,11 +650,12 @@ document.getElementById("send-form").addEventListener("submit", (event) => {
     status,
     () => act("/events", { name: form.elements.name.value, data: parseData(form.elements.data.value) }),
     (r) => {
-      status.replaceChildren(
+      status.replaceChildren();
+      append(status, [
         "Sent ",
         link(eventHref(r.id), h("code", {}, r.id)),
         r.runs.length ? [": started ", r.runs.map((run, i) => [i ? ", " : "", link(runHref(run.run_id), run.function)])] : ": no run started",
-      );
+      ]);
       refresh();
     },
   );

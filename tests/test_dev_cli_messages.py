@@ -10,6 +10,8 @@ import json
 import os
 import re
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -190,6 +192,16 @@ def test_console_says_why_an_app_did_not_sync(tmp_path: Path) -> None:
     finally:
         dev.close()
     assert "stopped" in dev.output and "Traceback" not in dev.errors
+
+
+def test_a_client_that_hangs_up_leaves_no_traceback(dev: Dev) -> None:
+    for _ in range(3):  # an app stopped while it synced: its connection reset halfway through the body
+        with socket.create_connection(("127.0.0.1", dev.port)) as sock:
+            sock.sendall(b"POST /fn/register HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+    assert http_json("GET", f"{dev.url}/health")[0] == 200  # after the three of them
+    assert dev.interrupt() == 0
+    assert dev.errors == "", dev.errors
 
 
 def test_console_says_why_a_sync_was_refused_for_its_key(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("inngest_serverless.dev")
 
 MAX_BODY = 16 * 1024 * 1024
+# What a client that hangs up mid-request raises in its handler thread (reset, broken pipe, timeout).
+_GONE = (ConnectionError, TimeoutError)
 
 
 class HTTPError(Exception):
@@ -93,6 +96,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(status, body)
         except HTTPError as exc:
             self._reply(exc.status, {"error": exc.message, "status": exc.status})
+        except _GONE as exc:
+            self.close_connection = True  # the client hung up (timed out, or was stopped): no one to answer
+            log.debug("request %s %s: the client went away (%s)", method, self.path, exc)
         except Exception:
             log.exception("request %s %s failed", method, self.path)
             self._reply(500, {"error": "internal error in the executor", "status": 500})
@@ -127,6 +133,15 @@ class APIServer(ThreadingHTTPServer):
     def __init__(self, executor: Executor, host: str, port: int) -> None:
         super().__init__((host, port), _Handler)
         self.executor = executor
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone mid-reply is routine (a health check that timed out, an app stopped while it
+        synced): a debug line, not socketserver's traceback on the console."""
+        error = sys.exc_info()[1]
+        if isinstance(error, _GONE):
+            log.debug("client %s went away: %s", client_address, error)
+        else:
+            log.exception("request from %s failed", client_address)
 
     def route(self, handler: _Handler, method: str, path: str, query: dict[str, str]) -> tuple[int, Any]:
         ex = self.executor

@@ -12,16 +12,23 @@ import contextlib
 import gzip
 import http.client
 import json
+import os
 import socket
+import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from inngest_serverless.dev import DevServer
-from tests.dev_apps.harness import Client, http_json
+from inngest_serverless.dev.store import Store, StoreError
+from tests.dev_apps.executor_process import ExecutorProcess
+from tests.dev_apps.harness import ROOT, Client, free_port, http_json
 from tests.test_dev_executor import SDK, Reply, ScriptedApp, register, send, setup
 
 MB = 1024 * 1024
@@ -284,3 +291,82 @@ def test_a_negative_content_length_is_refused_at_once(setup: tuple[DevServer, Sc
         reply = sock.recv(65536)
     assert reply.startswith(b"HTTP/1.1 400"), reply[:100]
     assert b"invalid Content-Length" in reply
+
+
+# ---------------------------------------------------------------- 3, 5. one executor per database; a bad file is refused at start
+
+
+def _cli_dev(db: str, port: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "inngest_serverless.cli", "dev", "-p", str(port), "--db", db, "--poll-interval", "3600"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str], *expected: str) -> None:
+    assert result.returncode != 0, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    for text in expected:
+        assert text in lines[0], lines[0]
+
+
+def test_a_second_executor_on_the_same_database_refuses_to_start(tmp_path: Path) -> None:
+    db = str(tmp_path / "dev.db")
+    first = ExecutorProcess(free_port(), db, [])
+    first.start()
+    try:
+        _one_line_error(_cli_dev(db, free_port()), "another executor is using", db)
+        assert http_json("GET", f"{first.url}/health")[0] == 200  # the first one is untouched
+        first.kill()  # SIGKILL: the kernel drops its lock with the process
+        again = ExecutorProcess(free_port(), db, [])
+        again.start()
+        again.stop()
+    finally:
+        first.stop()
+
+
+def test_a_second_store_in_one_process_is_refused_and_the_lock_goes_with_close(tmp_path: Path) -> None:
+    db = str(tmp_path / "dev.db")
+    store = Store(db)
+    with pytest.raises(StoreError, match="another executor is using"):
+        Store(db)
+    store.close()
+    Store(db).close()
+
+
+def _damaged_database(path: Path) -> None:
+    store = Store(str(path))
+    for index in range(400):
+        store.run_sql("INSERT INTO events(internal_id, name, body, received_at) VALUES(?,?,?,?)", f"e{index}", "n", "x" * 500, 0)
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    with open(path, "r+b") as handle:  # scribble over a few pages in the middle of the file
+        handle.seek(8 * 4096)
+        handle.write(os.urandom(3 * 4096))
+
+
+def test_a_damaged_database_is_refused_at_start_with_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "dev.db"
+    _damaged_database(db)
+    with pytest.raises(StoreError, match="is damaged"):
+        Store(str(db))
+    _one_line_error(_cli_dev(str(db), free_port()), "is damaged", "move it away")
+
+
+def test_a_database_another_program_holds_a_write_lock_on_is_refused_with_one_line(tmp_path: Path) -> None:
+    db = str(tmp_path / "dev.db")
+    Store(db).close()
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match="database is locked"):
+            Store(db)
+        _one_line_error(_cli_dev(db, free_port()), "database is locked")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()

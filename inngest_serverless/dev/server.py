@@ -33,8 +33,12 @@ class DevServer:
     ) -> None:
         self.options = options or Options(**option_fields)
         self.store = Store(db)
-        self.executor = Executor(self.store, self.options)
-        self.api = APIServer(self.executor, host, port)
+        try:
+            self.executor = Executor(self.store, self.options)
+            self.api = APIServer(self.executor, host, port)
+        except BaseException:
+            self.store.close()  # and its lock: the port may be free on the next try
+            raise
         self.sdk_urls = list(sdk_urls)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS apps(
@@ -57,26 +57,78 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+class StoreError(sqlite3.DatabaseError):
+    """A database the executor must not start on (in use, damaged, locked); the message is one line."""
+
+
+def _hold_lock(path: str) -> IO[bytes] | None:
+    """Take ``<db>.lock`` for the life of the process; StoreError if another executor holds it.
+
+    Two executors on one file would both lease the same queue items and run step bodies twice.
+    The lock is the kernel's (``flock``): a killed executor's lock goes with its process, so a
+    restart after SIGKILL never finds a stale one.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no flock; one executor per file is up to the user
+        return None
+    handle = open(path + ".lock", "ab")  # noqa: SIM115 - held open for as long as the store
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise StoreError(f"another executor is using {path} (it holds {path}.lock); stop it, or pass another --db") from None
+    return handle
+
+
 class Store:
     """The executor's database. ``path`` is a file or ``:memory:``."""
 
     def __init__(self, path: str) -> None:
+        self._lock_file: IO[bytes] | None = None
         if path != ":memory:":
             parent = os.path.dirname(os.path.abspath(path))
             os.makedirs(parent, exist_ok=True)
+            self._lock_file = _hold_lock(path)
         self.path = path
         self.lock = threading.RLock()
         self._depth = 0
-        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.conn.row_factory = sqlite3.Row
-        if path != ":memory:":
-            self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.executescript(SCHEMA)
+        try:
+            # A short busy timeout: a file another program holds a write lock on fails the start
+            # in seconds, with one line, rather than later, in a worker.
+            self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=2.0)
+            self.conn.row_factory = sqlite3.Row
+            if path != ":memory:":
+                self._check(path)
+                self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.executescript(SCHEMA)
+            self.conn.execute("BEGIN IMMEDIATE")  # can it write? (a schema already there needs no write)
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._release()
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"cannot use the database {path}: {exc}") from None
+
+    def _check(self, path: str) -> None:
+        """Refuse a damaged file at start, before any event is acknowledged into it."""
+        rows = [str(r[0]) for r in self.conn.execute("PRAGMA quick_check(3)").fetchall()]
+        if rows != ["ok"]:
+            found = "; ".join(" ".join(r.split()) for r in rows)[:300]
+            raise StoreError(f"the database {path} is damaged ({found}); move it away to start afresh")
+
+    def _release(self) -> None:
+        with contextlib.suppress(Exception):
+            if hasattr(self, "conn"):
+                self.conn.close()
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing the file drops the flock
+            self._lock_file = None
 
     def close(self) -> None:
         with self.lock:
-            self.conn.close()
+            self._release()
 
     @contextlib.contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:

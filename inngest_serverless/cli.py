@@ -169,6 +169,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     # Before start(): the poller's first report about an app follows these lines.
     print(f"{paint('inngest-serverless dev', '1', colour)}  executor on {server.url}  (state: {args.db})", flush=True)
+    from .dev.dashboard import home_url
+
+    print(f"  dashboard {home_url(server.url)}", flush=True)
     for url in args.sdk_url or []:
         print(f"  polling app {url}", flush=True)
     server.start()
@@ -264,10 +267,17 @@ def _find_run(base: str, run_id: str) -> dict[str, Any] | str:
 def cmd_run(args: argparse.Namespace) -> int:
     from .dev.timeline import run_timeline
 
-    run = _find_run(_server_url(args), args.run_id)
+    base = _server_url(args)
+    run = _find_run(base, args.run_id)
     if isinstance(run, str):
         return _fail(run)
-    print(json.dumps(run, indent=2) if args.json else run_timeline(run, _colour()))
+    if args.json:
+        print(json.dumps(run, indent=2))
+        return 0
+    from .dev.dashboard import run_url
+
+    print(run_timeline(run, _colour()))
+    print(f"\n  dashboard {run_url(base, run['run_id'])}")
     return 0
 
 

@@ -1,0 +1,256 @@
+"""Load through the real Inngest server: N runs of a 10-step function under self-hosted ``inngest start``
+on PostgreSQL + Redis, all of which must complete (nothing lost), with throughput and where the time goes.
+
+Processes: PostgreSQL (initdb in a temp dir, fsync on as in production), Redis (no persistence) and
+``inngest start`` (built by scripts/install-hosts.d/40-inngest-server.sh), all on loopback ports,
+started by tests/real_server/harness.py and stopped by PID. The app is our SDK in cloud mode (every
+call signed and verified) behind the WSGI adapter, on a thread-per-request wsgiref server in this
+process, so the time spent inside our handler can be measured around each call.
+
+Figures:
+* throughput: runs/s and steps/s from the first event sent to the last run marked COMPLETED;
+* the SDK's share: for every run, the time its calls spent inside our WSGI app (summed) beside
+  the run's whole span (its event sent -> its last reply); the rest of the span is the server's
+  (queueing, scheduling, state, HTTP). Also the mean handler time per call.
+* nothing lost: every event's run is read back from the server (GraphQL ``runs``) as COMPLETED
+  with the expected output, and each run's final call happened exactly once.
+
+    python bench/bench_real_server.py                          # 1,000 runs, prints the table
+    python bench/bench_real_server.py --smoke                  # 20 runs (the CI test)
+    python bench/bench_real_server.py --write-docs docs/compatibility.md --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.mdsection import replace_section  # noqa: E402
+from inngest_serverless import Context, Inngest, TriggerEvent  # noqa: E402
+from inngest_serverless.adapters.wsgi import LocalServer, wsgi_app  # noqa: E402
+from tests.aws_harness import free_port  # noqa: E402
+from tests.real_server import harness  # noqa: E402
+
+DOC_SECTION = "## Load"
+DOC_TITLE = "# Compatibility with the real Inngest server\n"
+APP_ID = "bench-load"
+EVENT = "bench/load"
+FN_ID = "load"
+SEND_BATCH = 100  # events per POST /e/{key}
+
+
+class Recorder:
+    """Times each call inside our WSGI app and files it under its run."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls: dict[str, list[tuple[float, float]]] = defaultdict(list)  # run ID -> (start, end) per call
+        self.finished: dict[str, int] = defaultdict(int)  # run ID -> final (200) replies
+
+    def wrap(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+        def timed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            # Read the body first (outside the timing) to know the run; hand the app the same bytes.
+            import io
+
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(raw)
+            status: list[str] = []
+
+            def keep(line: str, headers: Any, *exc: Any) -> Any:
+                status.append(line)
+                return start_response(line, headers, *exc)
+
+            began = time.perf_counter()
+            body = list(app(environ, keep))
+            ended = time.perf_counter()
+            run_id = ""
+            if environ["REQUEST_METHOD"] == "POST" and raw:
+                run_id = str(json.loads(raw).get("ctx", {}).get("run_id", ""))
+            with self.lock:
+                if run_id:
+                    self.calls[run_id].append((began, ended))
+                    if status and status[0].startswith("200"):
+                        self.finished[run_id] += 1
+            return body
+
+        return timed
+
+
+def build_client(server_url: str, steps: int) -> Inngest:
+    client = Inngest(app_id=APP_ID, is_production=True, signing_key=f"signkey-test-{harness.SIGNING_KEY_HEX}",
+                     event_key=harness.EVENT_KEY, api_base_url=server_url, event_api_base_url=server_url,
+                     streaming="off")
+
+    @client.create_function(fn_id=FN_ID, trigger=TriggerEvent(event=EVENT), retries=0)
+    def load(ctx: Context) -> dict[str, Any]:
+        total = 0
+        for i in range(steps):
+            total = ctx.step.run(f"step-{i}", lambda i=i, total=total: total + i)
+        return {"n": ctx.event.data["n"], "total": total}
+
+    return client
+
+
+def count_completed(server: harness.InngestServer, since: str) -> int:
+    data = server.gql("query($from:Time!){ runs(first:1, orderBy:[{field:QUEUED_AT,direction:ASC}], "
+                      "filter:{from:$from, status:[COMPLETED]}) { totalCount } }", {"from": since})
+    return int(data["runs"]["totalCount"])
+
+
+def read_runs(server: harness.InngestServer, since: str) -> list[dict[str, Any]]:
+    """Every run queued since ``since``: ID, status and the event that started it."""
+    out: list[dict[str, Any]] = []
+    after: str | None = None
+    while True:
+        data = server.gql(
+            "query($from:Time!, $after:String){ runs(first:200, after:$after, "
+            "orderBy:[{field:QUEUED_AT,direction:ASC}], filter:{from:$from}) { "
+            "edges { node { id status triggerIDs } } pageInfo { hasNextPage endCursor } } }",
+            {"from": since, "after": after})["runs"]
+        out += [edge["node"] for edge in data["edges"]]
+        if not data["pageInfo"]["hasNextPage"]:
+            return out
+        after = data["pageInfo"]["endCursor"]
+
+
+def bench(n: int, steps: int, tick: int | None, timeout: float) -> dict[str, Any]:
+    durable = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+    recorder = Recorder()
+    port = free_port()  # the app must know the server's URL before the server syncs the app's
+    client = build_client(f"http://127.0.0.1:{port}", steps)
+    with harness.postgres(settings=durable) as pg, harness.redis() as redis, \
+            LocalServer(recorder.wrap(wsgi_app(client))).start() as local:
+        uri = harness.create_database(pg, "bench")
+        # --sdk-url: the server syncs the app with a signed PUT, which cloud mode requires.
+        with harness.inngest_start(port=port, postgres_uri=uri, redis_uri=redis.uri, tick=tick, retry_interval=1,
+                                   sdk_urls=[local.url + local.path]) as server:
+            server.wait_for_app(APP_ID, functions=1, timeout=60)
+            since = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)).isoformat()
+            sent_at: dict[str, float] = {}
+            started = time.perf_counter()
+            for first in range(0, n, SEND_BATCH):
+                batch = [{"name": EVENT, "data": {"n": i}} for i in range(first, min(n, first + SEND_BATCH))]
+                now = time.perf_counter()
+                for event_id in server.send(batch):
+                    sent_at[event_id] = now
+            deadline = started + timeout
+            done = 0
+            while time.perf_counter() < deadline:
+                done = count_completed(server, since)
+                if done >= n:
+                    break
+                time.sleep(0.5)
+            wall = time.perf_counter() - started
+            runs = read_runs(server, since)
+            # The runs list carries no output; read each run's own (functionRun) to check it.
+            for run in runs:
+                one = server.run(str(run["id"])) or {}
+                run["output"], run["status"] = one.get("output"), one.get("status", run["status"])
+    return summarize(n, steps, tick, wall, done, runs, sent_at, recorder)
+
+
+def summarize(n: int, steps: int, tick: int | None, wall: float, done: int, runs: list[dict[str, Any]],
+              sent_at: dict[str, float], recorder: Recorder) -> dict[str, Any]:
+    expected_total = sum(range(steps))
+    by_event: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for run in runs:
+        for event_id in run.get("triggerIDs") or []:
+            by_event[event_id].append(run)
+    lost = [e for e in sent_at if len(by_event.get(e, [])) != 1]
+    bad = []
+    for event_id, (run,) in ((e, r) for e, r in by_event.items() if len(r) == 1 and e in sent_at):
+        output = run.get("output")
+        if run["status"] != harness.COMPLETED or not isinstance(output, dict) or output.get("total") != expected_total:
+            bad.append((event_id, run["status"], output))
+    durations = [end - start for calls in recorder.calls.values() for start, end in calls]
+    n_calls = len(durations)
+    finals_once = sum(1 for run in runs if recorder.finished.get(run["id"]) == 1)
+    sdk_s, span_s = 0.0, 0.0
+    for run in runs:
+        calls = recorder.calls.get(run["id"], [])
+        event_id = (run.get("triggerIDs") or [""])[0]
+        if not calls or event_id not in sent_at:
+            continue
+        sdk_s += sum(end - start for start, end in calls)
+        span_s += max(end for _, end in calls) - sent_at[event_id]
+    return {
+        "runs": n, "steps_per_run": steps, "tick_ms": tick, "completed": done, "read_back": len(runs),
+        "lost_or_duplicated": len(lost), "wrong_output_or_status": len(bad), "final_call_once": finals_once,
+        "wall_s": round(wall, 2), "runs_per_s": round(done / wall, 1), "steps_per_s": round(done * steps / wall, 1),
+        "calls": n_calls, "calls_per_run": round(n_calls / max(1, n), 2),
+        "handler_ms_per_call": round(1000 * statistics.fmean(durations or [0.0]), 3),
+        "handler_ms_per_call_median": round(1000 * statistics.median(durations or [0.0]), 3),
+        "sdk_share": round(sdk_s / span_s, 4) if span_s else None,
+        "mean_run_span_s": round(span_s / max(1, len(runs)), 2),
+        "examples_bad": bad[:3], "examples_lost": lost[:3],
+    }
+
+
+def markdown(res: dict[str, Any]) -> str:
+    share = res["sdk_share"]
+    return "\n".join([
+        DOC_SECTION, "",
+        f"`bench/bench_real_server.py`: {res['runs']:,} runs of a {res['steps_per_run']}-step function through "
+        f"self-hosted `inngest start` ({harness.VERSION}) on PostgreSQL (fsync on) + Redis, the app in cloud mode "
+        "(every call signed) behind the WSGI adapter on a thread-per-request wsgiref server; server flags "
+        f"`--tick {res['tick_ms'] or 150}`, 100 queue workers (the default). Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs shared with other work (server, database, Redis and app on one machine).",
+        "",
+        "| figure | value |", "| --- | --- |",
+        f"| runs completed / sent | {res['completed']:,} / {res['runs']:,} |",
+        f"| runs lost or duplicated, wrong output | {res['lost_or_duplicated']}, {res['wrong_output_or_status']} |",
+        f"| wall time, first event sent to last run completed | {res['wall_s']} s |",
+        f"| throughput | {res['runs_per_s']} runs/s, {res['steps_per_s']} steps/s |",
+        f"| calls to the app | {res['calls']:,} ({res['calls_per_run']} per run) |",
+        f"| time inside our handler per call | mean {res['handler_ms_per_call']} ms, "
+        f"median {res['handler_ms_per_call_median']} ms |",
+        f"| a run's span, event sent to its last reply | mean {res['mean_run_span_s']} s |",
+        f"| SDK's share of the runs' spans | {100 * share:.1f} % (the server's: {100 * (1 - share):.1f} %) |"
+        if share is not None else "| SDK's share | n/a |",
+        "",
+        "The SDK's share is the time the runs' calls spent inside our WSGI app, summed, over the "
+        "runs' spans summed; the rest is the server's queueing, scheduling, state and HTTP. With "
+        "every run in flight at once, a run's span is mostly waiting in the server's queue.",
+    ]) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--tick", type=int, default=None, help="server --tick in ms (default: the server's 150)")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for every run")
+    parser.add_argument("--smoke", action="store_true", help="20 runs: that it works, not how fast")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--write-docs", type=Path)
+    args = parser.parse_args()
+    n = 20 if args.smoke else args.runs
+    res = bench(n, args.steps, args.tick, args.timeout)
+    text = markdown(res)
+    print(text)
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=2))
+    if args.write_docs:
+        replace_section(args.write_docs, DOC_SECTION, text, title=DOC_TITLE)
+    if res["completed"] != n or res["lost_or_duplicated"] or res["wrong_output_or_status"]:
+        print(f"not every run completed as it should: {json.dumps(res)}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from inngest_serverless.dev import DevServer
+from inngest_serverless.dev.executor import EventError
 from inngest_serverless.dev.store import Store, StoreError
 from tests.dev_apps.executor_process import ExecutorProcess
 from tests.dev_apps.harness import ROOT, Client, free_port, http_json
@@ -370,3 +371,34 @@ def test_a_database_another_program_holds_a_write_lock_on_is_refused_with_one_li
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+def test_a_batch_of_5000_events_is_stored_in_a_few_transactions(
+    setup: tuple[DevServer, ScriptedApp, Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, app, _ = setup
+    register(server, app, app.function("f", "t/batch"))
+    store = server.executor.store
+    commits: list[int] = []
+    execute = store.conn.execute
+
+    class Counting:  # sqlite3.Connection's methods cannot be patched: wrap the connection instead
+        def __getattr__(self, name: str) -> Any:
+            return getattr(execute.__self__, name)
+
+        def execute(self, sql: str, *args: Any) -> Any:
+            if sql == "COMMIT":
+                commits.append(1)
+            return execute(sql, *args)
+
+    with store.lock:
+        monkeypatch.setattr(store, "conn", Counting())
+        # The batch: 5000 events, the last one bad, so the 4999 before it are stored and acknowledged.
+        events: list[Any] = [{"name": "t/batch", "data": {"n": n}} for n in range(4999)] + [{"name": ""}]
+        with pytest.raises(EventError) as refused:
+            server.executor.send(events)
+        monkeypatch.setattr(store, "conn", execute.__self__)
+    assert len(refused.value.args[1]) == 4999
+    assert len(commits) <= 4999 // 250 + 1  # was one commit (and more) per event
+    assert store.one("SELECT COUNT(*) FROM events WHERE name='t/batch'")[0] == 4999
+    assert store.one("SELECT COUNT(*) FROM runs")[0] == 4999

@@ -43,6 +43,7 @@ log = logging.getLogger("inngest_serverless.dev")
 BACKOFF_TABLE = (15, 30, 60, 120, 300, 600, 1200, 2400, 3600, 7200)
 MAX_EVENT_BYTES = 3 * 1024 * 1024
 MAX_EVENTS_PER_REQUEST = 5000
+SEND_CHUNK = 250  # events stored per transaction
 LOCAL_ATTEMPTS = 3  # tries of a timer, cron tick or buffer flush whose handling raised
 _TS_MIN_MS = 315532800000  # 1980-01-01
 _TS_MAX_MS = 4102444800000  # 2100-01-01
@@ -228,19 +229,28 @@ class Executor:
         if len(events) > MAX_EVENTS_PER_REQUEST:
             raise EventError(f"Cannot have more than {MAX_EVENTS_PER_REQUEST} events in a batch")
         seeded = seeded_ulids(seed, len(events)) if seed else None
-        ids: list[str] = []
-        for index, raw in enumerate(events):
+        valid: list[dict[str, Any]] = []
+        refused: EventError | None = None
+        for raw in events:
             try:
-                event = self._normalize(raw, internal)
+                valid.append(self._normalize(raw, internal))
             except EventError as exc:
-                exc.args = (str(exc), ids)
-                raise
-            # Stored and dispatched in one transaction: an acknowledged event has its runs.
+                refused = exc  # the events before it are still sent, as the server does
+                break
+        ids: list[str] = []
+        # Stored and dispatched in one transaction per chunk: an acknowledged event has its runs,
+        # a batch does not pay a commit per event, and no transaction holds the store for long.
+        for start in range(0, len(valid), SEND_CHUNK):
             with self.store.tx():
-                internal_id, new = self._store_event(event, seeded[index] if seeded else None)
-                if new:
-                    self._dispatch(event, internal_id)
-            ids.append(internal_id)
+                for index in range(start, min(start + SEND_CHUNK, len(valid))):
+                    event = valid[index]
+                    internal_id, new = self._store_event(event, seeded[index] if seeded else None)
+                    if new:
+                        self._dispatch(event, internal_id)
+                    ids.append(internal_id)
+        if refused is not None:
+            refused.args = (str(refused), ids)
+            raise refused
         return ids
 
     def _store_event(self, event: dict[str, Any], internal_id: str | None = None) -> tuple[str, bool]:

@@ -276,8 +276,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     from .dev.dashboard import run_url
 
+    print(f"dashboard {run_url(base, run['run_id'])}\n")
     print(run_timeline(run, _colour()))
-    print(f"\n  dashboard {run_url(base, run['run_id'])}")
     return 0
 
 

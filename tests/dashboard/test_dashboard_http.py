@@ -202,7 +202,7 @@ def test_the_cli_prints_the_dashboards_links(tmp_path: Path) -> None:
         shown = subprocess.run([sys.executable, "-m", "inngest_serverless.cli", "run", run_id, "--url", base],
                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
         assert shown.returncode == 0, shown.stderr
-        assert shown.stdout.strip().splitlines()[-1].strip() == f"dashboard {base}/ui/runs/{run_id}"
+        assert shown.stdout.splitlines()[0] == f"dashboard {base}/ui/runs/{run_id}"
     finally:
         dev.terminate()
         dev.wait(timeout=10)

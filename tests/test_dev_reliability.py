@@ -402,3 +402,37 @@ def test_a_batch_of_5000_events_is_stored_in_a_few_transactions(
     assert len(commits) <= 4999 // 250 + 1  # was one commit (and more) per event
     assert store.one("SELECT COUNT(*) FROM events WHERE name='t/batch'")[0] == 4999
     assert store.one("SELECT COUNT(*) FROM runs")[0] == 4999
+
+
+# ---------------------------------------------------------------- 7. an expression cannot stall the executor
+
+NESTED = "event.data.items.map(x, event.data.items.map(y, event.data.items.filter(z, z == x + y).size())).size() > 0"
+
+
+def test_an_expression_over_the_cost_limit_fails_clearly_and_stalls_nothing(
+    setup: tuple[DevServer, ScriptedApp, Client], caplog: pytest.LogCaptureFixture
+) -> None:
+    server, app, client = setup
+    costly = app.function("costly", "t/items")
+    costly["triggers"] = [{"event": "t/items", "expression": NESTED}]
+    register(server, app, costly, app.function("plain", "t/items"))
+    app.script = lambda fn, body, q: (200, SDK, fn)
+    small = send(server, "t/items", {"items": list(range(10))})  # 10 ** 3 steps: evaluated
+    assert client.wait_run(small, "costly")["output"] == "costly"
+    with caplog.at_level("WARNING", logger="inngest_serverless.dev"):
+        big = send(server, "t/items", {"items": list(range(300))})  # 300 ** 3: about 100 s of CPU, GIL held
+    assert client.wait_run(big, "plain")["output"] == "plain"
+    assert [r["function_slug"] for r in client.runs_for_event(big)] == ["plain"]
+    assert any("over the limit of 100,000" in r.getMessage() and "300 items" in r.getMessage() for r in caplog.records)
+
+
+def test_the_cost_bound_counts_nesting_not_the_number_of_comprehensions() -> None:
+    from inngest_serverless.dev import expressions
+
+    assert expressions.comprehension_depth(NESTED) == 3
+    flat = "event.data.items.exists(x, x == 1) && event.data.items.all(y, y != ')' && y != '.map(')"
+    assert expressions.comprehension_depth(flat) == 1
+    variables = {"event": {"data": {"items": list(range(5000))}}}
+    assert expressions.evaluate(flat, variables) is True  # linear: evaluated whatever the size
+    with pytest.raises(expressions.CostError):
+        expressions.evaluate(NESTED, variables)

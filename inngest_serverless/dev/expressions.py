@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
+import re
 import threading
 import time
 from typing import Any
@@ -23,10 +25,71 @@ _FUNCTIONS: dict[str, Any] = {
 }
 _programs: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
+log = logging.getLogger("inngest_serverless.dev")
+
+# Neither CEL library has a cost limit, and the Rust one holds the GIL while it evaluates: a
+# comprehension nested in another over a long list (100 items, three deep: 4 s) stalls every
+# thread of the executor. So the cost is bounded before evaluation: comprehensions nested ``d``
+# deep over lists of at most ``n`` items take up to ``n ** d`` steps (about 3 µs each here).
+MAX_COST = 100_000
+_MACROS = ("all", "exists", "exists_one", "map", "filter")
+_TOKENS = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\.\s*(?:""" + "|".join(_MACROS) + r""")\s*\(|[()]""")
+_depths: dict[str, int] = {}
 
 
 class ExpressionError(ValueError):
-    """An expression that does not compile."""
+    """An expression that does not compile, or that would cost more than ``MAX_COST`` to evaluate."""
+
+
+class CostError(ExpressionError):
+    """An expression whose comprehensions over this data would take more than ``MAX_COST`` steps."""
+
+
+def comprehension_depth(expression: str) -> int:
+    """How deeply comprehension macros (``all``, ``exists``, ``map``...) nest in ``expression``."""
+    depth = _depths.get(expression)
+    if depth is None:
+        stack: list[bool] = []
+        depth = 0
+        for token in _TOKENS.finditer(expression):
+            text = token.group()
+            if text[0] in "\"'":
+                continue
+            if text == ")":
+                if stack:
+                    stack.pop()
+                continue
+            stack.append(text != "(")
+            depth = max(depth, sum(stack))
+        _depths[expression] = depth
+    return depth
+
+
+def _longest(value: Any) -> int:
+    """The most items of any list or map inside ``value`` (without recursion: data may nest deeply)."""
+    longest, todo = 0, [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            longest = max(longest, len(item))
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            longest = max(longest, len(item))
+            todo.extend(item)
+    return longest
+
+
+def check_cost(expression: str, variables: dict[str, Any]) -> None:
+    """CostError when ``expression`` over ``variables`` may take more than ``MAX_COST`` steps."""
+    depth = comprehension_depth(expression)
+    if depth < 2:
+        return  # one comprehension is linear in the data, which the event size already bounds
+    longest = _longest(variables)
+    if longest**depth > MAX_COST:
+        raise CostError(
+            f"expression {expression[:200]!r} nests {depth} comprehensions over a list of {longest} items: "
+            f"up to {longest**depth:,} steps, over the limit of {MAX_COST:,}"
+        )
 
 
 class _RustCEL:
@@ -132,8 +195,12 @@ def validate(expression: str) -> None:
 
 
 def evaluate(expression: str, variables: dict[str, Any]) -> Any:
-    """The expression's value, or None when it refers to missing data or fails at run time."""
+    """The expression's value, or None when it refers to missing data or fails at run time.
+
+    ExpressionError when it does not compile, CostError when it would cost too much to run.
+    """
     program = _program(expression)
+    check_cost(expression, variables)
     try:
         return backend().run(program, variables)
     except Exception:  # missing attributes and type errors count as "unknown"
@@ -146,6 +213,9 @@ def matches(expression: str | None, variables: dict[str, Any]) -> bool:
         return True
     try:
         return evaluate(expression, variables) is True
+    except CostError as exc:
+        log.warning("%s: taken as false", exc)
+        return False
     except ExpressionError:
         return False
 
@@ -154,6 +224,9 @@ def key_value(expression: str, variables: dict[str, Any]) -> str | None:
     """A flow-control key as a string; None when the expression fails or yields ``false``."""
     try:
         value = evaluate(expression, variables)
+    except CostError as exc:
+        log.warning("%s: no key", exc)
+        return None
     except ExpressionError:
         return None
     if value is None or value is False:

@@ -577,3 +577,130 @@ def test_a_step_id_that_collides_with_a_numbered_repeat_fails_clearly(order: tup
             steps[op["id"]] = {"data": op["data"]}
         assert_fails_for_good(resp, "'a:1' is also the ID of step 2 named 'a'")
         assert len(ran) == len(steps)  # each body that ran reported its own result; none was skipped
+
+
+# -- 21. transports ----------------------------------------------------------------------------------
+
+
+def _raw_exchange(port: int, request: bytes) -> bytes:
+    """Send ``request`` on a fresh connection left open, and read the reply. A server that waits
+    for the end of the stream never answers: the timeout fails the test."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(request)
+        reply = b""
+        while b"\r\n\r\n" not in reply or len(reply.partition(b"\r\n\r\n")[2]) < _length(reply):
+            data = sock.recv(65536)
+            if not data:
+                break
+            reply += data
+        return reply
+
+
+def _length(reply: bytes) -> int:
+    for line in reply.partition(b"\r\n\r\n")[0].split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0
+
+
+def dev_wsgi_app() -> Any:
+    from inngest_serverless.adapters.wsgi import wsgi_app
+
+    client = dev_app()
+
+    @define(client)
+    def fn(ctx: Context) -> str:
+        return "ok"
+
+    return wsgi_app(client)
+
+
+def test_wsgi_a_negative_content_length_is_a_400_not_a_read_to_the_end() -> None:
+    from inngest_serverless.adapters.wsgi import LocalServer
+
+    with LocalServer(dev_wsgi_app()) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        reply = _raw_exchange(port, b"POST /api/inngest?fnId=app-fn HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n{}")
+    assert reply.split(b" ", 2)[1] == b"400" and b"negative" in reply
+
+
+def test_wsgi_a_path_that_is_not_latin_1_does_not_raise() -> None:
+    import io
+
+    app = dev_wsgi_app()
+    got: dict[str, Any] = {}
+    environ = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": "/api/\u0100\ud800", "QUERY_STRING": "",
+               "SERVER_NAME": "a", "SERVER_PORT": "80", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b"")}
+    body = b"".join(app(environ, lambda status, headers, exc_info=None: got.update(status=status)))
+    assert got["status"].startswith("200") and b"function_count" in body
+
+
+@pytest.fixture
+def vercel_server() -> Any:
+    from http.server import ThreadingHTTPServer
+
+    from inngest_serverless.adapters.vercel import handler_class
+
+    client = dev_app()
+
+    @define(client)
+    def fn(ctx: Context) -> str:
+        return "ok"
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class(Handler(client, framework="vercel"), max_body=1 << 20))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+@pytest.mark.parametrize("size_line", [b"-5", b"-1", b"zz", b"0x5", b"+5"])
+def test_vercel_a_malformed_chunk_size_is_a_400(vercel_server: int, size_line: bytes) -> None:
+    head = (b"POST /api/inngest?fnId=app-fn HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + size_line + b"\r\n")
+    reply = _raw_exchange(vercel_server, head)  # with -1, read to the end of the stream, which never comes
+    assert reply.split(b" ", 2)[1] == b"400" and b"chunk size" in reply
+
+
+def test_vercel_a_well_formed_chunked_body_is_still_read() -> None:
+    import io
+
+    from inngest_serverless.adapters.vercel import _read_chunked
+
+    assert _read_chunked(io.BytesIO(b"4\r\n{\"a\"\r\n3;ext=1\r\n:1}\r\n0\r\n\r\n"), 100) == b'{"a":1}'
+    assert _read_chunked(io.BytesIO(b"10\r\n" + b"x" * 16 + b"\r\n0\r\n\r\n"), 8) is None
+
+
+class _Context:
+    def __init__(self, remaining: Any) -> None:
+        self.remaining = remaining
+
+    def get_remaining_time_in_millis(self) -> Any:
+        if isinstance(self.remaining, BaseException):
+            raise self.remaining
+        return self.remaining
+
+
+@pytest.mark.parametrize("remaining", [RuntimeError("no deadline here"), 10**400, float("inf"), float("nan"),
+                                       "soon", None, -5])
+def test_lambda_a_context_whose_remaining_time_is_unusable_does_not_raise(remaining: Any) -> None:
+    from inngest_serverless.adapters.aws_lambda import lambda_adapter
+    from tests import aws_harness as aws
+
+    client = dev_app()
+
+    @define(client)
+    def fn(ctx: Context) -> str:
+        return ctx.step.run("s", lambda: "ok")
+
+    event = aws.build_event("http-api", "POST", "https://abc.lambda-url.us-east-1.on.aws/api/inngest?fnId=app-fn",
+                            {"content-type": "application/json"}, json.dumps(call_body()).encode())
+    status, _, body = aws.read_reply(lambda_adapter(client)(event, _Context(remaining)))
+    assert status == 206 and json.loads(body)[0]["op"] == "StepRun"

@@ -163,7 +163,10 @@ def handler_class(
 
         def _body(self, headers: dict[str, str]) -> bytes | Response:
             if headers.get("transfer-encoding", "").lower() == "chunked":
-                data = _read_chunked(self.rfile, limit)
+                try:
+                    data = _read_chunked(self.rfile, limit)
+                except ValueError as exc:
+                    return _host.error_response(400, f"malformed chunked body: {exc}")
                 return _host.body_too_large(limit) if data is None else data
             try:
                 length = int(headers.get("content-length") or 0)
@@ -198,14 +201,16 @@ def handler_class(
 
 
 def _read_chunked(rfile: Any, limit: int) -> bytes | None:
+    """The body of a chunked upload; None past ``limit``; ``ValueError`` for a malformed one."""
     chunks: list[bytes] = []
     size = 0
     while True:
         line = rfile.readline(1024).split(b";")[0].strip()
-        try:
-            n = int(line or b"0", 16)
-        except ValueError:
-            return b""
+        # Hex digits only: int() would also take "-5" (then read(-5) raises, or read(-1) reads to
+        # the end of the stream, past the limit), "+5", "0x5" and "5_0".
+        if not line or line.strip(b"0123456789abcdefABCDEF"):
+            raise ValueError(f"chunk size {line[:20]!r} is not a hexadecimal number")
+        n = int(line, 16)
         if n == 0:
             while rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                 pass
@@ -213,5 +218,8 @@ def _read_chunked(rfile: Any, limit: int) -> bytes | None:
         size += n
         if size > limit:
             return None
-        chunks.append(rfile.read(n))
+        chunk = rfile.read(n)
+        if len(chunk) < n:
+            raise ValueError("the body ended inside a chunk")
+        chunks.append(chunk)
         rfile.readline(1024)

@@ -57,6 +57,8 @@ class WSGIAdapter(_host.Adapter):
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return _host.error_response(400, "the Content-Length header is not a number")
+        if length < 0:  # read(-1) would read to the end of the stream: a hang, past the body limit
+            return _host.error_response(400, "the Content-Length header is negative")
         if length > self.max_body:
             return _host.body_too_large(self.max_body)
         body = _read(environ, length, self.max_body)
@@ -92,7 +94,10 @@ def environ_url(environ: Mapping[str, Any], headers: Mapping[str, str]) -> str:
             host = f"{host}:{port}"
     # PEP 3333 strings are bytes decoded as latin-1; the real path is UTF-8.
     raw_path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
-    path = raw_path.encode("latin-1").decode("utf-8", "replace")
+    try:
+        path = raw_path.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a server that broke the rule and passed decoded text: take it as it is
+        path = raw_path.encode("utf-8", "replace").decode("utf-8")
     return _host.public_url(scheme, host, path, str(environ.get("QUERY_STRING", "")), headers)
 
 

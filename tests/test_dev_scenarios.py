@@ -179,7 +179,7 @@ def test_cron_tick_in_its_time_zone_starts_a_run(env: Env) -> None:
         assert time.time() < deadline
         time.sleep(0.05)
     run = env.client.wait_run(runs[0]["event_id"], "-cron")
-    assert run["output"] == {"name": "inngest/scheduled.timer", "cron": "TZ=Asia/Kathmandu 30 9 * * *"}
+    assert run["output"]["name"] == "inngest/scheduled.timer" and run["output"]["cron"] == "TZ=Asia/Kathmandu 30 9 * * *"
     following = store.one("SELECT at FROM queue WHERE kind='cron' AND payload LIKE '%Kathmandu%'")
     assert following is not None and following["at"] - row["at"] == 86400
 
@@ -198,7 +198,7 @@ def test_retry_after_error_delays_the_retry(env: Env) -> None:
     run = env.client.wait_run(event_id, "-retry-after")
     assert run["output"] == "retried"
     error = next(e for e in run["timeline"] if e["kind"] == "FunctionError")
-    assert error["detail"]["retry_at"] - error["ended"] >= 1.5  # the error's 2 s, not the 0.3 s retry interval
+    assert error["detail"]["retry_at"] - error["ended"] >= 1.9  # the error's 3 s from its second, not the 0.3 s interval
 
 
 def test_expression_filters_triggers(env: Env) -> None:

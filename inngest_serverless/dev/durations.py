@@ -79,19 +79,34 @@ def wake_time(value: object, now: float) -> float:
 
 
 def retry_after(value: str | None, now: float) -> float | None:
-    """The retry moment a ``Retry-After`` header asks for, clamped to 1 s .. 24 h from now."""
+    """The retry moment a ``Retry-After`` header asks for, clamped to 1 s .. 24 h from now.
+
+    As the server does, seconds count from the current second (now truncated), so ``2`` means
+    between 1 and 2 s from now, and a clamped moment is the current second plus the bound.
+    """
     if not value:
         return None
     text = value.strip()
+    second = float(int(now))
     at: float | None
-    if len(text) <= 7 and text.isdigit():
-        at = now + int(text)
+    if len(text) <= 7 and text.isdigit() and int(text) > 0:
+        at = second + int(text)
     else:
         at = parse_date(text)
     if at is None:
         return None
-    return min(max(at, now + 1.0), now + 86400.0)
+    if at - now > 86400.0:
+        return second + 86400.0
+    if at - now < 1.0:
+        return second + 1.0
+    return at
 
 
 def rfc3339(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rfc3339_ms(seconds: float) -> str:
+    """A moment as the server's REST API writes one: UTC, milliseconds, ``Z``."""
+    stamp = dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from inngest_serverless.core.wire import InternalEvent, Limit, Opcode
 
-from . import expressions
+from . import clock, expressions
 from .durations import MAX_SLEEP_SECONDS, YEAR_SECONDS, DurationError, wake_time
 from .ids import stable_uuid
 from .queue import Item, Kind
@@ -167,7 +167,7 @@ class Pauses:
     # ------------------------------------------------------------------ pauses (§3.2 waits, §5.1 cancel-on)
 
     def match_pauses(self, event: dict[str, Any], internal_id: str) -> None:
-        now = time.time()
+        now = clock.now()
         rows = self.store.all(
             "SELECT * FROM pauses WHERE event=? AND kind IN ('wait','invoke','cancel') AND expires>?",
             event["name"],
@@ -184,10 +184,11 @@ class Pauses:
                 event_data = event.get("data") or {}
                 if event_data.get("correlation_id") != data.get("correlation"):
                     continue
-                if "result" in event_data:
-                    value: Any = {"data": event_data["result"]}
-                elif "error" in event_data:
-                    value = {"error": event_data["error"]}
+                # Error first: a failed run's finished event carries its reply body as result too.
+                if "error" in event_data:
+                    value: Any = {"error": event_data["error"]}
+                elif "result" in event_data:
+                    value = {"data": event_data["result"]}
                 else:
                     value = event
                 self.resume(row["id"], value)
@@ -221,7 +222,7 @@ class Pauses:
 
     def signal(self, name: str, data: Any) -> str | None:
         """Resume the run waiting for signal ``name``; returns its run id, or None if nobody waits."""
-        row = self.store.one("SELECT id, run_id FROM pauses WHERE kind='signal' AND event=? AND expires>?", name, time.time())
+        row = self.store.one("SELECT id, run_id FROM pauses WHERE kind='signal' AND event=? AND expires>?", name, clock.now())
         if row is None or not self.resume(row["id"], {"data": {"signal": name, "data": data}}):
             return None
         return str(row["run_id"])

@@ -8,6 +8,7 @@ import sqlite3
 import time
 from typing import Any
 
+from .durations import rfc3339_ms
 from .store import Store, dumps
 
 
@@ -80,6 +81,30 @@ class Run:
             "cron": self.meta.get("cron"),
             "batch_id": self.meta.get("batch_id"),
         }
+
+    def v1(self) -> dict[str, Any]:
+        """The run as the server's REST API answers it (``FunctionRun``: the same keys and types),
+        then what only we add: ``function_slug``, ``started_at`` (Unix seconds) and ``error``."""
+        body: dict[str, Any] = {
+            "run_id": self.id,
+            "run_started_at": rfc3339_ms(self.created_at),
+            "function_id": self.fn_uuid,
+            "function_version": 0,
+            "environment_id": DEV_ENVIRONMENT_ID,
+            "event_id": self.event_ids[0] if self.event_ids else None,
+            "status": self.status,
+            "ended_at": None if self.ended_at is None else rfc3339_ms(self.ended_at),
+            "output": self.output,
+        }
+        for key in ("batch_id", "cron"):  # the server leaves them out when empty
+            if self.meta.get(key):
+                body[key] = self.meta[key]
+        body.update(function_slug=self.fn_slug, started_at=self.started_at, error=self.error)
+        return body
+
+
+# An environment id as the dev server writes one (its endpoints do not agree on the value).
+DEV_ENVIRONMENT_ID = "00000000-0000-0000-0000-000000000000"
 
 
 class Runs:

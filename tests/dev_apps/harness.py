@@ -105,6 +105,7 @@ class Recorder:
                 if method == "POST":
                     recorder.calls.append(
                         {
+                            "t": time.time(),
                             "path": self.path,
                             "request": json.loads(body) if body else None,
                             "status": response.status,

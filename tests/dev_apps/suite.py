@@ -8,6 +8,7 @@ so tests can check behaviour that leaves no trace in run outputs (concurrency, o
 from __future__ import annotations
 
 import datetime
+import os
 import threading
 import time
 from typing import Any
@@ -135,7 +136,7 @@ def build(sdk: Any, client: Any) -> list[Any]:
         def work(ctx: Any) -> Any:
             def body() -> str:
                 note(fn=name, what="start", key=ctx.event.data.get("key"), n=ctx.event.data.get("n"))
-                time.sleep(0.2)
+                time.sleep(float(ctx.event.data.get("hold", 0.2)))
                 note(fn=name, what="end", key=ctx.event.data.get("key"), n=ctx.event.data.get("n"))
                 return "done"
 
@@ -188,11 +189,78 @@ def build(sdk: Any, client: Any) -> list[Any]:
         ctx.step.run("late", lambda: note(fn="finish-timeout", what="late"))
         return "late"
 
-    @client.create_function(fn_id="cron", trigger=sdk.TriggerCron(cron="TZ=Asia/Kathmandu 30 9 * * *"))
+    # The schedules may be moved to the next minutes by a test that waits for them to fire.
+    @client.create_function(
+        fn_id="cron", trigger=sdk.TriggerCron(cron=os.environ.get("SUITE_CRON_TZ", "TZ=Asia/Kathmandu 30 9 * * *"))
+    )
     def cron(ctx: Any) -> Any:
-        return {"name": ctx.event.name, "cron": ctx.event.data["cron"]}
+        return {"name": ctx.event.name, "cron": ctx.event.data["cron"], "ts": ctx.event.ts}
 
-    fns.append(cron)
+    @client.create_function(fn_id="cron-utc", trigger=sdk.TriggerCron(cron=os.environ.get("SUITE_CRON_UTC", "30 9 * * *")))
+    def cron_utc(ctx: Any) -> Any:
+        return {"name": ctx.event.name, "cron": ctx.event.data["cron"], "ts": ctx.event.ts}
+
+    fns += [cron, cron_utc]
+
+    @fn("always-fails", "tests/always-fails.test", retries=2)
+    def always_fails(ctx: Any) -> Any:
+        raise Exception("still broken")
+
+    @fn("no-retry", "tests/no-retry.test", retries=3)
+    def no_retry(ctx: Any) -> Any:
+        raise sdk.NonRetriableError("do not retry")
+
+    @fn("slow-child", "tests/slow-child.never")
+    def slow_child(ctx: Any) -> Any:
+        ctx.step.sleep("nap", datetime.timedelta(seconds=5))
+        return "late"
+
+    @fn("invoke-timeout", "tests/invoke-timeout.test")
+    def invoke_timeout(ctx: Any) -> Any:
+        try:
+            result = ctx.step.invoke("call slow child", function=slow_child, data={}, timeout=datetime.timedelta(seconds=1))
+        except sdk.StepError as exc:
+            return {"error": str(exc)}
+        return {"child": result}
+
+    @fn(
+        "lifecycle",
+        "tests/lifecycle.test",
+        retries=0,
+        cancel=[sdk.Cancel(event="tests/lifecycle.cancel", if_exp="async.data.k == event.data.k")],
+    )
+    def lifecycle(ctx: Any) -> Any:
+        if ctx.event.data["mode"] == "fail":
+            raise sdk.NonRetriableError("lifecycle failed")
+        if ctx.event.data["mode"] == "sleep":
+            ctx.step.sleep("hold", datetime.timedelta(seconds=30))
+        return {"k": ctx.event.data["k"]}
+
+    def watcher(kind: str) -> Any:
+        def watch(ctx: Any) -> Any:
+            data = ctx.event.data
+            error = data.get("error")
+            seen = {
+                "kind": kind,
+                "keys": sorted(k for k in data if k != "_inngest"),
+                "k": (data.get("event") or {}).get("data", {}).get("k"),
+                "result": data.get("result"),
+                "error": error.get("message") if isinstance(error, dict) else error,
+            }
+            note(fn="watch", **seen)
+            return seen
+
+        return watch
+
+    # The server emits these for every run that ends; each watcher only takes the lifecycle function's.
+    for kind in ("finished", "failed", "cancelled"):
+        trigger = ev(event=f"inngest/function.{kind}", expression="event.data.function_id == 'dev-suite-lifecycle'")
+        fns.append(client.create_function(fn_id=f"watch-{kind}", trigger=trigger)(watcher(kind)))
+
+    @fn("singleton-cancel", "tests/singleton-cancel.test", singleton=sdk.Singleton(mode="cancel"))
+    def singleton_cancel(ctx: Any) -> Any:
+        ctx.step.sleep("hold", datetime.timedelta(seconds=2))
+        return ctx.event.data
 
     @fn("sleep-until", "tests/sleep-until.test")
     def sleep_until(ctx: Any) -> Any:
@@ -203,7 +271,7 @@ def build(sdk: Any, client: Any) -> list[Any]:
     @fn("retry-after", "tests/retry-after.test")
     def retry_after(ctx: Any) -> Any:
         if bump("retry-after") == 1:
-            raise sdk.RetryAfterError("not yet", datetime.timedelta(seconds=2))
+            raise sdk.RetryAfterError("not yet", datetime.timedelta(seconds=3))
         return "retried"
 
     @fn("big-state", "tests/big.test")

@@ -1,0 +1,580 @@
+"""One scenario suite, two executors: ``inngest dev`` (the real server, v1.43.0) and ``inngest-serverless dev``.
+
+The same app of ours (tests/dev_apps/ours_app.py, the functions of tests/dev_apps/suite.py) is
+served once per executor, behind a proxy that records every call (request and reply). Each test
+runs its scenario on both executors at the same time and compares what each produced: run
+statuses, outputs and errors, the calls the app received (which step, attempt, stack, and the
+memoized step values it was given, with ids, timestamps and stack traces left out), the ops it
+answered, and which events started which runs. Outcomes that depend on timing are compared as the
+server documents them (which runs, how many, in which order), never by the millisecond.
+
+A difference is either fixed in the embedded executor or named here, with its reason, and listed
+under "Differences from the Inngest server" in docs/local-development.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.dev_apps.executors import EXECUTORS, Executor, embedded_dev, real_dev
+from tests.dev_apps.harness import Recorder, app_process, http_json
+
+T = TypeVar("T")
+APP_ID = "dev-suite"
+FUNCTIONS = 41  # what suite.build registers for our SDK
+CRON_ZONE = "Asia/Kathmandu"
+
+
+class Side:
+    """One executor with the app synced to it, behind a recording proxy."""
+
+    def __init__(self, executor: Executor, recorder: Recorder, app_url: str) -> None:
+        self.executor, self.recorder, self.app_url = executor, recorder, app_url
+
+    def stats(self) -> list[dict[str, Any]]:
+        return list(http_json("GET", self.app_url.replace("/api/inngest", "/stats"))[1])
+
+    def raw_calls(self, run_id: str) -> list[dict[str, Any]]:
+        return [c for c in list(self.recorder.calls) if (c["request"] or {}).get("ctx", {}).get("run_id") == run_id]
+
+    def calls(self, run_id: str) -> list[dict[str, Any]]:
+        """The calls of one run, as the app saw them: ids, timestamps and stack traces left out."""
+        return [_call_shape(c) for c in self.raw_calls(run_id)]
+
+    def trigger(self, name: str, data: dict[str, Any] | None = None, *, timeout: float = 60.0, **fields: Any) -> dict[str, Any]:
+        return self.executor.wait_run(self.executor.send_one(name, data, **fields), timeout=timeout)
+
+
+def _call_shape(call: dict[str, Any]) -> dict[str, Any]:
+    request, query = call["request"], urllib.parse.parse_qs(urllib.parse.urlparse(call["path"]).query)
+    ctx = request["ctx"]
+    reply = call["response"]
+    ops = [{"op": op["op"], "id": op.get("id")} for op in reply] if call["status"] == 206 else None
+    return {
+        "stepId": query["stepId"][0],
+        "attempt": ctx["attempt"],
+        "stack": ctx["stack"],
+        "planned": ctx["disable_immediate_execution"],
+        "use_api": request.get("use_api", False),
+        "steps": _scrub(request["steps"]),
+        "status": call["status"],
+        "ops": ops,
+    }
+
+
+def _scrub(value: Any) -> Any:
+    """Memoized values without what differs by nature: event ids and timestamps, stack traces."""
+    if isinstance(value, dict):
+        event_like = "name" in value and "data" in value
+        return {
+            k: ("*" if event_like and k in ("id", "ts") else _scrub(v))
+            for k, v in value.items()
+            if k not in ("stack", "_inngest")
+        }
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _cron_schedules(now: float) -> dict[str, str]:
+    """A UTC schedule and a Kathmandu one firing within the next minutes (after both apps are synced)."""
+    utc = dt.datetime.fromtimestamp(now + 90, dt.timezone.utc).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    there = (utc + dt.timedelta(minutes=1)).astimezone(ZoneInfo(CRON_ZONE))
+    return {
+        "SUITE_CRON_UTC": f"{utc.minute} {utc.hour} * * *",
+        "SUITE_CRON_TZ": f"TZ={CRON_ZONE} {there.minute} {there.hour} * * *",
+        "fires": json.dumps([utc.timestamp(), utc.timestamp() + 60]),
+    }
+
+
+@contextlib.contextmanager
+def _side(executor: Executor, env: dict[str, str]) -> Iterator[Side]:
+    with app_process("tests.dev_apps.ours_app", executor.url, extra_env=env) as app_url:
+        recorder = Recorder(app_url)
+        try:
+            executor.sync(recorder.url, APP_ID, FUNCTIONS)
+            yield Side(executor, recorder, app_url)
+        finally:
+            recorder.close()
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[dict[str, Side]]:
+    schedules = _cron_schedules(time.time())
+    env = {k: v for k, v in schedules.items() if k.startswith("SUITE_")}
+    with contextlib.ExitStack() as stack:
+        real = stack.enter_context(real_dev())
+        ours = stack.enter_context(embedded_dev())
+        sides = {e.name: stack.enter_context(_side(e, env)) for e in (real, ours)}
+        sides["inngest-dev"].cron_fires = json.loads(schedules["fires"])  # type: ignore[attr-defined]
+        yield sides
+
+
+def both(pair: dict[str, Side], scenario: Callable[[Side], T]) -> dict[str, T]:
+    """Run ``scenario`` on both executors at once; their results by executor name."""
+    with ThreadPoolExecutor(2) as pool:
+        futures = {name: pool.submit(scenario, side) for name, side in pair.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def same(pair: dict[str, Side], scenario: Callable[[Side], T]) -> T:
+    """Run ``scenario`` on both executors; their results must be equal. Returns the real server's."""
+    results = both(pair, scenario)
+    real, ours = (results[name] for name in EXECUTORS)
+    assert ours == real, f"the embedded executor differs from inngest dev:\n  ours: {ours}\n  real: {real}"
+    return real
+
+
+def _outcome(run: dict[str, Any]) -> dict[str, Any]:
+    return {k: run[k] for k in ("status", "output", "error")}
+
+
+# ------------------------------------------------------------------------------ steps and retries
+
+
+def test_basic_run_is_one_call(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        run = side.trigger("tests/function.test", {"test": True})
+        return _outcome(run), side.calls(run["id"])
+
+    outcome, calls = same(pair, scenario)
+    assert outcome["output"] == {"name": "tests/function.test", "body": "ok"}
+    assert len(calls) == 1 and calls[0]["stack"] == {"stack": [], "current": 0}
+
+
+def test_serial_steps_and_a_sleep(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        run = side.trigger("tests/step.test", {"steps": {"ok": "yes"}}, user={"email": "test@example.com"})
+        return _outcome(run), side.calls(run["id"])
+
+    outcome, calls = same(pair, scenario)
+    assert outcome["status"] == "Completed"
+    assert [c["status"] for c in calls] == [206, 206, 206, 200]
+    assert calls[2]["steps"]["c3ca5f787365eae0dea86250e27d476406956478"] is None  # a finished sleep memoizes null
+
+
+def test_retries_rerun_the_same_item_with_the_next_attempt(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        run = side.trigger("tests/retry.test", {"steps": {"ok": "yes"}})
+        return _outcome(run), [(c["attempt"], c["stack"]["stack"], c["status"], c["ops"]) for c in side.calls(run["id"])]
+
+    _, calls = same(pair, scenario)
+    assert [(a, len(s), st) for a, s, st, _ in calls] == [(0, 0, 206), (1, 0, 206), (0, 1, 500), (1, 1, 200)]
+
+
+def test_retries_run_out_and_the_run_fails(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        run = side.trigger("tests/always-fails.test")
+        return _outcome(run), [(c["attempt"], c["status"]) for c in side.calls(run["id"])]
+
+    outcome, calls = same(pair, scenario)
+    assert outcome["status"] == "Failed" and outcome["error"]["message"] == "still broken"
+    assert calls == [(0, 500), (1, 500), (2, 500)]  # retries=2: three attempts
+
+
+def test_no_retry_error_fails_at_once(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        run = side.trigger("tests/no-retry.test")
+        return _outcome(run), [(c["attempt"], c["status"]) for c in side.calls(run["id"])]
+
+    outcome, calls = same(pair, scenario)
+    assert outcome["error"] == {"name": "NonRetriableError", "message": "do not retry"}
+    assert calls == [(0, 400)]
+
+
+def test_retry_after_sets_the_next_attempt(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        run = side.trigger("tests/retry-after.test")
+        raw = side.raw_calls(run["id"])
+        waited = raw[1]["t"] - raw[0]["t"]
+        return _outcome(run), [(c["attempt"], c["status"]) for c in side.calls(run["id"])], waited >= 1.9
+
+    outcome, calls, waited = same(pair, scenario)
+    assert outcome["output"] == "retried" and calls == [(0, 500), (1, 200)]
+    # Retry-After: 3 counts from the current second (2 to 3 s), not the 1 s retry interval
+    assert waited
+
+
+def test_sleep_until_wakes_at_the_given_time(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        wake = time.time() + 2
+        run = side.trigger("tests/sleep-until.test", {"wake": wake})
+        raw = side.raw_calls(run["id"])
+        return _outcome(run), side.calls(run["id"])[1:], raw[1]["t"] >= int(wake)
+
+    outcome, _, on_time = same(pair, scenario)
+    assert outcome["output"] == "awake" and on_time
+
+
+def test_wait_for_event_matches_skips_a_miss_and_times_out(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        ex = side.executor
+        waiting = ex.send_one("tests/wait.test", {"id": "123", "timeout_ms": 20000})
+        timing_out = ex.send_one("tests/wait.test", {"id": "456", "timeout_ms": 1000})
+        run = ex.wait_runs(waiting, ended=False)[0]
+        deadline = time.time() + 20
+        while not side.raw_calls(run["id"]):
+            assert time.time() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)  # the wait is stored once the call has answered
+        ex.send_one("test/resume", {"id": "ignored", "resume": True})
+        ex.send_one("test/resume", {"id": "123", "resume": True}, id="resume")
+        matched, timed_out = ex.wait_run(waiting), ex.wait_run(timing_out)
+        return _outcome(matched), side.calls(matched["id"]), _outcome(timed_out), side.calls(timed_out["id"])
+
+    matched, calls, timed_out, timeout_calls = same(pair, scenario)
+    assert matched["output"] == {"result": {"id": "123", "resume": True}}
+    assert calls[-1]["steps"]["daaad336276d15594d0e765f96c17cd746bf4971"]["name"] == "test/resume"
+    assert timed_out["output"] == {} and timeout_calls[-1]["steps"]["daaad336276d15594d0e765f96c17cd746bf4971"] is None
+
+
+def test_invoke_returns_fails_and_times_out(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        ex = side.executor
+        ok = ex.send_one("tests/invoke.test", {"x": 21})
+        failing = ex.send_one("tests/invoke.test", {"x": 1, "fail": True})
+        slow = ex.send_one("tests/invoke-timeout.test")
+        runs = [ex.wait_run(e) for e in (ok, failing, slow)]
+        return [(_outcome(r), side.calls(r["id"])) for r in runs]
+
+    (ok, ok_calls), (failing, _), (slow, _) = same(pair, scenario)
+    assert ok["output"] == {"child": {"doubled": 42}} and ok_calls[-1]["steps"]
+    assert "child failed" in failing["output"]["child_error"]
+    assert "Timed out" in slow["output"]["error"] or "timed out" in slow["output"]["error"].lower()
+
+
+def test_send_event_starts_the_receiver(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        run = side.trigger("tests/send.test")
+        calls = side.calls(run["id"])
+        sent_ids = next(c for c in side.raw_calls(run["id"]) if c["status"] == 206)["response"][0]["data"]
+        received = side.executor.wait_run(sent_ids[0])
+        return _outcome(run), [c["ops"] for c in calls], (received["slug"], _outcome(received))
+
+    outcome, _, received = same(pair, scenario)
+    assert outcome["output"] == {"sent": 1}
+    assert received == ("dev-suite-sent-receiver", {"status": "Completed", "output": {"from": "send-event"}, "error": None})
+
+
+def test_parallel_steps_are_planned_then_joined(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        run = side.trigger("tests/parallel.test")
+        calls = side.calls(run["id"])
+        # The three planned steps are called at once: the order of their calls, and so of their
+        # results in the stack (save order), is not part of the semantics.
+        for call in calls[4:]:
+            call["stack"]["stack"] = sorted(call["stack"]["stack"][:3]) + call["stack"]["stack"][3:]
+        return _outcome(run), calls[0], sorted(calls[1:4], key=lambda c: c["stepId"]), calls[4:]
+
+    outcome, first, planned, _ = same(pair, scenario)
+    assert outcome["output"] == {"parts": [0, 10, 20], "sum": 30}
+    assert [op["op"] for op in first["ops"]] == ["StepPlanned"] * 3
+    assert all(c["planned"] for c in planned)
+
+
+def test_state_over_the_body_limit_goes_through_the_api(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        run = side.trigger("tests/big.test", timeout=120)
+        return _outcome(run), [(c["use_api"], c["stack"]["current"]) for c in side.calls(run["id"])]
+
+    outcome, calls = same(pair, scenario)
+    assert outcome["output"] == {"lengths": [2_500_000, 2_500_000]} and calls[-1][0] is True
+
+
+def test_expression_filters_triggers(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        free = side.executor.send_one("tests/expr.test", {"plan": "free"})
+        pro = side.trigger("tests/expr.test", {"plan": "pro"})
+        return _outcome(pro), side.executor.runs_of_event(free)
+
+    outcome, free_runs = same(pair, scenario)
+    assert outcome["output"] == {"plan": "pro"} and free_runs == []
+
+
+# ------------------------------------------------------------------------------ cancellation, timeouts, lifecycle
+
+
+def _wait_for_call(side: Side, run_id: str, count: int = 1) -> None:
+    """Until the app has answered ``count`` calls of the run (and the executor has had time to store the reply)."""
+    deadline = time.time() + 30
+    while len(side.raw_calls(run_id)) < count:
+        assert time.time() < deadline, f"{side.executor.name}: run {run_id} had no call {count}"
+        time.sleep(0.05)
+    time.sleep(0.5)
+
+
+def test_cancel_on_event_with_if_stops_a_sleeping_run(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        ex = side.executor
+        event_id = ex.send_one("tests/cancel.test", {"request_id": "123", "whatever": "x"})
+        run = ex.wait_runs(event_id, ended=False)[0]
+        _wait_for_call(side, run["id"])
+        other = ex.send_one("cancel/please", {"request_id": "other"})
+        time.sleep(1)
+        still = ex.run(run["id"])
+        ex.send_one("cancel/please", {"request_id": "123"})
+        ended = ex.wait_status(run["id"], frozenset({"Cancelled", "Completed", "Failed"}))
+        time.sleep(1)
+        return (still or {}).get("status"), ended["status"], side.calls(run["id"]), ex.runs_of_event(other)
+
+    still, ended, calls, other_runs = same(pair, scenario)
+    assert (still, ended) == ("Running", "Cancelled")
+    assert len(calls) == 1 and other_runs == []
+    assert not [r for r in pair["embedded"].stats() + pair["inngest-dev"].stats() if r.get("fn") == "cancel-test"]
+
+
+def test_cancel_through_the_rest_api(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        ex = side.executor
+        event_id = ex.send_one("tests/cancel.test", {"request_id": "api"})
+        run = ex.wait_runs(event_id, ended=False)[0]
+        _wait_for_call(side, run["id"])
+        status = ex.cancel(run["id"])
+        ended = ex.wait_status(run["id"], frozenset({"Cancelled", "Completed", "Failed"}))
+        return status < 300, ended["status"], len(side.calls(run["id"]))
+
+    assert same(pair, scenario) == (True, "Cancelled", 1)
+
+
+def test_finish_timeout_cancels_the_run(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        run = side.trigger("tests/timeout.test")
+        time.sleep(3)  # past the sleep: nothing may call the app again
+        return run["status"], len(side.calls(run["id"]))
+
+    assert same(pair, scenario) == ("Cancelled", 1)
+
+
+def test_on_failure_handler_gets_the_error(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        run = side.trigger("tests/fail.test")
+        deadline = time.time() + 30
+        while not (handled := [r for r in side.stats() if r.get("what") == "on_failure"]):
+            assert time.time() < deadline, "the failure handler never ran"
+            time.sleep(0.1)
+        return _outcome(run), handled[0]["error"]
+
+    outcome, error = same(pair, scenario)
+    assert outcome["error"] == {"name": "NonRetriableError", "message": "nope"} and error == "nope"
+
+
+def test_system_events_finished_failed_cancelled(pair: dict[str, Side]) -> None:
+    """inngest/function.finished for every end, .failed and .cancelled as well for those ends."""
+
+    def scenario(side: Side) -> Any:
+        ex = side.executor
+        ok = ex.wait_run(ex.send_one("tests/lifecycle.test", {"mode": "ok", "k": "ok"}))
+        failed = ex.wait_run(ex.send_one("tests/lifecycle.test", {"mode": "fail", "k": "fail"}))
+        sleeping = ex.wait_runs(ex.send_one("tests/lifecycle.test", {"mode": "sleep", "k": "sleep"}), ended=False)[0]
+        _wait_for_call(side, sleeping["id"])
+        ex.send_one("tests/lifecycle.cancel", {"k": "sleep"})
+        ex.wait_status(sleeping["id"], frozenset({"Cancelled"}))
+        deadline = time.time() + 30
+        while len(seen := [r for r in side.stats() if r.get("fn") == "watch"]) < 5:  # finished x3, failed, cancelled
+            assert time.time() < deadline, f"{ex.name}: lifecycle events seen: {seen}"
+            time.sleep(0.2)
+        time.sleep(1)  # and no more
+        seen = [r for r in side.stats() if r.get("fn") == "watch"]
+        watched = {
+            kind: sorted(({k: v for k, v in r.items() if k not in ("t", "fn")} for r in seen if r["kind"] == kind),
+                         key=lambda r: str(r["k"]))
+            for kind in ("finished", "failed", "cancelled")
+        }
+        return ok["status"], failed["status"], watched
+
+    ok, failed, watched = same(pair, scenario)
+    assert (ok, failed) == ("Completed", "Failed")
+    assert [w["k"] for w in watched["finished"]] == ["fail", "ok", "sleep"]
+    assert [w["k"] for w in watched["failed"]] == ["fail"] and [w["k"] for w in watched["cancelled"]] == ["sleep"]
+
+
+# ------------------------------------------------------------------------------ use_api, checkpoints, fetch, signals
+
+
+def test_checkpointed_steps(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        run = side.trigger("tests/checkpoint.test")
+        return _outcome(run), len(side.calls(run["id"])) < 5
+
+    outcome, fewer_calls = same(pair, scenario)
+    assert outcome["output"] == {"values": [0, 2, 4, 6]} and fewer_calls
+
+
+def test_fetch_step_is_made_by_the_executor(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        run = side.trigger("tests/fetch.test", {"url": f"{side.executor.url}/health"})
+        return run["status"], (run["output"] or {}).get("status"), [c["ops"] for c in side.calls(run["id"])]
+
+    status, code, _ = same(pair, scenario)
+    assert (status, code) == ("Completed", 200)
+
+
+def test_wait_for_signal_resumes_through_the_signals_api(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        ex = side.executor
+        signal = "sig-1"
+        run = ex.wait_runs(ex.send_one("tests/signal.test", {"signal": signal}), ended=False)[0]
+        _wait_for_call(side, run["id"])
+        missing = http_json("POST", f"{ex.url}/v1/signals", {"signal": "nobody", "data": {}})[0]
+        status, body = http_json("POST", f"{ex.url}/v1/signals", {"signal": signal, "data": {"ok": 1}})
+        ended = ex.wait_status(run["id"], frozenset({"Completed", "Failed"}))
+        return missing, status, body["data"]["run_id"] == run["id"], _outcome(ended)
+
+    missing, status, same_run, outcome = same(pair, scenario)
+    assert (missing, status, same_run) == (404, 200, True)
+    assert outcome["output"] == {"got": {"signal": "sig-1", "data": {"ok": 1}}}
+
+
+# ------------------------------------------------------------------------------ flow control
+
+
+def _send_many(side: Side, name: str, datas: list[dict[str, Any]]) -> list[str]:
+    return side.executor.send([{"name": name, "data": d} for d in datas])
+
+
+def _overlaps(records: list[dict[str, Any]], fn: str, key: Any = None) -> int:
+    """The largest number of step bodies of ``fn`` (with ``key``, if given) that ran at once."""
+    depth = peak = 0
+    mine = [r for r in records if r.get("fn") == fn and (key is None or r.get("key") == key)]
+    for record in sorted(mine, key=lambda r: (r["t"], r["what"] == "start")):
+        depth += 1 if record["what"] == "start" else -1
+        peak = max(peak, depth)
+    return peak
+
+
+def _runs_of_any(side: Side, event_ids: list[str], settle: float) -> list[dict[str, Any]]:
+    """The runs any of the events started, once there is one and ``settle`` seconds more have passed."""
+    deadline = time.time() + 30
+    while not [r for i in event_ids for r in side.executor.runs_of_event(i)]:
+        assert time.time() < deadline, f"{side.executor.name}: no run for any of {event_ids}"
+        time.sleep(0.1)
+    time.sleep(settle)
+    return [r for i in event_ids for r in side.executor.runs_of_event(i)]
+
+
+def test_concurrency_limit_one_step_at_a_time(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        ids = _send_many(side, "tests/concurrency.test", [{"n": n} for n in range(4)])
+        runs = [side.executor.wait_run(i) for i in ids]
+        return [r["status"] for r in runs], _overlaps(side.stats(), "concurrency")
+
+    assert same(pair, scenario) == (["Completed"] * 4, 1)
+
+
+def test_keyed_concurrency_limits_each_key(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        ids = _send_many(side, "tests/keyed.test", [{"key": k, "n": n} for n, k in enumerate("aabb")])
+        runs = [side.executor.wait_run(i) for i in ids]
+        records = side.stats()
+        per_key = [_overlaps(records, "keyed-concurrency", k) for k in "ab"]
+        return [r["status"] for r in runs], per_key
+
+    assert same(pair, scenario) == (["Completed"] * 4, [1, 1])
+
+
+def test_priority_runs_the_higher_factor_first(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        # The blocker holds the only slot long enough for both others to be queued behind it.
+        blocker = side.executor.send_one("tests/priority.test", {"p": 0, "n": "blocker", "hold": 2})
+        deadline = time.time() + 20
+        while not [r for r in side.stats() if r.get("fn") == "priority"]:
+            assert time.time() < deadline
+            time.sleep(0.02)
+        ids = _send_many(side, "tests/priority.test", [{"p": 0, "n": "low"}, {"p": 600, "n": "high"}])
+        for event_id in [blocker, *ids]:
+            side.executor.wait_run(event_id)
+        return [r["n"] for r in side.stats() if r.get("fn") == "priority" and r["what"] == "start"]
+
+    assert same(pair, scenario) == ["blocker", "high", "low"]
+
+
+def test_throttle_delays_runs_without_dropping(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        ids = _send_many(side, "tests/throttle.test", [{"n": n} for n in range(3)])
+        runs = [side.executor.wait_run(i) for i in ids]
+        starts = sorted(r["t"] for r in side.stats() if r.get("fn") == "throttled" and r["what"] == "start")
+        return [r["status"] for r in runs], starts[-1] - starts[0] >= 0.9
+
+    assert same(pair, scenario) == (["Completed"] * 3, True)
+
+
+def test_rate_limit_drops_extra_runs(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        # The events of one request reach the server's scheduler in no set order: any one may win.
+        ids = _send_many(side, "tests/ratelimit.test", [{"n": n} for n in range(3)])
+        runs = _runs_of_any(side, ids, settle=2)
+        return len(runs), side.executor.wait_status(runs[0]["id"], frozenset({"Completed"}))["status"]
+
+    assert same(pair, scenario) == (1, "Completed")
+
+
+def test_idempotency_key_and_event_id_start_one_run(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        ids = _send_many(side, "tests/idem.test", [{"k": "x"}, {"k": "x"}, {"k": "y"}])
+        first = side.executor.send_one("tests/function.test", {"n": 1}, id="same-id")
+        second = side.executor.send_one("tests/function.test", {"n": 2}, id="same-id")
+        runs = [side.executor.wait_run(i) for i in (ids[0], ids[2], first)]
+        time.sleep(2)
+        return [_outcome(r) for r in runs], side.executor.runs_of_event(ids[1]), side.executor.runs_of_event(second)
+
+    runs, duplicate, same_id = same(pair, scenario)
+    assert [r["output"] for r in runs[:2]] == [{"k": "x"}, {"k": "y"}] and duplicate == [] and same_id == []
+
+
+def test_debounce_runs_once_with_the_last_event(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        ids = [side.executor.send_one("tests/debounce.test", {"n": n}) for n in range(3)]
+        last = side.executor.wait_run(ids[-1])
+        return _outcome(last), [side.executor.runs_of_event(i) for i in ids[:2]]
+
+    outcome, earlier = same(pair, scenario)
+    assert outcome["output"] == {"n": 2} and earlier == [[], []]
+
+
+def test_batch_collects_events_into_one_run(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        ids = _send_many(side, "tests/batch.test", [{"n": n} for n in range(3)])
+        runs = _runs_of_any(side, ids, settle=1)
+        # The run is listed under its first event only; which event is first is not set either.
+        listed = [len(side.executor.runs_of_event(i)) for i in ids]
+        run = side.executor.wait_status(runs[0]["id"], frozenset({"Completed"}))
+        return sorted(run["output"]), sorted(listed)
+
+    assert same(pair, scenario) == ([0, 1, 2], [0, 0, 1])
+
+
+def test_singleton_skip_keeps_the_live_run(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        ex = side.executor
+        first = ex.wait_runs(ex.send_one("tests/singleton.test"), ended=False)[0]
+        _wait_for_call(side, first["id"])
+        second = ex.send_one("tests/singleton.test")
+        time.sleep(1.5)
+        skipped = ex.runs_of_event(second)
+        return ex.wait_status(first["id"], frozenset({"Completed"}))["status"], [r["status"] for r in skipped]
+
+    results = both(pair, scenario)
+    # A deliberate difference: the server lists no run for the skipped event (the skip shows only
+    # in its UI's traces); ours lists a run with the status Skipped, so that the CLI can say why.
+    assert results == {"inngest-dev": ("Completed", []), "embedded": ("Completed", ["Skipped"])}
+
+
+def test_singleton_cancel_replaces_the_live_run(pair: dict[str, Side]) -> None:
+    def scenario(side: Side) -> Any:
+        ex = side.executor
+        first = ex.wait_runs(ex.send_one("tests/singleton-cancel.test", {"n": 1}), ended=False)[0]
+        _wait_for_call(side, first["id"])
+        second = ex.wait_run(ex.send_one("tests/singleton-cancel.test", {"n": 2}))
+        return ex.wait_status(first["id"], frozenset({"Cancelled", "Completed"}))["status"], _outcome(second)
+
+    assert same(pair, scenario) == ("Cancelled", {"status": "Completed", "output": {"n": 2}, "error": None})

@@ -92,7 +92,8 @@ def _tool(name: str, *, postgres: bool = False) -> str:
 
 def clean_env(extra: Mapping[str, str] | None = None, *, home: Path | None = None) -> dict[str, str]:
     """The environment for a server: ours without INNGEST_* (they act as flags), telemetry off."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    # DEBUG (any value) would also start the server's debug API on a fixed port (7777).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_") and k != "DEBUG"}
     env["DO_NOT_TRACK"] = "1"
     if home is not None:
         env["HOME"] = str(home)  # the CLI writes ~/.config/inngest; keep it in the temp dir

@@ -429,7 +429,7 @@ BAD_STEP_CALLS = {
     "NaN sleep": (lambda ctx: ctx.step.sleep("nap", float("nan")), "finite"),
     "infinite timeout": (lambda ctx: ctx.step.wait_for_event("w", event="e", timeout=float("inf")), "finite"),
     "text timeout": (lambda ctx: ctx.step.wait_for_event("w", event="e", timeout="1h"), "timeout"),
-    "parallel of numbers": (lambda ctx: ctx.step.parallel((1, 2)), "item 0 is a int, not a callable"),
+    "parallel of numbers": (lambda ctx: ctx.step.parallel((1, 2)), "item 0 (int) is not callable"),
     "parallel of a number": (lambda ctx: ctx.step.parallel(5), "sequence of callables"),
     "lone surrogate step ID": (lambda ctx: ctx.step.run("\ud800", lambda: 1), "lone surrogate"),
     "invoke data nested too deeply": (

@@ -389,7 +389,8 @@ def _branches(callables: Any) -> tuple[Callable[[], Any], ...]:
         raise ConfigError(f"parallel() takes a sequence of callables, not {type(callables).__name__}") from None
     for i, fn in enumerate(branches):
         if not callable(fn):
-            raise ConfigError(f"parallel(): item {i} is a {type(fn).__name__}, not a callable (e.g. lambda: ...)")
+            raise ConfigError(f"parallel(): item {i} ({type(fn).__name__}) is not callable; pass functions, "
+                              "e.g. lambda: ctx.step.run(...)")
     return branches
 
 

@@ -43,7 +43,7 @@ def test_discovery_executes_a_lone_new_step_immediately(client: Inngest) -> None
     assert resp.status == 206
     assert resp.json() == [{
         "op": "StepRun", "id": h("first step"), "name": "first step", "displayName": "first step",
-        "userland": {"id": "first step"}, "data": "one", "opts": {"type": "step.run"},
+        "userland": {"id": "first step"}, "data": "one", "opts": None,
     }]
     assert calls == [1]
 
@@ -68,7 +68,7 @@ def test_disable_immediate_execution_plans_instead(client: Inngest) -> None:
 
     resp = post(Handler(client), "fn", call_body(disable=True))
     assert resp.json() == [{"op": "StepPlanned", "id": h("a"), "name": "a", "displayName": "a",
-                            "userland": {"id": "a"}}]
+                            "opts": None, "data": None, "userland": {"id": "a"}}]
 
 
 def test_force_step_plan_header_plans(client: Inngest) -> None:
@@ -194,17 +194,19 @@ def test_uncaught_step_error_fails_function_without_retry(client: Inngest) -> No
 
 
 @pytest.mark.parametrize(
-    ("exc", "status", "no_retry"),
-    [(ValueError("v"), 500, "false"), (NonRetriableError("n"), 400, "true")],
+    ("exc", "status", "no_retry", "name"),
+    [(ValueError("v"), 500, "false", "ValueError"), (NonRetriableError("n"), 400, "true", "NonRetriableError"),
+     # A bare Exception goes by the wire's generic name, as a Go errors.New does (docs/compatibility.md).
+     (Exception("e"), 500, "false", "Error")],
 )
-def test_function_errors(client: Inngest, exc: Exception, status: int, no_retry: str) -> None:
+def test_function_errors(client: Inngest, exc: Exception, status: int, no_retry: str, name: str) -> None:
     @make(client)
     def fn(ctx: Context) -> Any:
         raise exc
 
     resp = post(Handler(client), "fn", call_body())
     assert (resp.status, resp.headers["x-inngest-no-retry"]) == (status, no_retry)
-    assert resp.json()["message"] == str(exc)
+    assert (resp.json()["name"], resp.json()["message"]) == (name, str(exc))
 
 
 def test_function_retry_after_error(client: Inngest) -> None:

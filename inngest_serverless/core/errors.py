@@ -7,6 +7,8 @@ import math
 import traceback
 from typing import Any
 
+from .wire import GENERIC_ERROR_NAME
+
 
 class InngestError(Exception):
     """Base of every error this SDK raises."""
@@ -85,7 +87,8 @@ def error_object(exc: BaseException) -> dict[str, Any]:
     fallback = str(exc) if isinstance(exc, Exception) else repr(exc)
     message = getattr(exc, "message", None) or fallback or type(exc).__name__
     return {
-        "name": type(exc).__name__,
+        # A bare Exception is the language's generic error: the wire's generic name says the same.
+        "name": GENERIC_ERROR_NAME if type(exc) is Exception else type(exc).__name__,
         "message": str(message),
         "stack": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
     }

@@ -22,6 +22,9 @@ DEFAULT_SERVE_PATH: Final = "/api/inngest"
 COMPOSITE_ID_SEPARATOR: Final = "-"
 FAILURE_HANDLER_SUFFIX: Final = "-failure"
 NO_EVENT_KEY: Final = "NO_EVENT_KEY_SET"
+# The name of a generic error on the wire (the JS SDK's Error, the Go SDK's errors.New); a bare
+# Python Exception is sent under it (docs/compatibility.md).
+GENERIC_ERROR_NAME: Final = "Error"
 
 
 class Header:

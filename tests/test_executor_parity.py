@@ -40,6 +40,8 @@ class Side:
 
     def __init__(self, executor: Executor, recorder: Recorder, app_url: str) -> None:
         self.executor, self.recorder, self.app_url = executor, recorder, app_url
+        self.cron_fires: list[float] = []  # when the two cron functions' schedules fire (UTC, then a zone's)
+        self.cron_schedules: list[str] = []
 
     def stats(self) -> list[dict[str, Any]]:
         return list(http_json("GET", self.app_url.replace("/api/inngest", "/stats"))[1])
@@ -88,7 +90,7 @@ def _scrub(value: Any) -> Any:
 
 def _cron_schedules(now: float) -> dict[str, str]:
     """A UTC schedule and a Kathmandu one firing within the next minutes (after both apps are synced)."""
-    utc = dt.datetime.fromtimestamp(now + 90, dt.timezone.utc).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    utc = dt.datetime.fromtimestamp(now + 45, dt.timezone.utc).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
     there = (utc + dt.timedelta(minutes=1)).astimezone(ZoneInfo(CRON_ZONE))
     return {
         "SUITE_CRON_UTC": f"{utc.minute} {utc.hour} * * *",
@@ -116,7 +118,9 @@ def pair() -> Iterator[dict[str, Side]]:
         real = stack.enter_context(real_dev())
         ours = stack.enter_context(embedded_dev())
         sides = {e.name: stack.enter_context(_side(e, env)) for e in (real, ours)}
-        sides["inngest-dev"].cron_fires = json.loads(schedules["fires"])  # type: ignore[attr-defined]
+        for side in sides.values():
+            side.cron_fires = json.loads(schedules["fires"])
+            side.cron_schedules = [schedules["SUITE_CRON_UTC"], schedules["SUITE_CRON_TZ"]]
         yield sides
 
 
@@ -578,3 +582,21 @@ def test_singleton_cancel_replaces_the_live_run(pair: dict[str, Side]) -> None:
         return ex.wait_status(first["id"], frozenset({"Cancelled", "Completed"}))["status"], _outcome(second)
 
     assert same(pair, scenario) == ("Cancelled", {"status": "Completed", "output": {"n": 2}, "error": None})
+
+
+# ------------------------------------------------------------------------------ cron (last: it waits for the clock)
+
+
+def test_cron_fires_in_utc_without_a_prefix_and_in_the_named_zone_with_one(pair: dict[str, Side]) -> None:
+    """The schedules were set, when the apps started, to the next minutes: one with no prefix, read
+    in UTC (the embedded executor runs in America/New_York here), one with ``TZ=Asia/Kathmandu``."""
+
+    def scenario(side: Side) -> Any:
+        deadline = max(side.cron_fires) + 60
+        while len(ticks := [r for r in side.stats() if r.get("fn") == "cron"]) < 2:
+            assert time.time() < deadline, f"{side.executor.name}: cron ticks seen: {ticks}"
+            time.sleep(0.5)
+        fired = {r["cron"]: r["ts"] / 1000 for r in ticks}
+        return [round(fired[schedule] - fire) for schedule, fire in zip(side.cron_schedules, side.cron_fires, strict=True)]
+
+    assert same(pair, scenario) == [0, 0]  # each tick's event is stamped with its minute, to the second

@@ -194,10 +194,12 @@ def build(sdk: Any, client: Any) -> list[Any]:
         fn_id="cron", trigger=sdk.TriggerCron(cron=os.environ.get("SUITE_CRON_TZ", "TZ=Asia/Kathmandu 30 9 * * *"))
     )
     def cron(ctx: Any) -> Any:
+        note(fn="cron", cron=ctx.event.data["cron"], ts=ctx.event.ts)
         return {"name": ctx.event.name, "cron": ctx.event.data["cron"], "ts": ctx.event.ts}
 
     @client.create_function(fn_id="cron-utc", trigger=sdk.TriggerCron(cron=os.environ.get("SUITE_CRON_UTC", "30 9 * * *")))
     def cron_utc(ctx: Any) -> Any:
+        note(fn="cron", cron=ctx.event.data["cron"], ts=ctx.event.ts)
         return {"name": ctx.event.name, "cron": ctx.event.data["cron"], "ts": ctx.event.ts}
 
     fns += [cron, cron_utc]

@@ -31,6 +31,13 @@ CREATE TABLE IF NOT EXISTS runs(
   ended_at REAL, output TEXT, error TEXT, version INTEGER NOT NULL DEFAULT -1,
   force_plan INTEGER NOT NULL DEFAULT 0, pending TEXT, meta TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+-- The dashboard's lists (newest first within a status or a function), its runs-by-status counts,
+-- and an invoke's child run (found by the correlation id its parent gave it).
+CREATE INDEX IF NOT EXISTS runs_status_id ON runs(status, id);
+CREATE INDEX IF NOT EXISTS runs_fn_id ON runs(fn_slug, id);
+CREATE INDEX IF NOT EXISTS runs_fn_status ON runs(fn_uuid, status);
+CREATE INDEX IF NOT EXISTS runs_correlation ON runs(json_extract(meta, '$.correlation_id'))
+  WHERE json_extract(meta, '$.correlation_id') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS steps(
   run_id TEXT NOT NULL, step_id TEXT NOT NULL, seq INTEGER NOT NULL, value TEXT,
   PRIMARY KEY(run_id, step_id));

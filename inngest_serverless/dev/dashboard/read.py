@@ -368,14 +368,14 @@ def run(ex: Executor, run_id: str) -> dict[str, Any]:
     ]
     invokes = [e for e in timeline if e["kind"] == "InvokeFunction"]
     if invokes:
-        # A child's run id is minted after its parent's invoke: only newer runs are read.
+        # The index on the correlation id: ``<parent run id>.<step id>`` for each invoke.
         children = {
             str(r[1]): str(r[0])
             for r in ex.store.all(
-                "SELECT id, json_extract(meta, '$.correlation_id') FROM runs WHERE id > ?"
-                " AND json_extract(meta, '$.correlation_id') LIKE ?",
-                ulid_floor(int(min(e["started"] for e in invokes) * 1000) - 1000),
-                f"{run_id}.%",
+                "SELECT id, json_extract(meta, '$.correlation_id') FROM runs"
+                " WHERE json_extract(meta, '$.correlation_id') >= ? AND json_extract(meta, '$.correlation_id') < ?",
+                f"{run_id}.",
+                f"{run_id}/",
             )
         }
         for entry in invokes:

@@ -19,13 +19,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from inngest_serverless.dev import DevServer
+from inngest_serverless.dev import DevServer, clock, ids
 from inngest_serverless.dev.executor import EventError
 from inngest_serverless.dev.store import Store, StoreError
 from tests.dev_apps.executor_process import ExecutorProcess
@@ -436,3 +437,89 @@ def test_the_cost_bound_counts_nesting_not_the_number_of_comprehensions() -> Non
     assert expressions.evaluate(flat, variables) is True  # linear: evaluated whatever the size
     with pytest.raises(expressions.CostError):
         expressions.evaluate(NESTED, variables)
+
+
+# ---------------------------------------------------------------- 9. a clock stepped back stalls nothing; ids never go back
+
+
+class _SteppedWall:
+    """A machine clock the test can step: real time plus ``offset`` seconds."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@pytest.fixture
+def stepped_wall() -> Iterator[_SteppedWall]:
+    wall = _SteppedWall()
+    previous = clock.use(clock.Clock(wall=wall))
+    try:
+        yield wall
+    finally:
+        clock.use(previous)
+
+
+def test_the_clock_keeps_its_pace_when_the_wall_clock_steps_back_and_follows_it_forward() -> None:
+    wall, ticks = [1_000_000.0], [50.0]
+    steady = clock.Clock(wall=lambda: wall[0], monotonic=lambda: ticks[0])
+    assert steady.now() == 1_000_000.0
+    ticks[0] += 10
+    wall[0] = 1_000_010.0 - 3600  # ten seconds on, the machine clock is stepped back an hour
+    assert steady.now() == 1_000_010.0
+    ticks[0] += 5
+    wall[0] += 7200  # then forward, past where it was
+    assert steady.now() == wall[0]
+    ticks[0] += 1
+    assert steady.now() == wall[0] + 1
+
+
+def test_sleeping_and_retrying_runs_are_not_held_back_by_a_clock_stepped_back(
+    setup: tuple[DevServer, ScriptedApp, Client], stepped_wall: _SteppedWall
+) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/clock", retries=3))
+
+    def step_back_soon() -> None:  # once the executor has stored when the sleep or retry is due
+        threading.Timer(0.5, lambda: setattr(stepped_wall, "offset", stepped_wall.offset - 3600)).start()
+
+    def script(fn: str, body: dict[str, Any], q: str) -> Reply:
+        if "h-sleep" not in body["steps"]:
+            step_back_soon()
+            return 206, SDK, [{"op": "Sleep", "id": "h-sleep", "name": "nap", "opts": {"duration": "2s"}}]
+        if body["ctx"]["attempt"] == 0:
+            step_back_soon()
+            return 500, {**SDK, "Retry-After": "2"}, {"message": "retry me"}
+        return 200, SDK, "done"
+
+    app.script = script
+    run = client.wait_run(send(server, "t/clock"), "f", timeout=30)
+    assert run["status"] == "Completed" and run["output"] == "done"
+    assert stepped_wall.offset == -7200.0  # two hours back in all, and the run took seconds
+
+
+def test_after_a_restart_with_the_clock_behind_new_ids_sort_after_stored_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = str(tmp_path / "dev.db")
+    app = ScriptedApp()
+    try:
+        with DevServer(port=0, db=db, poll_interval=3600, event_keys=("key",)) as server:
+            register(server, app, app.function("f", "t/ids"))
+            first_event = send(server, "t/ids")
+            first_run = Client(server.url).wait_run(first_event, "f")["run_id"]
+        monkeypatch.setattr(ids, "_last_ms", 0)  # a new process: it has minted nothing yet
+        monkeypatch.setattr(ids, "_last_rand", 0)
+        previous = clock.use(clock.Clock(wall=lambda: time.time() - 3600))
+        try:
+            with DevServer(port=0, db=db, poll_interval=3600, event_keys=("key",)) as server:
+                second_event = send(server, "t/ids")
+                second_run = Client(server.url).wait_run(second_event, "f")["run_id"]
+        finally:
+            clock.use(previous)
+    finally:
+        app.server.shutdown()
+        app.server.server_close()
+    assert first_run < second_event < second_run and first_event < second_event

@@ -5,10 +5,9 @@ Each buffer lives in the store's key/value table, with one queue item that fires
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
-from . import console
+from . import clock, console
 from .durations import parse_duration
 from .ids import ulid
 from .queue import Item, Kind
@@ -26,7 +25,7 @@ class Buffers:
 
     def debounce(self, fn: Function, event: dict[str, Any], internal_id: str) -> None:
         assert fn.debounce is not None
-        now = time.time()
+        now = clock.now()
         key = self.ex.key(fn, fn.debounce.get("key"), event) or fn.uuid
         period = parse_duration(fn.debounce.get("period"))
         state_key = f"debounce:{key}"
@@ -51,7 +50,7 @@ class Buffers:
     def _pop(self, item: Item) -> tuple[Any, Function | None]:
         """Take the debounce or batch state a fired item points at."""
         with self.ex.store.tx():
-            state = self.ex.store.kv_get(item.payload["key"], time.time())
+            state = self.ex.store.kv_get(item.payload["key"], clock.now())
             self.ex.store.kv_delete(item.payload["key"])
             self.ex.queue.delete(item)
         return state, self.ex.function(state["fn"]) if state else None
@@ -64,7 +63,7 @@ class Buffers:
 
     def batch_append(self, fn: Function, event: dict[str, Any], internal_id: str) -> None:
         assert fn.batch is not None
-        now = time.time()
+        now = clock.now()
         key = self.ex.key(fn, fn.batch.get("key"), event) or fn.uuid
         state_key = f"batch:{key}"
         with self.ex.store.tx():

@@ -25,12 +25,12 @@ from typing import Any
 
 from inngest_serverless.core.wire import InternalEvent
 
-from . import console, expressions
+from . import clock, console, expressions
 from .buffers import Buffers
 from .cron import next_fire
 from .durations import rfc3339
 from .functions import ConfigError, Function
-from .ids import seeded_ulids, ulid
+from .ids import not_before, seeded_ulids, ulid
 from .pauses import Pauses
 from .queue import CALLS_SDK, Item, Kind, Queue
 from .registry import Registry
@@ -88,6 +88,10 @@ class Executor:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
+        for table, column in (("runs", "id"), ("events", "internal_id")):
+            row = self.store.one(f"SELECT MAX({column}) FROM {table}")
+            if row is not None and row[0]:
+                not_before(str(row[0]))
         self.queue.recover()
         self._sync_crons()
         for index in range(self.options.workers):
@@ -146,7 +150,7 @@ class Executor:
         attempts = int(item.payload.get("max_attempts") or 1) if item.kind in CALLS_SDK else LOCAL_ATTEMPTS
         try:
             if item.attempt + 1 < attempts:
-                self.queue.reschedule(item, time.time() + self.backoff(item.attempt), item.attempt + 1)
+                self.queue.reschedule(item, clock.now() + self.backoff(item.attempt), item.attempt + 1)
                 return
             self.queue.delete(item)
         except Exception:
@@ -166,7 +170,7 @@ class Executor:
         self.store.run_sql(
             "UPDATE runs SET status=?, ended_at=?, error=? WHERE id=? AND status=?",
             Status.FAILED,
-            time.time(),
+            clock.now(),
             dumps(error),
             run_id,
             Status.RUNNING,
@@ -263,7 +267,7 @@ class Executor:
             internal_id,
             event["name"],
             dumps(event),
-            time.time(),
+            clock.now(),
         )
         return internal_id, inserted == 1
 
@@ -294,7 +298,7 @@ class Executor:
             raise EventError("event ts must be a number of milliseconds")
         if ts and not _TS_MIN_MS <= ts <= _TS_MAX_MS:
             raise EventError("event ts must lie between 1980 and 2100")
-        event["ts"] = int(ts) if ts else int(time.time() * 1000)
+        event["ts"] = int(ts) if ts else int(clock.now() * 1000)
         if raw.get("id"):
             event["id"] = str(raw["id"])
         if raw.get("v"):
@@ -381,7 +385,7 @@ class Executor:
         self.cancel(run.id, reason="timeout")
 
     def _sync_crons(self) -> None:
-        now = time.time()
+        now = clock.now()
         for fn in self.functions():
             for expression in fn.crons:
                 self._push_cron(fn, expression, now)
@@ -407,7 +411,7 @@ class Executor:
             return  # the function changed: its new version runs its own loop
         tick = float(item.payload["tick"])
         scheduled = rfc3339(tick)
-        fire_at = time.time()  # this item fires at the tick (or late, after downtime: no catch-up)
+        fire_at = clock.now()  # this item fires at the tick (or late, after downtime: no catch-up)
         jitter = fn.cron_jitter.get(expression, 0.0)
         if jitter:  # deterministic per tick, between 1 s and the jitter (§7)
             seed = int(hashlib.sha256(f"{fn.uuid}:{expression}:{tick}".encode()).hexdigest()[:8], 16)
@@ -430,7 +434,7 @@ class Executor:
         return self.finalize(run_id, Status.CANCELLED, reason=reason)
 
     def finalize(self, run_id: str, status: str, *, output: Any = None, error: Any = None, reason: str | None = None) -> bool:
-        now = time.time()
+        now = clock.now()
         with self.store.tx() as conn:
             updated = conn.execute(
                 "UPDATE runs SET status=?, ended_at=?, output=?, error=? WHERE id=? AND status=?",

@@ -6,8 +6,9 @@ import base64
 import binascii
 import os
 import threading
-import time
 import uuid
+
+from . import clock
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _lock = threading.Lock()
@@ -16,10 +17,10 @@ _last_rand = 0
 
 
 def ulid(at_ms: int | None = None) -> str:
-    """A monotonic ULID: later calls in this process always sort after earlier ones."""
+    """A monotonic ULID: later calls always sort after earlier ones, and after ``not_before``."""
     global _last_ms, _last_rand
     with _lock:
-        ms = int(time.time() * 1000) if at_ms is None else at_ms
+        ms = int(clock.now() * 1000) if at_ms is None else at_ms
         if ms <= _last_ms:
             ms = _last_ms
             rand = _last_rand + 1
@@ -27,6 +28,21 @@ def ulid(at_ms: int | None = None) -> str:
             rand = int.from_bytes(os.urandom(10), "big") >> 1  # leave room to increment
         _last_ms, _last_rand = ms, rand
     return _encode(ms, rand)
+
+
+def not_before(value: str) -> None:
+    """Mint every later ULID after ``value`` (a stored run id): a restart with the machine clock
+    behind must not hand out ids that sort before the ones already stored."""
+    global _last_ms, _last_rand
+    if not is_ulid(value):
+        return
+    number = 0
+    for char in value.upper():
+        number = number * 32 + _CROCKFORD.index(char)
+    ms, rand = number >> 80, number & ((1 << 80) - 1)
+    with _lock:
+        if (ms, rand) > (_last_ms, _last_rand):
+            _last_ms, _last_rand = ms, rand
 
 
 def _encode(ms: int, rand: int) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-import time
 from typing import Any
 
+from . import clock
 from .store import Store, dumps
 
 
@@ -123,7 +123,7 @@ class Queue:
         return True
 
     def claim(self) -> Item | None:
-        now = time.time()
+        now = clock.now()
         with self.store.tx() as conn:
             rows = conn.execute(
                 "SELECT id, job_id, run_id, kind, at, attempt, payload FROM queue "
@@ -155,7 +155,7 @@ class Queue:
 
     def wait(self, generation: int, max_wait: float) -> None:
         """Sleep until something is enqueued or the next item falls due (at most ``max_wait``)."""
-        now = time.time()
+        now = clock.now()
         # Items already due but not claimed are blocked by a limit: a release will notify.
         due = self.next_due(now)
         timeout = max_wait if due is None else min(max_wait, max(due - now, 0.001))

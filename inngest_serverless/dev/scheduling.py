@@ -3,12 +3,11 @@ rate limit and idempotency, debounce hand-off, singleton, priority, concurrency 
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from inngest_serverless.core.wire import InternalEvent
 
-from . import console, expressions
+from . import clock, console, expressions
 from .durations import parse_duration
 from .ids import stable_uuid, ulid
 from .queue import Kind, gcra
@@ -45,7 +44,7 @@ class Scheduler:
         at: float | None = None,
     ) -> str | None:
         """Create a run (or hand the event to debounce), honouring flow control. Returns the run id."""
-        now = time.time()
+        now = clock.now()
         first = events[0]
         event_vars = {"event": expressions.event_map(first)}
         invoked = first["name"] == InternalEvent.FUNCTION_INVOKED

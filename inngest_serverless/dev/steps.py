@@ -6,12 +6,11 @@ import base64
 import contextlib
 import json
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from inngest_serverless.core.wire import DISCOVERY_STEP_ID, Header, Limit, Opcode, Query
 
-from . import calls, payloads
+from . import calls, clock, payloads
 from .durations import MAX_SLEEP_SECONDS, DurationError, retry_after, wake_time
 from .ids import ulid
 from .queue import Item, Kind
@@ -135,7 +134,7 @@ class StepRunner:
                     return
                 item.payload["woke"] = True
                 self.store.run_sql("UPDATE queue SET payload=? WHERE id=?", dumps(item.payload), item.id)
-        now = time.time()
+        now = clock.now()
         if self.runs.step_count(run.id) >= Limit.STEPS_PER_RUN:
             message = f"The function run exceeded the step limit of {Limit.STEPS_PER_RUN} steps."
             ex.finalize(run.id, Status.FAILED, error={"name": "InngestErrFunctionOverflowed", "message": message})
@@ -176,7 +175,7 @@ class StepRunner:
                 self._handle_ops(item, run, fn, ops, reply, side_results)
             else:
                 output = parse_output(reply.body)
-                now = time.time()
+                now = clock.now()
                 self.runs.log(
                     run.id,
                     "FunctionReturned",
@@ -256,7 +255,7 @@ class StepRunner:
         step: dict[str, Any] | None = None,
     ) -> bool:
         """Retry the same item with backoff, or (attempts spent / no-retry) fail. True when retried."""
-        now = time.time()
+        now = clock.now()
         max_attempts = int(item.payload.get("max_attempts") or 1)
         no_retry = bool(reply and reply.no_retry)
         started = now - (reply.seconds if reply else 0.0)
@@ -315,7 +314,7 @@ class StepRunner:
                 if not error.get("noRetry") and self._retry_or_fail(item, run, error, reply, kind="StepError", step=op):
                     return
                 op["op"] = Opcode.STEP_FAILED.value
-        now = time.time()
+        now = clock.now()
         outgoing = (item.payload.get("edge") or {}).get("outgoing") or ""
         invocations: list[dict[str, Any]] = []
         complete: tuple[Any] | None = None
@@ -391,7 +390,7 @@ class StepRunner:
                             step_id=op_id,
                             name=op_name(op),
                             started=started,
-                            ended=time.time(),
+                            ended=clock.now(),
                             attempt=item.attempt,
                             detail=value,
                         )
@@ -436,7 +435,7 @@ class StepRunner:
     def _push_discovery(self, run: Run, fn: Function, outgoing: str, job_id: str, kind: str = Kind.EDGE) -> None:
         edge = {"outgoing": outgoing, "incoming": "step"}
         self.queue.push(
-            kind, run_id=run.id, at=time.time(), score=run.score, job_id=job_id, payload=self.ex.item_payload(fn, run, edge)
+            kind, run_id=run.id, at=clock.now(), score=run.score, job_id=job_id, payload=self.ex.item_payload(fn, run, edge)
         )
 
     def _sleep(self, run: Run, fn: Function, op: dict[str, Any], now: float) -> None:

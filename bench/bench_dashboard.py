@@ -234,11 +234,15 @@ average {res["load_average_1m"]}).
 A poll that finds nothing new (the page asks every second with `If-None-Match`) is answered
 `304` after one small query: {poll["median"]} ms round trip (median), {poll["p95"]} ms p95.
 
-Lists walk the `runs` primary key from the newest (ULIDs sort by creation time), and a time
-filter becomes a bound on that key, so a page reads about as many rows as it shows; a filter
-that few runs match (one function with 1 % of the runs) reads further back and is the slowest
-list. A run page reads its own rows by index; finding an invoked child run reads only runs
-created after the invoke.
+Lists read an index newest first: the runs' primary key (ULIDs sort by creation time), or
+`(status, id)` and `(fn_slug, id)` when filtered, and a time filter is a bound on that key, so a
+page reads about as many rows as it shows. The functions page counts runs by status over the
+`(fn_uuid, status)` index; a run page reads its own rows by index, and an invoke's child run by
+the index on the correlation id its parent gave it. Before those indexes (measured once, same
+machine): the status filter took 28 ms, the functions page 55 ms, and the page of a run with an
+invoke 22 ms, since it scanned every newer run. And every round trip took 42 to 48 ms whatever
+the server time, until the executor's HTTP server set `TCP_NODELAY`: it writes a reply's headers
+and body separately, and the body waited for the client's delayed ACK of the headers.
 """
 
 

@@ -20,7 +20,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -271,8 +271,10 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
 
 
 @contextlib.contextmanager
-def rie(handler: str, workdir: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
-    """The Runtime Interface Emulator running ``python -m awslambdaric handler``; yields its invoke URL."""
+def rie(handler: str, workdir: Path, env: Mapping[str, str] | None = None,
+        runtime: Sequence[str] | None = None) -> Iterator[str]:
+    """The Runtime Interface Emulator running ``python -m awslambdaric handler`` (or the ``runtime``
+    command line, e.g. our streaming loop); yields its invoke URL."""
     port, api_port = free_port(), free_port()
     full_env = {**os.environ, "PYTHONPATH": f"{workdir}{os.pathsep}{REPO}",
                 "AWS_LAMBDA_FUNCTION_TIMEOUT": "30", **dict(env or {})}
@@ -280,7 +282,8 @@ def rie(handler: str, workdir: Path, env: Mapping[str, str] | None = None) -> It
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
             [str(RIE), "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
-             "--runtime-api-address", f"127.0.0.1:{api_port}", sys.executable, "-m", "awslambdaric", handler],
+             "--runtime-api-address", f"127.0.0.1:{api_port}",
+             *(runtime or (sys.executable, "-m", "awslambdaric", handler))],
             cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_port(port, proc)
@@ -291,10 +294,15 @@ def rie(handler: str, workdir: Path, env: Mapping[str, str] | None = None) -> It
 
 def invoke_url(url: str, event: Any, timeout: float = 60.0) -> Any:
     """POST an event to an emulator invoke URL and return the decoded result."""
-    data = json.dumps(event).encode()
-    req = urllib.request.Request(url, data=data, method="POST", headers={"content-type": "application/json"})
+    return json.loads(invoke_raw(url, event, timeout) or b"null")
+
+
+def invoke_raw(url: str, event: Any, timeout: float = 60.0) -> bytes:
+    """POST an event to an emulator invoke URL and return the reply's bytes (a streamed reply is no JSON)."""
+    req = urllib.request.Request(url, data=json.dumps(event).encode(), method="POST",
+                                 headers={"content-type": "application/json"})
     with urllib.request.urlopen(req, timeout=timeout) as resp:
-        return json.loads(resp.read() or b"null")
+        return bytes(resp.read())
 
 
 def http(method: str, url: str, headers: Mapping[str, str], body: bytes,

@@ -8,25 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 version="v1.43.0"
-module="github.com/inngest/inngest"
 out=".cache/inngest/$version"
 
 if [ ! -x "$out/inngest" ] || [ ! -x "$out/conformance-go" ]; then
   command -v go >/dev/null || { echo "40-inngest-server.sh: the go command is missing" >&2; exit 1; }
   export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
-  # `go install module/cmd@version` is refused (the module's go.mod has a replace line), so build
-  # inside a writable copy of the downloaded module. Go's caches stay where Go keeps them.
-  dir="$(go mod download -json "$module@$version" | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')"
+  . scripts/lib/inngest-module.sh
   work="$(mktemp -d)"
   trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-  cp -r "$dir" "$work/src"
-  chmod -R u+w "$work/src"
-  # The zip keeps only vendor/modules.txt, which would switch the build to vendor mode.
-  rm -rf "$work/src/vendor"
-  # docs.go embeds website/pages/docs/* from a git submodule no module zip contains; one small file
-  # satisfies the embed (it only feeds the dev server's built-in docs search).
-  mkdir -p "$work/src/internal/embeddocs/website/pages/docs"
-  printf '# Inngest\n' > "$work/src/internal/embeddocs/website/pages/docs/index.md"
+  inngest_module_copy "$version" "$work/src"
   mkdir -p "$out"
   # No version ldflag: a "dev" build has telemetry and the update check off.
   (cd "$work/src" && go build -trimpath -o "$work/inngest" ./cmd \

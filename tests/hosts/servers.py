@@ -98,19 +98,19 @@ def _tail(log: IO[bytes]) -> str:
 
 
 @contextlib.contextmanager
-def wsgi(env: Mapping[str, str]) -> Iterator[Host]:
+def wsgi(env: Mapping[str, str], app: str = APP) -> Iterator[Host]:
     port = free_port()
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-            "--threads", "4", "--log-level", "warning", f"{APP}:wsgi"]
+            "--threads", "4", "--log-level", "warning", f"{app}:wsgi"]
     with _process(argv, port, env):
         yield Host("wsgi", f"http://127.0.0.1:{port}/api/inngest")
 
 
 @contextlib.contextmanager
-def asgi(env: Mapping[str, str]) -> Iterator[Host]:
+def asgi(env: Mapping[str, str], app: str = APP) -> Iterator[Host]:
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-            "--log-level", "warning", "--lifespan", "on", f"{APP}:asgi"]
+            "--log-level", "warning", "--lifespan", "on", f"{app}:asgi"]
     with _process(argv, port, env):
         yield Host("asgi", f"http://127.0.0.1:{port}/api/inngest")
 
@@ -196,8 +196,15 @@ def vercel(env: Mapping[str, str], entry: Path = HOSTS_DIR / "app.py", variable:
                 reader.join(5)
 
 
-def start(name: str, env: Mapping[str, str]) -> contextlib.AbstractContextManager[Host]:
-    """Start host ``name`` (one of HOSTS); skips the test when its runtime is not installed."""
+def module_file(app: str) -> Path:
+    """The source file of app module ``app`` (dotted, under the repository)."""
+    return REPO.joinpath(*app.split(".")).with_suffix(".py")
+
+
+def start(name: str, env: Mapping[str, str], app: str = APP) -> contextlib.AbstractContextManager[Host]:
+    """Start host ``name`` (one of HOSTS) serving app module ``app``; skips the test when its runtime
+    is not installed. The module names its entries as tests/hosts/app.py does: ``wsgi``, ``asgi``,
+    ``gcf``, ``handler`` (Vercel) and ``client`` (the Azure app imports it: TEST_HOST_APP)."""
     import pytest
 
     if name == "azure313" and not AZURE313_PYTHON.exists():
@@ -205,11 +212,11 @@ def start(name: str, env: Mapping[str, str]) -> contextlib.AbstractContextManage
     if name == "vercel" and not VERCEL_PYTHON.exists():
         pytest.skip("no Python 3.12 venv with vercel-runtime: run scripts/install-hosts.d/30-hosts.sh")
     starts: dict[str, Callable[[], contextlib.AbstractContextManager[Host]]] = {
-        "wsgi": lambda: wsgi(env),
-        "asgi": lambda: asgi(env),
-        "gcf": lambda: gcf(env),
-        "azure311": lambda: azure(env),
-        "azure313": lambda: azure(env, python=AZURE313_PYTHON, name="azure313"),
-        "vercel": lambda: vercel(env),
+        "wsgi": lambda: wsgi(env, app),
+        "asgi": lambda: asgi(env, app),
+        "gcf": lambda: gcf(env, source=module_file(app)),
+        "azure311": lambda: azure({**env, "TEST_HOST_APP": app}),
+        "azure313": lambda: azure({**env, "TEST_HOST_APP": app}, python=AZURE313_PYTHON, name="azure313"),
+        "vercel": lambda: vercel(env, entry=module_file(app)),
     }
     return starts[name]()

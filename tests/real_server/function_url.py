@@ -16,6 +16,8 @@ times the server invoked the app.
 from __future__ import annotations
 
 import contextlib
+import json
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -56,13 +58,20 @@ class FunctionUrl:
 
 
 @contextlib.contextmanager
-def lambda_function_url(handler: str, env: Mapping[str, str], *, workdir: Path = aws.REPO) -> Iterator[FunctionUrl]:
+def lambda_function_url(handler: str, env: Mapping[str, str], *, workdir: Path = aws.REPO,
+                        streaming: bool = False) -> Iterator[FunctionUrl]:
+    """``streaming``: the Function URL is in RESPONSE_STREAM mode and the function runs our streaming
+    loop (adapters/aws_lambda_streaming, ``handler`` naming its client) instead of awslambdaric."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     origin = f"http://127.0.0.1:{server.server_port}"
     front = FunctionUrl(origin + PATH)
     lock = threading.Lock()
     lambda_env = {"INNGEST_SERVE_ORIGIN": origin, "AWS_REGION": "us-east-1", **dict(env)}
-    with aws.rie(handler, workdir, lambda_env) as invoke:
+    runtime = None
+    if streaming:
+        lambda_env["_HANDLER"] = handler
+        runtime = [sys.executable, "-m", "inngest_serverless.adapters.aws_lambda_streaming"]
+    with aws.rie(handler, workdir, lambda_env, runtime) as invoke:
 
         class Door(BaseHTTPRequestHandler):
             def _serve(self) -> None:
@@ -72,7 +81,10 @@ def lambda_function_url(handler: str, env: Mapping[str, str], *, workdir: Path =
                 event = aws.build_event(aws.FUNCTION_URL, self.command, f"https://{_HOST}{self.path}", headers, body)
                 started = time.perf_counter()
                 with lock:
-                    status, out_headers, out_body = aws.read_reply(aws.invoke_url(invoke, event, timeout=120))
+                    if streaming:
+                        status, out_headers, out_body = _read_stream(aws.invoke_raw(invoke, event, timeout=120))
+                    else:
+                        status, out_headers, out_body = aws.read_reply(aws.invoke_url(invoke, event, timeout=120))
                 query = parse_qs(urlsplit(self.path).query)
                 front.calls.append(Call(self.command, query, status, time.perf_counter() - started))
                 self.send_response(status)
@@ -97,3 +109,14 @@ def lambda_function_url(handler: str, env: Mapping[str, str], *, workdir: Path =
             server.shutdown()
             server.server_close()
             thread.join(10)
+
+
+def _read_stream(raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """A streamed HTTP-integration reply as the Function URL front door reads it: the JSON prelude
+    ``{statusCode, headers, cookies}``, 8 NUL bytes, then the body (the emulator buffers it)."""
+    head, sep, body = raw.partition(b"\0" * 8)
+    if not sep:
+        raise AssertionError(f"not a streamed HTTP-integration reply: {raw[:300]!r}")
+    prelude = json.loads(head)
+    headers = {str(k).lower(): str(v) for k, v in (prelude.get("headers") or {}).items()}
+    return int(prelude["statusCode"]), headers, body

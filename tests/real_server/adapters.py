@@ -1,0 +1,38 @@
+"""Every adapter of ours in its host's real runtime, serving a given app module over loopback HTTP.
+
+``serve(adapter, app, env)`` yields the app's endpoint URL, for the real Inngest server to call:
+
+* ``lambda``            awslambdaric in the Runtime Interface Emulator behind a Function URL front
+                        door (function_url.py), the module's ``lambda_handler``
+* ``lambda-streaming``  our streaming Runtime API loop in the emulator, the Function URL in
+                        RESPONSE_STREAM mode, the module's ``client``
+* ``gcf`` ``azure`` ``vercel`` ``asgi`` ``wsgi``   tests/hosts/servers.py (functions-framework, the
+                        Azure worker path with azure-functions 1.x, vercel-runtime's vc_init,
+                        uvicorn, gunicorn), the module's ``gcf`` / ``client`` / ``handler`` /
+                        ``asgi`` / ``wsgi``
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+
+from tests.hosts import servers
+from tests.real_server.function_url import lambda_function_url
+
+ADAPTERS = ("lambda", "lambda-streaming", "gcf", "azure", "vercel", "asgi", "wsgi")
+_HOSTS = {"azure": "azure311"}  # servers.py's name for the host
+
+
+@contextlib.contextmanager
+def serve(adapter: str, app: str, env: Mapping[str, str]) -> Iterator[str]:
+    """Serve app module ``app`` (dotted) through ``adapter``; yields its endpoint URL."""
+    if adapter == "lambda":
+        with lambda_function_url(f"{app}.lambda_handler", env) as front:
+            yield front.url
+    elif adapter == "lambda-streaming":
+        with lambda_function_url(f"{app}.client", env, streaming=True) as front:
+            yield front.url
+    else:
+        with servers.start(_HOSTS.get(adapter, adapter), env, app) as host:
+            yield host.url

@@ -128,6 +128,21 @@ def read_runs(server: harness.InngestServer, since: str) -> list[dict[str, Any]]
         after = data["pageInfo"]["endCursor"]
 
 
+def error_lines(log: str) -> dict[str, int]:
+    """The server's ERROR log lines (JSON, one a line), counted by message and error."""
+    counts: dict[str, int] = defaultdict(int)
+    for line in log.splitlines():
+        if '"level":"ERROR"' not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            counts[line[:120]] += 1
+            continue
+        counts[f"{entry.get('msg')}: {entry.get('error')}"] += 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
 def bench(n: int, steps: int, tick: int | None, timeout: float) -> dict[str, Any]:
     durable = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
     recorder = Recorder()
@@ -159,11 +174,14 @@ def bench(n: int, steps: int, tick: int | None, timeout: float) -> dict[str, Any
             last = max((calls[-1][1] for calls in recorder.calls.values() if calls), default=time.perf_counter())
             wall = (last if done >= n else time.perf_counter()) - started
             runs = read_runs(server, since)
+            server_errors = error_lines(server.log_path.read_text(errors="replace"))
             # The runs list carries no output; read each run's own (functionRun) to check it.
             for run in runs:
                 one = server.run(str(run["id"])) or {}
                 run["output"], run["status"] = one.get("output"), one.get("status", run["status"])
-    return summarize(n, steps, tick, wall, done, runs, sent_at, recorder)
+    res = summarize(n, steps, tick, wall, done, runs, sent_at, recorder)
+    res["server_errors"] = server_errors
+    return res
 
 
 def summarize(n: int, steps: int, tick: int | None, wall: float, done: int, runs: list[dict[str, Any]],
@@ -227,6 +245,8 @@ def markdown(res: dict[str, Any]) -> str:
         if share is not None else "| SDK's share | n/a |",
         f"| time inside our handler, all calls summed, beside the wall time | {res['handler_s_total']} s of "
         f"{res['wall_s']} s ({100 * res['handler_share_of_wall']:.1f} %) |",
+        "| the server's ERROR log lines | " + (", ".join(f"{count:,}: `{msg}`" for msg, count in
+                                                  res.get("server_errors", {}).items()) or "none") + " |",
         "",
         "The SDK's share is the time the runs' calls spent inside our WSGI app, summed, over the "
         "runs' spans summed; the rest is the server's queueing, scheduling, state and HTTP. All "

@@ -584,6 +584,84 @@ def test_singleton_cancel_replaces_the_live_run(pair: dict[str, Side]) -> None:
     assert same(pair, scenario) == ("Cancelled", {"status": "Completed", "output": {"n": 2}, "error": None})
 
 
+# ------------------------------------------------------------------------------ the REST API's shapes
+
+# What only our /v1 run objects carry, after the server's keys: the CLI and tests read them.
+OURS_ONLY_RUN_KEYS = {"function_slug", "started_at", "error"}
+UNKNOWN_RUN = "01M8XM4SMDD88VVY1A86JP9GDC"  # a well-formed id no executor has seen
+
+
+def _shape(value: Any) -> Any:
+    """Keys and types, not values (a list by its first item)."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    if isinstance(value, bool) or value is None:
+        return repr(value) if value is None else "bool"
+    return "number" if isinstance(value, (int, float)) else type(value).__name__
+
+
+def _contains_shape(ours: Any, real: Any, extra: set[str], where: str) -> None:
+    """Every key the server answers is in ours with the same shape; ours adds only ``extra`` keys."""
+    if isinstance(real, dict):
+        assert isinstance(ours, dict), f"{where}: {ours!r} is not an object like {real!r}"
+        missing = set(real) - set(ours)
+        assert not missing, f"{where}: ours lacks {sorted(missing)}"
+        added = set(ours) - set(real) - extra
+        assert not added, f"{where}: ours adds {sorted(added)}"
+        for key, value in real.items():
+            _contains_shape(ours[key], value, extra, f"{where}.{key}")
+    elif isinstance(real, list) and real:
+        assert isinstance(ours, list) and ours, f"{where}: {ours!r} is not a list like {real!r}"
+        _contains_shape(ours[0], real[0], extra, f"{where}[0]")
+    else:
+        assert ours == real, f"{where}: ours is {ours!r}, the server's is {real!r}"
+
+
+def test_rest_api_answers_in_the_servers_shapes(pair: dict[str, Side]) -> None:
+    """The /v1 endpoints a user's tooling calls, on fresh ids (the server caches its answers for seconds)."""
+
+    def scenario(side: Side) -> dict[str, tuple[int, Any]]:
+        ex = side.executor
+        done_event = ex.send_one("tests/function.test", {"x": 1})
+        done = ex.wait_run(done_event)
+        failed = ex.wait_run(ex.send_one("tests/no-retry.test"))
+        sleeping = ex.wait_runs(ex.send_one("tests/cancel.test", {"request_id": "rest"}), ended=False)[0]
+        _wait_for_call(side, sleeping["id"])
+        asks = {
+            "runs of an event": ("GET", f"/v1/events/{done_event}/runs", None),
+            "runs of an unknown event": ("GET", f"/v1/events/{UNKNOWN_RUN}/runs", None),
+            "an event": ("GET", f"/v1/events/{done_event}", None),
+            "a completed run": ("GET", f"/v1/runs/{done['id']}", None),
+            "a failed run": ("GET", f"/v1/runs/{failed['id']}", None),
+            "a running run": ("GET", f"/v1/runs/{sleeping['id']}", None),
+            "cancel": ("DELETE", f"/v1/runs/{sleeping['id']}", None),
+            "cancel an unknown run": ("DELETE", f"/v1/runs/{UNKNOWN_RUN}", None),
+            "checkpoint an ended run": ("POST", f"/v1/checkpoint/{done['id']}/async", {}),
+            "state of an ended run": ("GET", f"/v0/runs/{done['id']}/actions", None),
+        }
+        answers = {}
+        for name, (method, path, body) in asks.items():
+            status, reply = http_json(method, f"{ex.url}{path}", body)
+            answers[name] = (status, _shape(reply))
+        ex.wait_status(sleeping["id"], frozenset({"Cancelled"}))
+        return answers
+
+    results = both(pair, scenario)
+    real, ours = results["inngest-dev"], results["embedded"]
+    for name, (status, shape) in real.items():
+        assert ours[name][0] == status, f"{name}: ours answers {ours[name][0]}, the server {status}"
+        if status >= 400:  # error bodies: the same keys (the server's `data` may say more)
+            assert set(ours[name][1]) == set(shape), f"{name}: {ours[name][1]} vs {shape}"
+        else:
+            _contains_shape(ours[name][1], shape, OURS_ONLY_RUN_KEYS | {"user"}, name)
+    # A deliberate difference: the server answers 200 with {"status": 500} in its body for a run it
+    # does not know; ours answers 404, since asking again cannot succeed.
+    assert http_json("GET", f"{pair['inngest-dev'].executor.url}/v1/runs/{UNKNOWN_RUN}")[0] == 200
+    assert http_json("GET", f"{pair['embedded'].executor.url}/v1/runs/{UNKNOWN_RUN}")[0] == 404
+
+
 # ------------------------------------------------------------------------------ cron (last: it waits for the clock)
 
 

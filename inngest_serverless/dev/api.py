@@ -15,10 +15,11 @@ from inngest_serverless.core import signing
 from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, Path, ServerKind
 
 from . import console, dashboard, payloads
+from .durations import rfc3339_ms
 from .executor import EventError
 from .functions import ConfigError
 from .ids import is_ulid
-from .runs import ENDED
+from .runs import DEV_ENVIRONMENT_ID, ENDED
 
 if TYPE_CHECKING:
     from .executor import Executor
@@ -98,7 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = self.server.route(self, method, parsed.path, query)
             self._reply(status, body)
         except HTTPError as exc:
-            self._reply(exc.status, {"error": exc.message, "status": exc.status})
+            self._reply(exc.status, {"error": exc.message, "data": None, "status": exc.status})  # the server's publicerr
         except _GONE as exc:
             self.close_connection = True  # the client hung up (timed out, or was stopped): no one to answer
             log.debug("request %s %s: the client went away (%s)", method, self.path, exc)
@@ -308,10 +309,20 @@ class APIServer(ThreadingHTTPServer):
 
 
 def _event_json(row: Any) -> dict[str, Any]:
+    """An event as the server's REST API answers it (its ``Event`` keys: one local account and environment)."""
     event = json.loads(row["body"])
-    received = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row["received_at"]))
-    return {"internal_id": row["internal_id"], "received_at": received, **event}
+    return {
+        "internal_id": row["internal_id"],
+        "account_id": DEV_ENVIRONMENT_ID,
+        "environment_id": DEV_ENVIRONMENT_ID,
+        "source": "",
+        "source_id": None,
+        "received_at": rfc3339_ms(row["received_at"]),
+        **event,
+    }
 
 
 def _wrap(data: Any) -> dict[str, Any]:
-    return {"data": data, "metadata": {"fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
+    # The server's /v1 envelope; nothing here is cached, so it is good until the moment it was read.
+    now = rfc3339_ms(time.time())
+    return {"data": data, "metadata": {"fetched_at": now, "cached_until": now}}

@@ -94,8 +94,9 @@ class Run:
             "event_id": self.event_ids[0] if self.event_ids else None,
             "status": self.status,
             "ended_at": None if self.ended_at is None else rfc3339_ms(self.ended_at),
-            "output": self.output,
         }
+        if self.output is not None:
+            body["output"] = self.output
         for key in ("batch_id", "cron"):  # the server leaves them out when empty
             if self.meta.get(key):
                 body[key] = self.meta[key]
@@ -103,7 +104,7 @@ class Run:
         return body
 
 
-# An environment id as the dev server writes one (its endpoints do not agree on the value).
+# An account or environment id as the dev server writes one (its endpoints do not agree on the value).
 DEV_ENVIRONMENT_ID = "00000000-0000-0000-0000-000000000000"
 
 

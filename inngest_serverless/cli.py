@@ -306,7 +306,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 2
     from .demo import main
 
-    return main()
+    return main(keep=args.keep)
 
 
 class _PrintVersion(argparse.Action):
@@ -370,6 +370,7 @@ def parser() -> argparse.ArgumentParser:
     cancel.set_defaults(func=cmd_cancel)
 
     demo = commands.add_parser("demo", help="run a durable order flow end to end and print its timeline")
+    demo.add_argument("--keep", action="store_true", help="keep the executor and app running afterwards, for the dashboard")
     demo.set_defaults(func=cmd_demo)
     return top
 

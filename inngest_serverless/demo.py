@@ -146,9 +146,10 @@ def _wait(predicate: Any, timeout: float) -> Any:
     return None
 
 
-def main(colour: bool | None = None, out: Any = None) -> int:
+def main(colour: bool | None = None, out: Any = None, keep: bool = False) -> int:
     """Run the flow; print its timeline. As soon as the run fails (or its app cannot sync), print why
-    and return 1 rather than wait for a step it will never reach."""
+    and return 1 rather than wait for a step it will never reach. With ``keep``, the executor and
+    the app stay up afterwards, until Ctrl-C or SIGTERM, to look at the run in the dashboard."""
     out = out or sys.stdout
     colour = out.isatty() if colour is None else colour
 
@@ -169,6 +170,10 @@ def main(colour: bool | None = None, out: Any = None) -> int:
     app_url = f"http://127.0.0.1:{app.server_address[1]}/api/inngest"
     try:
         say(f"executor on {server.url}; the app is a Lambda handler, served at {app_url}")
+        if keep:
+            from .dev.dashboard import home_url
+
+            say(f"dashboard {home_url(server.url)}")
         server.sdk_urls.append(app_url)
         server.ping_apps()
         if not _wait(lambda: _get(f"{server.url}/dev")["functions"], 10):
@@ -199,16 +204,33 @@ def main(colour: bool | None = None, out: Any = None) -> int:
                 say("the run did not finish in 30 s")
                 return 1
         show(reached)
+        if keep:
+            from .dev.dashboard import run_url
+
+            say(f"the run in the dashboard: {run_url(server.url, reached['run_id'])}")
         if reached["status"] != "Completed":
             say(f"the run {reached['status'].lower()}: {error_text(reached.get('error'))}")
             return 1
         say(f"result: {json.dumps(reached['output'])}")
         return 0
     finally:
+        if keep:
+            say("the executor and the app keep running; Ctrl-C stops them")
+            _wait_for_stop()
         console.log.removeHandler(lines)
         app.shutdown()
         app.server_close()
         server.stop()
+
+
+def _wait_for_stop() -> None:
+    import signal
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(3600):
+        pass
 
 
 if __name__ == "__main__":

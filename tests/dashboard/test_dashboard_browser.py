@@ -220,3 +220,40 @@ def test_unknown_run_and_page_say_so(page: Any, stack: Stack) -> None:
     page.goto(f"{stack.url}/ui/nowhere")
     expect(page.locator("main")).to_contain_text("No such page")
     assert "Traceback" not in page.inner_text("body")
+
+
+def test_the_demo_keeps_serving_its_run_for_the_dashboard(browser_context: Any) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.dev_apps.harness import ROOT
+
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "inngest_serverless.cli", "demo", "--keep"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert demo.stdout is not None
+        printed: list[str] = []
+        for line in demo.stdout:
+            printed.append(line)
+            if "Ctrl-C stops them" in line:
+                break
+        run_page = next(line for line in printed if "the run in the dashboard: " in line).split(": ", 1)[1].strip()
+        assert any(line.strip().endswith("/ui/") and "dashboard http://127.0.0.1:" in line for line in printed), printed
+        page = browser_context.new_page()
+        try:
+            page.goto(run_page)
+            expect(page.locator("h1 .badge")).to_have_text("Completed")
+            expect(step(page, "wait for payment", "WaitForEvent")).to_contain_text("shop/payment.received")
+            expect(step(page, "charge card", "StepError")).to_contain_text("card processor timed out")
+        finally:
+            page.close()
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(timeout=20) == 0
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()

@@ -100,6 +100,20 @@ def test_cancel_a_sleeping_run(page: Any, stack: Stack) -> None:
     expect(step(page, "Cancelled")).to_contain_text("Reason: cancelled")
 
 
+def test_a_wait_shows_its_event_and_when_it_times_out(page: Any, stack: Stack) -> None:
+    stack.send("shop/wait", {})
+    open_run_from_list(page, stack, "shop-waiter", "Running")
+    wait = step(page, "wait for go", "WaitForEvent")
+    expect(wait).to_contain_text("Waits for shop/go")
+    expect(wait).to_contain_text(re.compile(r"Times out \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(in (1\d\d\.\dm|2\.0h)\)"))
+    # The time filter: the run started within the last 15 minutes, and not before.
+    page.get_by_role("navigation").get_by_role("link", name="Runs").click()
+    page.get_by_label("Function").select_option("shop-waiter")
+    page.get_by_label("Started").select_option("900")
+    expect(page).to_have_url(re.compile(r"window=900"))
+    expect(page.locator("table.list tbody tr").first).to_contain_text("shop-waiter")
+
+
 def test_rerun_a_failed_run(page: Any, stack: Stack) -> None:
     stack.send("shop/flaky", {"order": "flaky-1"})
     failed_id = open_run_from_list(page, stack, "shop-flaky-once", "Failed")

@@ -1,6 +1,7 @@
 """Every adapter of ours in its host's real runtime, serving a given app module over loopback HTTP.
 
-``serve(adapter, app, env)`` yields the app's endpoint URL, for the real Inngest server to call:
+``serve(adapter, app, env)`` yields the app's endpoint URL (``Served``), for the real Inngest server
+to call:
 
 * ``lambda``            awslambdaric in the Runtime Interface Emulator behind a Function URL front
                         door (function_url.py), the module's ``lambda_handler``
@@ -16,23 +17,31 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 from tests.hosts import servers
-from tests.real_server.function_url import lambda_function_url
+from tests.real_server.function_url import Call, lambda_function_url
 
 ADAPTERS = ("lambda", "lambda-streaming", "gcf", "azure", "vercel", "asgi", "wsgi")
 _HOSTS = {"azure": "azure311"}  # servers.py's name for the host
 
 
+@dataclass
+class Served:
+    url: str  # the app's endpoint
+    # The calls the Lambda front door passed on, with the status the function answered (201: it
+    # streamed); None for hosts whose replies we do not see.
+    calls: list[Call] | None = None
+
+
 @contextlib.contextmanager
-def serve(adapter: str, app: str, env: Mapping[str, str]) -> Iterator[str]:
-    """Serve app module ``app`` (dotted) through ``adapter``; yields its endpoint URL."""
-    if adapter == "lambda":
-        with lambda_function_url(f"{app}.lambda_handler", env) as front:
-            yield front.url
-    elif adapter == "lambda-streaming":
-        with lambda_function_url(f"{app}.client", env, streaming=True) as front:
-            yield front.url
+def serve(adapter: str, app: str, env: Mapping[str, str]) -> Iterator[Served]:
+    """Serve app module ``app`` (dotted) through ``adapter``."""
+    if adapter in ("lambda", "lambda-streaming"):
+        streaming = adapter == "lambda-streaming"
+        entry = f"{app}.client" if streaming else f"{app}.lambda_handler"
+        with lambda_function_url(entry, env, streaming=streaming) as front:
+            yield Served(front.url, front.calls)
     else:
         with servers.start(_HOSTS.get(adapter, adapter), env, app) as host:
-            yield host.url
+            yield Served(host.url)

@@ -78,7 +78,7 @@ def test_the_runner_as_released_fails_a_function_case_on_generation_id_alone(sdk
     One case (a second one would meet the first's retries through the same proxy)."""
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(harness.inngest_dev())
-        url = stack.enter_context(go_reference_app() if sdk == "go" else serve("asgi", APP, {}))
+        url = stack.enter_context(go_reference_app()) if sdk == "go" else stack.enter_context(serve("asgi", APP, {})).url
         report = conformance.run(harness.inngest_binary(), server, url, cases=["basic-invoke"])
     assert conformance.statuses(report) == {"basic-invoke": "failed"}
     assert only_generation_id_differs(conformance.reasons(report)["basic-invoke"]), report
@@ -86,8 +86,8 @@ def test_the_runner_as_released_fails_a_function_case_on_generation_id_alone(sdk
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
 def test_every_implemented_case_passes_through_the_adapter(adapter: str, runner: Path) -> None:
-    with harness.inngest_dev() as server, serve(adapter, APP, {}) as url:
-        report = conformance.run(runner, server, url)
+    with harness.inngest_dev() as server, serve(adapter, APP, {}) as served:
+        report = conformance.run(runner, server, served.url)
     assert conformance.statuses(report) == PASSED, conformance.reasons(report)
     assert report["compatibility"] == "full"
     features = {f["feature_id"]: f["compatibility"] for f in report["features"]}

@@ -78,6 +78,7 @@ def test_a_run_shows_each_steps_output_the_failed_attempt_and_its_retry(page: An
     expect(page.get_by_role("heading", name="Output")).to_be_visible()
     expect(page.get_by_role("link", name="shop/order.placed")).to_be_visible()
     assert run_id in page.inner_text("main")
+    page.get_by_role("heading", name="Timeline").evaluate("el => el.scrollIntoView()")  # the picture shows the steps
     shoot(page, screenshots, "run")
 
 

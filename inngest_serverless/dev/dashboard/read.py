@@ -336,6 +336,8 @@ def _entry(row: Any, origin: float, now: float, pauses: dict[str, float]) -> dic
         for key in ("until", "event", "if", "function_id", "signal", "reason"):
             if detail.get(key) is not None:
                 entry[key] = detail[key]
+    if kind == Status.FAILED:
+        entry.pop("output", None)  # a failed run's output is its error, shown as such
     if kind == "StepFailed":
         entry["state"] = "error"
         entry["error"] = (detail or {}).get("error") if isinstance(detail, dict) else detail

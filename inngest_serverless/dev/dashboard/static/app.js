@@ -110,13 +110,16 @@ function errorText(error) {
   return name && !String(message).startsWith(`${name}:`) ? `${name}: ${message}` : String(message);
 }
 
-function errorBlock(error, title) {
-  const stack = error && typeof error === "object" && typeof error.stack === "string" ? error.stack : "";
+// An error with its stack; `stack` says whether the stack shows open, folded, or not at all.
+function errorBlock(error, title, stack = "open") {
+  const text = error && typeof error === "object" && typeof error.stack === "string" ? error.stack : "";
   return h(
     "div",
     { class: "error-box", role: "group", "aria-label": title },
     h("p", { class: "error-title" }, h("strong", {}, `${title}: `), errorText(error)),
-    stack ? h("details", { open: true }, h("summary", {}, "Stack"), h("pre", { class: "stack", tabIndex: 0 }, stack)) : null,
+    text && stack !== "none"
+      ? h("details", { open: stack === "open" }, h("summary", {}, "Stack"), h("pre", { class: "stack", tabIndex: 0 }, text))
+      : null,
   );
 }
 
@@ -258,7 +261,8 @@ function timelineRow(entry, origin, span) {
     if (entry.open && entry.due_at) facts.push(h("p", {}, "Times out ", due(entry.due_at)));
   }
   if (entry.timed_out) facts.push(h("p", {}, "Timed out"));
-  if (entry.error !== undefined && entry.error !== null) facts.push(errorBlock(entry.error, "Error"));
+  // The run's own end repeats the last error, whose stack the Error section below shows in full.
+  if (entry.error !== undefined && entry.error !== null) facts.push(errorBlock(entry.error, "Error", entry.kind === "Failed" ? "none" : "folded"));
   if (entry.retry_at) facts.push(h("p", { class: "retry" }, `Attempt ${(entry.attempt || 0) + 2} due `, due(entry.retry_at)));
   if (entry.reason) facts.push(h("p", {}, `Reason: ${entry.reason}`));
   if ("output" in entry) facts.push(h("div", { class: "value" }, h("span", { class: "value-label" }, "Output"), json(entry.output)));
@@ -269,7 +273,7 @@ function timelineRow(entry, origin, span) {
     h(
       "div",
       { class: "step-head" },
-      h("span", { class: "step-name" }, h("span", { class: "kind" }, entry.kind), " ", h("strong", {}, label)),
+      h("span", { class: "step-name" }, entry.name ? [h("span", { class: "kind" }, entry.kind), " "] : null, h("strong", {}, label)),
       h(
         "span",
         { class: "track", role: "img", "aria-label": `from +${duration(entry.offset)} for ${duration(entry.duration)}` },
@@ -351,7 +355,7 @@ function runView(runId) {
         h("p", { class: "axis muted" }, h("span", {}, "0"), h("span", {}, run.ended_at ? duration(span) : `${duration(span)} (now)`)),
         h("ol", { class: "timeline" }, run.timeline.map((e) => timelineRow(e, run.created_at, span))),
         run.status === "Failed" && run.error ? [h("h2", {}, "Error"), errorBlock(run.error, "Run failed")] : null,
-        run.output !== null ? [h("h2", {}, "Output"), json(run.output)] : null,
+        run.output !== null && run.status !== "Failed" ? [h("h2", {}, "Output"), json(run.output)] : null,
         h("h2", {}, run.events.length > 1 ? `Input: ${run.events.length} events` : "Input"),
         json(run.events.length === 1 ? run.events[0] : run.events),
       );

@@ -251,7 +251,12 @@ def markdown(res: dict[str, Any]) -> str:
         "The SDK's share is the time the runs' calls spent inside our WSGI app, summed, over the "
         "runs' spans summed; the rest is the server's queueing, scheduling, state and HTTP. All "
         "runs are sent at once, so a run's span is mostly waiting in the server's queue; the summed "
-        "handler time beside the wall time says how busy the SDK kept one core.",
+        "handler time beside the wall time says how busy the SDK kept one core. The server's ERROR "
+        "lines, when there are any, come from its own tracing: it exports its spans over HTTP to "
+        "itself (`/dev/traces`) and writes them to the database within that request, which its "
+        "exporter gives up on under load (`context canceled`). Runs are not affected: every run "
+        "still completes, and is listed and read back, as counted above; some of their trace "
+        "spans may be missing from the UI.",
     ]) + "\n"
 
 

@@ -181,7 +181,8 @@ class InngestServer:
     # apps ------------------------------------------------------------------
 
     def auth_headers(self) -> dict[str, str]:
-        """``inngest start`` wants its signing key as a Bearer token for mutations (plain or hashed)."""
+        """The signing key as a Bearer token (plain or hashed), as the server's API wants it. v1.43.0
+        serves GraphQL without asking for it, even under ``inngest start``; sent in case it ever does."""
         return {"authorization": f"Bearer {self.signing_key_hex}"} if self.signing_key_hex else {}
 
     def gql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -123,7 +123,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_reruns_no_stored_step(tmp_p
             try:
                 executor.start()
                 client = Client(url)
-                client.wait_functions(4)
+                client.wait_functions(5)
                 expected: dict[str, tuple[str, object]] = {}
                 duplicate = {"name": "tests/durable.chain", "id": f"order-{trial}", "data": {"n": 9000}}
                 seed, seeded = _seed(rng), [{"name": "tests/durable.chain", "data": {"n": 8000 + i}} for i in range(2)]
@@ -135,6 +135,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_reruns_no_stored_step(tmp_p
                         ("fanout", "-fanout", 30, 3),
                         ("wait", "-waiter", 1, 1),
                         ("checkpoint", "-checkpointed", 1, 2),
+                        ("uneven", "-checkpointed-uneven", 1, 2),
                     ):
                         for event_id, n in zip(
                             _send_batch(url, f"tests/durable.{name}", [{"n": n} for n in ns]), ns, strict=True
@@ -217,6 +218,29 @@ def test_sigkill_just_after_a_step_result_is_stored_never_reruns_it(tmp_path: Pa
     _, executions, late = _bodies_against_storage(body_log, [run])
     assert late == []
     assert sorted(executions.values()) == [1, 1, 1]  # so no body ran twice
+
+
+def test_an_orphaned_checkpointing_call_stops_before_its_next_body(tmp_path: Path) -> None:
+    """A call the executor gave up on (here: its call timeout; after a kill: every call in flight)
+    keeps running in the app. Its checkpoint is refused (409), so the SDK ends it before its next
+    body, which the replacing call has already run and stored."""
+    body_log = tmp_path / "bodies.jsonl"
+    server = DevServer(port=0, db=str(tmp_path / "orphan.db"), poll_interval=3600, retry_interval=0.1, call_timeout=2.0)
+    server.start()
+    try:
+        with app_process("tests.dev_apps.durable_app", server.url, extra_env={"DURABLE_LOG": str(body_log)}) as app_url:
+            server.sdk_urls.append(app_url)
+            server.ping_apps()
+            client = Client(server.url)
+            client.wait_functions(6)
+            run = client.wait_run(client.send("tests/durable.orphan", {"n": 1}), "-checkpointed-orphan", timeout=30)
+            time.sleep(1.0)  # the orphan's u1 ends at 2.6 s: give it time to post, and to run u2 if it were let
+    finally:
+        server.stop()
+    assert run["status"] == "Completed" and run["output"] == {"n": 3}
+    bodies, _, late = _bodies_against_storage(body_log, [run])
+    assert late == [], f"the orphan ran a body after its result was stored: {late}"
+    assert [(b["step"], b["attempt"]) for b in bodies] == [("o1", 0), ("o1", 1), ("o2", 1), ("o3", 1)]
 
 
 def test_a_thousand_runs_all_complete(tmp_path: Path) -> None:

@@ -131,6 +131,13 @@ class Pauses:
         ops = body.get("steps")
         if not isinstance(ops, list) or not all(isinstance(op, dict) for op in ops):
             return 400, "steps must be a list of opcodes"
+        request = body.get("request_id")
+        if isinstance(request, str) and request and request not in self.runner.calls_in_flight:
+            # An orphan: a call the executor no longer waits for (it was killed and restarted, or
+            # the call timed out) and that another call has replaced. Storing its steps would let
+            # it run its next body after that call stored the same step; refused, the SDK ends
+            # the orphan before its next body (core/checkpoint.py: a failed post ends the call).
+            return 409, f"call {request} is no longer in flight for run {run_id}; its steps were not stored"
         allowed = (Opcode.STEP_RUN, Opcode.STEP_PLANNED)
         for op in ops:
             if opcode(op) not in allowed:

@@ -111,6 +111,9 @@ class StepRunner:
         self.store = executor.store
         self.runs = executor.runs
         self.queue = executor.queue
+        # Request ids of the calls this process is making now. A checkpoint names its call's id:
+        # one from a call made before a restart (or given up on) is refused (pauses.checkpoint).
+        self.calls_in_flight: set[str] = set()
 
     # ------------------------------------------------------------------ one SDK call (§1.4)
 
@@ -227,7 +230,11 @@ class StepRunner:
             Header.JOB_ID: job_id,
         }
         url = calls.with_query(fn.url, **{Query.STEP_ID: step_id})
-        return calls.call_app(url, body, headers, self.ex.options.signing_key, self.ex.options.call_timeout)
+        self.calls_in_flight.add(request_id)
+        try:
+            return calls.call_app(url, body, headers, self.ex.options.signing_key, self.ex.options.call_timeout)
+        finally:
+            self.calls_in_flight.discard(request_id)
 
     def _ops(self, reply: calls.Reply) -> list[dict[str, Any]]:
         try:

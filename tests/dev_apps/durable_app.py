@@ -31,14 +31,14 @@ class BodyLog:
     def __init__(self, path: str) -> None:
         self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the process's life
 
-    def body(self, ctx: Any, step: str, value: Any) -> Any:
+    def body(self, ctx: Any, step: str, value: Any, seconds: tuple[float, float] = (0.005, 0.04)) -> Any:
         """A step body: note this execution durably, work a little (so kills land mid-call), return ``value``."""
         line = {"run": ctx.run_id, "step": step, "attempt": ctx.attempt, "request": ctx.request_id, "t": time.time()}
         with _LOCK:
             self.file.write(json.dumps(line) + "\n")
             self.file.flush()
             os.fsync(self.file.fileno())
-        time.sleep(random.uniform(0.005, 0.04))
+        time.sleep(random.uniform(*seconds))
         return value
 
 
@@ -86,7 +86,34 @@ def build(client: inngest_serverless.Inngest, log: BodyLog) -> list[Any]:
         c = ctx.step.run("c3", lambda: log.body(ctx, "c3", b + 1))
         return {"n": c}
 
-    return [chain, fanout, waiter, checkpointed]
+    # Uneven step lengths: a call orphaned by a kill is still inside a long body when the restarted
+    # executor's new call has already stored the steps after it (docs/reliability.md).
+    uneven = (0.1, 1.1)
+
+    @client.create_function(fn_id="checkpointed-uneven", trigger=ev(event="tests/durable.uneven"), checkpoint=True)
+    def checkpointed_uneven(ctx: inngest_serverless.Context) -> Any:
+        n = ctx.event.data["n"]
+        a = ctx.step.run("u1", lambda: log.body(ctx, "u1", n, uneven))
+        b = ctx.step.run("u2", lambda: log.body(ctx, "u2", a + 1, uneven))
+        c = ctx.step.run("u3", lambda: log.body(ctx, "u3", b + 1, uneven))
+        return {"n": c}
+
+    # An orphan on purpose: attempt 0's first body outlives the executor's call timeout (2 s, set
+    # by the test), so attempt 1 stores u1 and u2 while attempt 0 is still in u1, then works on in
+    # u3 for a while; when attempt 0 finishes u1 it checkpoints it while the run is still running.
+    def lengths(attempt: int, step: str) -> tuple[float, float]:
+        seconds = {(0, "o1"): 2.6, (1, "o3"): 1.2}.get((attempt, step), 0.05)
+        return seconds, seconds
+
+    @client.create_function(fn_id="checkpointed-orphan", trigger=ev(event="tests/durable.orphan"), checkpoint=True)
+    def checkpointed_orphan(ctx: inngest_serverless.Context) -> Any:
+        n = ctx.event.data["n"]
+        a = ctx.step.run("o1", lambda: log.body(ctx, "o1", n, lengths(ctx.attempt, "o1")))
+        b = ctx.step.run("o2", lambda: log.body(ctx, "o2", a + 1, lengths(ctx.attempt, "o2")))
+        c = ctx.step.run("o3", lambda: log.body(ctx, "o3", b + 1, lengths(ctx.attempt, "o3")))
+        return {"n": c}
+
+    return [chain, fanout, waiter, checkpointed, checkpointed_uneven, checkpointed_orphan]
 
 
 def main() -> None:

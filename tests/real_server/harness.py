@@ -203,7 +203,8 @@ class InngestServer:
 
         In v1.43.0 this PUT is unsigned even under ``inngest start`` (the GraphQL resolver is built
         without the signing key), so an SDK in cloud mode refuses it; ``sdk_urls=`` (``--sdk-url``)
-        makes the server sync with a signed PUT."""
+        makes the server sync with a signed PUT, as does its poll loop (every 5 s) for an app that
+        reported an error."""
         app: dict[str, Any] = self.gql("mutation($u:String!){ createApp(input:{url:$u}){ id name url error "
                                        "functionCount } }", {"u": app_url})["createApp"]
         return app

@@ -13,7 +13,8 @@ so is the plain hex.
 
 Syncing: the server syncs the apps given by ``--sdk-url`` with a signed PUT, which a cloud-mode
 SDK verifies. (GraphQL ``createApp``, the UI's "add app", pings unsigned in v1.43.0 even under
-``inngest start``; our SDK refuses that, as it must.) A deploy hook's plain PUT needs
+``inngest start``; our SDK refuses that, as it must, and the server's poll loop syncs the app
+with a signed PUT a few seconds later.) A deploy hook's plain PUT needs
 ``INNGEST_ENABLE_UNAUTHED_SYNC=true`` and a serve origin in cloud mode.
 """
 
@@ -80,13 +81,18 @@ def test_a_call_with_a_wrong_signature_is_refused(pg_redis_app: tuple[harness.In
     assert [c.status for c in front.calls[-3:]] == [401, 401, 401]
 
 
-def test_the_servers_unsigned_add_app_is_refused_in_cloud_mode(inngest_start: harness.InngestServer) -> None:
+def test_the_servers_unsigned_add_app_is_refused_then_its_poll_syncs_signed(
+        inngest_start: harness.InngestServer) -> None:
     # GraphQL createApp (the UI's "add app") pings without a signature in v1.43.0 even under
     # `inngest start`; a cloud-mode SDK must refuse an unsigned sync, and the server reports it.
-    with lambda_function_url(HANDLER, sdk_env(inngest_start.url)) as front, \
-            pytest.raises(AssertionError, match="unauthorized"):
-        inngest_start.create_app(front.url)
-    assert [c.status for c in front.calls if c.method == "PUT"] == [401], front.calls
+    # Its poll loop (every 5 s) then pings the app that reported an error again, signed this time.
+    with lambda_function_url(HANDLER, sdk_env(inngest_start.url)) as front:
+        with pytest.raises(AssertionError, match="unauthorized"):
+            inngest_start.create_app(front.url)
+        app = inngest_start.wait_for_app(names.APP_ID, functions=names.FUNCTIONS, timeout=60)
+        assert same_endpoint(app["url"], front.url) and not app["error"], app
+    puts = [c.status for c in front.calls if c.method == "PUT"]
+    assert puts[0] == 401 and puts[-1] == 200, front.calls
 
 
 def test_a_deploy_hooks_put_syncs_when_unauthenticated_sync_is_allowed(inngest_start: harness.InngestServer) -> None:

@@ -95,11 +95,15 @@ function relative(at) {
 // A time that keeps saying how far away it is (updated by tick()).
 const due = (at) => h("span", { class: "due", dataset: { at: String(at) } }, `${when(at)} (${relative(at)})`);
 
+// How long something has been going on, for a run still running (updated by tick()).
+const soFar = (since) => h("span", { dataset: { since: String(since) } }, `${duration(Date.now() / 1000 - since)} so far`);
+
 function tick() {
   for (const el of document.querySelectorAll("[data-at]")) {
     const at = Number(el.dataset.at);
     el.textContent = `${when(at)} (${relative(at)})`;
   }
+  for (const el of document.querySelectorAll("[data-since]")) el.textContent = `${duration(Date.now() / 1000 - Number(el.dataset.since))} so far`;
 }
 
 function errorText(error) {
@@ -339,7 +343,7 @@ function runView(runId) {
           h("dt", {}, "Ended"),
           h("dd", {}, when(run.ended_at)),
           h("dt", {}, "Duration"),
-          h("dd", {}, run.ended_at ? duration(run.ended_at - run.created_at) : `${duration(run.now - run.created_at)} so far`),
+          h("dd", {}, run.ended_at ? duration(run.ended_at - run.created_at) : soFar(run.created_at)),
           run.max_attempts ? [h("dt", {}, "Attempts per step"), h("dd", {}, String(run.max_attempts))] : null,
         ),
         links.length ? h("ul", { class: "links" }, links) : null,

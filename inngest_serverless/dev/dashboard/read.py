@@ -25,18 +25,8 @@ PAGE = 50
 MAX_PAGE = 200
 # Lifecycle events the executor emits after every run: listed only on request.
 LIFECYCLE = (InternalEvent.FUNCTION_FINISHED, InternalEvent.FUNCTION_FAILED, InternalEvent.FUNCTION_CANCELLED)
-_FLOW_KEYS = (
-    "concurrency",
-    "throttle",
-    "rateLimit",
-    "debounce",
-    "batchEvents",
-    "priority",
-    "singleton",
-    "idempotency",
-    "cancel",
-    "timeouts",
-)
+# A function config's keys that are not flow control: everything else it registered is shown as such.
+_NOT_FLOW = frozenset({"id", "name", "triggers", "steps"})
 # Timeline entries that are bookkeeping rather than steps.
 _HIDDEN = frozenset({"Scheduled"})
 _ERRORS = frozenset({"StepError", "StepFailed", "FunctionError"})
@@ -141,7 +131,7 @@ def functions(ex: Executor) -> list[dict[str, Any]]:
                 "url": fn.url,
                 "triggers": _triggers(fn),
                 "retries": fn.max_attempts - 1,
-                "flow_control": {key: fn.config[key] for key in _FLOW_KEYS if fn.config.get(key)},
+                "flow_control": {key: value for key, value in fn.config.items() if key not in _NOT_FLOW and value},
                 "runs": by_status.get(fn.uuid, {}),
             }
         )

@@ -1,8 +1,9 @@
 """What the dashboard shows, read from the executor's store: plain JSON-ready dictionaries.
 
 Every query here is bounded (a page of rows, one run's history), so a page stays fast with tens
-of thousands of runs stored: lists walk the ``runs`` primary key (ULIDs sort by creation time)
-from a cursor, and time filters become ULID bounds on that key.
+of thousands of runs stored: lists walk the ``runs`` primary key (ULIDs sort by creation time),
+or the ``(status, id)`` and ``(fn_slug, id)`` indexes, from a cursor, and time filters become
+ULID bounds on that key (the indexes are in ``store.SCHEMA``; bench/bench_dashboard.py measures).
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Inngest on Vercel: this file is served at /api/inngest.
 
-Deploy (see docs/deploy-vercel.md): ``vercel deploy``, with the environment
+Deploy (see docs/deploy-vercel.md): build the wheel requirements.txt names until
+inngest-serverless is on PyPI (``python -m pip wheel --no-deps --wheel-dir wheels ../..``),
+then ``vercel deploy``, with the environment
 variables INNGEST_SIGNING_KEY and INNGEST_EVENT_KEY set in the project (the
 Inngest Vercel integration sets them for you). Then sync
 https://<your-app>.vercel.app/api/inngest.

@@ -190,7 +190,9 @@ def _why_no_run(ex: Executor, event: dict[str, Any]) -> str:
     return "; ".join(reasons)
 
 
-def _event_json(row: Any, runs: list[dict[str, Any]] | None, ex: Executor) -> dict[str, Any]:
+def _event_json(row: Any, runs: list[dict[str, Any]], ex: Executor, *, payload: bool) -> dict[str, Any]:
+    """An event with its runs or why none; its data and user only with ``payload`` (an event may
+    hold 3 MiB: a list of them carries none)."""
     body = json.loads(row["body"])
     out = {
         "internal_id": row["internal_id"],
@@ -198,12 +200,11 @@ def _event_json(row: Any, runs: list[dict[str, Any]] | None, ex: Executor) -> di
         "name": body.get("name"),
         "received_at": row["received_at"],
         "ts": body.get("ts"),
-        "data": body.get("data"),
-        "user": body.get("user"),
+        "runs": runs,
+        "no_run_reason": None if runs else _why_no_run(ex, body),
     }
-    if runs is not None:
-        out["runs"] = runs
-        out["no_run_reason"] = None if runs else _why_no_run(ex, body)
+    if payload:
+        out.update(data=body.get("data"), user=body.get("user"))
     return out
 
 
@@ -218,7 +219,7 @@ def events(ex: Executor, *, name: str | None, cursor: str | None, internal: bool
         args.extend(LIFECYCLE)
     rows, after = _page(ex, sql, args, "internal_id", cursor, limit)
     runs = runs_of_events(ex, [row["internal_id"] for row in rows])
-    return {"events": [_event_json(row, runs[row["internal_id"]], ex) for row in rows], "next": after}
+    return {"events": [_event_json(row, runs[row["internal_id"]], ex, payload=False) for row in rows], "next": after}
 
 
 def event(ex: Executor, internal_id: str) -> dict[str, Any]:
@@ -226,7 +227,7 @@ def event(ex: Executor, internal_id: str) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"no event {internal_id}")
     found = runs_of_events(ex, [internal_id])[internal_id]
-    out = _event_json(row, found, ex)
+    out = _event_json(row, found, ex, payload=True)
     if not found:
         # A run that waited for this event took it: its wait's result names the event's id.
         body = json.loads(row["body"])

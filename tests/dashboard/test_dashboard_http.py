@@ -231,3 +231,18 @@ def test_the_wheel_ships_the_page(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in ("index.html", "app.js", "style.css", "icon.svg"):
         assert f"inngest_serverless/dev/dashboard/static/{name}" in names
+
+
+def test_with_keys_set_only_this_machine_may_act() -> None:
+    from inngest_serverless.dev.dashboard.routes import may_act
+    from inngest_serverless.dev.executor import Options
+
+    open_executor, keyed, event_keyed = Options(), Options(signing_key="signkey-test-" + "ab" * 32), Options(event_keys=("k",))
+    assert may_act("192.0.2.7", open_executor)  # like its event API, open to whoever reaches it
+    for options in (keyed, event_keyed):
+        assert may_act("127.0.0.1", options) and may_act("::1", options)
+        assert not may_act("192.0.2.7", options) and not may_act("", options)
+    # And through HTTP from here (loopback): a keyed executor's page still acts.
+    with DevServer(port=0, db=":memory:", poll_interval=3600, workers=1, event_keys=("k",)) as dev:
+        status, reply, _ = request(dev, "POST", "/ui/api/events", {"name": "t/keyed"}, ACTION)
+        assert status == 200 and reply["runs"] == []

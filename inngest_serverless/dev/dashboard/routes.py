@@ -6,7 +6,8 @@
 * Actions are ``POST`` with a JSON body and the ``X-Inngest-Dashboard`` header, which a page of
   another origin cannot send without a CORS preflight the executor never grants; an ``Origin``
   header, when present, must be the executor's own. A ``Host`` that is not an IP address or
-  ``localhost`` is refused (DNS rebinding would otherwise let a remote page read the runs).
+  ``localhost`` is refused (DNS rebinding would otherwise let a remote page read the runs). An
+  executor started with a signing key or event keys takes actions from this machine only.
 * Errors are the API's one-line JSON (``HTTPError``); a page or file never shows a traceback.
 """
 
@@ -26,7 +27,7 @@ from . import API_PREFIX, PREFIX, actions, read
 
 if TYPE_CHECKING:
     from ..api import _Handler
-    from ..executor import Executor
+    from ..executor import Executor, Options
 
 ACTION_HEADER = "X-Inngest-Dashboard"
 STATIC_PREFIX = f"{PREFIX}/static/"
@@ -180,8 +181,22 @@ def _post(ex: Executor, parts: list[str], body: Any) -> Any:
     raise HTTPError(404, f"no dashboard action at {API_PREFIX}/{'/'.join(parts)}")
 
 
+def may_act(client_ip: str, options: Options) -> bool:
+    """Whether a client may use the dashboard's actions. With a signing key or event keys set, the
+    executor asks callers of its own API for them (cancel, send): the dashboard, which asks for
+    none, then acts only for this machine's own users, never for the network."""
+    if not (options.signing_key or options.event_keys):
+        return True
+    try:
+        return ipaddress.ip_address(client_ip).is_loopback
+    except ValueError:
+        return False
+
+
 def _guard(handler: _Handler) -> None:
     """Only the dashboard's own page may act: see the module's docstring."""
+    if not may_act(str(handler.client_address[0]), handler.server.executor.options):
+        raise HTTPError(403, "this executor requires keys: its dashboard acts only for clients on this machine")
     if handler.headers.get(ACTION_HEADER) != "1":
         raise HTTPError(403, f"dashboard actions need the {ACTION_HEADER} header")
     origin = handler.headers.get("Origin")

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -523,3 +524,46 @@ def test_after_a_restart_with_the_clock_behind_new_ids_sort_after_stored_ones(
         app.server.shutdown()
         app.server.server_close()
     assert first_run < second_event < second_run and first_event < second_event
+
+
+# ---------------------------------------------------------------- 10. fuzzing the HTTP API: never a 5xx
+
+FUZZ_EXAMPLES = int(os.environ.get("INNGEST_FUZZ_EXAMPLES") or 150)
+
+
+def test_fuzzed_api_requests_never_get_a_5xx() -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests import fuzz_executor_api as fuzz
+
+    with fuzz.target() as where:
+        statuses: Counter[int] = Counter()
+
+        @settings(
+            max_examples=FUZZ_EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+        )
+        @given(st.data())
+        def one_request(data: st.DataObject) -> None:
+            statuses[fuzz.check(where, data.draw(fuzz.requests(where.run_id)))] += 1
+
+        one_request()
+        assert http_json("GET", f"{where.server.url}/health")[0] == 200
+        assert sum(statuses.values()) >= FUZZ_EXAMPLES and any(s >= 400 for s in statuses) and any(s < 300 for s in statuses)
+
+
+def test_the_long_fuzz_run_in_bench_runs_in_smoke_mode() -> None:
+    result = subprocess.run(
+        [sys.executable, "bench/fuzz_executor_api.py", "--requests", "40"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    figures = json.loads(result.stdout)
+    assert figures["requests"] >= 40 and figures["5xx"] == 0 and figures["healthy_after"] is True

@@ -119,6 +119,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers a method it finds no do_* for with its own 501 page, a 5xx for a
+        # request that can never succeed: every other method reaches the router, which says 405.
+        if name.startswith("do_"):
+            return lambda: self._dispatch(name[3:])
+        raise AttributeError(name)
+
 
 _RUN_STATE = re.compile(r"^/v0/runs/([^/]+)/(batch|actions)$")
 _RUN = re.compile(r"^/v[01]/runs/([^/]+)$")

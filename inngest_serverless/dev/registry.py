@@ -46,6 +46,9 @@ class Registry:
         if not app:
             raise ConfigError("App ID required")
         url = str(fields.get("url") or "")
+        for name in ("sdk", "framework"):
+            if fields.get(name) is not None and not isinstance(fields[name], str):
+                raise ConfigError(f"{name} must be a string")
         configs = fields.get("functions") or []
         if not isinstance(configs, list):
             raise ConfigError("functions must be a list")

@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.dev_apps.executors import Executor, embedded_dev, real_dev
-from tests.dev_apps.harness import Recorder, app_process, http_json
-from tests.dev_apps.parity import Side, both, run_outcome, same, wait_for_call
+from tests.dev_apps.harness import app_process, http_json
+from tests.dev_apps.parity import Side, both, run_outcome, same, synced, wait_for_call
 
 APP_ID = "dev-suite"
 FUNCTIONS = 41  # what suite.build registers for our SDK
@@ -46,13 +46,9 @@ def _cron_schedules(now: float) -> dict[str, str]:
 
 @contextlib.contextmanager
 def _side(executor: Executor, env: dict[str, str]) -> Iterator[Side]:
-    with app_process("tests.dev_apps.ours_app", executor.url, extra_env=env) as app_url:
-        recorder = Recorder(app_url)
-        try:
-            executor.sync(recorder.url, APP_ID, FUNCTIONS)
-            yield Side(executor, recorder, app_url)
-        finally:
-            recorder.close()
+    with app_process("tests.dev_apps.ours_app", executor.url, extra_env=env) as app_url, \
+            synced(executor, app_url, APP_ID, FUNCTIONS) as side:
+        yield side
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +200,11 @@ def test_parallel_steps_are_planned_then_joined(pair: dict[str, Side]) -> None:
         # results in the stack (save order), is not part of the semantics.
         for call in calls[4:]:
             call["stack"]["stack"] = sorted(call["stack"]["stack"][:3]) + call["stack"]["stack"][3:]
-        return run_outcome(run), calls[0], sorted(calls[1:4], key=lambda c: c["stepId"]), calls[4:]
+        # A planned call carries whatever results were stored before it was made: none if the
+        # three go out at once, some if one finished first. That too is timing, not semantics.
+        planned = sorted(({k: c[k] for k in ("stepId", "attempt", "planned", "status", "ops")} for c in calls[1:4]),
+                         key=lambda c: c["stepId"])
+        return run_outcome(run), calls[0], planned, calls[4:]
 
     outcome, first, planned, _ = same(pair, scenario)
     assert outcome["output"] == {"parts": [0, 10, 20], "sum": 30}
@@ -416,7 +416,13 @@ def test_priority_runs_the_higher_factor_first(pair: dict[str, Side]) -> None:
             side.executor.wait_run(event_id)
         return [r["n"] for r in side.stats() if r.get("fn") == "priority" and r["what"] == "start"]
 
-    assert same(pair, scenario) == ["blocker", "high", "low"]
+    results = both(pair, scenario)
+    # A deliberate difference: ours runs the higher factor first, as the server documents
+    # (GetPriorityFactor: "the job with the higher factor will always run first (without a queue
+    # backlog)"). Queued behind a concurrency limit, inngest dev v1.43.0 ran them in arrival order
+    # here, every time (the limit puts them in a backlog, refilled, it seems, in arrival order).
+    assert results["embedded"] == ["blocker", "high", "low"]
+    assert sorted(results["inngest-dev"]) == sorted(results["embedded"])
 
 
 def test_throttle_delays_runs_without_dropping(pair: dict[str, Side]) -> None:

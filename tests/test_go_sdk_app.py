@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import itertools
 import os
-import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +20,10 @@ from typing import Any
 
 import pytest
 
+from tests.aws_harness import stop
 from tests.dev_apps.executors import Executor, embedded_dev, real_dev
-from tests.dev_apps.harness import Recorder, free_port
-from tests.dev_apps.parity import Side, run_outcome, same, wait_for_call
+from tests.dev_apps.harness import free_port
+from tests.dev_apps.parity import Side, run_outcome, same, synced, wait_for_call
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = REPO / "tests" / "go_app"
@@ -45,23 +45,13 @@ def go_app(executor: Executor) -> Iterator[Side]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
     proc = subprocess.Popen([str(go_app_binary()), str(port), executor.url], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", "the Go app did not start"
-        app_url = f"http://127.0.0.1:{port}/api/inngest"
-        recorder = Recorder(app_url)
-        try:
-            executor.sync(recorder.url, APP_ID, FUNCTIONS)
-            yield Side(executor, recorder, app_url)
-        finally:
-            recorder.close()
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready", "the Go app did not start"
+        with synced(executor, f"http://127.0.0.1:{port}/api/inngest", APP_ID, FUNCTIONS) as side:
+            yield side
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from tests.aws_harness import stop
 from tests.dev_apps.harness import ROOT, free_port
 from tests.real_server import harness as real
 
@@ -192,13 +192,7 @@ def embedded_dev(*extra: str, tz: str = MACHINE_TZ) -> Iterator[EmbeddedExecutor
                 time.sleep(0.05)
             yield executor
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+            stop(proc)
 
 
 @contextlib.contextmanager

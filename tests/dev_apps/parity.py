@@ -6,9 +6,10 @@ runs ``scenario(side)`` on both sides in parallel and asserts the results are eq
 
 from __future__ import annotations
 
+import contextlib
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -97,3 +98,14 @@ def wait_for_call(side: Side, run_id: str, count: int = 1) -> None:
         assert time.time() < deadline, f"{side.executor.name}: run {run_id} had no call {count}"
         time.sleep(0.05)
     time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def synced(executor: Executor, app_url: str, app_id: str, functions: int) -> Iterator[Side]:
+    """The app at ``app_url`` behind a recording proxy, synced to ``executor`` (it registers itself)."""
+    recorder = Recorder(app_url)
+    try:
+        executor.sync(recorder.url, app_id, functions)
+        yield Side(executor, recorder, app_url)
+    finally:
+        recorder.close()

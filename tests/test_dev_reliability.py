@@ -412,8 +412,11 @@ NESTED = "event.data.items.map(x, event.data.items.map(y, event.data.items.filte
 
 
 def test_an_expression_over_the_cost_limit_fails_clearly_and_stalls_nothing(
-    setup: tuple[DevServer, ScriptedApp, Client], caplog: pytest.LogCaptureFixture
+    setup: tuple[DevServer, ScriptedApp, Client], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from inngest_serverless.dev import expressions
+
+    monkeypatch.setattr(expressions, "_warned", set())  # said once per expression and process
     server, app, client = setup
     costly = app.function("costly", "t/items")
     costly["triggers"] = [{"event": "t/items", "expression": NESTED}]

@@ -35,6 +35,7 @@ MAX_COST = 100_000
 _MACROS = ("all", "exists", "exists_one", "map", "filter")
 _TOKENS = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\.\s*(?:""" + "|".join(_MACROS) + r""")\s*\(|[()]""")
 _depths: dict[str, int] = {}
+_warned: set[str] = set()
 
 
 class ExpressionError(ValueError):
@@ -77,6 +78,13 @@ def _longest(value: Any) -> int:
             longest = max(longest, len(item))
             todo.extend(item)
     return longest
+
+
+def _warn_once(expression: str, message: str) -> None:
+    """Say why an expression was not evaluated, once per expression: a flood of events must not flood the log."""
+    if expression not in _warned:
+        _warned.add(expression)
+        log.warning("%s", message)
 
 
 def check_cost(expression: str, variables: dict[str, Any]) -> None:
@@ -214,7 +222,7 @@ def matches(expression: str | None, variables: dict[str, Any]) -> bool:
     try:
         return evaluate(expression, variables) is True
     except CostError as exc:
-        log.warning("%s: taken as false", exc)
+        _warn_once(expression, f"{exc}: taken as false")
         return False
     except ExpressionError:
         return False
@@ -225,7 +233,7 @@ def key_value(expression: str, variables: dict[str, Any]) -> str | None:
     try:
         value = evaluate(expression, variables)
     except CostError as exc:
-        log.warning("%s: no key", exc)
+        _warn_once(expression, f"{exc}: no key")
         return None
     except ExpressionError:
         return None

@@ -1,15 +1,15 @@
 """The host scenario suite with the real ``inngest dev`` as the orchestrator, once per adapter.
 
 Each adapter (adapters.py: Lambda in the Runtime Interface Emulator behind a Function URL,
-Lambda response streaming, functions-framework, the Azure worker path, vercel-runtime,
-uvicorn, gunicorn) serves scenario_app.py in its host's real runtime; one dev server per
-adapter (``--tick 50 --retry-interval 1``) syncs it out of band from ``-u URL`` and runs every
-scenario at once: steps, sleep, wait_for_event with ``if`` (and its timeout), invoke (and a
-failing child), send_event, parallel, retries (and their end), NonRetriableError,
-RetryAfterError, on_failure, cancel, a state too big for the request (``use_api``),
-checkpointing, and a step that outlasts the keep-alive interval. Every run must end with the
-expected status and output. In-band sync with the real server is the conformance suite's first
-step (test_conformance.py), through the same adapters.
+Lambda response streaming, functions-framework, the Azure worker path with azure-functions 1.x
+and 2.x, vercel-runtime, uvicorn, gunicorn) serves scenario_app.py in its host's real runtime;
+one dev server per adapter (``--tick 50 --retry-interval 1``) syncs it out of band from
+``-u URL`` and runs every scenario at once: steps, sleep, wait_for_event with ``if`` (and its
+timeout), invoke (and a failing child), send_event, parallel, retries (and their end),
+NonRetriableError, RetryAfterError, on_failure, cancel, a state too big for the request
+(``use_api``), checkpointing, a step that outlasts the keep-alive interval, wait_for_signal and
+step.fetch. Every run must end with the expected status and output. In-band sync with the real
+server is the conformance suite's first step (test_conformance.py), through the same adapters.
 """
 
 from __future__ import annotations
@@ -89,6 +89,21 @@ def send_event(server: Server) -> Run:
     return received
 
 
+def wait_for_signal(server: Server) -> Run:
+    run_id = server.wait_for_runs(server.send_one("tests/signal.test", {"signal": "sig-1"}))[0]["id"]
+    deadline = time.monotonic() + 60
+    # POST /v1/signals answers 404 until the run's wait is registered.
+    while harness.request("POST", f"{server.url}/v1/signals", {"signal": "sig-1", "data": {"n": 1}})[0] != 200:
+        assert time.monotonic() < deadline, server.run(run_id)
+        time.sleep(0.3)
+    return server.wait_run(run_id)
+
+
+def fetch(server: Server) -> Run:
+    """step.fetch: the server makes the request (a Gateway op), here to its own health endpoint."""
+    return server.trigger("tests/fetch.test", {"url": f"{server.url}/health"})
+
+
 def trigger(name: str, data: dict[str, Any] | None = None) -> Callable[[Server], Run]:
     return lambda server: server.trigger(name, data or {}, timeout=90)
 
@@ -124,6 +139,8 @@ SCENARIOS = {
     "use-api-large-state": Scenario(trigger("tests/big.test"), harness.COMPLETED, {"lengths": [2_500_000, 2_500_000]}),
     "checkpointing": Scenario(trigger("tests/checkpoint.test"), harness.COMPLETED, {"values": [0, 2, 4, 6]}),
     "keep-alive-step": Scenario(trigger("tests/keepalive.test"), harness.COMPLETED, "done"),
+    "wait-for-signal": Scenario(wait_for_signal, harness.COMPLETED, {"got": {"signal": "sig-1", "data": {"n": 1}}}),
+    "step-fetch": Scenario(fetch, harness.COMPLETED, {"status": 200, "body": '{"status":200,"message":"OK"}\n'}),
 }
 
 

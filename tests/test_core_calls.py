@@ -254,6 +254,7 @@ def test_sleep_until_wait_invoke_signal_fetch_ops(client: Inngest) -> None:
         assert resp.status == 206
         [got] = resp.json()
         assert (got["op"], got["id"], got["name"], got["opts"]) == (op, h(name), name, opts)
+        assert "data" in got and got["data"] is None  # present and null, as the Go SDK sends it (docs/compatibility.md)
         memos[h(name)] = memo
     final = post(handler, "fn", call_body(memos))
     assert final.json() == [{"n": 1}, 42, {"signal": "s-1", "data": {"ok": True}}, {"status_code": 200, "body": "yo"}]

@@ -92,6 +92,7 @@ class Recorder:
                 pass
 
             def _forward(self, method: str) -> None:
+                started = time.time()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 host = recorder.target.split("//", 1)[1].split("/", 1)[0]
@@ -105,7 +106,8 @@ class Recorder:
                 if method == "POST":
                     recorder.calls.append(
                         {
-                            "t": time.time(),
+                            "t": time.time(),  # the reply came back
+                            "started": started,  # the call came in
                             "path": self.path,
                             "request": json.loads(body) if body else None,
                             "status": response.status,

@@ -7,7 +7,11 @@ started by tests/real_server/harness.py and stopped by PID. The app is our SDK i
 call signed and verified) behind the WSGI adapter, on a thread-per-request wsgiref server in this
 process, so the time spent inside our handler can be measured around each call.
 
-Figures:
+Two modes, each on a fresh server, database and Redis: ``plain`` (one call per step, the protocol's
+default) and ``checkpointed`` (``checkpoint=Checkpoint()``: a call runs every step and posts each
+to the server's checkpoint API).
+
+Figures, per mode:
 * throughput: runs/s and steps/s from the first event sent to the last run marked COMPLETED;
 * the SDK's share: for every run, the time its calls spent inside our WSGI app (summed) beside
   the run's whole span (its event sent -> its last reply); the rest of the span is the server's
@@ -15,8 +19,9 @@ Figures:
 * nothing lost: every event's run is read back from the server (GraphQL ``runs``) as COMPLETED
   with the expected output, and each run's final call happened exactly once.
 
-    python bench/bench_real_server.py                          # 1,000 runs, prints the table
-    python bench/bench_real_server.py --smoke                  # 20 runs (the CI test)
+    python bench/bench_real_server.py                          # 1,000 runs per mode, prints the table
+    python bench/bench_real_server.py --smoke                  # 20 runs per mode (the CI test)
+    python bench/bench_real_server.py --modes plain            # one mode only
     python bench/bench_real_server.py --write-docs docs/compatibility.md --json out.json
 """
 
@@ -42,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 from bench.mdsection import replace_section  # noqa: E402
 from inngest_serverless import Context, Inngest, TriggerEvent  # noqa: E402
 from inngest_serverless.adapters.wsgi import LocalServer, wsgi_app  # noqa: E402
+from inngest_serverless.core.checkpoint import Checkpoint  # noqa: E402
 from tests.aws_harness import free_port  # noqa: E402
 from tests.real_server import harness  # noqa: E402
 
@@ -51,15 +57,45 @@ APP_ID = "bench-load"
 EVENT = "bench/load"
 FN_ID = "load"
 SEND_BATCH = 100  # events per POST /e/{key}
+MODES = {False: "plain", True: "checkpointed"}
+LABELS = {"plain": "without checkpointing", "checkpointed": "`checkpoint=Checkpoint()`"}
+
+
+_ACTIVE: list[Recorder] = []  # the recorder the timed Poster.post credits (one bench at a time)
 
 
 class Recorder:
-    """Times each call inside our WSGI app and files it under its run."""
+    """Times each call inside our WSGI app and files it under its run; with checkpointing, also the
+    part of it spent waiting for the server's checkpoint API (``Poster.post``)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.posts_s = 0.0
+        self.posts = 0
+        self._time_posts()
         self.calls: dict[str, list[tuple[float, float]]] = defaultdict(list)  # run ID -> (start, end) per call
         self.finished: dict[str, int] = defaultdict(int)  # run ID -> final (200) replies
+
+    def _time_posts(self) -> None:
+        from inngest_serverless.core import checkpoint
+
+        _ACTIVE[:] = [self]
+        post = checkpoint.Poster.post
+        if getattr(post, "_bench_timed", False):
+            return
+
+        def timed_post(poster: checkpoint.Poster, ops: Any, timeout: float = 10.0) -> bool:
+            began = time.perf_counter()
+            try:
+                return post(poster, ops, timeout)
+            finally:
+                spent, recorder = time.perf_counter() - began, _ACTIVE[0]
+                with recorder.lock:
+                    recorder.posts_s += spent
+                    recorder.posts += 1
+
+        timed_post._bench_timed = True  # type: ignore[attr-defined]
+        checkpoint.Poster.post = timed_post  # type: ignore[method-assign,assignment]
 
     def wrap(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
         def timed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -91,12 +127,13 @@ class Recorder:
         return timed
 
 
-def build_client(server_url: str, steps: int) -> Inngest:
+def build_client(server_url: str, steps: int, checkpoint: bool) -> Inngest:
     client = Inngest(app_id=APP_ID, is_production=True, signing_key=f"signkey-test-{harness.SIGNING_KEY_HEX}",
                      event_key=harness.EVENT_KEY, api_base_url=server_url, event_api_base_url=server_url,
                      streaming="off")
 
-    @client.create_function(fn_id=FN_ID, trigger=TriggerEvent(event=EVENT), retries=0)
+    @client.create_function(fn_id=FN_ID, trigger=TriggerEvent(event=EVENT), retries=0,
+                            checkpoint=Checkpoint() if checkpoint else None)
     def load(ctx: Context) -> dict[str, Any]:
         total = 0
         for i in range(steps):
@@ -143,11 +180,11 @@ def error_lines(log: str) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
-def bench(n: int, steps: int, tick: int | None, timeout: float) -> dict[str, Any]:
+def bench(n: int, steps: int, tick: int | None, timeout: float, checkpoint: bool) -> dict[str, Any]:
     durable = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
     recorder = Recorder()
     port = free_port()  # the app must know the server's URL before the server syncs the app's
-    client = build_client(f"http://127.0.0.1:{port}", steps)
+    client = build_client(f"http://127.0.0.1:{port}", steps, checkpoint)
     with harness.postgres(settings=durable) as pg, harness.redis() as redis, \
             LocalServer(recorder.wrap(wsgi_app(client))).start() as local:
         uri = harness.create_database(pg, "bench")
@@ -181,6 +218,7 @@ def bench(n: int, steps: int, tick: int | None, timeout: float) -> dict[str, Any
                 run["output"], run["status"] = one.get("output"), one.get("status", run["status"])
     res = summarize(n, steps, tick, wall, done, runs, sent_at, recorder)
     res["server_errors"] = server_errors
+    res["mode"] = MODES[checkpoint]
     return res
 
 
@@ -216,47 +254,68 @@ def summarize(n: int, steps: int, tick: int | None, wall: float, done: int, runs
         "handler_ms_per_call": round(1000 * statistics.fmean(durations or [0.0]), 3),
         "handler_ms_per_call_median": round(1000 * statistics.median(durations or [0.0]), 3),
         "sdk_share": round(sdk_s / span_s, 6) if span_s else None,
+        "sdk_share_less_posts": round((sdk_s - recorder.posts_s) / span_s, 6) if span_s else None,
+        "checkpoint_posts": recorder.posts,
+        "checkpoint_post_ms": round(1000 * recorder.posts_s / recorder.posts, 3) if recorder.posts else None,
+        "handler_ms_per_call_less_posts": round(1000 * (sum(durations) - recorder.posts_s) / max(1, n_calls), 3),
         "handler_s_total": round(sum(durations), 2), "handler_share_of_wall": round(sum(durations) / wall, 4),
         "mean_run_span_s": round(span_s / max(1, len(runs)), 2),
         "examples_bad": bad[:3], "examples_lost": lost[:3],
     }
 
 
-def markdown(res: dict[str, Any]) -> str:
-    share = res["sdk_share"]
+def markdown(results: list[dict[str, Any]]) -> str:
+    """One column per mode (each a fresh server, database and Redis)."""
+    first = results[0]
+
+    def row(label: str, cell: Callable[[dict[str, Any]], str]) -> str:
+        return f"| {label} | " + " | ".join(cell(r) for r in results) + " |"
+
+    def share(r: dict[str, Any]) -> str:
+        return "n/a" if r["sdk_share"] is None else f"{100 * r['sdk_share']:.3f} %"
+
+    def errors(r: dict[str, Any]) -> str:
+        return ", ".join(f"{count:,}: `{msg}`" for msg, count in r.get("server_errors", {}).items()) or "none"
+
     return "\n".join([
         DOC_SECTION, "",
-        f"`bench/bench_real_server.py`: {res['runs']:,} runs of a {res['steps_per_run']}-step function through "
+        f"`bench/bench_real_server.py`: {first['runs']:,} runs of a {first['steps_per_run']}-step function through "
         f"self-hosted `inngest start` ({harness.VERSION}) on PostgreSQL (fsync on) + Redis, the app in cloud mode "
         "(every call signed) behind the WSGI adapter on a thread-per-request wsgiref server; server flags "
-        f"`--tick {res['tick_ms'] or 150}`, 100 queue workers (the default). Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs shared with other work (server, database, Redis and app on one machine).",
+        f"`--tick {first['tick_ms'] or 150}`, 100 queue workers (the default). Each column is a fresh server, "
+        f"database and Redis. Python {platform.python_version()}, {os.cpu_count()} CPUs shared with other work "
+        "(server, database, Redis and app on one machine).",
         "",
-        "| figure | value |", "| --- | --- |",
-        f"| runs completed / sent | {res['completed']:,} / {res['runs']:,} |",
-        f"| runs lost or duplicated, wrong output | {res['lost_or_duplicated']}, {res['wrong_output_or_status']} |",
-        f"| wall time, first event sent to the last run's final reply | {res['wall_s']} s |",
-        f"| throughput | {res['runs_per_s']} runs/s, {res['steps_per_s']} steps/s |",
-        f"| calls to the app | {res['calls']:,} ({res['calls_per_run']} per run) |",
-        f"| time inside our handler per call | mean {res['handler_ms_per_call']} ms, "
-        f"median {res['handler_ms_per_call_median']} ms |",
-        f"| a run's span, event sent to its last reply | mean {res['mean_run_span_s']} s |",
-        f"| SDK's share of the runs' spans | {100 * share:.3f} % (the server's: {100 * (1 - share):.3f} %) |"
-        if share is not None else "| SDK's share | n/a |",
-        f"| time inside our handler, all calls summed, beside the wall time | {res['handler_s_total']} s of "
-        f"{res['wall_s']} s ({100 * res['handler_share_of_wall']:.1f} %) |",
-        "| the server's ERROR log lines | " + (", ".join(f"{count:,}: `{msg}`" for msg, count in
-                                                  res.get("server_errors", {}).items()) or "none") + " |",
+        "| figure | " + " | ".join(LABELS[r["mode"]] for r in results) + " |",
+        "| --- |" + " --- |" * len(results),
+        row("runs completed / sent", lambda r: f"{r['completed']:,} / {r['runs']:,}"),
+        row("runs lost or duplicated, wrong output", lambda r: f"{r['lost_or_duplicated']}, {r['wrong_output_or_status']}"),
+        row("wall time, first event sent to the last run's final reply", lambda r: f"{r['wall_s']} s"),
+        row("throughput", lambda r: f"{r['runs_per_s']} runs/s, {r['steps_per_s']} steps/s"),
+        row("calls to the app", lambda r: f"{r['calls']:,} ({r['calls_per_run']} per run)"),
+        row("time inside our handler per call",
+            lambda r: f"mean {r['handler_ms_per_call']} ms, median {r['handler_ms_per_call_median']} ms"),
+        row("of which waiting for the server's checkpoint API", lambda r: (
+            f"{r['checkpoint_posts']:,} posts, mean {r['checkpoint_post_ms']} ms each; the rest: mean "
+            f"{r['handler_ms_per_call_less_posts']} ms per call") if r["checkpoint_posts"] else "none"),
+        row("a run's span, event sent to its last reply", lambda r: f"mean {r['mean_run_span_s']} s"),
+        row("SDK's share of the runs' spans", share),
+        row("the same, less the checkpoint posts (the SDK's own work)",
+            lambda r: "n/a" if r["sdk_share_less_posts"] is None else f"{100 * r['sdk_share_less_posts']:.3f} %"),
+        row("time inside our handler, all calls summed",
+            lambda r: f"{r['handler_s_total']} s ({100 * r['handler_share_of_wall']:.1f} % of the wall time)"),
+        row("the server's ERROR log lines", errors),
         "",
         "The SDK's share is the time the runs' calls spent inside our WSGI app, summed, over the "
         "runs' spans summed; the rest is the server's queueing, scheduling, state and HTTP. All "
         "runs are sent at once, so a run's span is mostly waiting in the server's queue; the summed "
-        "handler time beside the wall time says how busy the SDK kept one core. The server's ERROR "
-        "lines, when there are any, come from its own tracing: it exports its spans over HTTP to "
-        "itself (`/dev/traces`) and writes them to the database within that request, which its "
-        "exporter gives up on under load (`context canceled`). Runs are not affected: every run "
-        "still completes, and is listed and read back, as counted above; some of their trace "
-        "spans may be missing from the UI.",
+        "handler time beside the wall time says how busy the SDK kept one core. With checkpointing "
+        "a call runs all ten steps and posts each to the server's checkpoint API, so it is longer "
+        "and there are fewer. The server's ERROR lines, when there are any, come from its own "
+        "tracing: it exports its spans over HTTP to itself (`/dev/traces`) and writes them to the "
+        "database within that request, which its exporter gives up on under load (`context "
+        "canceled`). Runs are not affected: every run still completes, and is listed and read "
+        "back, as counted above; some of their trace spans may be missing from the UI.",
     ]) + "\n"
 
 
@@ -267,21 +326,24 @@ def main() -> None:
     parser.add_argument("--tick", type=int, default=None, help="server --tick in ms (default: the server's 150)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for every run")
     parser.add_argument("--smoke", action="store_true", help="20 runs: that it works, not how fast")
+    parser.add_argument("--modes", default="plain,checkpointed",
+                        help="plain (one call per step), checkpointed (Checkpoint()), or both, comma-separated")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--write-docs", type=Path)
     args = parser.parse_args()
     n = 20 if args.smoke else args.runs
-    res = bench(n, args.steps, args.tick, args.timeout)
-    text = markdown(res)
+    results = [bench(n, args.steps, args.tick, args.timeout, checkpoint) for checkpoint in (False, True)
+               if MODES[checkpoint] in args.modes.split(",")]
+    text = markdown(results)
     print(text)
     if args.json:
-        args.json.write_text(json.dumps(res, indent=2))
+        args.json.write_text(json.dumps({r["mode"]: r for r in results}, indent=2))
     if args.write_docs:
         replace_section(args.write_docs, DOC_SECTION, text, title=DOC_TITLE)
-    if res["completed"] != n or res["lost_or_duplicated"] or res["wrong_output_or_status"]:
-        print(f"not every run completed as it should: {json.dumps(res)}", file=sys.stderr)
-        sys.exit(1)
-
+    for res in results:
+        if res["completed"] != n or res["lost_or_duplicated"] or res["wrong_output_or_status"]:
+            print(f"not every run completed as it should: {json.dumps(res)}", file=sys.stderr)
+            sys.exit(1)
 
 if __name__ == "__main__":
     main()

@@ -12,7 +12,8 @@ from tests.real_server import harness
 
 
 def test_the_load_bench_smoke_run_completes_every_run(tmp_path: os.PathLike[str]) -> None:
-    """bench/bench_real_server.py --smoke: 20 runs through inngest start on PostgreSQL + Redis, none lost.
+    """bench/bench_real_server.py --smoke: 20 runs per mode through inngest start on PostgreSQL + Redis,
+    none lost.
 
     Only that every run completes and the figures come out is checked; timings are never asserted."""
     out, docs = Path(tmp_path) / "load.json", Path(tmp_path) / "compatibility.md"
@@ -21,10 +22,13 @@ def test_the_load_bench_smoke_run_completes_every_run(tmp_path: os.PathLike[str]
                            "--json", str(out), "--write-docs", str(docs)],
                           capture_output=True, text=True, timeout=600, cwd=harness.REPO)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    res = json.loads(out.read_text())
-    assert res["completed"] == res["runs"] == res["read_back"] == res["final_call_once"] == 20, res
-    assert res["lost_or_duplicated"] == res["wrong_output_or_status"] == 0, res
-    assert res["calls_per_run"] == 11.0  # ten steps, then the function's return
-    assert res["runs_per_s"] > 0 and res["handler_ms_per_call"] > 0 and 0 < res["sdk_share"] < 1
+    results = json.loads(out.read_text())
+    assert set(results) == {"plain", "checkpointed"}
+    for res in results.values():
+        assert res["completed"] == res["runs"] == res["read_back"] == res["final_call_once"] == 20, res
+        assert res["lost_or_duplicated"] == res["wrong_output_or_status"] == 0, res
+        assert res["runs_per_s"] > 0 and res["handler_ms_per_call"] > 0 and 0 < res["sdk_share"] < 1
+    assert results["plain"]["calls_per_run"] == 11.0  # ten steps, then the function's return
+    assert results["checkpointed"]["calls_per_run"] < 11.0
     text = docs.read_text()
     assert "## Another section\n\nkept as is\n" in text and text.count("## Load") == 1

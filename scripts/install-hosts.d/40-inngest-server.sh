@@ -7,13 +7,13 @@
 # Idempotent and quiet: nothing happens when both binaries and both servers are there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-version="v1.43.0"
+. scripts/lib/inngest-module.sh
+version="$INNGEST_VERSION"
 out=".cache/inngest/$version"
 
 if [ ! -x "$out/inngest" ] || [ ! -x "$out/conformance-go" ]; then
   command -v go >/dev/null || { echo "40-inngest-server.sh: the go command is missing" >&2; exit 1; }
   export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
-  . scripts/lib/inngest-module.sh
   work="$(mktemp -d)"
   trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
   inngest_module_copy "$version" "$work/src"

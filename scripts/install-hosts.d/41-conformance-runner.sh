@@ -9,12 +9,12 @@
 # Idempotent and quiet: nothing happens when the binary is there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-version="v1.43.0"
+. scripts/lib/inngest-module.sh
+version="$INNGEST_VERSION"
 out=".cache/inngest/$version"
 [ -x "$out/conformance-runner" ] && exit 0
 command -v go >/dev/null || { echo "41-conformance-runner.sh: the go command is missing" >&2; exit 1; }
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
-. scripts/lib/inngest-module.sh
 work="$(mktemp -d)"
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 inngest_module_copy "$version" "$work/src"

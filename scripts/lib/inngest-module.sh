@@ -3,6 +3,9 @@
 # VERSION in DEST, ready for `go build` (run with CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod).
 # `go install module/cmd@version` is refused (the module's go.mod has a replace line), so builds
 # happen inside a copy of the downloaded module. Go's caches stay where Go keeps them.
+# The pinned server version: the one place it is written (tests/real_server/harness.py reads it here).
+INNGEST_VERSION="v1.43.0"
+
 inngest_module_copy() {
   local version="$1" dest="$2" dir
   dir="$(go mod download -json "github.com/inngest/inngest@$version" | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')"

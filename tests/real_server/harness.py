@@ -25,6 +25,7 @@ import glob
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -40,9 +41,20 @@ from typing import Any
 from tests.aws_harness import free_port, stop, wait_port
 
 REPO = Path(__file__).resolve().parents[2]
-VERSION = "v1.43.0"  # keep in step with scripts/install-hosts.d/40-inngest-server.sh
-BIN_DIR = REPO / ".cache" / "inngest" / VERSION
 INSTALL_SCRIPT = "scripts/install-hosts.d/40-inngest-server.sh"
+
+
+def _pinned_version() -> str:
+    """The server version the install scripts build, from the one place it is written."""
+    lib = REPO / "scripts" / "lib" / "inngest-module.sh"
+    found = re.search(r'^INNGEST_VERSION="([^"]+)"', lib.read_text(), re.M)
+    if found is None:
+        raise RuntimeError(f"{lib} no longer sets INNGEST_VERSION")
+    return found.group(1)
+
+
+VERSION = _pinned_version()
+BIN_DIR = REPO / ".cache" / "inngest" / VERSION
 
 # A run's status as the GraphQL API spells it (pkg/coreapi/gql.schema.graphql, FunctionRunStatus).
 COMPLETED, FAILED, CANCELLED, RUNNING, QUEUED, SKIPPED = (

@@ -96,6 +96,19 @@ def test_a_large_result_and_a_large_trigger_still_end_the_run_with_its_finished_
     assert status == 200 and len(finished) == 1 and len(finished[0]["data"]["result"]["blob"]) == int(3.5 * MB)
 
 
+def test_a_step_output_over_4_mib_in_a_reply_fails_the_call_as_the_server_does(
+    setup: tuple[DevServer, ScriptedApp, Client],
+) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/big-step", retries=1))
+    app.script = _one_step("x" * (4 * MB + 1))  # the reply (under 8 MiB) is accepted; the op is not
+    run = client.wait_run(send(server, "t/big-step"), "f", timeout=20)
+    assert run["status"] == "Failed"
+    assert run["error"]["message"] == "error validating generator opcode h1: step output size is greater than the limit"
+    assert len(app.calls_for("f")) == 2  # retried once, as a failed call is
+    assert server.executor.store.one("SELECT COUNT(*) FROM steps")[0] == 0
+
+
 # ---------------------------------------------------------------- 2. step.fetch is bounded in size and time
 
 
@@ -291,7 +304,9 @@ def test_a_negative_content_length_is_refused_at_once(setup: tuple[DevServer, Sc
     host, port = server.url.split("//")[1].split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(b"POST /e/key HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n{}")  # and keep the socket open
-        reply = sock.recv(65536)
+        reply = b""
+        while chunk := sock.recv(65536):  # the executor closes the connection after an error
+            reply += chunk
     assert reply.startswith(b"HTTP/1.1 400"), reply[:100]
     assert b"invalid Content-Length" in reply
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from inngest_serverless.core.wire import InternalEvent
 
-from . import clock, console, expressions
+from . import clock, console, expressions, payloads
 from .buffers import Buffers
 from .cron import next_fire
 from .durations import rfc3339
@@ -277,7 +277,7 @@ class Executor:
         # The ingest limit is for clients. The executor's own events (function.finished, invoke)
         # are made of parts already bounded (events, a reply under 8 MiB), and the server does not
         # size-check them either: refusing one would leave its run unable to end.
-        if not internal and len(dumps(raw).encode("utf-8", "surrogatepass")) > MAX_EVENT_BYTES:
+        if not internal and payloads.encoded_size(raw) > MAX_EVENT_BYTES:
             raise EventError("Event is over the max size")
         name = raw.get("name")
         if not isinstance(name, str) or not name:

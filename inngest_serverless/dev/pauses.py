@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from inngest_serverless.core.wire import InternalEvent, Limit, Opcode
 
-from . import clock, expressions
+from . import clock, expressions, payloads
 from .durations import MAX_SLEEP_SECONDS, YEAR_SECONDS, DurationError, wake_time
 from .ids import stable_uuid
 from .queue import Item, Kind
@@ -142,7 +142,7 @@ class Pauses:
         for op in ops:
             if opcode(op) not in allowed:
                 return 400, f"cannot checkpoint opcode {op.get('op')!r}"
-            if len(dumps(op.get("data"))) > Limit.STEP_OUTPUT:
+            if payloads.encoded_size(op.get("data")) > Limit.STEP_OUTPUT:
                 return 413, "step output is over the 4 MiB limit"
         now = time.time()
         with self.store.tx():

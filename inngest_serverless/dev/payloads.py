@@ -17,6 +17,7 @@ Ordinary bodies pay two ``bytes.count`` calls and one ``in`` test.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -49,3 +50,8 @@ def replace_lone_surrogates(value: Any) -> Any:
     if isinstance(value, dict):
         return {replace_lone_surrogates(k): replace_lone_surrogates(v) for k, v in value.items()}
     return value
+
+
+def encoded_size(value: Any) -> int:
+    """Bytes of ``value`` as compact UTF-8 JSON: how every size limit here measures a value."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"))

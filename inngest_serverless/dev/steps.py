@@ -247,6 +247,14 @@ class StepRunner:
             value = [value]
         if not isinstance(value, list) or not all(isinstance(op, dict) for op in value):
             raise ValueError("the SDK answered 206 with a body that is not a list of opcodes")
+        if len(reply.body) > Limit.STEP_OUTPUT:  # only then can one op's output be over the limit
+            for op in value:
+                output = op["data"] if "data" in op else op.get("error")
+                if payloads.encoded_size(output) > Limit.STEP_OUTPUT:
+                    # As the server's opcode validation words it (the call failed; it is retried).
+                    raise ValueError(
+                        f"error validating generator opcode {op.get('id')}: step output size is greater than the limit"
+                    )
         return value or [{"op": Opcode.NONE.value}]
 
     # ------------------------------------------------------------------ retries (§2)

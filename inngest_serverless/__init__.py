@@ -30,14 +30,28 @@ StepSync = Step  # the official SDK's name for the sync step API
 
 if TYPE_CHECKING:  # so that type checkers see the class, not __getattr__'s ``object``
     from .core.checkpoint import Checkpoint
+    from .core.middleware import (
+        Middleware,
+        MiddlewareSync,
+        SendEventsResult,
+        TransformOutputResult,
+        TransformOutputStepInfo,
+    )
+
+_MIDDLEWARE_NAMES = ("Middleware", "MiddlewareSync", "SendEventsResult", "TransformOutputResult",
+                     "TransformOutputStepInfo")
 
 
 def __getattr__(name: str) -> object:
-    # Imported on first use: most apps never configure checkpointing.
+    # Imported on first use: most apps never configure checkpointing or middleware.
     if name == "Checkpoint":
         from .core.checkpoint import Checkpoint
 
         return Checkpoint
+    if name in _MIDDLEWARE_NAMES:
+        from .core import middleware
+
+        return getattr(middleware, name)
     raise AttributeError(f"module 'inngest_serverless' has no attribute {name!r}")
 
 __all__ = [
@@ -54,18 +68,23 @@ __all__ = [
     "Function",
     "Handler",
     "Inngest",
+    "Middleware",
+    "MiddlewareSync",
     "NonRetriableError",
     "Priority",
     "RateLimit",
     "Request",
     "Response",
     "RetryAfterError",
+    "SendEventsResult",
     "Singleton",
     "Step",
     "StepError",
     "StepSync",
     "Throttle",
     "Timeouts",
+    "TransformOutputResult",
+    "TransformOutputStepInfo",
     "TriggerCron",
     "TriggerEvent",
     "__version__",

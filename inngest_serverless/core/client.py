@@ -14,6 +14,8 @@ from .triggers import Trigger
 
 if TYPE_CHECKING:
     from .checkpoint import Checkpoint
+    from .context import Event
+    from .middleware import MiddlewareFactory
 
 T = TypeVar("T")
 
@@ -38,6 +40,7 @@ class Inngest:
         logger: logging.Logger | None = None,
         streaming: str | None = None,
         checkpoint: Checkpoint | bool | None = None,
+        middleware: list[MiddlewareFactory] | None = None,
     ) -> None:
         """``streaming``: ``"auto"`` | ``"force"`` | ``"off"`` (core/streaming.py; default from
         ``INNGEST_STREAMING``, else auto). ``checkpoint``: the default for every function
@@ -71,6 +74,7 @@ class Inngest:
             package_logger.setLevel(self.config.log_level)
         self.logger = logger or package_logger
         self.functions: list[Function[Any]] = []
+        self.middleware: list[MiddlewareFactory] = [] if middleware is None else _middleware("Inngest()", middleware)
 
     @property
     def app_id(self) -> str:
@@ -100,6 +104,7 @@ class Inngest:
         on_failure: Callable[..., Any] | None = None,
         output_type: Any = None,
         checkpoint: Checkpoint | bool | None = None,
+        middleware: list[MiddlewareFactory] | None = None,
     ) -> Callable[[Callable[..., Any]], Function[Any]]:
         """Decorate a ``def`` or ``async def`` handler taking a context; options are checked now."""
         from .checkpoint import coerce
@@ -121,6 +126,7 @@ class Inngest:
             idempotency=idempotency,
             output_type=output_type,
             checkpoint=self.checkpoint if checkpoint is None else coerce(checkpoint),
+            middleware=[] if middleware is None else _middleware(f"function {fn_id!r}", middleware),
         )
         opts.validate()
 
@@ -137,13 +143,57 @@ class Inngest:
         """Send one event (a dict with ``name`` and ``data``, or an Event) or a list; returns IDs."""
         from . import api
 
-        return api.send(self.config, events)
+        if not self.middleware:
+            return api.send(self.config, events)
+        from .middleware import Chain, SendEventsResult
+
+        chain = Chain(self, None, self.middleware)
+        prepared = _events(events)
+        chain.before_send_sync(prepared)
+        result = SendEventsResult(ids=[])
+        try:
+            result.ids = api.send(self.config, [e.to_wire() for e in prepared])
+        except Exception as exc:
+            result.error = exc
+        chain.after_send_sync(result)
+        if result.error is not None:
+            raise result.error
+        return result.ids
 
     async def send_async(self, events: Any) -> list[str]:
         from . import api
 
-        return await api.send_async(self.config, events)
+        if not self.middleware:
+            return await api.send_async(self.config, events)
+        from .middleware import Chain, SendEventsResult
+
+        chain = Chain(self, None, self.middleware)
+        prepared = _events(events)
+        await chain.before_send_async(prepared)
+        result = SendEventsResult(ids=[])
+        try:
+            result.ids = await api.send_async(self.config, [e.to_wire() for e in prepared])
+        except Exception as exc:
+            result.error = exc
+        await chain.after_send_async(result)
+        if result.error is not None:
+            raise result.error
+        return result.ids
 
     def send_sync(self, events: Any) -> list[str]:
         """Alias of :meth:`send` (the official SDK's name for the blocking call)."""
         return self.send(events)
+
+
+def _middleware(where: str, factories: Any) -> list[MiddlewareFactory]:
+    from .middleware import check_factories
+
+    return check_factories(where, factories)
+
+
+def _events(events: Any) -> list[Event]:
+    """A send's events as Event objects, for middleware to change in place."""
+    from . import api
+    from .context import Event
+
+    return [Event.from_wire(raw) for raw in api.prepare_events(events)]

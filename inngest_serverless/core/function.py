@@ -38,6 +38,7 @@ class FunctionOptions:
     idempotency: str | None = None
     output_type: Any = None
     checkpoint: Checkpoint | None = None  # core/checkpoint.py; None: one step per invocation
+    middleware: list[Any] = field(default_factory=list)  # after the client's (core/middleware.py)
 
     def validate(self) -> None:
         if not isinstance(self.fn_id, str) or not self.fn_id.strip():
@@ -101,6 +102,7 @@ class Function(Generic[T]):
                     name=f"{opts.name or opts.fn_id} (failure)",
                     triggers=[TriggerEvent(event=InternalEvent.FUNCTION_FAILED)],
                     retries=0,
+                    middleware=opts.middleware,
                 ),
                 on_failure,
             )

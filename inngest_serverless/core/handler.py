@@ -28,6 +28,7 @@ from .wire import (
     PROBE_TRUST,
     Env,
     Header,
+    Opcode,
     Query,
     ServerKind,
     SyncKind,
@@ -35,6 +36,7 @@ from .wire import (
 
 if TYPE_CHECKING:
     from .client import Inngest
+    from .middleware import Chain, TransformOutputResult
 
 log = logging.getLogger("inngest_serverless")
 
@@ -83,6 +85,7 @@ class Call:
     request_id: str | None = None
     job_id: str | None = None
     ctx: dict[str, Any] = field(default_factory=dict)  # the call's raw ctx (fn_id, qi_id: checkpointing)
+    request: Request | None = None  # what middleware gets as its raw request
 
 
 @dataclass
@@ -450,6 +453,7 @@ class Handler:
             request_id=request.headers.get(Header.REQUEST_ID),
             job_id=request.headers.get(Header.JOB_ID),
             ctx=ctx,
+            request=request,
         )
 
     def _load_state(self, call: Call) -> None:
@@ -515,6 +519,18 @@ class Handler:
             "job_id": call.job_id,
         }
 
+    def _chain(self, call: Call, engine: Engine) -> Chain | None:
+        """The call's middleware (core/middleware.py), or None: without any, nothing is imported."""
+        factories = self.client.middleware
+        if call.fn.opts.middleware:
+            factories = [*factories, *call.fn.opts.middleware]
+        if not factories:
+            return None
+        from .middleware import Chain
+
+        engine.middleware = chain = Chain(self.client, call.request, factories)
+        return chain
+
     def _run_sync(self, call: Call) -> Outcome:
         if call.fn.is_async:
             import asyncio
@@ -522,7 +538,13 @@ class Handler:
             return asyncio.run(self._run_async(call))
         engine = self._engine(call)
         ctx = Context(step=Step(engine, self.client), **self._context_args(call))
+        chain = self._chain(call, engine)
         try:
+            if chain is not None:
+                chain.transform_input_sync(ctx, call.fn, engine.memos)
+                engine.reload_memos()  # the middleware may have replaced memoized values
+                if not engine.memos:
+                    chain.before_execution_sync()
             outcome = Outcome(result=call.fn.handler(ctx))
         except Interrupt as interrupt:
             outcome = Outcome(interrupt=interrupt)
@@ -530,7 +552,17 @@ class Handler:
             if not is_user_failure(exc):
                 raise
             outcome = Outcome(error=exc)
-        return self._settled(engine, outcome)
+        outcome = self._settled(engine, outcome)
+        if chain is None:
+            return outcome
+        results = _output_results(outcome)
+        try:
+            chain.after_execution_sync()
+            chain.transform_output_sync([r for _, r in results])
+            chain.before_response_sync()
+        except Exception as exc:
+            return Outcome(error=exc)
+        return _apply_results(outcome, results)
 
     async def _run_async(self, call: Call) -> Outcome:
         if not call.fn.is_async:
@@ -539,7 +571,13 @@ class Handler:
             return await asyncio.to_thread(self._run_sync, call)
         engine = self._engine(call)
         ctx = AsyncContext(step=AsyncStep(engine, self.client), **self._context_args(call))
+        chain = self._chain(call, engine)
         try:
+            if chain is not None:
+                await chain.transform_input_async(ctx, call.fn, engine.memos)
+                engine.reload_memos()
+                if not engine.memos:
+                    await chain.before_execution_async()
             outcome = Outcome(result=await call.fn.handler(ctx))
         except Interrupt as interrupt:
             outcome = Outcome(interrupt=interrupt)
@@ -547,7 +585,17 @@ class Handler:
             if not is_user_failure(exc):
                 raise
             outcome = Outcome(error=exc)
-        return self._settled(engine, outcome)
+        outcome = self._settled(engine, outcome)
+        if chain is None:
+            return outcome
+        results = _output_results(outcome)
+        try:
+            await chain.after_execution_async()
+            await chain.transform_output_async([r for _, r in results])
+            await chain.before_response_async()
+        except Exception as exc:
+            return Outcome(error=exc)
+        return _apply_results(outcome, results)
 
     def _finish(self, call: Call, outcome: Outcome) -> Response:
         key = call.verified_key
@@ -585,6 +633,33 @@ class Handler:
                 body["code"] = "retry_after_error"
                 headers[Header.RETRY_AFTER] = exc.header_value()
         return self._json(status, body, key=key, headers=headers)
+
+
+def _output_results(outcome: Outcome) -> list[tuple[dict[str, Any] | None, TransformOutputResult]]:
+    """What transform_output sees of ``outcome``: the function's result or error, or its ops' outputs."""
+    from .middleware import EMPTY, TransformOutputResult, step_results
+
+    interrupt = outcome.interrupt
+    if interrupt is not None:
+        if interrupt.error is not None:
+            return [(None, TransformOutputResult(error=interrupt.error, output=EMPTY, step=None))]
+        return list(step_results(interrupt.ops))
+    if outcome.error is not None:
+        return [(None, TransformOutputResult(error=outcome.error, output=EMPTY, step=None))]
+    return [(None, TransformOutputResult(error=None, output=outcome.result, step=None))]
+
+
+def _apply_results(outcome: Outcome, results: list[tuple[dict[str, Any] | None, TransformOutputResult]]) -> Outcome:
+    """``outcome`` with what the middleware put in its results."""
+    for op, result in results:
+        if op is not None:
+            if result.has_output() and op.get("op") == Opcode.STEP_RUN.value:
+                op["data"] = result.output
+        elif outcome.interrupt is None:
+            if result.error is not None:
+                return Outcome(error=result.error, headers=outcome.headers)
+            return Outcome(result=result.output if result.has_output() else None, headers=outcome.headers)
+    return outcome
 
 
 def _is_utf8(text: str) -> bool:

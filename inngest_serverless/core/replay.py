@@ -20,6 +20,7 @@ from .wire import Limit, Opcode, StepType
 
 if TYPE_CHECKING:
     from .checkpoint import Invocation
+    from .middleware import Chain
 
 try:  # CPython's built-in SHA-1: step IDs need no OpenSSL (hashlib loads libcrypto: time and RSS)
     from _sha1 import sha1 as _sha1  # type: ignore[import-not-found]
@@ -135,6 +136,7 @@ class Engine:
     stack: list[Any] = field(default_factory=list)  # ctx.stack.stack as sent: read only to name a missed step
     # The call's deadline guard and checkpoint state (core/checkpoint.py); None when neither applies.
     budget: Invocation | None = None
+    middleware: Chain | None = None  # the call's middleware (core/middleware.py), if the app has any
     # Memos by the user ID of their step's first occurrence, for the steps whose hashed IDs this
     # process has computed before (every call of a run replays the same steps): replaying one of
     # them is a single dictionary pop (Step.run's fast path). A step leaves ``first`` when met.
@@ -156,11 +158,19 @@ class Engine:
     _replay_checked: bool = False
 
     def __post_init__(self) -> None:
+        self.reload_memos()
+
+    def reload_memos(self) -> None:
+        """(Re)index ``memos`` before any step is met (middleware may have replaced their values)."""
         # All in C (k can be 1,000); memos whose raw ID this process does not know land on None.
         first: dict[Any, Any] = dict(zip(map(_RAW_IDS.get, self.memos), self.memos.values(), strict=True))
         first.pop(None, None)
         self._first_ids = first
-        self.first = dict(first)
+        if hasattr(self, "first"):  # in place: Step holds this dict (its fast path)
+            self.first.clear()
+            self.first.update(first)
+        else:
+            self.first = dict(first)
 
     # -- identity -----------------------------------------------------------------
 

@@ -141,6 +141,8 @@ class Step:
                  kind: str) -> Any:
         """Run a step body that has no memoized state (the call then ends, unless checkpointing)."""
         budget = self._engine.budget
+        if self._engine.middleware is not None:
+            self._engine.middleware.before_execution_sync()
         token = IN_BODY.set((self._engine, pending.user_id))
         try:
             if budget is not None:
@@ -314,6 +316,8 @@ class AsyncStep:
         if pending is None:
             return value
         budget = self._engine.budget
+        if self._engine.middleware is not None:
+            await self._engine.middleware.before_execution_async()
         token = IN_BODY.set((self._engine, pending.user_id))
         try:
             if budget is not None:

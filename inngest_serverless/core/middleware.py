@@ -1,0 +1,253 @@
+"""Middleware: hooks around a call, its execution, its output and event sends.
+
+The hook set is the official Python SDK's: ``transform_input``, ``before_execution``,
+``after_execution``, ``transform_output``, ``before_response``, ``before_send_events``,
+``after_send_events``. A middleware is a class taking ``(client, raw_request)``, made
+anew for each call (and each send); subclass :class:`MiddlewareSync` (plain methods) or
+:class:`Middleware` (coroutines). The chain is the client's middleware, then the
+function's, in the order given; "after" hooks run in reverse order.
+
+Imported only when an app configures middleware: the call path checks two empty lists.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError
+from .wire import Opcode
+
+if TYPE_CHECKING:
+    from .client import Inngest
+    from .context import AsyncContext, Context, Event
+    from .function import Function
+
+
+class _Empty:
+    """No output: the call ended with an error, or with an op that carries none (a sleep)."""
+
+    def __repr__(self) -> str:
+        return "EMPTY"
+
+
+EMPTY: Any = _Empty()
+
+
+@dataclass
+class TransformOutputStepInfo:
+    """The step whose output is being transformed (changes to it are discarded)."""
+
+    id: str  # the step's ID as the code names it
+    op: str  # its opcode on the wire ("StepRun", "Sleep", ...)
+    opts: dict[str, Any] | None
+
+
+@dataclass
+class TransformOutputResult:
+    """What a call produced: the function's return value, or one step's output. A middleware may
+    replace ``output`` (or ``error``); ``step`` is None for the function's own result."""
+
+    error: BaseException | None
+    output: Any
+    step: TransformOutputStepInfo | None
+
+    def has_output(self) -> bool:
+        return self.output is not EMPTY
+
+
+@dataclass
+class SendEventsResult:
+    """What a send returned: the events' IDs, or the error it failed with."""
+
+    ids: list[str]
+    error: BaseException | None = None
+
+
+class MiddlewareSync:
+    """Hooks as plain methods. Override any of them; the defaults do nothing."""
+
+    def __init__(self, client: Inngest, raw_request: object) -> None:
+        self.client = client
+        self.raw_request = raw_request  # the core Request of the call; None for a send
+
+    def transform_input(self, ctx: Context | AsyncContext, function: Function[Any], steps: dict[str, Any]) -> None:
+        """Before the function runs. ``steps`` maps hashed step IDs to their memoized state as the
+        server sent it (``{"data": ...}``, ``{"error": ...}``, an event, or null); replacing its
+        values (or changing ``ctx.event``/``ctx.events``) changes what the function sees."""
+
+    def before_execution(self) -> None:
+        """Once per call, before new code runs (after the memoized steps were replayed)."""
+
+    def after_execution(self) -> None:
+        """Once per call, after the function returned, raised or stopped at a step."""
+
+    def transform_output(self, result: TransformOutputResult) -> None:
+        """After the function or a step produced ``result``; may replace ``result.output``."""
+
+    def before_response(self) -> None:
+        """After the output is final, before the reply goes to the server."""
+
+    def before_send_events(self, events: list[Event]) -> None:
+        """Before events are sent (also by ``step.send_event``); may change them in place."""
+
+    def after_send_events(self, result: SendEventsResult) -> None:
+        """After a send, with its IDs or error."""
+
+
+class Middleware:
+    """Hooks as coroutines (each may also be a plain method). Sync functions and ``client.send``
+    run them on a private event loop; prefer :class:`MiddlewareSync` for those."""
+
+    def __init__(self, client: Inngest, raw_request: object) -> None:
+        self.client = client
+        self.raw_request = raw_request
+
+    async def transform_input(self, ctx: Context | AsyncContext, function: Function[Any],
+                              steps: dict[str, Any]) -> None:
+        """As :meth:`MiddlewareSync.transform_input`."""
+
+    async def before_execution(self) -> None:
+        """As :meth:`MiddlewareSync.before_execution`."""
+
+    async def after_execution(self) -> None:
+        """As :meth:`MiddlewareSync.after_execution`."""
+
+    async def transform_output(self, result: TransformOutputResult) -> None:
+        """As :meth:`MiddlewareSync.transform_output`."""
+
+    async def before_response(self) -> None:
+        """As :meth:`MiddlewareSync.before_response`."""
+
+    async def before_send_events(self, events: list[Event]) -> None:
+        """As :meth:`MiddlewareSync.before_send_events`."""
+
+    async def after_send_events(self, result: SendEventsResult) -> None:
+        """As :meth:`MiddlewareSync.after_send_events`."""
+
+
+AnyMiddleware = Middleware | MiddlewareSync
+MiddlewareFactory = Callable[["Inngest", object], AnyMiddleware]
+
+
+def check_factories(where: str, factories: Any) -> list[MiddlewareFactory]:
+    """``middleware=`` as a list of classes (or factories), or a ConfigError now."""
+    if factories is None:
+        return []
+    if not isinstance(factories, (list, tuple)):
+        raise ConfigError(f"{where}: middleware takes a list of middleware classes")
+    for item in factories:
+        if not callable(item):
+            raise ConfigError(f"{where}: middleware entries must be classes taking (client, raw_request), not {item!r}")
+    return list(factories)
+
+
+class Chain:
+    """One call's (or one send's) middleware instances, in order."""
+
+    def __init__(self, client: Inngest, raw_request: object, factories: Sequence[MiddlewareFactory]) -> None:
+        self.items: list[AnyMiddleware] = [make(client, raw_request) for make in factories]
+        self.executing = False  # before_execution has run in this call
+
+    # One runner per direction: sync code runs a coroutine hook on a private loop; async code awaits it.
+
+    def _call_sync(self, name: str, *args: Any, reverse: bool = False) -> None:
+        for m in reversed(self.items) if reverse else self.items:
+            out = getattr(m, name)(*args)
+            if inspect.isawaitable(out):
+                _run_on_private_loop(out)
+
+    async def _call_async(self, name: str, *args: Any, reverse: bool = False) -> None:
+        for m in reversed(self.items) if reverse else self.items:
+            out = getattr(m, name)(*args)
+            if inspect.isawaitable(out):
+                await out
+
+    # -- a call -------------------------------------------------------------------------
+
+    def transform_input_sync(self, ctx: Context | AsyncContext, function: Function[Any], steps: dict[str, Any]) -> None:
+        self._call_sync("transform_input", ctx, function, steps)
+
+    async def transform_input_async(self, ctx: Context | AsyncContext, function: Function[Any],
+                                    steps: dict[str, Any]) -> None:
+        await self._call_async("transform_input", ctx, function, steps)
+
+    def before_execution_sync(self) -> None:
+        if not self.executing:
+            self.executing = True
+            self._call_sync("before_execution")
+
+    async def before_execution_async(self) -> None:
+        if not self.executing:
+            self.executing = True
+            await self._call_async("before_execution")
+
+    def after_execution_sync(self) -> None:
+        self.before_execution_sync()  # a call that ran no step body still executed new code
+        self._call_sync("after_execution", reverse=True)
+
+    async def after_execution_async(self) -> None:
+        await self.before_execution_async()
+        await self._call_async("after_execution", reverse=True)
+
+    def transform_output_sync(self, results: list[TransformOutputResult]) -> None:
+        for result in results:
+            self._call_sync("transform_output", result, reverse=True)
+
+    async def transform_output_async(self, results: list[TransformOutputResult]) -> None:
+        for result in results:
+            await self._call_async("transform_output", result, reverse=True)
+
+    def before_response_sync(self) -> None:
+        self._call_sync("before_response")
+
+    async def before_response_async(self) -> None:
+        await self._call_async("before_response")
+
+    # -- a send ---------------------------------------------------------------------------
+
+    def before_send_sync(self, events: list[Event]) -> None:
+        self._call_sync("before_send_events", events)
+
+    async def before_send_async(self, events: list[Event]) -> None:
+        await self._call_async("before_send_events", events)
+
+    def after_send_sync(self, result: SendEventsResult) -> None:
+        self._call_sync("after_send_events", result, reverse=True)
+
+    async def after_send_async(self, result: SendEventsResult) -> None:
+        await self._call_async("after_send_events", result, reverse=True)
+
+
+def step_results(ops: list[dict[str, Any]]) -> list[tuple[dict[str, Any], TransformOutputResult]]:
+    """The outputs a call's ops carry, one result each: every StepRun op's data, or else the info
+    of a lone op (a sleep, a wait). Ops planned side by side carry nothing and get none."""
+    runs = [op for op in ops if op.get("op") == Opcode.STEP_RUN.value]
+    if not runs and len(ops) == 1 and ops[0].get("op") != Opcode.STEP_PLANNED.value:
+        runs = ops
+    out = []
+    for op in runs:
+        info = TransformOutputStepInfo(id=str(op.get("displayName") or op.get("name")), op=str(op.get("op")),
+                                       opts=op.get("opts"))
+        has_data = op.get("op") == Opcode.STEP_RUN.value
+        out.append((op, TransformOutputResult(error=None, output=op.get("data") if has_data else EMPTY, step=info)))
+    return out
+
+
+def _run_on_private_loop(awaitable: Any) -> None:
+    import asyncio  # deferred: only an async hook called from sync code needs a loop
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise ConfigError("an async middleware hook was called from sync code inside a running event loop; "
+                          "use MiddlewareSync, or the async API (send_async, an async def function)")
+
+    async def wrap() -> Any:
+        return await awaitable
+
+    asyncio.run(wrap())

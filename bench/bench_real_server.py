@@ -275,8 +275,15 @@ def markdown(results: list[dict[str, Any]]) -> str:
         return "n/a" if r["sdk_share"] is None else f"{100 * r['sdk_share']:.3f} %"
 
     def errors(r: dict[str, Any]) -> str:
-        return ", ".join(f"{count:,}: `{msg}`" for msg, count in r.get("server_errors", {}).items()) or "none"
+        def short(msg: str) -> str:  # the first line, without the queue item the server dumps in it
+            line = msg.splitlines()[0].rstrip(":")
+            return line if len(line) <= 90 else line[:87] + "..."
 
+        return ", ".join(f"{count:,}: `{short(msg)}`" for msg, count in r.get("server_errors", {}).items()) or "none"
+
+    queue_errors = [r["mode"] for r in results if any("queue" in m for m in r.get("server_errors", {}))]
+    queue_note = (f" The server's queue errors ({', '.join(LABELS[m] for m in queue_errors)}) came with every run "
+                  "completed once, as counted above." if queue_errors else "")
     return "\n".join([
         DOC_SECTION, "",
         f"`bench/bench_real_server.py`: {first['runs']:,} runs of a {first['steps_per_run']}-step function through "
@@ -315,7 +322,9 @@ def markdown(results: list[dict[str, Any]]) -> str:
         "tracing: it exports its spans over HTTP to itself (`/dev/traces`) and writes them to the "
         "database within that request, which its exporter gives up on under load (`context "
         "canceled`). Runs are not affected: every run still completes, and is listed and read "
-        "back, as counted above; some of their trace spans may be missing from the UI.",
+        "back, as counted above; some of their trace spans may be missing from the UI. Handler "
+        "time summed beyond 100 % of the wall time means calls in parallel (a checkpointed call "
+        "lasts the whole run)." + queue_note,
     ]) + "\n"
 
 

@@ -37,14 +37,16 @@ class Inngest:
         serve_origin: str | None = None,
         serve_path: str | None = None,
         app_version: str | None = None,
-        logger: logging.Logger | None = None,
+        logger: Any = None,
         streaming: str | None = None,
         checkpoint: Checkpoint | bool | None = None,
         middleware: list[MiddlewareFactory] | None = None,
     ) -> None:
         """``streaming``: ``"auto"`` | ``"force"`` | ``"off"`` (core/streaming.py; default from
         ``INNGEST_STREAMING``, else auto). ``checkpoint``: the default for every function
-        (core/checkpoint.py; off unless given)."""
+        (core/checkpoint.py; off unless given). ``logger``: any ``logging.Logger``-like object (an
+        AWS Powertools ``Logger`` too), which functions use as ``ctx.logger``, silent during replay.
+        ``middleware``: classes of core/middleware.py, before each function's own."""
         from . import checkpoint as checkpoint_lib
         from . import streaming as streaming_lib
 

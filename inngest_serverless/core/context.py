@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from .replay import IN_BODY, Engine
 from .steps import AsyncStep, Step
 
 T = TypeVar("T")
@@ -51,6 +52,71 @@ class Event:
         return out
 
 
+class ReplayLogger:
+    """``ctx.logger``: the client's logger (any ``logging.Logger``-like object, an AWS Powertools
+    ``Logger`` included), silent while the function replays memoized steps.
+
+    User code runs from the top on every call, so a line logged before step N would otherwise
+    be written once per call after it. A line is written when the code logging it runs for the
+    first time in the run: inside a step body that runs now, or once every memoized step has been
+    met. Each line carries ``run_id`` and ``function_id``, and ``step_id`` inside a step body, as
+    ``extra`` (stdlib: record attributes; Powertools: keys of the JSON line; per line, so that
+    concurrent runs in one process do not stamp each other's lines).
+    """
+
+    __slots__ = ("_engine", "_keys", "_stacklevel", "logger")
+
+    def __init__(self, logger: Any, engine: Engine, keys: dict[str, str]) -> None:
+        self.logger = logger
+        self._engine = engine
+        self._keys = keys
+        # Point the record's file and line at the caller, past this wrapper's two frames
+        # (Powertools already skips one frame of its own).
+        self._stacklevel = 4 if hasattr(logger, "append_keys") else 3
+
+    def _emit(self, method: str, msg: object, args: tuple[object, ...], kwargs: dict[str, Any]) -> None:
+        running = IN_BODY.get()
+        if running is not None and running[0] is self._engine:
+            extra = {**self._keys, "step_id": running[1]}
+        elif self._engine.replaying():
+            return
+        else:
+            extra = dict(self._keys)
+        given = kwargs.get("extra")
+        if given:
+            extra.update(given)
+        kwargs["extra"] = extra
+        kwargs.setdefault("stacklevel", self._stacklevel)
+        getattr(self.logger, method)(msg, *args, **kwargs)
+
+    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self._emit("debug", msg, args, kwargs)
+
+    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self._emit("info", msg, args, kwargs)
+
+    def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self._emit("warning", msg, args, kwargs)
+
+    def error(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self._emit("error", msg, args, kwargs)
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self._emit("exception", msg, args, kwargs)
+
+    def critical(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self._emit("critical", msg, args, kwargs)
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if hasattr(self.logger, "log"):
+            self._emit("log", level, (msg, *args), kwargs)
+        else:  # Powertools has no log(): its method for the level
+            self._emit(logging.getLevelName(level).lower(), msg, args, kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.logger, name)  # setLevel, isEnabledFor, append_keys, handlers ...
+
+
 class Group:
     """``ctx.group.parallel(...)``, as in the official SDK (same as ``ctx.step.parallel``)."""
 
@@ -76,7 +142,7 @@ class _BaseContext(Generic[S]):
     events: list[Event]
     run_id: str
     step: S
-    logger: logging.Logger
+    logger: logging.Logger | logging.LoggerAdapter[Any] | ReplayLogger
     max_attempts: int | None = None
     request_id: str | None = None
     job_id: str | None = None

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from . import checkpoint, introspection, serialize, signing
 from . import streaming as streaming_lib
-from .context import AsyncContext, Context, Event
+from .context import AsyncContext, Context, Event, ReplayLogger
 from .errors import ConfigError, NonRetriableError, RetryAfterError, StepError, error_object
 from .function import Function
 from .http import Request, Response, error_response, sdk_headers
@@ -507,13 +507,14 @@ class Handler:
         finally:
             budget.close()
 
-    def _context_args(self, call: Call) -> dict[str, Any]:
+    def _context_args(self, call: Call, engine: Engine) -> dict[str, Any]:
+        keys = {"run_id": call.run_id, "function_id": call.fn.id(self.client.app_id)}
         return {
             "attempt": call.attempt,
             "event": call.event,
             "events": call.events,
             "run_id": call.run_id,
-            "logger": self.client.logger,
+            "logger": ReplayLogger(self.client.logger, engine, keys),
             "max_attempts": call.max_attempts,
             "request_id": call.request_id,
             "job_id": call.job_id,
@@ -537,7 +538,7 @@ class Handler:
 
             return asyncio.run(self._run_async(call))
         engine = self._engine(call)
-        ctx = Context(step=Step(engine, self.client), **self._context_args(call))
+        ctx = Context(step=Step(engine, self.client), **self._context_args(call, engine))
         chain = self._chain(call, engine)
         try:
             if chain is not None:
@@ -570,7 +571,7 @@ class Handler:
 
             return await asyncio.to_thread(self._run_sync, call)
         engine = self._engine(call)
-        ctx = AsyncContext(step=AsyncStep(engine, self.client), **self._context_args(call))
+        ctx = AsyncContext(step=AsyncStep(engine, self.client), **self._context_args(call, engine))
         chain = self._chain(call, engine)
         try:
             if chain is not None:

@@ -156,6 +156,7 @@ class Engine:
     _collect: list[dict[str, Any]] | None = None  # set while inside a parallel group
     _ran_target: bool = False
     _replay_checked: bool = False
+    _step_memos: int | None = None  # memoized steps in ``memos``, counted when ctx.logger first asks
 
     def __post_init__(self) -> None:
         self.reload_memos()
@@ -166,11 +167,18 @@ class Engine:
         first: dict[Any, Any] = dict(zip(map(_RAW_IDS.get, self.memos), self.memos.values(), strict=True))
         first.pop(None, None)
         self._first_ids = first
+        self._step_memos = None
         if hasattr(self, "first"):  # in place: Step holds this dict (its fast path)
             self.first.clear()
             self.first.update(first)
         else:
             self.first = dict(first)
+
+    def replaying(self) -> bool:
+        """Are memoized steps still ahead (the code now running ran in an earlier call)?"""
+        if self._step_memos is None:
+            self._step_memos = sum(1 for key in self.memos if _is_step_hash(key))
+        return self._hits + self._met_first() < self._step_memos
 
     # -- identity -----------------------------------------------------------------
 

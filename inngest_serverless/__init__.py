@@ -25,6 +25,7 @@ from .core.http import Request, Response
 from .core.steps import AsyncStep, Step
 from .core.triggers import TriggerCron, TriggerEvent
 from .core.version import VERSION as __version__
+from .core.wire import ParallelMode
 
 StepSync = Step  # the official SDK's name for the sync step API
 
@@ -71,6 +72,7 @@ __all__ = [
     "Middleware",
     "MiddlewareSync",
     "NonRetriableError",
+    "ParallelMode",
     "Priority",
     "RateLimit",
     "Request",

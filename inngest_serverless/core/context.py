@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from .replay import IN_BODY, Engine
 from .steps import AsyncStep, Step
+from .wire import ParallelMode
 
 T = TypeVar("T")
 S = TypeVar("S", Step, AsyncStep)
@@ -123,16 +124,18 @@ class Group:
     def __init__(self, step: Step) -> None:
         self._step = step
 
-    def parallel(self, callables: Sequence[Callable[[], T]]) -> tuple[T, ...]:
-        return self._step.parallel(callables)
+    def parallel(self, callables: Sequence[Callable[[], T]],
+                 parallel_mode: ParallelMode = ParallelMode.WAIT) -> tuple[T, ...]:
+        return self._step.parallel(callables, parallel_mode)
 
 
 class AsyncGroup:
     def __init__(self, step: AsyncStep) -> None:
         self._step = step
 
-    async def parallel(self, callables: Sequence[Callable[[], Awaitable[T]]]) -> tuple[T, ...]:
-        return await self._step.parallel(callables)
+    async def parallel(self, callables: Sequence[Callable[[], Awaitable[T]]],
+                       parallel_mode: ParallelMode = ParallelMode.WAIT) -> tuple[T, ...]:
+        return await self._step.parallel(callables, parallel_mode)
 
 
 @dataclass

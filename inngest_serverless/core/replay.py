@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import serialize
 from .errors import NonRetriableError, RetryAfterError, StepError, error_object
-from .wire import Limit, Opcode, StepType
+from .wire import PARALLEL_MODE_OPT, Limit, Opcode, ParallelMode, StepType
 
 if TYPE_CHECKING:
     from .checkpoint import Invocation
@@ -421,8 +421,21 @@ class Engine:
             self._collect = []
         return outer
 
-    def end_parallel(self, outer: list[dict[str, Any]] | None, pending: bool) -> None:
-        """After every branch ran: report what was collected, or end the enclosing branch."""
+    def end_parallel(self, outer: list[dict[str, Any]] | None, pending: bool, *, race: bool = False,
+                     finished: bool = False, mark: int = 0) -> None:
+        """After every branch ran: report what was collected, or end the enclosing branch.
+
+        ``race``: the group returns once any branch ``finished``, dropping the new steps the
+        others met (collected from index ``mark`` on); until then its ops ask the server to call
+        again as each step ends."""
+        if race and self._collect is not None:
+            if finished:
+                del self._collect[mark:]
+                if outer is None:
+                    self._collect = None
+                return
+            for op in self._collect[mark:]:
+                op["opts"] = {**(op.get("opts") or {}), PARALLEL_MODE_OPT: ParallelMode.RACE.value}
         if outer is not None:
             if pending:
                 raise self.branch_done()

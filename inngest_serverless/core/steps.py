@@ -16,7 +16,7 @@ from . import serialize
 from .durations import Duration, format_duration
 from .errors import ConfigError
 from .replay import IN_BODY, MISSING, BranchDone, Engine, Pending, is_user_failure
-from .wire import Opcode, StepType
+from .wire import Opcode, ParallelMode, StepType
 
 if TYPE_CHECKING:
     from .client import Inngest
@@ -271,15 +271,26 @@ class Step:
         )
         return self._engine.unwrap(memo, pending)
 
+    @property
+    def ai(self) -> AI:
+        """``ctx.step.ai.infer(...)`` and ``ctx.step.ai.wrap(...)``."""
+        return AI(self)
+
     # -- groups ---------------------------------------------------------------------------
 
-    def parallel(self, callables: Sequence[Callable[[], T]]) -> tuple[T, ...]:
-        """Run each callable's steps in parallel; returns their results in order."""
+    def parallel(self, callables: Sequence[Callable[[], T]],
+                 parallel_mode: ParallelMode = ParallelMode.WAIT) -> tuple[T, ...]:
+        """Run each callable's steps in parallel; returns their results in order.
+
+        ``ParallelMode.RACE``: the server calls again as each step ends, and the group returns as
+        soon as one branch has finished (first finished wins): the finished branches' results,
+        None for the others, whose later steps are not scheduled."""
         branches = _branches(callables)
         engine = self._engine
         outer = engine.begin_parallel()
+        mark = len(outer) if outer is not None else 0
         results: list[Any] = []
-        pending = False
+        pending = finished = False
         enclosing = engine.branch_stopped
         for fn in branches:
             engine.branch_stopped = False
@@ -289,9 +300,10 @@ class Step:
                 value = None
             # Ended even if the branch caught its _BranchDone and returned (Engine.branch_done).
             pending = pending or engine.branch_stopped
+            finished = finished or not engine.branch_stopped
             results.append(None if engine.branch_stopped else value)
         engine.branch_stopped = enclosing
-        engine.end_parallel(outer, pending)
+        engine.end_parallel(outer, pending, race=_is_race(parallel_mode), finished=finished, mark=mark)
         return tuple(results)
 
 
@@ -365,12 +377,18 @@ class AsyncStep:
                     body: str | bytes | None = None) -> Any:
         return self._sync.fetch(step_id, url, method=method, headers=headers, body=body)
 
-    async def parallel(self, callables: Sequence[Callable[[], Awaitable[T]]]) -> tuple[T, ...]:
+    @property
+    def ai(self) -> AsyncAI:
+        return AsyncAI(self)
+
+    async def parallel(self, callables: Sequence[Callable[[], Awaitable[T]]],
+                       parallel_mode: ParallelMode = ParallelMode.WAIT) -> tuple[T, ...]:
         branches = _branches(callables)
         engine = self._engine
         outer = engine.begin_parallel()
+        mark = len(outer) if outer is not None else 0
         results: list[Any] = []
-        pending = False
+        pending = finished = False
         enclosing = engine.branch_stopped
         for fn in branches:
             engine.branch_stopped = False
@@ -379,10 +397,59 @@ class AsyncStep:
             except BranchDone:
                 value = None
             pending = pending or engine.branch_stopped  # as in Step.parallel
+            finished = finished or not engine.branch_stopped
             results.append(None if engine.branch_stopped else value)
         engine.branch_stopped = enclosing
-        engine.end_parallel(outer, pending)
+        engine.end_parallel(outer, pending, race=_is_race(parallel_mode), finished=finished, mark=mark)
         return tuple(results)
+
+
+class AI:
+    """Model calls as steps: ``infer`` has the server make the request (the function costs no
+    compute while the model answers); ``wrap`` runs your own client call as a step."""
+
+    def __init__(self, step: Step) -> None:
+        self._step = step
+
+    def infer(self, step_id: str, *, adapter: Any, body: dict[str, Any]) -> Any:
+        """Send ``body`` to the model ``adapter`` names (inngest_serverless.ai, or the official
+        SDK's adapters) through the server's AI gateway; returns the provider's JSON reply."""
+        memo, pending = self._step._report(step_id, Opcode.AI_GATEWAY, _infer_opts(adapter, body))
+        return self._step._engine.unwrap(memo, pending)
+
+    def wrap(self, step_id: str, handler: Callable[..., T], *handler_args: Any) -> T:
+        """Run ``handler(*handler_args)`` (an SDK call to a model) once, as a step the server
+        shows as an AI call; later calls return its memoized result."""
+        return self._step._run(step_id, handler, handler_args, None, StepType.AI_WRAP)  # type: ignore[no-any-return]
+
+
+class AsyncAI:
+    def __init__(self, step: AsyncStep) -> None:
+        self._step = step
+
+    async def infer(self, step_id: str, *, adapter: Any, body: dict[str, Any]) -> Any:
+        return AI(self._step._sync).infer(step_id, adapter=adapter, body=body)
+
+    async def wrap(self, step_id: str, handler: Callable[..., Awaitable[T]] | Callable[..., T], *handler_args: Any) -> T:
+        return await self._step._run(step_id, handler, handler_args, None, StepType.AI_WRAP)  # type: ignore[no-any-return]
+
+
+def _infer_opts(adapter: Any, body: Any) -> dict[str, Any]:
+    """The AIGateway op's opts, as the server reads them, from an adapter of the official shape
+    (``auth_key()``, ``format()``, ``headers()``, ``on_call(body)``, ``url_infer()``)."""
+    if not isinstance(body, dict):
+        raise ConfigError("step.ai.infer(body=...) must be a dict: the provider's request body")
+    for name in ("auth_key", "format", "headers", "on_call", "url_infer"):
+        if not callable(getattr(adapter, name, None)):
+            raise ConfigError(f"step.ai.infer(adapter=...) needs an adapter with {name}(), e.g. inngest_serverless.ai.OpenAI")
+    body = dict(body)
+    adapter.on_call(body)
+    try:
+        body = serialize.to_json_value(body)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ConfigError(f"step.ai.infer: body must be JSON: {serialize.json_error(exc)}") from None
+    return {"type": StepType.AI_INFER, "url": adapter.url_infer(), "headers": dict(adapter.headers()),
+            "auth_key": adapter.auth_key(), "format": adapter.format(), "body": body}
 
 
 def _branches(callables: Any) -> tuple[Callable[[], Any], ...]:
@@ -396,6 +463,15 @@ def _branches(callables: Any) -> tuple[Callable[[], Any], ...]:
             raise ConfigError(f"parallel(): item {i} ({type(fn).__name__}) is not callable; pass functions, "
                               "e.g. lambda: ctx.step.run(...)")
     return branches
+
+
+def _is_race(mode: Any) -> bool:
+    if mode is ParallelMode.RACE or mode is ParallelMode.WAIT:
+        return mode is ParallelMode.RACE
+    try:
+        return ParallelMode(getattr(mode, "value", mode)) is ParallelMode.RACE  # the official SDK's enum too
+    except ValueError:
+        raise ConfigError(f"parallel_mode must be ParallelMode.WAIT or ParallelMode.RACE, not {mode!r}") from None
 
 
 def _require_callable(step_id: str, handler: Any) -> None:

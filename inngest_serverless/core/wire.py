@@ -94,12 +94,24 @@ class Opcode(str, enum.Enum):
     DISCOVERY_REQUEST = "DiscoveryRequest"
 
 
+class ParallelMode(str, enum.Enum):
+    """How the server schedules a parallel group's steps (``opts.parallelMode`` of each planned op)."""
+
+    WAIT = "wait"  # call the function again once every planned step ended
+    RACE = "race"  # call it again as each step ends, so a branch runs on without the others
+
+
+PARALLEL_MODE_OPT: Final = "parallelMode"
+
+
 class StepType:
     """``opts.type`` values shown in the server's UI for StepRun ops."""
 
     RUN: Final = "step.run"
     SEND_EVENT: Final = "step.sendEvent"
     FETCH: Final = "step.fetch"
+    AI_INFER: Final = "step.ai.infer"
+    AI_WRAP: Final = "step.ai.wrap"
 
 
 class InternalEvent:

@@ -299,6 +299,21 @@ def test_a_lone_surrogate_in_an_event_is_kept_as_the_server_keeps_it(setup: tupl
     assert run["status"] == "Completed" and run["output"] == {"s": "x\ufffdy", "\ufffd": 1}
 
 
+def test_integers_beyond_2_53_reach_the_app_exactly_and_non_finite_numbers_are_refused(
+    setup: tuple[DevServer, ScriptedApp, Client],
+) -> None:
+    server, app, client = setup
+    register(server, app, app.function("f", "t/big-int"))
+    app.script = lambda fn, body, q: (200, SDK, body["event"]["data"])
+    big = {"order": 2**64 + 1, "huge": 10**40, "neg": -(2**63) - 7}
+    run = client.wait_run(send(server, "t/big-int", big), "f", timeout=10)
+    assert run["status"] == "Completed" and run["output"] == big  # JCS would have refused (or rounded) them
+    assert len(app.calls_for("f")) == 1
+    for number in (b"1e400", b"-1E+999", b"NaN", b"Infinity", b"1" + b"0" * 400 + b".5"):
+        status, payload = _raw_request(server, "POST", "/e/key", b'{"name": "t/big-int", "data": {"x": ' + number + b"}}", {})
+        assert status == 400 and "out of a float's range" in payload["error"], (number, status, payload)
+
+
 def test_a_negative_content_length_is_refused_at_once(setup: tuple[DevServer, ScriptedApp, Client]) -> None:
     server, _, _ = setup
     host, port = server.url.split("//")[1].split(":")

@@ -43,8 +43,16 @@ class Reply:
 
 
 def canonical(value: Any) -> bytes:
-    """JCS (RFC 8785) bytes, as the server sends call bodies."""
-    return rfc8785.dumps(value)
+    """JCS (RFC 8785) bytes, as the server sends call bodies.
+
+    JCS writes every number as a double, so it refuses an integer beyond 2**53 (a 64-bit order
+    id in an event). Such a body goes out in the same compact, key-sorted form with the integer
+    exact: the call is signed over these very bytes, which the SDK verifies first.
+    """
+    try:
+        return rfc8785.dumps(value)
+    except rfc8785.IntegerDomainError:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
 def request(

@@ -62,7 +62,9 @@ def test_an_app_with_another_key_rejects_every_call(server: DevServer) -> None:
         client = Client(server.url)
         run = client.wait_run(client.send("tests/function.test"), "-simple-fn")
         assert run["status"] == "Failed"
-        assert run["output"] is None
+        # As the Inngest server does, a failed run's output is its error: here the app's refusal.
+        assert run["output"]["code"] == "unauthorized"
+        assert "signature" in run["output"]["message"]
 
 
 def test_registration_needs_the_bearer_token(server: DevServer) -> None:

@@ -20,6 +20,7 @@ from ..core.wire import Limit
 if TYPE_CHECKING:
     from ..core.client import Inngest
     from ..core.function import Function
+    from ..core.handler import Handler
 
 # Proxy headers, not Inngest wire names: they tell the scheme and host the caller used.
 FORWARDED_PROTO = "x-forwarded-proto"
@@ -74,6 +75,32 @@ def core_handler(
         serve_path=serve_path,
         host_streams=host_streams,
     )
+
+
+def framework_handler(
+    client: Inngest,
+    framework: str,
+    functions: list[Function[Any]],
+    *,
+    enable_unauthed_sync: bool | None,
+    public_path: str | None,
+    serve_origin: str | None,
+    streaming: object = None,
+) -> Handler:
+    """Core's handler for a ``serve()`` of the official SDK's signature (flask, fast_api, django,
+    tornado): its ``public_path`` is the path in the URL the app registers."""
+    from ..core.handler import Handler
+
+    mode = getattr(streaming, "value", streaming)  # the official SDK's Streaming enum, or our mode string
+    return Handler(client, functions=functions, framework=framework, serve_origin=serve_origin,
+                   serve_path=public_path, streaming=None if mode is None else str(mode),
+                   enable_unauthed_sync=enable_unauthed_sync)
+
+
+def route_path(serve_path: str | None) -> str:
+    """Where a ``serve()`` mounts the endpoint: ``serve_path``, else ``/api/inngest``."""
+    path = serve_path or "/api/inngest"
+    return path if path.startswith("/") else "/" + path
 
 
 def max_body_bytes(client: object) -> int:

@@ -52,6 +52,10 @@ class WSGIAdapter(_host.Adapter):
         response = self._response(environ, self.deadline())
         return _reply(response, start_response)
 
+    def respond(self, environ: Mapping[str, Any]) -> Response:
+        """The core reply to the request ``environ`` describes (for a framework's own view)."""
+        return self._response(environ, self.deadline())
+
     def _response(self, environ: Mapping[str, Any], deadline: float | None) -> Response:
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)

@@ -111,12 +111,15 @@ class Handler:
         host_streams: bool | None = None,
         keepalive_interval: float = streaming_lib.DEFAULT_INTERVAL,
         deadline_margin: float | None = None,
+        enable_unauthed_sync: bool | None = None,
     ) -> None:
         """``streaming``: ``"auto"`` | ``"force"`` | ``"off"`` (else the client's, else
         ``INNGEST_STREAMING``, else auto); ``host_streams``: does the host flush chunks
         as they are written (default: known from ``framework``); ``deadline_margin``:
-        seconds kept free before ``Request.deadline`` (core/checkpoint.py)."""
+        seconds kept free before ``Request.deadline`` (core/checkpoint.py); ``enable_unauthed_sync``:
+        accept unsigned syncs in cloud mode (default: ``INNGEST_ENABLE_UNAUTHED_SYNC``)."""
         self.client = client
+        self._unsigned_sync = enable_unauthed_sync
         self.streaming = streaming_lib.resolve_mode(streaming, getattr(client, "streaming", None))
         flushes = framework in streaming_lib.HOSTS_THAT_FLUSH if host_streams is None else host_streams
         self.stream_policy = streaming_lib.Policy.decide(self.streaming, host_streams=flushes,
@@ -367,7 +370,7 @@ class Handler:
         every ``UNSIGNED_SYNC_INTERVAL`` seconds. The dashboard's syncs are signed.
         """
         cfg = self.client.config
-        if not cfg.unsigned_sync:
+        if not (cfg.unsigned_sync if self._unsigned_sync is None else self._unsigned_sync):
             raise BadRequest(401, "unauthorized",
                              "unsigned sync refused in cloud mode: sync from the Inngest dashboard (it signs its "
                              f"request), or set {Env.ENABLE_UNAUTHED_SYNC}=true and {Env.SERVE_ORIGIN}")

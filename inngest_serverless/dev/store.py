@@ -65,7 +65,8 @@ def dumps(value: Any) -> str:
 
 
 class StoreError(sqlite3.DatabaseError):
-    """A database the executor must not start on (in use, damaged, locked); the message is one line."""
+    """A database the executor must not start on (in use, damaged, locked): one line, after the path
+    (the CLI prints ``error: cannot open the database <path>: <this>``)."""
 
 
 def _hold_lock(path: str) -> IO[bytes] | None:
@@ -84,7 +85,7 @@ def _hold_lock(path: str) -> IO[bytes] | None:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
-        raise StoreError(f"another executor is using {path} (it holds {path}.lock); stop it, or pass another --db") from None
+        raise StoreError(f"another executor is using it (it holds {path}.lock); stop it, or pass another --db") from None
     return handle
 
 
@@ -106,7 +107,7 @@ class Store:
             self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=2.0)
             self.conn.row_factory = sqlite3.Row
             if path != ":memory:":
-                self._check(path)
+                self._check()
                 self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.executescript(SCHEMA)
@@ -116,14 +117,14 @@ class Store:
             self._release()
             if isinstance(exc, StoreError):
                 raise
-            raise StoreError(f"cannot use the database {path}: {exc}") from None
+            raise StoreError(str(exc)) from None
 
-    def _check(self, path: str) -> None:
+    def _check(self) -> None:
         """Refuse a damaged file at start, before any event is acknowledged into it."""
         rows = [str(r[0]) for r in self.conn.execute("PRAGMA quick_check(3)").fetchall()]
         if rows != ["ok"]:
             found = "; ".join(" ".join(r.split()) for r in rows)[:300]
-            raise StoreError(f"the database {path} is damaged ({found}); move it away to start afresh")
+            raise StoreError(f"it is damaged ({found}); move it away to start afresh")
 
     def _release(self) -> None:
         with contextlib.suppress(Exception):

@@ -19,7 +19,7 @@ from .core.flow_control import (
     Throttle,
     Timeouts,
 )
-from .core.function import Function
+from .core.function import Function, slugify
 from .core.handler import Handler
 from .core.http import Request, Response
 from .core.steps import AsyncStep, Step
@@ -90,4 +90,5 @@ __all__ = [
     "TriggerCron",
     "TriggerEvent",
     "__version__",
+    "slugify",
 ]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import signing
 from .config import Config
 from .version import SDK_HEADER
-from .wire import CONTENT_TYPE_JSON, Header, Path
+from .wire import CONTENT_TYPE_JSON, Header, Limit, Path
 
 if TYPE_CHECKING:
     import httpx
@@ -54,9 +54,12 @@ _shared: httpx.Client | None = None
 _shared_lock = threading.Lock()
 
 
-def _client() -> httpx.Client:
-    """One client per process: building one loads the CA bundle (tens of ms), so calls share it."""
+def _client(cfg: Config | None = None) -> httpx.Client:
+    """The app's own client (``Inngest(http_client=...)``), else one per process: building one
+    loads the CA bundle (tens of ms), so calls share it."""
     global _shared
+    if cfg is not None and cfg.http_client is not None:
+        return cfg.http_client  # type: ignore[no-any-return]
     if _shared is None:
         with _shared_lock:
             if _shared is None:
@@ -70,7 +73,7 @@ def authed_request(cfg: Config, method: str, url: str, body: Any = None,
                    extra_headers: dict[str, str] | None = None) -> httpx.Response:
     """An API call with the hashed Bearer key, retried once with the fallback key on 401/403."""
     content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
-    http = _client()
+    http = _client(cfg)
     response = None
     for headers in bearer_headers(cfg):
         response = http.request(method, url, content=content, headers={**headers, **(extra_headers or {})})
@@ -159,9 +162,12 @@ def _backoff(attempt: int) -> float:
     return float(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random() / 2))
 
 
-def _send_plan(cfg: Config, events: Any) -> tuple[str, bytes, dict[str, str]]:
-    body = json.dumps(prepare_events(events), separators=(",", ":")).encode()
-    return _send_target(cfg), body, {**base_headers(cfg), Header.EVENT_ID_SEED: _event_seed()}
+def _send_plan(cfg: Config, events: Any) -> tuple[str, list[bytes], dict[str, str]]:
+    """The URL, one body per batch of at most ``Limit.EVENTS_PER_SEND`` events, and the headers."""
+    prepared = prepare_events(events)
+    step = Limit.EVENTS_PER_SEND
+    bodies = [json.dumps(prepared[i:i + step], separators=(",", ":")).encode() for i in range(0, len(prepared), step)]
+    return _send_target(cfg), bodies, base_headers(cfg)
 
 
 def _send_outcome(attempt: int, response: httpx.Response | None, error: Exception | None) -> list[str] | None:
@@ -176,20 +182,28 @@ def _send_outcome(attempt: int, response: httpx.Response | None, error: Exceptio
 
 
 def send(cfg: Config, events: Any) -> list[str]:
+    """Send events in batches the server takes, one after the other; returns every ID in order.
+    A batch that fails raises (the batches before it were sent)."""
     import httpx
 
-    url, body, headers = _send_plan(cfg, events)
-    http = _client()
-    for attempt in range(_SEND_ATTEMPTS):
-        response, error = None, None
-        try:
-            response = http.post(url, content=body, headers=headers)
-        except httpx.TransportError as exc:
-            error = exc
-        if (ids := _send_outcome(attempt, response, error)) is not None:
-            return ids
-        time.sleep(_backoff(attempt))
-    raise AssertionError("unreachable")  # pragma: no cover
+    url, bodies, headers = _send_plan(cfg, events)
+    http = _client(cfg)
+    ids: list[str] = []
+    for body in bodies:
+        # One seed per batch, kept across its retries: the server derives the same IDs, so a
+        # retried batch is not stored twice.
+        batch_headers = {**headers, Header.EVENT_ID_SEED: _event_seed()}
+        for attempt in range(_SEND_ATTEMPTS):
+            response, error = None, None
+            try:
+                response = http.post(url, content=body, headers=batch_headers)
+            except httpx.TransportError as exc:
+                error = exc
+            if (sent := _send_outcome(attempt, response, error)) is not None:
+                ids += sent
+                break
+            time.sleep(_backoff(attempt))
+    return ids
 
 
 async def send_async(cfg: Config, events: Any) -> list[str]:
@@ -197,15 +211,24 @@ async def send_async(cfg: Config, events: Any) -> list[str]:
 
     import httpx
 
-    url, body, headers = _send_plan(cfg, events)
-    async with httpx.AsyncClient(timeout=30.0) as http:
-        for attempt in range(_SEND_ATTEMPTS):
-            response, error = None, None
-            try:
-                response = await http.post(url, content=body, headers=headers)
-            except httpx.TransportError as exc:
-                error = exc
-            if (ids := _send_outcome(attempt, response, error)) is not None:
-                return ids
-            await asyncio.sleep(_backoff(attempt))
-    raise AssertionError("unreachable")  # pragma: no cover
+    url, bodies, headers = _send_plan(cfg, events)
+    own = cfg.async_http_client
+    http: httpx.AsyncClient = own if own is not None else httpx.AsyncClient(timeout=30.0)
+    ids: list[str] = []
+    try:
+        for body in bodies:
+            batch_headers = {**headers, Header.EVENT_ID_SEED: _event_seed()}  # as in send()
+            for attempt in range(_SEND_ATTEMPTS):
+                response, error = None, None
+                try:
+                    response = await http.post(url, content=body, headers=batch_headers)
+                except httpx.TransportError as exc:
+                    error = exc
+                if (sent := _send_outcome(attempt, response, error)) is not None:
+                    ids += sent
+                    break
+                await asyncio.sleep(_backoff(attempt))
+    finally:
+        if own is None:
+            await http.aclose()
+    return ids

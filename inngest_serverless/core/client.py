@@ -13,6 +13,8 @@ from .function import Function, FunctionOptions
 from .triggers import Trigger
 
 if TYPE_CHECKING:
+    import httpx
+
     from .checkpoint import Checkpoint
     from .context import Event
     from .middleware import MiddlewareFactory
@@ -41,12 +43,20 @@ class Inngest:
         streaming: str | None = None,
         checkpoint: Checkpoint | bool | None = None,
         middleware: list[MiddlewareFactory] | None = None,
+        max_body_size: int | None = None,
+        allow_in_band_sync: bool | None = None,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
     ) -> None:
         """``streaming``: ``"auto"`` | ``"force"`` | ``"off"`` (core/streaming.py; default from
         ``INNGEST_STREAMING``, else auto). ``checkpoint``: the default for every function
         (core/checkpoint.py; off unless given). ``logger``: any ``logging.Logger``-like object (an
         AWS Powertools ``Logger`` too), which functions use as ``ctx.logger``, silent during replay.
-        ``middleware``: classes of core/middleware.py, before each function's own."""
+        ``middleware``: classes of core/middleware.py, before each function's own.
+        ``max_body_size``: the largest request body accepted, in bytes (else ``INNGEST_MAX_BODY_BYTES``);
+        ``allow_in_band_sync``: answer in-band syncs (else ``INNGEST_ALLOW_IN_BAND_SYNC``, default on);
+        ``http_client`` / ``async_http_client``: httpx clients for calls to the Inngest API (proxies,
+        timeouts, transports), left open; by default the package's own."""
         from . import checkpoint as checkpoint_lib
         from . import streaming as streaming_lib
 
@@ -68,9 +78,15 @@ class Inngest:
                 serve_origin=serve_origin,
                 serve_path=serve_path,
                 app_version=app_version,
+                max_body_bytes=max_body_size,
+                allow_in_band_sync=allow_in_band_sync,
             )
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        if http_client is not None or async_http_client is not None:
+            import dataclasses
+
+            self.config = dataclasses.replace(self.config, http_client=http_client, async_http_client=async_http_client)
         package_logger = logging.getLogger("inngest_serverless")
         if self.config.log_level is not None:  # what the package logs, whichever handlers take it
             package_logger.setLevel(self.config.log_level)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from .wire import ENV_BRANCH_FALLBACKS, NO_EVENT_KEY, Env, Limit, Origin, ServerKind
@@ -102,6 +103,9 @@ class Config:
     # INNGEST_ENABLE_UNAUTHED_SYNC: may an unsigned PUT sync the app in cloud mode (core/handler.py)?
     unsigned_sync: bool = False
     log_level: int | None = None  # of the package's logger, "inngest_serverless" (INNGEST_LOG_LEVEL)
+    # The app's own httpx clients for calls to the Inngest API (Inngest(http_client=...)); None: the package's.
+    http_client: Any = field(default=None, compare=False, repr=False)
+    async_http_client: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # Here, not in resolve(): keys that arrive later (dataclasses.replace, e.g. from AWS
@@ -135,6 +139,8 @@ def resolve(
     serve_path: str | None,
     app_version: str | None,
     environ: Mapping[str, str] | None = None,
+    max_body_bytes: int | None = None,
+    allow_in_band_sync: bool | None = None,
 ) -> Config:
     """Resolve the configuration; raises ``ValueError`` with a clear message when it cannot work."""
     e = os.environ if environ is None else environ
@@ -175,12 +181,20 @@ def resolve(
             "(or set INNGEST_DEV=1 / is_production=False for local development)"
         )
     branch = env or e.get(Env.ENV) or next((e[v] for v in ENV_BRANCH_FALLBACKS if e.get(v)), None)
-    allow_in_band = not _falsy(e.get(Env.ALLOW_IN_BAND_SYNC, "true"))
+    if allow_in_band_sync is not None:
+        allow_in_band = bool(allow_in_band_sync)
+    else:
+        allow_in_band = not _falsy(e.get(Env.ALLOW_IN_BAND_SYNC, "true"))
     unsigned_sync = not _falsy(e.get(Env.ENABLE_UNAUTHED_SYNC, "false"))
-    try:
-        max_body = int(e.get(Env.MAX_BODY_BYTES, "") or Limit.DEFAULT_MAX_BODY)
-    except ValueError:
-        raise ValueError(f"{Env.MAX_BODY_BYTES} must be an integer number of bytes") from None
+    if max_body_bytes is not None:
+        if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int) or max_body_bytes <= 0:
+            raise ValueError("Inngest(max_body_size=...) must be a positive number of bytes")
+        max_body = max_body_bytes
+    else:
+        try:
+            max_body = int(e.get(Env.MAX_BODY_BYTES, "") or Limit.DEFAULT_MAX_BODY)
+        except ValueError:
+            raise ValueError(f"{Env.MAX_BODY_BYTES} must be an integer number of bytes") from None
     return Config(
         app_id=app_id,
         mode=mode,

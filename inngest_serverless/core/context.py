@@ -149,6 +149,15 @@ class _BaseContext(Generic[S]):
     max_attempts: int | None = None
     request_id: str | None = None
     job_id: str | None = None
+    function_id: str = ""  # the composite ID the server knows the function by ("<app>-<fn_id>")
+    env: str | None = None  # the Inngest environment (branch) the app is configured for; None: the default
+
+    @property
+    def step_id(self) -> str | None:
+        """The ID of the step whose body is running now (None outside a step body)."""
+        running = IN_BODY.get()
+        engine = getattr(self.step, "_engine", None)
+        return running[1] if running is not None and running[0] is engine else None
 
 
 @dataclass

@@ -171,6 +171,16 @@ class Function(Generic[T]):
         return cfg
 
 
+def slugify(name: str) -> str:
+    """The ID the official SDKs derived from a function's name before IDs were required (the
+    TypeScript SDK's ``slugify``): lower case, every run of other characters than ``a-z``, ``0-9``
+    made one ``-``, none at either end. ``fn_id=slugify("Send Welcome Email")`` keeps the ID of
+    functions that were created with a name only, so their runs and history carry on."""
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
 def step_url(app_url: str, composite_id: str) -> str:
     parts = urlsplit(app_url)
     query = urlencode({Query.FN_ID: composite_id, Query.STEP_ID: DISCOVERY_STEP_ID})

@@ -511,8 +511,11 @@ class Handler:
             budget.close()
 
     def _context_args(self, call: Call, engine: Engine) -> dict[str, Any]:
-        keys = {"run_id": call.run_id, "function_id": call.fn.id(self.client.app_id)}
+        function_id = call.fn.id(self.client.app_id)
+        keys = {"run_id": call.run_id, "function_id": function_id}
         return {
+            "function_id": function_id,
+            "env": self.client.config.env,
             "attempt": call.attempt,
             "event": call.event,
             "events": call.events,

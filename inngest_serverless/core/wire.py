@@ -193,4 +193,5 @@ class Limit:
     MAX_CANCEL: Final = 5
     SIGNATURE_MAX_AGE_SECONDS: Final = 300
     EVENT_NAME_LENGTH: Final = 512
+    EVENTS_PER_SEND: Final = 5000  # the event API answers 400 to a larger batch; the client splits it
     PRIORITY_RANGE: Final = 600

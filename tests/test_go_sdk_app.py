@@ -62,8 +62,10 @@ def pair() -> Iterator[dict[str, Side]]:
 
 
 def _summary(side: Side, run_id: str) -> list[tuple[Any, ...]]:
-    return [(c["stepId"] == "step", c["attempt"], len(c["stack"]["stack"]), c["status"],
-             [op["op"] for op in c["ops"] or []]) for c in side.calls(run_id)]
+    """(discovery call?, attempt, stack depth, status, ops) per call. A planned step's call carries
+    whichever sibling results happened to be stored before it was made: its depth is left out."""
+    return [(c["stepId"] == "step", c["attempt"], len(c["stack"]["stack"]) if c["stepId"] == "step" else None,
+             c["status"], [op["op"] for op in c["ops"] or []]) for c in side.calls(run_id)]
 
 
 def test_steps_and_a_sleep(pair: dict[str, Side]) -> None:

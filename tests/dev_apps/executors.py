@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from tests.aws_harness import stop
@@ -179,8 +180,10 @@ def embedded_dev(*extra: str, tz: str = MACHINE_TZ) -> Iterator[EmbeddedExecutor
     env = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
     env.update(PYTHONPATH=ROOT, TZ=tz)
     with tempfile.TemporaryDirectory(prefix="inngest-serverless-dev-") as cwd:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        log_path = os.path.join(cwd, "dev.log")
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
         try:
             executor = EmbeddedExecutor(port)
             deadline = time.monotonic() + 60  # a loaded machine may take a while to import
@@ -188,7 +191,8 @@ def embedded_dev(*extra: str, tz: str = MACHINE_TZ) -> Iterator[EmbeddedExecutor
                 with contextlib.suppress(OSError):
                     if real.request("GET", f"{executor.url}/health", timeout=2)[0] == 200:
                         break
-                assert proc.poll() is None and time.monotonic() < deadline, "inngest-serverless dev did not start"
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"inngest-serverless dev did not start:\n{real._tail(Path(log_path))}")
                 time.sleep(0.05)
             yield executor
         finally:

@@ -322,3 +322,18 @@ def _wait_runs(client: Client, suffix: str) -> list[dict[str, Any]]:
             return runs
         time.sleep(0.05)
     raise AssertionError(f"no finished {suffix} run")
+
+
+def test_add_middleware_appends_to_the_clients_chain() -> None:
+    log: list[str] = []
+    client = Inngest(app_id="app", is_production=False, middleware=[recorder("first", log)])
+    client.add_middleware(recorder("second", log))
+    with pytest.raises(ConfigError):
+        client.add_middleware("nope")  # type: ignore[arg-type]
+
+    @client.create_function(fn_id="fn", trigger=TRIGGER)
+    def fn(ctx: Context) -> int:
+        return 1
+
+    assert post(Handler(client), "fn", call_body()).json() == 1
+    assert log[:2] == ["first.transform_input(0)", "second.transform_input(0)"]

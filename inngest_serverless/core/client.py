@@ -94,6 +94,14 @@ class Inngest:
         self.functions: list[Function[Any]] = []
         self.middleware: list[MiddlewareFactory] = [] if middleware is None else _middleware("Inngest()", middleware)
 
+    def add_middleware(self, middleware: MiddlewareFactory) -> None:
+        """Append ``middleware`` to the client's chain (the official SDK's name)."""
+        self.middleware = [*self.middleware, *_middleware("add_middleware()", [middleware])]
+
+    def set_logger(self, logger: Any) -> None:
+        """Use ``logger`` for ``ctx.logger`` from now on (the official SDK's name)."""
+        self.logger = logger
+
     @property
     def app_id(self) -> str:
         return self.config.app_id

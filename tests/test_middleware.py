@@ -337,3 +337,32 @@ def test_add_middleware_appends_to_the_clients_chain() -> None:
 
     assert post(Handler(client), "fn", call_body()).json() == 1
     assert log[:2] == ["first.transform_input(0)", "second.transform_input(0)"]
+
+
+def test_checkpointed_step_outputs_are_transformed_before_they_are_posted() -> None:
+    from tests.checkpoint_driver import Run, attach, play
+
+    key = Fernet.generate_key()
+    seen: list[int] = []
+    run = Run()
+    with fake_api() as api:
+        attach(api, run)
+        client = Inngest(app_id="ck", is_production=False, api_base_url=api.url, checkpoint=True,
+                         middleware=[middleware_examples.encryption_middleware(key)])
+
+        @client.create_function(fn_id="steps", trigger=TriggerEvent(event="t/steps"))
+        def fn(ctx: Context) -> int:
+            total = 0
+            for i in range(3):
+                value = ctx.step.run(f"s{i}", lambda i=i: i * 10)
+                seen.append(value)
+                total += value
+            return total
+
+        result = play(Handler(client), "steps", run)
+    posted = [op for ops in run.posts for op in ops]
+    assert [op["name"] for op in posted] == ["s0", "s1", "s2"]
+    assert all(middleware_examples.is_sealed(op["data"]) for op in posted)  # each transformed once
+    assert Fernet(key).decrypt(posted[2]["data"]["data"].encode()) == b"20"
+    assert seen == [0, 10, 20]  # the function went on with plaintext
+    assert middleware_examples.is_sealed(result) and run.invocations == 1

@@ -562,7 +562,7 @@ class Handler:
         outcome = self._settled(engine, outcome)
         if chain is None:
             return outcome
-        results = _output_results(outcome)
+        results = _output_results(outcome, chain)
         try:
             chain.after_execution_sync()
             chain.transform_output_sync([r for _, r in results])
@@ -595,7 +595,7 @@ class Handler:
         outcome = self._settled(engine, outcome)
         if chain is None:
             return outcome
-        results = _output_results(outcome)
+        results = _output_results(outcome, chain)
         try:
             await chain.after_execution_async()
             await chain.transform_output_async([r for _, r in results])
@@ -642,15 +642,16 @@ class Handler:
         return self._json(status, body, key=key, headers=headers)
 
 
-def _output_results(outcome: Outcome) -> list[tuple[dict[str, Any] | None, TransformOutputResult]]:
-    """What transform_output sees of ``outcome``: the function's result or error, or its ops' outputs."""
+def _output_results(outcome: Outcome, chain: Chain) -> list[tuple[dict[str, Any] | None, TransformOutputResult]]:
+    """What transform_output sees of ``outcome``: the function's result or error, or its ops' outputs
+    (but not ops transformed already, when a checkpointing call held them)."""
     from .middleware import EMPTY, TransformOutputResult, step_results
 
     interrupt = outcome.interrupt
     if interrupt is not None:
         if interrupt.error is not None:
             return [(None, TransformOutputResult(error=interrupt.error, output=EMPTY, step=None))]
-        return list(step_results(interrupt.ops))
+        return list(step_results([op for op in interrupt.ops if id(op) not in chain.transformed]))
     if outcome.error is not None:
         return [(None, TransformOutputResult(error=outcome.error, output=EMPTY, step=None))]
     return [(None, TransformOutputResult(error=None, output=outcome.result, step=None))]

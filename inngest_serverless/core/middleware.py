@@ -150,6 +150,7 @@ class Chain:
     def __init__(self, client: Inngest, raw_request: object, factories: Sequence[MiddlewareFactory]) -> None:
         self.items: list[AnyMiddleware] = [make(client, raw_request) for make in factories]
         self.executing = False  # before_execution has run in this call
+        self.transformed: set[int] = set()  # ids of ops transformed when held for a checkpoint
 
     # One runner per direction: sync code runs a coroutine hook on a private loop; async code awaits it.
 
@@ -199,6 +200,16 @@ class Chain:
     async def transform_output_async(self, results: list[TransformOutputResult]) -> None:
         for result in results:
             await self._call_async("transform_output", result, reverse=True)
+
+    def transform_held_op(self, op: dict[str, Any]) -> None:
+        """transform_output for a step a checkpointing call finished and holds: it may be posted to
+        the server before the call ends, so it is transformed at once (sync; an async hook runs on a
+        private loop, which an ``async def`` function's running loop refuses with a ConfigError)."""
+        for held, result in step_results([op]):
+            self._call_sync("transform_output", result, reverse=True)
+            if result.has_output():
+                held["data"] = result.output
+        self.transformed.add(id(op))
 
     def before_response_sync(self) -> None:
         self._call_sync("before_response")

@@ -382,6 +382,8 @@ class Engine:
             op["opts"] = {"type": step_type}
         if (self.budget is not None and self.budget.checkpointing and self.target is None
                 and self.immediate and self._collect is None):
+            if self.middleware is not None:  # the op may be posted before the call ends: transform it now
+                self.middleware.transform_held_op(op)
             self.budget.finished(op)
             return data
         self.report([op])

@@ -297,6 +297,10 @@ def test_a_lone_surrogate_in_an_event_is_kept_as_the_server_keeps_it(setup: tupl
     assert status == 200, payload
     run = client.wait_run(payload["ids"][0], "f", timeout=10)
     assert run["status"] == "Completed" and run["output"] == {"s": "x\ufffdy", "\ufffd": 1}
+    # The same surrogate as raw UTF-8 bytes (CESU-8), which json.loads decodes instead of refusing.
+    status, payload = _raw_request(server, "POST", "/e/key", b'{"name": "t/surrogate-event", "data": {"s": "\xed\xa0\x80"}}', {})
+    assert status == 200, payload
+    assert client.wait_run(payload["ids"][0], "f", timeout=10)["output"] == {"s": "\ufffd"}
 
 
 def test_integers_beyond_2_53_reach_the_app_exactly_and_non_finite_numbers_are_refused(

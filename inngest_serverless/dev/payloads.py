@@ -27,7 +27,9 @@ from typing import Any
 from inngest_serverless.core.serialize import loads_request, nesting_depth
 
 MAX_DEPTH = 500
-_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+# A surrogate written as an escape, or encoded in UTF-8 bytes (which ``json.loads`` decodes with
+# "surrogatepass" instead of refusing).
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 # What can parse to a non-finite float: the NaN/Infinity literals Python accepts, a 3-digit
 # exponent, or 300 digits in a row. Go's decoder refuses all of these ("out of range"), and
 # the JCS encoder of call bodies cannot write them; only then is the value walked.
@@ -45,7 +47,7 @@ def loads(raw: bytes) -> Any:
         raise ValueError("JSON nested too deeply") from None
     if _MAYBE_NOT_FINITE.search(raw) and not _finite(value):
         raise ValueError("JSON holds a number out of a float's range (or NaN, Infinity)")
-    if b"\\u" in raw and _ESCAPED_SURROGATE.search(raw):
+    if (b"\\u" in raw or b"\xed" in raw) and _SURROGATE.search(raw):
         value = replace_lone_surrogates(value)
     return value
 

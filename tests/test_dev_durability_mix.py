@@ -133,7 +133,7 @@ def test_sigkill_under_the_whole_scenario_mix_loses_no_event_and_reruns_no_store
                 try:
                     executor.start()
                     client = Client(url)
-                    client.wait_functions(41)
+                    client.wait_functions(42)
                     checks: dict[str, Check] = {}
                     batch: list[str] = []
                     debounce: list[str] = []

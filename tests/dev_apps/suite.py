@@ -157,6 +157,12 @@ def build(sdk: Any, client: Any) -> list[Any]:
         priority=sdk.Priority(run="event.data.p"),
     )(slow_step("priority"))
     fn(
+        "start-timeout",
+        "tests/start-timeout.test",
+        concurrency=[sdk.Concurrency(limit=1)],
+        timeouts=sdk.Timeouts(start=datetime.timedelta(seconds=1)),
+    )(slow_step("start-timeout"))
+    fn(
         "throttled",
         "tests/throttle.test",
         throttle=sdk.Throttle(limit=1, period=datetime.timedelta(seconds=1), burst=1),

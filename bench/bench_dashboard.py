@@ -253,14 +253,11 @@ def main() -> None:
     parser.add_argument("--write-docs", help="the Markdown file whose Dashboard section to rewrite (default: docs/benchmarks.md)")
     args = parser.parse_args()
     res = measure(args.smoke)
-    print(json.dumps(res, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=2))
-    if not args.smoke or args.write_docs:
-        sys.path.insert(0, str(Path(__file__).parent))
-        from mdsection import replace_section
+    sys.path.insert(0, str(Path(__file__).parent))
+    from mdsection import report
 
-        replace_section(Path(args.write_docs) if args.write_docs else ROOT / "docs" / "benchmarks.md", DOC_SECTION, section(res))
+    doc = Path(args.write_docs) if args.write_docs else None if args.smoke else ROOT / "docs" / "benchmarks.md"
+    report(res, json_path=args.json, doc=doc, heading=DOC_SECTION, body=section(res))
 
 
 if __name__ == "__main__":

@@ -202,14 +202,11 @@ def main() -> None:
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     res = measure(args.smoke)
-    print(json.dumps(res, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=2))
-    if not args.smoke:
-        sys.path.insert(0, str(Path(__file__).parent))
-        from mdsection import replace_section
+    sys.path.insert(0, str(Path(__file__).parent))
+    from mdsection import report
 
-        replace_section(ROOT / "docs" / "benchmarks.md", DOC_SECTION, section(res))
+    report(res, json_path=args.json, doc=None if args.smoke else ROOT / "docs" / "benchmarks.md",
+           heading=DOC_SECTION, body=section(res))
 
 
 if __name__ == "__main__":

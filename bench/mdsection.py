@@ -5,7 +5,9 @@ Several benchmarks write into docs/benchmarks.md, each owning one section.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 
 def replace_section(path: Path, heading: str, body: str, *, title: str = "# Benchmarks\n") -> None:
@@ -20,3 +22,14 @@ def replace_section(path: Path, heading: str, body: str, *, title: str = "# Benc
         text = text[:start] + body + ("\n" + text[nxt + 1:] if nxt >= 0 else "")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def report(results: Any, *, json_path: str | None, doc: Path | None, heading: str, body: str) -> None:
+    """A bench's ending: print its results as JSON, also write them to ``json_path`` if given, and
+    rewrite its ``heading`` section of ``doc`` with ``body`` unless ``doc`` is None (smoke runs)."""
+    text = json.dumps(results, indent=2)
+    print(text)
+    if json_path:
+        Path(json_path).write_text(text)
+    if doc is not None:
+        replace_section(doc, heading, body)

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.mdsection import replace_section  # noqa: E402
 from inngest_serverless import Context, Inngest, TriggerEvent  # noqa: E402
-from inngest_serverless.adapters.wsgi import LocalServer, wsgi_app  # noqa: E402
+from inngest_serverless.adapters.wsgi import LocalServer, wsgi_adapter  # noqa: E402
 from inngest_serverless.core.checkpoint import Checkpoint  # noqa: E402
 from inngest_serverless.dev.server import DevServer  # noqa: E402
 from tests.dev_apps.harness import json_body  # noqa: E402
@@ -59,7 +59,7 @@ def build_app(executor_url: str, steps: int) -> tuple[Callable[..., Iterable[byt
                 total += ctx.step.run(f"step-{i}", lambda i=i: i)
             return total
 
-    inngest = wsgi_app(client)
+    inngest = wsgi_adapter(client)
     calls: Counter[str] = Counter()
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -40,7 +40,7 @@ def serve(port: int, executor_url: str) -> None:
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
     import inngest_serverless as sdk
-    from inngest_serverless.adapters.wsgi import wsgi_app
+    from inngest_serverless.adapters.wsgi import wsgi_adapter
 
     client = sdk.Inngest(app_id="bench", is_production=False, api_base_url=executor_url, event_api_base_url=executor_url)
 
@@ -51,7 +51,7 @@ def serve(port: int, executor_url: str) -> None:
             total += ctx.step.run(f"step {i}", lambda i=i: i)
         return {"total": total}
 
-    inner = wsgi_app(client, functions=[ten_steps])
+    inner = wsgi_adapter(client, functions=[ten_steps])
     timings: list[tuple[str, float, float]] = []
     lock = threading.Lock()
 

@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.mdsection import replace_section  # noqa: E402
 from inngest_serverless import Context, Inngest, TriggerEvent  # noqa: E402
-from inngest_serverless.adapters.wsgi import LocalServer, wsgi_app  # noqa: E402
+from inngest_serverless.adapters.wsgi import LocalServer, wsgi_adapter  # noqa: E402
 from inngest_serverless.core.checkpoint import Checkpoint  # noqa: E402
 from tests.aws_harness import free_port  # noqa: E402
 from tests.real_server import harness  # noqa: E402
@@ -186,7 +186,7 @@ def bench(n: int, steps: int, tick: int | None, timeout: float, checkpoint: bool
     port = free_port()  # the app must know the server's URL before the server syncs the app's
     client = build_client(f"http://127.0.0.1:{port}", steps, checkpoint)
     with harness.postgres(settings=durable) as pg, harness.redis() as redis, \
-            LocalServer(recorder.wrap(wsgi_app(client))).start() as local:
+            LocalServer(recorder.wrap(wsgi_adapter(client))).start() as local:
         uri = harness.create_database(pg, "bench")
         # --sdk-url: the server syncs the app with a signed PUT, which cloud mode requires.
         with harness.inngest_start(port=port, postgres_uri=uri, redis_uri=redis.uri, tick=tick, retry_interval=1,

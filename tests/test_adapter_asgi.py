@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from inngest_serverless import AsyncContext, Inngest, Response, TriggerEvent
-from inngest_serverless.adapters.asgi import ASGIAdapter, asgi_app
+from inngest_serverless.adapters.asgi import ASGIAdapter, asgi_adapter
 from tests.aws_harness import free_port, wait_port
 from tests.hosts.servers import http
 from tests.hosts.stub_core import GatedStream, Recorder, read_gated
@@ -186,7 +186,7 @@ def test_routed_in_starlette_under_uvicorn_syncs_and_runs_sync_and_async_functio
         return [first, await ctx.step.run("again", double, first)]
 
     # A Route with an ASGI app as endpoint serves the exact path (a Mount would redirect to ".../").
-    app = Starlette(routes=[Route("/api/inngest", asgi_app(client))])
+    app = Starlette(routes=[Route("/api/inngest", asgi_adapter(client))])
     with _uvicorn(app) as origin:
         sim = SimExecutor(http, f"{origin}/api/inngest", "starlette-app", KEY)
         payload = sim.sync()
@@ -215,7 +215,7 @@ def test_a_call_that_outlasts_the_grace_is_streamed_by_default() -> None:
     client = Inngest(app_id="slow-asgi", is_production=True, signing_key=KEY)
     add_slow_function(client)
     query, headers, body = slow_call("slow-asgi", KEY)
-    with _uvicorn(asgi_app(client)) as origin:
+    with _uvicorn(asgi_adapter(client)) as origin:
         status, _, reply = http("POST", f"{origin}/api/inngest?{query}", headers, body)
     assert status == 201 and reply.startswith(b" ")
     wrapper = json.loads(reply)

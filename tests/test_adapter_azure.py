@@ -20,7 +20,7 @@ import pytest
 from inngest_serverless import Inngest, Response
 from inngest_serverless.adapters.azure import (
     HTTP_TIMEOUT_SECONDS,
-    azure_route,
+    azure_adapter,
     host_json_timeout,
     register_route,
     translate_request,
@@ -37,7 +37,7 @@ def _request(method: str = "POST", url: str = "https://fn.azurewebsites.net/api/
 
 def test_route_is_anonymous_get_put_post_with_an_http_return() -> None:
     app = func.FunctionApp()
-    azure_route(app, Inngest(app_id="az", is_production=True, signing_key=KEY))
+    azure_adapter(app, Inngest(app_id="az", is_production=True, signing_key=KEY))
     (function,) = app.get_functions()
     trigger, output = (json.loads(b) for b in function.get_raw_bindings())
     assert function.get_function_name() == "inngest"
@@ -115,7 +115,7 @@ def test_host_json_timespans(tmp_path: Path, value: str, seconds: float | None) 
 
 def test_a_method_the_route_does_not_list_still_gets_a_405_from_the_sdk() -> None:
     app = func.FunctionApp()
-    function = azure_route(app, Inngest(app_id="az", is_production=True, signing_key=KEY))
+    function = azure_adapter(app, Inngest(app_id="az", is_production=True, signing_key=KEY))
     reply = function(_request(method="DELETE", body=b""))
     assert reply.status_code == 405
     assert reply.headers["x-inngest-sdk"].startswith("inngest-serverless:v")
@@ -158,7 +158,7 @@ def test_a_slow_call_is_answered_plainly_because_azure_would_join_the_stream() -
 
     client = Inngest(app_id="slow-azure", is_production=True, signing_key=KEY)
     add_slow_function(client)
-    function = azure_route(func.FunctionApp(), client)
+    function = azure_adapter(func.FunctionApp(), client)
     query, headers, body = slow_call("slow-azure", KEY)
     reply = function(_request(url=f"https://fn.azurewebsites.net/api/inngest?{query}", headers=headers, body=body))
     assert reply.status_code == 206

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from inngest_serverless import Inngest, Response
-from inngest_serverless.adapters.wsgi import LocalServer, WSGIAdapter, wsgi_app
+from inngest_serverless.adapters.wsgi import LocalServer, WSGIAdapter, wsgi_adapter
 from tests.hosts.stub_core import GatedStream, Recorder, read_gated
 from tests.hosts.templates import run_blocks
 from tests.sim_executor import SimExecutor
@@ -151,7 +151,7 @@ def test_mounted_under_a_prefix_in_flask_syncs_with_the_prefix_and_runs() -> Non
     client = Inngest(app_id="flask-app", is_production=True, signing_key=KEY)
     add_standard_functions(client)
     flask_app = Flask(__name__)
-    flask_app.wsgi_app = DispatcherMiddleware(flask_app.wsgi_app, {"/api/inngest": wsgi_app(client)})  # type: ignore[method-assign]
+    flask_app.wsgi_app = DispatcherMiddleware(flask_app.wsgi_app, {"/api/inngest": wsgi_adapter(client)})  # type: ignore[method-assign]
     with LocalServer(flask_app) as server:
         origin = server.url
         sim = SimExecutor(http, f"{origin}/api/inngest", "flask-app", KEY)
@@ -178,7 +178,7 @@ def test_serve_origin_and_path_options_override_the_request_url() -> None:
         api.on("POST", "/fn/register", (200, {"ok": True, "modified": False}))
         client = Inngest(app_id="pinned", is_production=True, signing_key=KEY, api_base_url=api.url)
         add_standard_functions(client)
-        app = wsgi_app(client, serve_origin="https://public.example.com", serve_path="/hooks/inngest")
+        app = wsgi_adapter(client, serve_origin="https://public.example.com", serve_path="/hooks/inngest")
         from inngest_serverless.core import signing
 
         signature = signing.sign(b"", KEY)  # the dashboard signs its PUT; an unsigned one is refused in cloud mode
@@ -197,7 +197,7 @@ def test_a_call_that_outlasts_the_grace_is_streamed_by_default() -> None:
     client = Inngest(app_id="slow-wsgi", is_production=True, signing_key=KEY)
     add_slow_function(client)
     query, headers, body = slow_call("slow-wsgi", KEY)
-    with LocalServer(wsgi_app(client)) as server:
+    with LocalServer(wsgi_adapter(client)) as server:
         status, _, reply = http("POST", f"{server.url}/api/inngest?{query}", headers, body)
     assert status == 201 and reply.startswith(b" ")
     wrapper = json.loads(reply)

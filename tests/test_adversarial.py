@@ -607,7 +607,7 @@ def _length(reply: bytes) -> int:
 
 
 def dev_wsgi_app() -> Any:
-    from inngest_serverless.adapters.wsgi import wsgi_app
+    from inngest_serverless.adapters.wsgi import wsgi_adapter
 
     client = dev_app()
 
@@ -615,7 +615,7 @@ def dev_wsgi_app() -> Any:
     def fn(ctx: Context) -> str:
         return "ok"
 
-    return wsgi_app(client)
+    return wsgi_adapter(client)
 
 
 def test_wsgi_a_negative_content_length_is_a_400_not_a_read_to_the_end() -> None:

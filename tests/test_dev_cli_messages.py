@@ -384,13 +384,13 @@ LOCAL_SERVER = """
 import signal
 import sys
 import inngest_serverless as sdk
-from inngest_serverless.adapters.wsgi import LocalServer, wsgi_app
+from inngest_serverless.adapters.wsgi import LocalServer, wsgi_adapter
 
 # As at a terminal: a suite started in the background inherits SIGINT ignored, and so would this.
 signal.signal(signal.SIGINT, signal.default_int_handler)
 
 client = sdk.Inngest(app_id="ctrl-c", is_production=False)
-LocalServer(wsgi_app(client), port=int(sys.argv[1])).serve_forever()
+LocalServer(wsgi_adapter(client), port=int(sys.argv[1])).serve_forever()
 print("returned")
 """
 

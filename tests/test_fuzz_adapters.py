@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from inngest_serverless import Handler, Request, Response
-from inngest_serverless.adapters.asgi import asgi_app
+from inngest_serverless.adapters.asgi import asgi_adapter
 from inngest_serverless.adapters.aws_lambda import lambda_adapter
-from inngest_serverless.adapters.wsgi import wsgi_app
+from inngest_serverless.adapters.wsgi import wsgi_adapter
 from tests import aws_harness
 from tests.fuzz_strategies import json_values, requests
 from tests.fuzz_targets import EXAMPLES, build_client, check_reply, event_loop, loopback_api, serve_raw
@@ -136,7 +136,7 @@ def environ_for(request: Request, data: st.DataObject) -> tuple[dict[str, Any], 
 @pytest.mark.parametrize("mode", MODES)
 def test_wsgi_app_keeps_the_promises(clients: dict[str, Any], mode: str) -> None:
     client = clients[mode]
-    app = wsgi_app(client)
+    app = wsgi_adapter(client)
     core = core_handler(client)
 
     @PROFILE
@@ -159,7 +159,7 @@ def test_wsgi_app_keeps_the_promises(clients: dict[str, Any], mode: str) -> None
 @pytest.mark.parametrize("mode", MODES)
 def test_asgi_app_keeps_the_promises(clients: dict[str, Any], mode: str) -> None:
     client = clients[mode]
-    app = asgi_app(client)
+    app = asgi_adapter(client)
     core = core_handler(client)
 
     @PROFILE
@@ -233,10 +233,10 @@ def test_gcf_function_keeps_the_promises(clients: dict[str, Any], mode: str) -> 
 def test_azure_function_keeps_the_promises(clients: dict[str, Any], mode: str) -> None:
     import azure.functions as azf
 
-    from inngest_serverless.adapters.azure import azure_route
+    from inngest_serverless.adapters.azure import azure_adapter
 
     client = clients[mode]
-    function = azure_route(azf.FunctionApp(), client)
+    function = azure_adapter(azf.FunctionApp(), client)
     core = core_handler(client)
 
     @PROFILE
@@ -257,10 +257,10 @@ VERCEL_METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "T
 
 @pytest.mark.parametrize("mode", MODES)
 def test_vercel_handler_keeps_the_promises(clients: dict[str, Any], mode: str) -> None:
-    from inngest_serverless.adapters.vercel import vercel_handler
+    from inngest_serverless.adapters.vercel import vercel_adapter
 
     client = clients[mode]
-    handler_cls = vercel_handler(client)
+    handler_cls = vercel_adapter(client)
     core = core_handler(client)
 
     @PROFILE

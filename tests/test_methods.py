@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from inngest_serverless import Context, Handler, Inngest, Request, TriggerEvent
-from inngest_serverless.adapters.asgi import asgi_app
+from inngest_serverless.adapters.asgi import asgi_adapter
 from inngest_serverless.adapters.aws_lambda import lambda_adapter
-from inngest_serverless.adapters.wsgi import wsgi_app
+from inngest_serverless.adapters.wsgi import wsgi_adapter
 from inngest_serverless.core.version import SDK_HEADER
 from tests import aws_harness
 from tests.fuzz_targets import serve_raw
@@ -68,7 +68,7 @@ def test_wsgi_app(method: str) -> None:
     environ = {"REQUEST_METHOD": method, "PATH_INFO": "/api/inngest", "QUERY_STRING": "fnId=app-fn",
                "SERVER_NAME": "app.example.com", "SERVER_PORT": "443", "wsgi.url_scheme": "https",
                "wsgi.input": io.BytesIO(BODY), "CONTENT_LENGTH": str(len(BODY))}
-    body = b"".join(wsgi_app(client())(environ, lambda status, headers, exc_info=None: started.append((status, headers))))
+    body = b"".join(wsgi_adapter(client())(environ, lambda status, headers, exc_info=None: started.append((status, headers))))
     status, headers = started[0]
     assert_bare_405(int(status.split()[0]), dict(headers), body)
 
@@ -86,16 +86,16 @@ def test_asgi_app(method: str) -> None:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(asgi_app(client())(scope, receive, send))
+    asyncio.run(asgi_adapter(client())(scope, receive, send))
     headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
     assert_bare_405(sent[0]["status"], headers, b"".join(m.get("body", b"") for m in sent[1:]))
 
 
 def vercel_reply(method: str) -> tuple[int, dict[str, str], bytes]:
-    from inngest_serverless.adapters.vercel import vercel_handler
+    from inngest_serverless.adapters.vercel import vercel_adapter
 
     head = f"{method} /api/inngest?fnId=app-fn HTTP/1.1\r\nHost: app.example.com\r\nContent-Length: {len(BODY)}\r\n\r\n"
-    return serve_raw(vercel_handler(client()), head.encode() + BODY)
+    return serve_raw(vercel_adapter(client()), head.encode() + BODY)
 
 
 @pytest.mark.parametrize("method", ["DELETE", "PATCH", "OPTIONS"])

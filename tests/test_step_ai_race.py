@@ -15,7 +15,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 
 from inngest_serverless import AsyncContext, Context, Handler, Inngest, ParallelMode, TriggerEvent, ai
-from inngest_serverless.adapters.wsgi import wsgi_app
+from inngest_serverless.adapters.wsgi import wsgi_adapter
 from inngest_serverless.core.errors import ConfigError
 from inngest_serverless.dev import DevServer
 from tests.core_driver import call_body, h, post
@@ -195,7 +195,7 @@ def live() -> Iterator[Live]:
     executor = DevServer(port=0, db=":memory:", retry_interval=0.3, poll_interval=3600).start()
     provider = _Provider()
     client = Inngest(app_id="live", is_production=False, api_base_url=executor.url, event_api_base_url=executor.url)
-    server = make_server("127.0.0.1", 0, wsgi_app(client), server_class=_Server, handler_class=_Quiet)
+    server = make_server("127.0.0.1", 0, wsgi_adapter(client), server_class=_Server, handler_class=_Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield Live(client, Client(executor.url), provider, executor,

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from inngest_serverless.adapters.aws_lambda_streaming import DELIMITER, PRELUDE_CONTENT_TYPE, serve
+from inngest_serverless.adapters.aws_lambda_streaming import DELIMITER, PRELUDE_CONTENT_TYPE, lambda_streaming_adapter
 from tests import aws_harness as aws
 from tests import lambda_streaming_app
 
@@ -259,7 +259,7 @@ def unchunk(body: bytes) -> tuple[list[bytes], bytes]:
 def captured(query: dict[str, str] | None = None) -> tuple[bytes, list[bytes], bytes]:
     fake = FakeRuntimeApi(function_url_event("slow", call_body("t/slow"), query=query))
     try:
-        serve(lambda_streaming_app.handler, runtime_api=fake.address, invocations=1)
+        lambda_streaming_adapter(lambda_streaming_app.handler, runtime_api=fake.address, invocations=1)
     finally:
         fake.close()
     head, _, body = fake.reply.partition(b"\r\n\r\n")

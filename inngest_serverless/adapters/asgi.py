@@ -1,8 +1,8 @@
-"""ASGI: ``asgi_app(client)`` is a plain ASGI 3 application (FastAPI, Starlette, uvicorn, hypercorn...).
+"""ASGI: ``asgi_adapter(client)`` is a plain ASGI 3 application (FastAPI, Starlette, uvicorn, hypercorn...).
 
 Mount it at the path the Inngest server should call::
 
-    app.mount("/api/inngest", asgi_app(client))        # FastAPI / Starlette
+    app.mount("/api/inngest", asgi_adapter(client))        # FastAPI / Starlette
 
 A streamed core response goes out chunk by chunk (``more_body``), so
 keep-alive bytes reach the caller as they are written.
@@ -33,10 +33,10 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-__all__ = ["ASGIAdapter", "asgi_app"]
+__all__ = ["ASGIAdapter", "asgi_adapter"]
 
 
-def asgi_app(
+def asgi_adapter(
     client: Inngest,
     *,
     functions: list[Function[Any]] | None = None,

@@ -3,10 +3,10 @@
 ``function_app.py``::
 
     import azure.functions as func
-    from inngest_serverless.adapters.azure import azure_route
+    from inngest_serverless.adapters.azure import azure_adapter
 
     app = func.FunctionApp()
-    azure_route(app, client)               # GET/PUT/POST /api/inngest, anonymous
+    azure_adapter(app, client)               # GET/PUT/POST /api/inngest, anonymous
 
 The route is anonymous: Inngest's request signatures are the authentication,
 a function key would only stop the Inngest server. Works with
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HTTP_TIMEOUT_SECONDS",
-    "azure_route",
+    "azure_adapter",
     "host_json_timeout",
     "register_route",
     "translate_request",
@@ -51,7 +51,7 @@ SCRIPT_ROOT_ENV = "AzureWebJobsScriptRoot"
 METHODS = ("GET", "PUT", "POST")
 
 
-def azure_route(
+def azure_adapter(
     app: azf.FunctionApp,
     client: Inngest,
     *,

@@ -2,14 +2,14 @@
 
 ``api/inngest.py``::
 
-    from inngest_serverless.adapters.vercel import vercel_wsgi_app
-    app = vercel_wsgi_app(client)
+    from inngest_serverless.adapters.vercel import vercel_wsgi_adapter
+    app = vercel_wsgi_adapter(client)
 
 Vercel's builder deploys a Python file as a function only when it finds a
 module-level ``app`` (any WSGI/ASGI app) or a ``class handler(...)``
 statement; an assignment ``handler = ...`` is not recognised. So use
-``app = vercel_wsgi_app(client)`` (or ``vercel_asgi_app``), or subclass the
-handler class: ``class handler(vercel_handler(client)): pass``. The runtime
+``app = vercel_wsgi_adapter(client)`` (or ``vercel_asgi_adapter``), or subclass the
+handler class: ``class handler(vercel_adapter(client)): pass``. The runtime
 writes and flushes each chunk, so a streamed core response reaches the
 caller as it is produced.
 
@@ -38,15 +38,15 @@ __all__ = [
     "VercelASGIAdapter",
     "VercelWSGIAdapter",
     "runtime_deadline",
-    "vercel_asgi_app",
-    "vercel_handler",
-    "vercel_wsgi_app",
+    "vercel_adapter",
+    "vercel_asgi_adapter",
+    "vercel_wsgi_adapter",
 ]
 
 FRAMEWORK = "vercel"
 
 
-def vercel_handler(
+def vercel_adapter(
     client: Inngest,
     *,
     functions: list[Function[Any]] | None = None,
@@ -57,7 +57,7 @@ def vercel_handler(
     """A ``BaseHTTPRequestHandler`` class for Vercel's Python runtime.
 
     Vercel's builder looks for a ``class handler`` statement, so subclass it:
-    ``class handler(vercel_handler(client)): pass``.
+    ``class handler(vercel_adapter(client)): pass``.
     """
     core = _host.core_handler(
         client, FRAMEWORK, functions=functions, serve_origin=serve_origin, serve_path=serve_path
@@ -65,7 +65,7 @@ def vercel_handler(
     return handler_class(core, timeout=timeout, max_body=_host.max_body_bytes(client))
 
 
-def vercel_wsgi_app(
+def vercel_wsgi_adapter(
     client: Inngest,
     *,
     functions: list[Function[Any]] | None = None,
@@ -80,7 +80,7 @@ def vercel_wsgi_app(
     return VercelWSGIAdapter(core, timeout=timeout, max_body=_host.max_body_bytes(client))
 
 
-def vercel_asgi_app(
+def vercel_asgi_adapter(
     client: Inngest,
     *,
     functions: list[Function[Any]] | None = None,

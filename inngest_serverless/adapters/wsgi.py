@@ -1,7 +1,7 @@
-"""WSGI: ``wsgi_app(client)`` is a PEP 3333 application (gunicorn, waitress, uWSGI, mod_wsgi, wsgiref).
+"""WSGI: ``wsgi_adapter(client)`` is a PEP 3333 application (gunicorn, waitress, uWSGI, mod_wsgi, wsgiref).
 
 Mount it at the path the Inngest server should call, e.g. in Flask with
-``DispatcherMiddleware(app.wsgi_app, {"/api/inngest": wsgi_app(client)})``
+``DispatcherMiddleware(app.wsgi_app, {"/api/inngest": wsgi_adapter(client)})``
 or in Django with a one-line view (see docs/deploy-asgi-wsgi.md).
 
 A streamed core response is returned as the iterator itself: servers that
@@ -23,10 +23,10 @@ if TYPE_CHECKING:
 
 StartResponse = Callable[..., Any]
 
-__all__ = ["LocalServer", "WSGIAdapter", "wsgi_app"]
+__all__ = ["LocalServer", "WSGIAdapter", "wsgi_adapter"]
 
 
-def wsgi_app(
+def wsgi_adapter(
     client: Inngest,
     *,
     functions: list[Function[Any]] | None = None,
@@ -142,7 +142,7 @@ class LocalServer:
     request, without request logs: for trying an app locally with nothing else installed
     (next to ``inngest-serverless dev``), and for tests. Not a production server.
 
-    ``LocalServer(wsgi_app(client)).start()`` serves in a background thread; ``url`` is its
+    ``LocalServer(wsgi_adapter(client)).start()`` serves in a background thread; ``url`` is its
     origin; ``close()`` (or leaving a ``with`` block) stops it. ``serve_forever()`` serves in
     the calling thread instead, as a program's server: it prints the URL it listens on (origin
     and ``path``) and returns quietly on Ctrl-C. ``port=0`` picks a free port.

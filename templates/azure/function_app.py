@@ -16,7 +16,7 @@ from typing import Any
 import azure.functions as func
 
 from inngest_serverless import Context, Inngest, TriggerEvent
-from inngest_serverless.adapters.azure import azure_route
+from inngest_serverless.adapters.azure import azure_adapter
 
 # Keys come from the app settings: INNGEST_SIGNING_KEY, INNGEST_EVENT_KEY (INNGEST_DEV=1 locally).
 client = Inngest(app_id="my-azure-app")
@@ -31,4 +31,4 @@ def hello(ctx: Context) -> dict[str, Any]:
 
 app = func.FunctionApp()
 # The deadline comes from host.json's functionTimeout (capped at Azure's 230 s for HTTP).
-azure_route(app, client, route="inngest")
+azure_adapter(app, client, route="inngest")

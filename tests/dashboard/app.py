@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 import inngest_serverless as sdk
-from inngest_serverless.adapters.wsgi import LocalServer, wsgi_app
+from inngest_serverless.adapters.wsgi import LocalServer, wsgi_adapter
 
 FAILED_ORDERS: set[str] = set()
 
@@ -80,7 +80,7 @@ def build(client: sdk.Inngest) -> list[Any]:
 def main() -> None:
     port, executor = int(sys.argv[1]), sys.argv[2]
     client = sdk.Inngest(app_id="shop", is_production=False, api_base_url=executor, event_api_base_url=executor)
-    server = LocalServer(wsgi_app(client, functions=build(client)), port=port)
+    server = LocalServer(wsgi_adapter(client, functions=build(client)), port=port)
     print("ready", flush=True)
     server.serve_forever()
 

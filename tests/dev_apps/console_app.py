@@ -1,5 +1,5 @@
 """An app whose runs fail, served the way a user serves one with nothing installed:
-``LocalServer(wsgi_app(client), port=PORT).serve_forever()`` (it prints ``listening on ...``).
+``LocalServer(wsgi_adapter(client), port=PORT).serve_forever()`` (it prints ``listening on ...``).
 
 Usage: python -m tests.dev_apps.console_app PORT EXECUTOR_URL
 """
@@ -10,7 +10,7 @@ import datetime
 import sys
 
 import inngest_serverless as sdk
-from inngest_serverless.adapters.wsgi import LocalServer, wsgi_app
+from inngest_serverless.adapters.wsgi import LocalServer, wsgi_adapter
 
 # Longer than 80 columns, so that a cut at 80 would show.
 LONG_MESSAGE = "the card processor timed out after 30 s while talking to " + "gateway-" * 12 + "end"
@@ -36,7 +36,7 @@ def main() -> None:
     def fails_for_good(ctx: sdk.Context) -> None:
         ctx.step.run("charge card", refuse, ctx.event.data["order"])
 
-    LocalServer(wsgi_app(client), port=port).serve_forever()
+    LocalServer(wsgi_adapter(client), port=port).serve_forever()
 
 
 if __name__ == "__main__":

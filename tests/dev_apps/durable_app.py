@@ -21,7 +21,7 @@ from typing import Any
 from wsgiref.simple_server import make_server
 
 import inngest_serverless
-from inngest_serverless.adapters.wsgi import wsgi_app
+from inngest_serverless.adapters.wsgi import wsgi_adapter
 from tests.dev_apps.ours_app import _QuietHandler, _Server
 
 _LOCK = threading.Lock()
@@ -120,7 +120,7 @@ def main() -> None:
     port, executor = int(sys.argv[1]), sys.argv[2]
     os.environ["INNGEST_DEV"] = executor
     client = inngest_serverless.Inngest(app_id="durable", is_production=False, api_base_url=executor, event_api_base_url=executor)
-    app = wsgi_app(client, functions=build(client, BodyLog(os.environ["DURABLE_LOG"])))
+    app = wsgi_adapter(client, functions=build(client, BodyLog(os.environ["DURABLE_LOG"])))
     server = make_server("127.0.0.1", port, app, server_class=_Server, handler_class=_QuietHandler)
     print("ready", flush=True)
     server.serve_forever()

@@ -12,7 +12,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import inngest_serverless
-from inngest_serverless.adapters.wsgi import wsgi_app
+from inngest_serverless.adapters.wsgi import wsgi_adapter
 from tests.middleware_examples import encryption_middleware
 
 
@@ -40,7 +40,7 @@ def main() -> None:
     def receipt(ctx: inngest_serverless.Context) -> str:
         return ctx.step.run("format", lambda: f"{ctx.event.data['encrypted']['card']}: {ctx.event.data['encrypted']['amount']}")
 
-    server = make_server("127.0.0.1", port, wsgi_app(client), handler_class=_QuietHandler)
+    server = make_server("127.0.0.1", port, wsgi_adapter(client), handler_class=_QuietHandler)
     print("ready", flush=True)
     server.serve_forever()
 

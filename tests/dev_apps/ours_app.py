@@ -14,7 +14,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import inngest_serverless
-from inngest_serverless.adapters.wsgi import wsgi_app
+from inngest_serverless.adapters.wsgi import wsgi_adapter
 from tests.dev_apps import suite
 
 
@@ -38,7 +38,7 @@ def main() -> None:
         event_api_base_url=executor,
         signing_key=os.environ.get("SUITE_SIGNING_KEY") or None,
     )
-    inngest = wsgi_app(client, functions=suite.build(inngest_serverless, client))
+    inngest = wsgi_adapter(client, functions=suite.build(inngest_serverless, client))
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/stats":

@@ -10,17 +10,17 @@ from __future__ import annotations
 import os
 
 from inngest_serverless import Inngest
-from inngest_serverless.adapters.asgi import asgi_app
+from inngest_serverless.adapters.asgi import asgi_adapter
 from inngest_serverless.adapters.gcp import gcf_adapter
-from inngest_serverless.adapters.vercel import vercel_handler
-from inngest_serverless.adapters.wsgi import wsgi_app
+from inngest_serverless.adapters.vercel import vercel_adapter
+from inngest_serverless.adapters.wsgi import wsgi_adapter
 from tests.hosts import APP_ID
 from tests.standard_functions import add_standard_functions
 
 client = Inngest(app_id=APP_ID, is_production=True, signing_key=os.environ.get("INNGEST_SIGNING_KEY"))
 add_standard_functions(client)
 
-asgi = asgi_app(client)  # uvicorn tests.hosts.app:asgi
-wsgi = wsgi_app(client)  # gunicorn tests.hosts.app:wsgi
+asgi = asgi_adapter(client)  # uvicorn tests.hosts.app:asgi
+wsgi = wsgi_adapter(client)  # gunicorn tests.hosts.app:wsgi
 gcf = gcf_adapter(client)  # functions-framework --target=gcf --source=tests/hosts/app.py
-handler = vercel_handler(client)  # vercel-runtime's vc_init, variable "handler"
+handler = vercel_adapter(client)  # vercel-runtime's vc_init, variable "handler"

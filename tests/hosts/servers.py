@@ -3,8 +3,8 @@
 Every server is a process we start on a free port and stop by its PID (its
 process group), even when a test fails.
 
-* ``wsgi``   gunicorn (a real WSGI server) with ``wsgi_app``
-* ``asgi``   uvicorn with ``asgi_app``
+* ``wsgi``   gunicorn (a real WSGI server) with ``wsgi_adapter``
+* ``asgi``   uvicorn with ``asgi_adapter``
 * ``gcf``    the functions-framework CLI with ``gcf_adapter``
 * ``vercel`` vercel-runtime's production bridge (``vc_init`` in IPC mode, Python 3.12 venv)
 * ``azure311`` / ``azure313`` azure-functions 1.x / 2.x + azure-functions-runtime, via azure_bridge.py

@@ -16,11 +16,11 @@ import os
 from typing import Any
 
 from inngest_serverless import Cancel, Context, Inngest, TriggerEvent
-from inngest_serverless.adapters.asgi import asgi_app
+from inngest_serverless.adapters.asgi import asgi_adapter
 from inngest_serverless.adapters.aws_lambda import lambda_adapter
 from inngest_serverless.adapters.gcp import gcf_adapter
-from inngest_serverless.adapters.vercel import vercel_handler
-from inngest_serverless.adapters.wsgi import wsgi_app
+from inngest_serverless.adapters.vercel import vercel_adapter
+from inngest_serverless.adapters.wsgi import wsgi_adapter
 
 APP_ID = "conformance-py"
 # The suite's default key ("this is a test key" in hex); the runner signs its in-band sync with it.
@@ -84,8 +84,8 @@ def wait(ctx: Context) -> dict[str, Any]:
     return {"result": found.data}
 
 
-asgi = asgi_app(client)  # uvicorn tests.real_server.conformance_app:asgi
-wsgi = wsgi_app(client)  # gunicorn tests.real_server.conformance_app:wsgi
+asgi = asgi_adapter(client)  # uvicorn tests.real_server.conformance_app:asgi
+wsgi = wsgi_adapter(client)  # gunicorn tests.real_server.conformance_app:wsgi
 gcf = gcf_adapter(client)  # functions-framework --target=gcf --source=tests/real_server/conformance_app.py
-handler = vercel_handler(client)  # vercel-runtime's vc_init, variable "handler"
+handler = vercel_adapter(client)  # vercel-runtime's vc_init, variable "handler"
 lambda_handler = lambda_adapter(client)  # awslambdaric tests.real_server.conformance_app.lambda_handler

@@ -12,11 +12,11 @@ import threading
 
 import inngest_serverless
 from inngest_serverless import Context, Inngest, TriggerEvent
-from inngest_serverless.adapters.asgi import asgi_app
+from inngest_serverless.adapters.asgi import asgi_adapter
 from inngest_serverless.adapters.aws_lambda import lambda_adapter
 from inngest_serverless.adapters.gcp import gcf_adapter
-from inngest_serverless.adapters.vercel import vercel_handler
-from inngest_serverless.adapters.wsgi import wsgi_app
+from inngest_serverless.adapters.vercel import vercel_adapter
+from inngest_serverless.adapters.wsgi import wsgi_adapter
 from inngest_serverless.core.streaming import DEFAULT_INTERVAL
 from tests.dev_apps import suite
 
@@ -32,8 +32,8 @@ def keepalive(ctx: Context) -> str:
     return ctx.step.run("slow step", lambda: (threading.Event().wait(KEEPALIVE_STEP_SECONDS), "done")[1])
 
 
-asgi = asgi_app(client)  # uvicorn tests.real_server.scenario_app:asgi
-wsgi = wsgi_app(client)  # gunicorn tests.real_server.scenario_app:wsgi
+asgi = asgi_adapter(client)  # uvicorn tests.real_server.scenario_app:asgi
+wsgi = wsgi_adapter(client)  # gunicorn tests.real_server.scenario_app:wsgi
 gcf = gcf_adapter(client)  # functions-framework --target=gcf --source=tests/real_server/scenario_app.py
-handler = vercel_handler(client)  # vercel-runtime's vc_init, variable "handler"
+handler = vercel_adapter(client)  # vercel-runtime's vc_init, variable "handler"
 lambda_handler = lambda_adapter(client)  # awslambdaric tests.real_server.scenario_app.lambda_handler

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from inngest_serverless import Inngest
-from inngest_serverless.adapters.wsgi import LocalServer, wsgi_app
+from inngest_serverless.adapters.wsgi import LocalServer, wsgi_adapter
 from tests.aws_harness import free_port
 from tests.real_server import harness
 from tests.real_server import shop as names
@@ -95,7 +95,7 @@ def dev_app(server: harness.InngestServer) -> Iterator[FunctionUrl]:
     client = Inngest(app_id=names.APP_ID, is_production=False, api_base_url=server.url,
                      event_api_base_url=server.url)
     names.add_functions(client)
-    app = wsgi_app(client)
+    app = wsgi_adapter(client)
     calls: list[Call] = []
 
     def counting(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from inngest_serverless import Context, Inngest, TriggerEvent
-from inngest_serverless.adapters.wsgi import LocalServer, wsgi_app
+from inngest_serverless.adapters.wsgi import LocalServer, wsgi_adapter
 from tests.real_server import harness
 
 
@@ -37,7 +37,7 @@ def _dev_app(server: harness.InngestServer) -> Inngest:
 
 @pytest.fixture
 def dev_app_server(inngest_dev: harness.InngestServer) -> Iterator[tuple[harness.InngestServer, LocalServer]]:
-    with LocalServer(wsgi_app(_dev_app(inngest_dev))).start() as app:
+    with LocalServer(wsgi_adapter(_dev_app(inngest_dev))).start() as app:
         yield inngest_dev, app
 
 

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from ...core.client import Inngest
     from ...core.function import Function
 
-__all__ = ["DELIMITER", "PRELUDE_CONTENT_TYPE", "RuntimeApi", "main", "serve", "stream_body"]
+__all__ = ["DELIMITER", "PRELUDE_CONTENT_TYPE", "RuntimeApi", "lambda_streaming_adapter", "main", "stream_body"]
 
 FRAMEWORK = "aws_lambda_streaming"
 RUNTIME_API_ENV = "AWS_LAMBDA_RUNTIME_API"
@@ -208,7 +208,7 @@ def _target(spec: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-def serve(
+def lambda_streaming_adapter(
     target: Any,
     *,
     functions: list[Function[Any]] | None = None,
@@ -273,4 +273,4 @@ def main(argv: list[str] | None = None) -> None:
         log.exception("inngest_serverless: could not load the handler %r", spec)
         RuntimeApi(api_address).error(None, exc, init=True)
         raise SystemExit(1) from None
-    serve(target, runtime_api=api_address)
+    lambda_streaming_adapter(target, runtime_api=api_address)

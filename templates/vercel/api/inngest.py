@@ -11,7 +11,7 @@ https://<your-app>.vercel.app/api/inngest.
 from typing import Any
 
 from inngest_serverless import Context, Inngest, TriggerEvent
-from inngest_serverless.adapters.vercel import vercel_wsgi_app
+from inngest_serverless.adapters.vercel import vercel_wsgi_adapter
 
 # Keys come from the environment: INNGEST_SIGNING_KEY, INNGEST_EVENT_KEY (INNGEST_DEV=1 locally).
 client = Inngest(app_id="my-vercel-app")
@@ -27,4 +27,4 @@ def hello(ctx: Context) -> dict[str, Any]:
 # Vercel's builder deploys a file as a function only if it defines `app` (or a `class handler`);
 # its runtime then serves this WSGI app, flushing streamed chunks. The invocation deadline
 # comes from the runtime (vercel.json's maxDuration sets it).
-app = vercel_wsgi_app(client)
+app = vercel_wsgi_adapter(client)

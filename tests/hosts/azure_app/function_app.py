@@ -8,9 +8,9 @@ import os
 
 import azure.functions as func
 
-from inngest_serverless.adapters.azure import azure_route
+from inngest_serverless.adapters.azure import azure_adapter
 
 client = importlib.import_module(os.environ.get("TEST_HOST_APP", "tests.hosts.app")).client
 
 app = func.FunctionApp()
-azure_route(app, client)
+azure_adapter(app, client)

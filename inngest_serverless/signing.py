@@ -9,7 +9,7 @@ proxies, tests, custom transports (PROTOCOL §4).
 from __future__ import annotations
 
 from .core import signing as _core
-from .core.signing import SignatureError
+from .core.errors import SignatureError
 from .core.wire import Limit
 
 __all__ = ["SignatureError", "hash_signing_key", "sign", "verify"]

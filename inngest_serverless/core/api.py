@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import signing
 from .config import Config
+from .errors import ApiError
 from .version import SDK_HEADER
 from .wire import CONTENT_TYPE_JSON, Header, Limit, Path
 
@@ -19,14 +20,6 @@ if TYPE_CHECKING:
     import httpx
 
 _SEND_ATTEMPTS = 3
-
-
-class ApiError(Exception):
-    """The server answered an API call with an error (status and message kept)."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def base_headers(cfg: Config) -> dict[str, str]:

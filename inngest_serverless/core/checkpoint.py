@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from .durations import Duration, format_ms, to_ms
-from .errors import ConfigError, InngestError
+from .errors import ConfigError, DeadlineExceeded
 from .replay import Interrupt
 from .wire import Path
 
@@ -103,10 +103,6 @@ def coerce(value: Checkpoint | bool | None, what: str = "checkpoint") -> Checkpo
     if isinstance(value, Checkpoint):
         return value
     raise ConfigError(f"{what} must be a Checkpoint, True or False, not {value!r}")
-
-
-class DeadlineExceeded(InngestError):
-    """A step was still running when the invocation's deadline came near (retried like any error)."""
 
 
 def margin_for(deadline: float | None, now: float, margin: float | None = None) -> float:

@@ -1,4 +1,28 @@
-"""The exceptions users raise and catch, and the error object of the wire (PROTOCOL §11.2)."""
+"""Every exception this package raises, and the error object of the wire.
+
+One hierarchy, rooted at :class:`InngestError` (``except InngestError`` catches
+anything the SDK itself raises)::
+
+    InngestError
+    ├── NonRetriableError        raise it: the function (or step) fails at once, no retry
+    │   └── NonDeterminismError  the memoized steps no longer match the code
+    ├── RetryAfterError          raise it: retried, but not before ``retry_after``
+    ├── StepError                a step failed for good; raised where the step is called
+    ├── DeadlineExceeded         a step body outlived the invocation's deadline (retried)
+    ├── ConfigError (ValueError) an invalid option: a client, function or step call
+    ├── SignatureError           a request's signature is missing, malformed, stale or wrong
+    ├── ApiError                 the Inngest API answered an error (``status`` kept)
+    │   └── SendEventsError      sending events failed (``ids``: those sent before)
+    ├── BadRequest               a request that can never succeed (the handler answers 4xx)
+    └── RateLimited              a request that succeeds later (the handler answers 429)
+
+The first seven and the API errors are public (``inngest_serverless`` exports
+them); ``BadRequest`` and ``RateLimited`` never leave the handler.
+
+The wire's error object is ``{"name", "message", "stack"}``: ``name`` is the
+exception's class name (a bare ``Exception`` goes by the generic ``"Error"``),
+and a :class:`StepError` carries on the name and stack of the step's failure.
+"""
 
 from __future__ import annotations
 
@@ -68,12 +92,56 @@ class StepError(InngestError):
         self.step_id = step_id
 
 
-class FunctionNotFoundError(InngestError):
-    pass
+class NonDeterminismError(NonRetriableError):
+    """The run's memoized steps no longer match the code: it changed while the run was in progress."""
+
+
+class DeadlineExceeded(InngestError):
+    """A step was still running when the invocation's deadline came near (retried like any error)."""
 
 
 class ConfigError(InngestError, ValueError):
-    """A function or client was defined with an invalid option (raised at definition time)."""
+    """A function or client was defined with an invalid option (raised at definition time), or a
+    step was called with arguments it refuses (a negative sleep): the same code fails every time."""
+
+
+class SignatureError(InngestError):
+    """The request's signature is missing, malformed, stale or wrong (reason in the message)."""
+
+
+class ApiError(InngestError):
+    """The Inngest API answered a call with an error (status and message kept)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class SendEventsError(ApiError):
+    """Sending events failed. ``ids``: the events sent before the failing batch (a send of more
+    events than the server takes at once goes in batches, one after the other)."""
+
+    def __init__(self, message: str, status: int | None = None, ids: list[str] | None = None) -> None:
+        super().__init__(message, status)
+        self.ids = ids or []
+
+
+class BadRequest(InngestError):
+    """A request that can never succeed: answered 4xx with ``X-Inngest-No-Retry: true``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class RateLimited(InngestError):
+    """Answered 429 with ``Retry-After``: the same request succeeds later."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
 
 
 def error_object(exc: BaseException) -> dict[str, Any]:
@@ -92,7 +160,3 @@ def error_object(exc: BaseException) -> dict[str, Any]:
         "message": str(message),
         "stack": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
     }
-
-
-def is_retriable(exc: BaseException) -> bool:
-    return not isinstance(exc, (NonRetriableError, StepError))

@@ -18,7 +18,16 @@ from urllib.parse import urlsplit
 from . import checkpoint, introspection, serialize, signing
 from . import streaming as streaming_lib
 from .context import AsyncContext, Context, Event, ReplayLogger
-from .errors import ConfigError, NonRetriableError, RetryAfterError, StepError, error_object
+from .errors import (
+    BadRequest,
+    ConfigError,
+    NonRetriableError,
+    RateLimited,
+    RetryAfterError,
+    SignatureError,
+    StepError,
+    error_object,
+)
 from .function import Function
 from .http import Request, Response, error_response, sdk_headers
 from .replay import Engine, Interrupt, is_user_failure, usable_error
@@ -46,24 +55,6 @@ OFFLOAD_BYTES = 256 * 1024
 # At most one unsigned sync (cloud mode, INNGEST_ENABLE_UNAUTHED_SYNC) per this many seconds:
 # each one costs an authenticated call to the Inngest API.
 UNSIGNED_SYNC_INTERVAL = 10.0
-
-
-class BadRequest(Exception):
-    """A request that can never succeed: answered 4xx with ``X-Inngest-No-Retry: true``."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-class RateLimited(Exception):
-    """Answered 429 with ``Retry-After``: the same request succeeds later."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"retry after {retry_after} s")
-        self.retry_after = retry_after
 
 
 @dataclass
@@ -281,7 +272,7 @@ class Handler:
             return None
         try:
             return signing.verify(request.body, header, cfg.signing_keys).key
-        except signing.SignatureError as exc:
+        except SignatureError as exc:
             raise BadRequest(401, "unauthorized", f"invalid signature: {exc}") from None
 
     def app_url(self, request_url: str) -> str:
@@ -302,7 +293,7 @@ class Handler:
             try:
                 key = signing.verify(request.body, header, cfg.signing_keys).key
                 verified = True
-            except signing.SignatureError:
+            except SignatureError:
                 verified = False
         elif header:
             verified = False

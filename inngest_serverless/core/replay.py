@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import serialize
-from .errors import NonRetriableError, RetryAfterError, StepError, error_object
+from .errors import NonDeterminismError, NonRetriableError, RetryAfterError, StepError, error_object
 from .wire import PARALLEL_MODE_OPT, Limit, Opcode, ParallelMode, StepType
 
 if TYPE_CHECKING:
@@ -42,10 +42,6 @@ class Interrupt(BaseException):
 
 class _BranchDone(BaseException):
     """Ends one branch of a parallel group after its new op was collected (or skipped)."""
-
-
-class NonDeterminismError(NonRetriableError):
-    """The run's memoized steps no longer match the code: it changed while the run was in progress."""
 
 
 _MISSING: Any = object()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from . import serialize
+from .errors import SignatureError
 from .wire import Limit
 
 _PREFIX = re.compile(r"^signkey-\w+-")
@@ -78,10 +79,6 @@ def canonical(body: bytes) -> bytes:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, ValueError, TypeError, RecursionError):
         return body
-
-
-class SignatureError(Exception):
-    """The request's signature is missing, malformed, stale or wrong (reason in the message)."""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.mdsection import replace_section  # noqa: E402
-from inngest_serverless import Context, Inngest, TriggerEvent  # noqa: E402
+from inngest_serverless import ContextSync, Inngest, TriggerEvent  # noqa: E402
 from inngest_serverless.adapters.wsgi import LocalServer, wsgi_adapter  # noqa: E402
 from inngest_serverless.core.checkpoint import Checkpoint  # noqa: E402
 from inngest_serverless.dev.server import DevServer  # noqa: E402
@@ -53,7 +53,7 @@ def build_app(executor_url: str, steps: int) -> tuple[Callable[..., Iterable[byt
     for mode, checkpoint in MODES.items():
         @client.create_function(fn_id=mode, trigger=TriggerEvent(event=f"bench/{mode}"), checkpoint=checkpoint,
                                 retries=0)
-        def fn(ctx: Context) -> Any:
+        def fn(ctx: ContextSync) -> Any:
             total = 0
             for i in range(steps):
                 total += ctx.step.run(f"step-{i}", lambda i=i: i)

@@ -559,7 +559,7 @@ Profiles (`python -X importtime`, cProfile) led to these changes in core, each b
   the same handler repeats; step-ID hashes are cached per process, in both directions. When a call
   starts, the memos of steps whose hashed IDs the process already knows (every call of a run
   replays the same steps) are keyed by their user IDs, so replaying such a `step.run` is one
-  dictionary pop and a few checks inside `Step.run`, with no further call; steps met are counted
+  dictionary pop and a few checks inside `StepSync.run`, with no further call; steps met are counted
   rather than collected, and the full set is rebuilt only when a memo looks unreached.
 * Parsing: bodies of 32 KiB and more are parsed with msgspec, about twice as fast as `json.loads`
   here. It is imported on the first such body (about 20 ms once per process, never at start-up),

@@ -45,7 +45,7 @@ def serve(port: int, executor_url: str) -> None:
     client = sdk.Inngest(app_id="bench", is_production=False, api_base_url=executor_url, event_api_base_url=executor_url)
 
     @client.create_function(fn_id="ten-steps", trigger=sdk.TriggerEvent(event="bench/run"))
-    def ten_steps(ctx: sdk.Context) -> Any:
+    def ten_steps(ctx: sdk.ContextSync) -> Any:
         total = 0
         for i in range(STEPS):
             total += ctx.step.run(f"step {i}", lambda i=i: i)

@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.mdsection import replace_section  # noqa: E402
-from inngest_serverless import Context, Inngest, TriggerEvent  # noqa: E402
+from inngest_serverless import ContextSync, Inngest, TriggerEvent  # noqa: E402
 from inngest_serverless.adapters.wsgi import LocalServer, wsgi_adapter  # noqa: E402
 from inngest_serverless.core.checkpoint import Checkpoint  # noqa: E402
 from tests.aws_harness import free_port  # noqa: E402
@@ -134,7 +134,7 @@ def build_client(server_url: str, steps: int, checkpoint: bool) -> Inngest:
 
     @client.create_function(fn_id=FN_ID, trigger=TriggerEvent(event=EVENT), retries=0,
                             checkpoint=Checkpoint() if checkpoint else None)
-    def load(ctx: Context) -> dict[str, Any]:
+    def load(ctx: ContextSync) -> dict[str, Any]:
         total = 0
         for i in range(steps):
             total = ctx.step.run(f"step-{i}", lambda i=i, total=total: total + i)

@@ -20,7 +20,7 @@ import time
 import tracemalloc
 from typing import Any
 
-from inngest_serverless import Context, Handler, Inngest, Request, TriggerEvent
+from inngest_serverless import ContextSync, Handler, Inngest, Request, TriggerEvent
 from inngest_serverless.core import signing
 
 KEY = "signkey-prod-" + "3e" * 32
@@ -31,7 +31,7 @@ def handler() -> Handler:
     client = Inngest(app_id="app", is_production=True, signing_key=KEY, api_base_url="http://127.0.0.1:9")
 
     @client.create_function(fn_id="fn", trigger=TriggerEvent(event="e"))
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         return "ok"
 
     return Handler(client)

@@ -6,7 +6,7 @@ The public API, re-exported; nothing heavy is imported here.
 from typing import TYPE_CHECKING
 
 from .core.client import Inngest
-from .core.context import AsyncContext, Context, ContextSync, Event
+from .core.context import Context, ContextSync, Event
 from .core.errors import NonRetriableError, RetryAfterError, StepError
 from .core.flow_control import (
     Batch,
@@ -22,12 +22,10 @@ from .core.flow_control import (
 from .core.function import Function, slugify
 from .core.handler import Handler
 from .core.http import Request, Response
-from .core.steps import AsyncStep, Step
+from .core.steps import Step, StepSync
 from .core.triggers import TriggerCron, TriggerEvent
 from .core.version import VERSION as __version__
 from .core.wire import ParallelMode
-
-StepSync = Step  # the official SDK's name for the sync step API
 
 if TYPE_CHECKING:  # so that type checkers see the class, not __getattr__'s ``object``
     from .core.checkpoint import Checkpoint

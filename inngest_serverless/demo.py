@@ -106,7 +106,7 @@ def build_app(executor_url: str) -> Any:
         return {"charged": order["total"], "card": payment["card"]}
 
     @client.create_function(fn_id="order-flow", trigger=sdk.TriggerEvent(event=ORDER_EVENT), retries=2)
-    def order_flow(ctx: sdk.Context) -> dict[str, Any]:
+    def order_flow(ctx: sdk.ContextSync) -> dict[str, Any]:
         order = ctx.step.run("reserve stock", lambda: reserve_stock(ctx.event.data["order_id"]))
         ctx.step.sleep("let the warehouse pack", datetime.timedelta(seconds=1))
         paid = ctx.step.wait_for_event(

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from inngest_serverless import Context, Inngest, TriggerEvent
+from inngest_serverless import ContextSync, Inngest, TriggerEvent
 from inngest_serverless.adapters.aws_lambda import lambda_adapter
 
 client = Inngest(app_id="dl", is_production=False)
 
 
 @client.create_function(fn_id="slow", trigger=TriggerEvent(event="t/slow"))
-def slow(ctx: Context) -> Any:
+def slow(ctx: ContextSync) -> Any:
     ctx.step.run("quick step", lambda: "q")
     return ctx.step.run("slow step", lambda: threading.Event().wait(60) or "late")
 

@@ -32,9 +32,9 @@ from urllib.parse import parse_qs
 
 import rfc8785
 
-from inngest_serverless import Context, Handler, Inngest, Request, Response, TriggerCron, TriggerEvent
+from inngest_serverless import ContextSync, Handler, Inngest, Request, Response, TriggerCron, TriggerEvent
 from inngest_serverless.core import signing
-from inngest_serverless.core.context import AsyncContext
+from inngest_serverless.core.context import Context
 from inngest_serverless.core.version import SDK_HEADER
 from tests.fake_api import FakeApi, fake_api
 
@@ -79,18 +79,18 @@ def build_client(mode: str, api_url: str) -> Inngest:
     client = Inngest(app_id=APP, is_production=mode == "cloud", event_key=EVENT_KEY, api_base_url=api_url,
                      event_api_base_url=api_url, **keys)
 
-    def step_value(ctx: Context | AsyncContext) -> Any:
+    def step_value(ctx: ContextSync | Context) -> Any:
         return ctx.event.data.get("x")
 
     @client.create_function(fn_id="steps", trigger=TriggerEvent(event="fuzz/steps"))
-    def steps(ctx: Context) -> Any:
+    def steps(ctx: ContextSync) -> Any:
         a = ctx.step.run("a", step_value, ctx)
         ctx.step.sleep("nap", datetime.timedelta(seconds=1))
         b = ctx.step.run("b", lambda: [a, ctx.attempt])
         return {"a": a, "b": b}
 
     @client.create_function(fn_id="parallel", trigger=TriggerEvent(event="fuzz/parallel"))
-    def parallel(ctx: Context) -> Any:
+    def parallel(ctx: ContextSync) -> Any:
         return ctx.step.parallel((
             lambda: ctx.step.run("p1", lambda: 1),
             lambda: ctx.step.run("p2", lambda: 2),
@@ -98,24 +98,24 @@ def build_client(mode: str, api_url: str) -> Inngest:
         ))
 
     @client.create_function(fn_id="waits", trigger=TriggerEvent(event="fuzz/waits"))
-    def waits(ctx: Context) -> Any:
+    def waits(ctx: ContextSync) -> Any:
         got = ctx.step.wait_for_event("wait", event="fuzz/reply", timeout=datetime.timedelta(minutes=1),
                                       if_exp="async.data.id == event.data.id")
         out = ctx.step.invoke_by_id("call", function_id="echo", data={"got": got.name if got else None})
         return out
 
     @client.create_function(fn_id="echo", trigger=TriggerEvent(event="fuzz/echo"))
-    def echo(ctx: Context) -> Any:
+    def echo(ctx: ContextSync) -> Any:
         return {"event": ctx.event.to_wire(), "count": len(ctx.events)}
 
     @client.create_function(fn_id="async-steps", trigger=TriggerEvent(event="fuzz/async"))
-    async def async_steps(ctx: AsyncContext) -> Any:
+    async def async_steps(ctx: Context) -> Any:
         x = await ctx.step.run("x", step_value, ctx)
         y = await ctx.step.run("y", lambda: x)
         return [x, y]
 
     @client.create_function(fn_id="cron", trigger=TriggerCron(cron="*/5 * * * *"))
-    def cron(ctx: Context) -> Any:
+    def cron(ctx: ContextSync) -> Any:
         return ctx.step.run("a", lambda: "tick")
 
     return client

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from inngest_serverless import Context, Handler, Inngest, Request, Response, TriggerEvent
+from inngest_serverless import ContextSync, Handler, Inngest, Request, Response, TriggerEvent
 
 STEP_SECONDS = float(os.environ.get("STREAMING_TEST_STEP_SECONDS", "1.0"))
 INTERVAL = float(os.environ.get("STREAMING_TEST_INTERVAL", "0.2"))
@@ -16,12 +16,12 @@ client = Inngest(app_id="ls", is_production=False)
 
 
 @client.create_function(fn_id="slow", trigger=TriggerEvent(event="t/slow"))
-def slow(ctx: Context) -> Any:
+def slow(ctx: ContextSync) -> Any:
     return ctx.step.run("slow step", lambda: threading.Event().wait(STEP_SECONDS) or "done")
 
 
 @client.create_function(fn_id="quick", trigger=TriggerEvent(event="t/quick"))
-def quick(ctx: Context) -> Any:
+def quick(ctx: ContextSync) -> Any:
     return {"quick": True}
 
 

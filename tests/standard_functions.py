@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inngest_serverless import Context, Inngest, TriggerEvent
+from inngest_serverless import ContextSync, Inngest, TriggerEvent
 from tests.sim_executor import FAILING, FAILING_RETRIES, MULTI_STEP
 
 
@@ -16,13 +16,13 @@ def add_standard_functions(client: Inngest) -> None:
     """``multi-step`` (two step.runs, returns both) and ``failing-step`` (a step that always raises)."""
 
     @client.create_function(fn_id=MULTI_STEP[0], trigger=TriggerEvent(event=MULTI_STEP[1]))
-    def multi_step(ctx: Context) -> dict[str, Any]:
+    def multi_step(ctx: ContextSync) -> dict[str, Any]:
         first = ctx.step.run("first", lambda: ctx.event.data["start"] + 1)
         second = ctx.step.run("second", lambda: first * 10)
         return {"first": first, "second": second}
 
     @client.create_function(fn_id=FAILING[0], trigger=TriggerEvent(event=FAILING[1]), retries=FAILING_RETRIES)
-    def failing_step(ctx: Context) -> None:
+    def failing_step(ctx: ContextSync) -> None:
         def explode() -> None:
             raise ValueError(FAILING[3])
 
@@ -38,7 +38,7 @@ def add_slow_function(client: Inngest) -> None:
     import time
 
     @client.create_function(fn_id=SLOW[0], trigger=TriggerEvent(event=SLOW[1]))
-    def slow_step(ctx: Context) -> str:
+    def slow_step(ctx: ContextSync) -> str:
         return ctx.step.run("wait", lambda: time.sleep(SLOW_SECONDS) or "done")
 
 

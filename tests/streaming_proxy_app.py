@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from inngest_serverless import Context, Handler, Inngest, TriggerEvent
+from inngest_serverless import ContextSync, Handler, Inngest, TriggerEvent
 from inngest_serverless.adapters.asgi import ASGIAdapter
 from inngest_serverless.adapters.wsgi import WSGIAdapter
 
@@ -23,7 +23,7 @@ client = Inngest(app_id="px", is_production=False)
 
 
 @client.create_function(fn_id="slow", trigger=TriggerEvent(event="t/slow"))
-def slow(ctx: Context) -> Any:
+def slow(ctx: ContextSync) -> Any:
     return ctx.step.run("slow step", lambda: time.sleep(STEP_SECONDS) or "done")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from inngest_serverless import AsyncContext, Inngest, Response, TriggerEvent
+from inngest_serverless import Context, Inngest, Response, TriggerEvent
 from inngest_serverless.adapters.asgi import ASGIAdapter, asgi_adapter
 from tests.aws_harness import free_port, wait_port
 from tests.hosts.servers import http
@@ -178,7 +178,7 @@ def test_routed_in_starlette_under_uvicorn_syncs_and_runs_sync_and_async_functio
     add_standard_functions(client)
 
     @client.create_function(fn_id="async-steps", trigger=TriggerEvent(event="a/async"))
-    async def async_steps(ctx: AsyncContext) -> list[int]:
+    async def async_steps(ctx: Context) -> list[int]:
         async def double(n: int) -> int:
             return n * 2
 

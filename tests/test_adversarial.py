@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from inngest_serverless import Context, Handler, Inngest, Request, TriggerEvent
+from inngest_serverless import ContextSync, Handler, Inngest, Request, TriggerEvent
 from inngest_serverless.core import serialize, signing
 from tests.core_driver import URL, call_body, h, post, run_to_completion
 
@@ -25,7 +25,7 @@ def cloud_handler(api_url: str = "http://127.0.0.1:9", **client_args: Any) -> Ha
     client = Inngest(app_id="app", is_production=True, signing_key=KEY, api_base_url=api_url, **client_args)
 
     @client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         return "ok"
 
     return Handler(client)
@@ -187,7 +187,7 @@ def test_dev_mode_still_syncs_an_unsigned_put_from_the_url_it_came_to() -> None:
         client = Inngest(app_id="app", is_production=False, api_base_url=api.url)
 
         @client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))
-        def fn(ctx: Context) -> str:
+        def fn(ctx: ContextSync) -> str:
             return "ok"
 
         assert Handler(client).handle(Request.build("PUT", "http://127.0.0.1:3000/api/inngest")).status == 200
@@ -229,7 +229,7 @@ def test_a_bare_except_around_step_run_does_not_run_every_body_in_one_call() -> 
         return i * 10
 
     @define(client)
-    def fn(ctx: Context) -> list[int]:
+    def fn(ctx: ContextSync) -> list[int]:
         out = []
         for i in range(3):
             try:  # noqa: SIM105 - the finding: user code that catches everything, written as users write it
@@ -250,7 +250,7 @@ def test_a_caught_interrupt_wins_over_what_the_function_does_next() -> None:
     after: list[str] = []
 
     @define(client)
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         try:
             ctx.step.sleep("nap", 1000)
         except BaseException:
@@ -283,7 +283,7 @@ def test_a_parallel_branch_that_catches_its_end_plans_nothing_more() -> None:
     client = dev_app()
 
     @define(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         def branch(i: int) -> Any:
             def run() -> Any:
                 with contextlib.suppress(BaseException):
@@ -306,7 +306,7 @@ def test_system_exit_and_generator_exit_from_a_function_fail_the_attempt(exc: Ba
     client = dev_app()
 
     @define(client)
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         raise exc
 
     resp = first_call(client)  # did not raise out of Handler.handle
@@ -318,7 +318,7 @@ def test_system_exit_from_a_step_body_is_a_step_error_that_is_retried() -> None:
     client = dev_app()
 
     @define(client)
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         return ctx.step.run("exit", lambda: sys.exit(2))  # type: ignore[func-returns-value]
 
     resp = first_call(client)
@@ -333,7 +333,7 @@ def test_keyboard_interrupt_propagates() -> None:
     client = dev_app()
 
     @define(client)
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         return ctx.step.run("work", lambda: (_ for _ in ()).throw(KeyboardInterrupt()))
 
     with pytest.raises(KeyboardInterrupt):
@@ -395,7 +395,7 @@ def test_a_step_output_nested_too_deeply_fails_the_step_for_good() -> None:
     ran: list[int] = []
 
     @define(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.run("deep", lambda: ran.append(1) or deep())
 
     resp = first_call(client)
@@ -408,7 +408,7 @@ def test_a_return_value_nested_too_deeply_fails_the_run() -> None:
     client = dev_app()
 
     @define(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return deep()
 
     assert_fails_for_good(first_call(client), "return value is not JSON", "nested too deeply")
@@ -418,7 +418,7 @@ def _step_with(call: Any) -> Inngest:
     client = dev_app()
 
     @define(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return call(ctx)
 
     return client
@@ -447,12 +447,12 @@ def test_a_step_called_with_arguments_it_refuses_fails_the_run_for_good(name: st
 def test_a_retry_after_error_with_no_usable_time_fails_for_good(retry_after: Any) -> None:
     from inngest_serverless import RetryAfterError
 
-    def raise_it(ctx: Context) -> Any:
+    def raise_it(ctx: ContextSync) -> Any:
         raise RetryAfterError("later", retry_after)
 
     assert_fails_for_good(first_call(_step_with(raise_it)), "RetryAfterError('later') cannot be retried")
 
-    def in_step(ctx: Context) -> Any:
+    def in_step(ctx: ContextSync) -> Any:
         return ctx.step.run("s", lambda: raise_it(ctx))
 
     resp = first_call(_step_with(in_step))
@@ -474,7 +474,7 @@ def test_a_run_id_with_a_lone_surrogate_is_refused_before_any_api_call() -> None
         client = Inngest(app_id="app", is_production=False, api_base_url=api.url)
 
         @define(client)
-        def fn(ctx: Context) -> str:
+        def fn(ctx: ContextSync) -> str:
             return "ok"
 
         raw = json.dumps(call_body(run_id="\ud800", use_api=True)).encode()  # JSON escapes it as \ud800
@@ -492,7 +492,7 @@ def test_a_url_with_a_lone_surrogate_is_refused(method: str) -> None:
         client = Inngest(app_id="app", is_production=False, api_base_url=api.url)
 
         @define(client)
-        def fn(ctx: Context) -> str:
+        def fn(ctx: ContextSync) -> str:
             return "ok"
 
         resp = Handler(client).handle(Request.build(method, "http://app.test/api/\ud800?fnId=app-fn", {}, b"{}"))
@@ -508,7 +508,7 @@ def test_step_run_inside_step_run_fails_clearly() -> None:
     ran: list[str] = []
 
     @define(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         def outer() -> Any:
             ran.append("outer")
             return ctx.step.run("inner", lambda: ran.append("inner") or 1)
@@ -556,7 +556,7 @@ def collision_app(order: tuple[str, ...]) -> tuple[Inngest, list[str]]:
     ran: list[str] = []
 
     @define(client)
-    def fn(ctx: Context) -> list[Any]:
+    def fn(ctx: ContextSync) -> list[Any]:
         return [ctx.step.run(name, lambda n=name: ran.append(n) or len(ran)) for name in order]
 
     return client, ran
@@ -564,7 +564,7 @@ def collision_app(order: tuple[str, ...]) -> tuple[Inngest, list[str]]:
 
 @pytest.mark.parametrize("order", [("a", "a", "a:1"), ("a:1", "a", "a")])
 def test_a_step_id_that_collides_with_a_numbered_repeat_fails_clearly(order: tuple[str, ...]) -> None:
-    for _warm in range(2):  # the second time, this process knows every raw ID's hash (Step.run's fast path)
+    for _warm in range(2):  # the second time, this process knows every raw ID's hash (StepSync.run's fast path)
         client, ran = collision_app(order)
 
         handler = Handler(client)
@@ -612,7 +612,7 @@ def dev_wsgi_app() -> Any:
     client = dev_app()
 
     @define(client)
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         return "ok"
 
     return wsgi_adapter(client)
@@ -647,7 +647,7 @@ def vercel_server() -> Any:
     client = dev_app()
 
     @define(client)
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         return "ok"
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class(Handler(client, framework="vercel"), max_body=1 << 20))
@@ -697,7 +697,7 @@ def test_lambda_a_context_whose_remaining_time_is_unusable_does_not_raise(remain
     client = dev_app()
 
     @define(client)
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         return ctx.step.run("s", lambda: "ok")
 
     event = aws.build_event("http-api", "POST", "https://abc.lambda-url.us-east-1.on.aws/api/inngest?fnId=app-fn",

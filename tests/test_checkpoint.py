@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from inngest_serverless import Context, Handler, Inngest, TriggerEvent
+from inngest_serverless import ContextSync, Handler, Inngest, TriggerEvent
 from inngest_serverless.core.checkpoint import Checkpoint
-from inngest_serverless.core.context import AsyncContext
+from inngest_serverless.core.context import Context
 from inngest_serverless.core.errors import ConfigError
 from inngest_serverless.core.signing import bearer
 from tests import checkpoint_driver
@@ -27,7 +27,7 @@ run = checkpoint_driver.run
 
 def steps_fn(client: Inngest, n: int, ran: Counter[str], **options: Any) -> None:
     @client.create_function(fn_id="steps", trigger=TriggerEvent(event="t/steps"), **options)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         total = 0
         for i in range(n):
             total += ctx.step.run(f"s{i}", lambda i=i: ran.update([f"s{i}"]) or i)
@@ -86,7 +86,7 @@ def test_a_sleep_ends_the_invocation_after_the_finished_steps_are_posted(api: Fa
     ran: Counter[str] = Counter()
 
     @client.create_function(fn_id="nap", trigger=TriggerEvent(event="t/nap"))
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         a = ctx.step.run("a", lambda: ran.update(["a"]) or 1)
         b = ctx.step.run("b", lambda: ran.update(["b"]) or 2)
         ctx.step.sleep("nap", datetime.timedelta(seconds=5))
@@ -109,7 +109,7 @@ def test_a_failing_step_ends_the_invocation_with_its_error(api: FakeApi, run: Ru
     ran: Counter[str] = Counter()
 
     @client.create_function(fn_id="flaky", trigger=TriggerEvent(event="t/flaky"))
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         ctx.step.run("ok", lambda: ran.update(["ok"]) or "fine")
 
         def flaky() -> str:
@@ -169,7 +169,7 @@ def test_the_function_sees_the_value_a_replay_would_give(api: FakeApi, run: Run)
     seen: list[Any] = []
 
     @client.create_function(fn_id="shape", trigger=TriggerEvent(event="t/shape"))
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         pair = ctx.step.run("pair", lambda: (1, 2))
         seen.append(pair)
         return ctx.step.run("after", lambda: "done")
@@ -182,7 +182,7 @@ def test_async_functions_checkpoint_too(api: FakeApi, run: Run) -> None:
     client = Inngest(app_id="ck", is_production=False, api_base_url=api.url, checkpoint=True)
 
     @client.create_function(fn_id="async-steps", trigger=TriggerEvent(event="t/async"))
-    async def fn(ctx: AsyncContext) -> Any:
+    async def fn(ctx: Context) -> Any:
         async def double(x: int) -> int:
             return x * 2
 
@@ -200,11 +200,11 @@ def test_the_register_payload_carries_the_checkpoint_config() -> None:
     @client.create_function(fn_id="tuned", trigger=TriggerEvent(event="t/x"),
                             checkpoint=Checkpoint(batch_steps=3, batch_interval=datetime.timedelta(seconds=3),
                                                   max_runtime=datetime.timedelta(minutes=5)))
-    def tuned(ctx: Context) -> None:
+    def tuned(ctx: ContextSync) -> None:
         return None
 
     @client.create_function(fn_id="plain", trigger=TriggerEvent(event="t/y"))
-    def plain(ctx: Context) -> None:
+    def plain(ctx: ContextSync) -> None:
         return None
 
     assert tuned.config("ck", "http://x/api")["checkpoint"] == {
@@ -216,11 +216,11 @@ def test_the_client_default_applies_unless_a_function_opts_out() -> None:
     client = Inngest(app_id="ck", is_production=False, checkpoint=Checkpoint(batch_steps=2))
 
     @client.create_function(fn_id="on", trigger=TriggerEvent(event="t/x"))
-    def on(ctx: Context) -> None:
+    def on(ctx: ContextSync) -> None:
         return None
 
     @client.create_function(fn_id="off", trigger=TriggerEvent(event="t/y"), checkpoint=False)
-    def off(ctx: Context) -> None:
+    def off(ctx: ContextSync) -> None:
         return None
 
     assert on.config("ck", "http://x/api")["checkpoint"] == {"batch_steps": 2}
@@ -243,7 +243,7 @@ def test_a_parallel_group_ends_the_invocation_after_the_finished_steps_are_poste
     client = Inngest(app_id="ck", is_production=False, api_base_url=api.url, checkpoint=True)
 
     @client.create_function(fn_id="fan", trigger=TriggerEvent(event="t/fan"))
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         a = ctx.step.run("a", lambda: 1)
         b, c = ctx.step.parallel([lambda: ctx.step.run("b", lambda: 2), lambda: ctx.step.run("c", lambda: 3)])
         return a + b + c

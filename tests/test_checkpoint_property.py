@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inngest_serverless import Context, Handler, Inngest, TriggerEvent
+from inngest_serverless import ContextSync, Handler, Inngest, TriggerEvent
 from inngest_serverless.core.checkpoint import Checkpoint
 from tests import checkpoint_driver
 from tests.checkpoint_driver import Run, attach, play
@@ -23,7 +23,7 @@ KINDS = st.sampled_from(["run", "run", "run", "sleep", "flaky"])
 
 def build(client: Inngest, kinds: list[str], ran: Counter[str], checkpoint: Checkpoint | bool) -> None:
     @client.create_function(fn_id="mix", trigger=TriggerEvent(event="t/mix"), checkpoint=checkpoint)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         total = 0
         for i, kind in enumerate(kinds):
             if kind == "sleep":

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from inngest_serverless import AsyncContext, Context, Handler, Inngest, Request, TriggerEvent, slugify
+from inngest_serverless import Context, ContextSync, Handler, Inngest, Request, TriggerEvent, slugify
 from inngest_serverless.core.errors import ConfigError
 from inngest_serverless.signing import SignatureError, hash_signing_key, sign, verify
 from tests.core_driver import URL, call_body, h, post
@@ -50,7 +50,7 @@ def test_signing_helpers_sign_and_verify_as_the_server_and_app_do() -> None:
     client = Inngest(app_id="app", is_production=True, signing_key=KEY)
 
     @client.create_function(fn_id="fn", trigger=TriggerEvent(event="a"))
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         return "ok"
 
     raw = json.dumps(call_body()).encode()
@@ -74,7 +74,7 @@ def test_a_send_of_more_than_5000_events_is_split_into_batches(mode: str) -> Non
     with fake_api() as api:
         api.on("POST", "/e/ek", _ids_reply)
         client = Inngest(app_id="a", is_production=False, event_key="ek", event_api_base_url=api.url)
-        ids = client.send(events) if mode == "sync" else asyncio.run(client.send_async(events))
+        ids = client.send_sync(events) if mode == "sync" else asyncio.run(client.send(events))
         sizes = [len(r.json()) for r in api.requests]
         seeds = {r.headers["x-inngest-event-id-seed"] for r in api.requests}
     assert sizes == [5000, 5000, 2001]
@@ -90,8 +90,8 @@ def test_the_apps_own_http_clients_carry_the_calls() -> None:
         async_client = httpx.AsyncClient(headers={"x-corp-proxy": "async"})
         client = Inngest(app_id="a", is_production=False, event_key="ek", event_api_base_url=api.url,
                          api_base_url=api.url, http_client=sync_client, async_http_client=async_client)
-        client.send({"name": "e"})
-        asyncio.run(client.send_async({"name": "e"}))
+        client.send_sync({"name": "e"})
+        asyncio.run(client.send({"name": "e"}))
         Handler(client).handle(Request.build("PUT", URL, {}, b""))
         assert [(r.path, r.headers.get("x-corp-proxy")) for r in api.requests] == [
             ("/e/ek", "sync"), ("/e/ek", "async"), ("/fn/register", "sync")]
@@ -125,12 +125,12 @@ def test_ctx_tells_the_function_id_the_step_id_and_the_environment(kind: str) ->
     trigger = TriggerEvent(event="a")
     if kind == "sync":
         @client.create_function(fn_id="fn", trigger=trigger)
-        def fn(ctx: Context) -> Any:
+        def fn(ctx: ContextSync) -> Any:
             inside = ctx.step.run("s", lambda: ctx.step_id)
             return [ctx.function_id, ctx.env, inside, ctx.step_id]
     else:
         @client.create_function(fn_id="fn", trigger=trigger)
-        async def fn_async(ctx: AsyncContext) -> Any:
+        async def fn_async(ctx: Context) -> Any:
             inside = await ctx.step.run("s", lambda: ctx.step_id)
             return [ctx.function_id, ctx.env, inside, ctx.step_id]
 

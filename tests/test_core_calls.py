@@ -11,7 +11,7 @@ import pydantic
 import pytest
 
 from inngest_serverless import (
-    Context,
+    ContextSync,
     Handler,
     Inngest,
     NonRetriableError,
@@ -19,7 +19,7 @@ from inngest_serverless import (
     StepError,
     TriggerEvent,
 )
-from inngest_serverless.core.context import AsyncContext
+from inngest_serverless.core.context import Context
 from tests.core_driver import call_body, h, post, run_to_completion
 
 
@@ -36,7 +36,7 @@ def test_discovery_executes_a_lone_new_step_immediately(client: Inngest) -> None
     calls = []
 
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.run("first step", lambda: calls.append(1) or "one")
 
     resp = post(Handler(client), "fn", call_body())
@@ -52,7 +52,7 @@ def test_memoized_step_is_not_run_again_and_result_returns_200(client: Inngest) 
     calls = []
 
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return {"got": ctx.step.run("first step", lambda: calls.append(1))}
 
     resp = post(Handler(client), "fn", call_body({h("first step"): {"data": "memo"}}))
@@ -63,7 +63,7 @@ def test_memoized_step_is_not_run_again_and_result_returns_200(client: Inngest) 
 
 def test_disable_immediate_execution_plans_instead(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.run("a", lambda: 1)
 
     resp = post(Handler(client), "fn", call_body(disable=True))
@@ -73,7 +73,7 @@ def test_disable_immediate_execution_plans_instead(client: Inngest) -> None:
 
 def test_force_step_plan_header_plans(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.run("a", lambda: 1)
 
     resp = post(Handler(client), "fn", call_body(), headers={"X-Inngest-Force-Step-Plan": "true"})
@@ -84,7 +84,7 @@ def test_targeted_call_runs_only_the_target(client: Inngest) -> None:
     ran = []
 
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.parallel((lambda: ctx.step.run("a", lambda: ran.append("a")),
                                   lambda: ctx.step.run("b", lambda: ran.append("b") or "B")))
 
@@ -96,7 +96,7 @@ def test_targeted_call_runs_only_the_target(client: Inngest) -> None:
 
 def test_parallel_reports_every_new_step_planned_and_other_ops_as_is(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.parallel((
             lambda: ctx.step.run("a", lambda: 1),
             lambda: ctx.step.sleep("nap", datetime.timedelta(minutes=5)),
@@ -110,7 +110,7 @@ def test_parallel_reports_every_new_step_planned_and_other_ops_as_is(client: Inn
 
 def test_run_to_completion_with_parallel_and_repeated_ids(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         total = 0
         for i in range(3):
             total += ctx.step.run("add", lambda i=i: i)
@@ -126,7 +126,7 @@ def test_run_to_completion_with_parallel_and_repeated_ids(client: Inngest) -> No
 
 def test_step_error_then_step_failed_on_last_attempt(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.run("boom", lambda: 1 / 0)
 
     handler = Handler(client)
@@ -141,7 +141,7 @@ def test_step_error_then_step_failed_on_last_attempt(client: Inngest) -> None:
 
 def test_step_error_without_max_attempts_is_retriable(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.run("boom", lambda: 1 / 0)
 
     assert post(Handler(client), "fn", call_body(attempt=9, max_attempts=None)).json()[0]["op"] == "StepError"
@@ -149,7 +149,7 @@ def test_step_error_without_max_attempts_is_retriable(client: Inngest) -> None:
 
 def test_non_retriable_error_in_step_fails_the_step_for_good(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.run("boom", lambda: (_ for _ in ()).throw(NonRetriableError("nope")))
 
     resp = post(Handler(client), "fn", call_body())
@@ -159,7 +159,7 @@ def test_non_retriable_error_in_step_fails_the_step_for_good(client: Inngest) ->
 
 def test_retry_after_in_step_sets_header(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         def body() -> None:
             raise RetryAfterError("later", datetime.timedelta(seconds=30))
         return ctx.step.run("boom", body)
@@ -171,7 +171,7 @@ def test_retry_after_in_step_sets_header(client: Inngest) -> None:
 
 def test_memoized_error_raises_step_error_that_user_can_catch(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         try:
             ctx.step.run("boom", lambda: 1)
         except StepError as exc:
@@ -185,7 +185,7 @@ def test_memoized_error_raises_step_error_that_user_can_catch(client: Inngest) -
 
 def test_uncaught_step_error_fails_function_without_retry(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.run("boom", lambda: 1)
 
     resp = post(Handler(client), "fn", call_body({h("boom"): {"error": {"name": "E", "message": "bad"}}}))
@@ -201,7 +201,7 @@ def test_uncaught_step_error_fails_function_without_retry(client: Inngest) -> No
 )
 def test_function_errors(client: Inngest, exc: Exception, status: int, no_retry: str, name: str) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         raise exc
 
     resp = post(Handler(client), "fn", call_body())
@@ -213,7 +213,7 @@ def test_function_retry_after_error(client: Inngest) -> None:
     when = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
 
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         raise RetryAfterError("later", when)
 
     resp = post(Handler(client), "fn", call_body())
@@ -223,11 +223,11 @@ def test_function_retry_after_error(client: Inngest) -> None:
 
 def test_sleep_until_wait_invoke_signal_fetch_ops(client: Inngest) -> None:
     @make(client, "other")
-    def other(ctx: Context) -> Any:
+    def other(ctx: ContextSync) -> Any:
         return 1
 
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         ctx.step.sleep_until("until", datetime.datetime(2031, 5, 6, tzinfo=datetime.timezone.utc))
         ev = ctx.step.wait_for_event("wait", event="x/y", timeout=datetime.timedelta(days=3),
                                      if_exp="event.data.n == async.data.n")
@@ -262,7 +262,7 @@ def test_sleep_until_wait_invoke_signal_fetch_ops(client: Inngest) -> None:
 
 def test_wait_for_event_timeout_returns_none(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return {"ev": ctx.step.wait_for_event("wait", event="x/y", timeout=1000)}
 
     assert post(Handler(client), "fn", call_body({h("wait"): None})).json() == {"ev": None}
@@ -270,7 +270,7 @@ def test_wait_for_event_timeout_returns_none(client: Inngest) -> None:
 
 def test_invoke_error_memo_raises_step_error(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         try:
             ctx.step.invoke_by_id("inv", function_id="other", app_id="x")
         except StepError as exc:
@@ -299,7 +299,7 @@ def test_typed_outputs_round_trip(client: Inngest) -> None:
         return Receipt(total=9.5)
 
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         order = ctx.step.run("order", make_order)
         receipt = ctx.step.run("receipt", make_receipt)
         assert isinstance(order, Order) and isinstance(receipt, Receipt)
@@ -312,7 +312,7 @@ def test_typed_outputs_round_trip(client: Inngest) -> None:
 
 def test_async_function_uses_same_engine(client: Inngest) -> None:
     @make(client)
-    async def fn(ctx: AsyncContext) -> Any:
+    async def fn(ctx: Context) -> Any:
         async def fetch() -> int:
             await asyncio.sleep(0)
             return 5
@@ -338,7 +338,7 @@ def test_async_function_uses_same_engine(client: Inngest) -> None:
 
 def test_sync_function_under_async_entry_point(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.run("a", lambda: "sync")
 
     import json
@@ -352,7 +352,7 @@ def test_sync_function_under_async_entry_point(client: Inngest) -> None:
 
 def test_user_except_exception_does_not_swallow_step_interrupt(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         try:
             ctx.step.sleep("nap", 1000)
         except Exception:
@@ -364,7 +364,7 @@ def test_user_except_exception_does_not_swallow_step_interrupt(client: Inngest) 
 
 def test_step_output_that_is_not_json_fails_step(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.run("bad", lambda: object())
 
     op = post(Handler(client), "fn", call_body()).json()[0]
@@ -373,7 +373,7 @@ def test_step_output_that_is_not_json_fails_step(client: Inngest) -> None:
 
 def test_send_event_step_is_reported_with_its_type(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.send_event("send", {"name": "x/y", "data": {}})
 
     resp = post(Handler(client), "fn", call_body({h("send"): {"data": ["id1"]}}))
@@ -382,7 +382,7 @@ def test_send_event_step_is_reported_with_its_type(client: Inngest) -> None:
 
 def test_bare_function_id_is_accepted(client: Inngest) -> None:
     @make(client)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return "ok"
 
     import json
@@ -401,7 +401,7 @@ def test_large_state_is_fetched_from_the_api() -> None:
                          api_base_url=api.url, is_production=False)
 
         @make(client)
-        def fn(ctx: Context) -> Any:
+        def fn(ctx: ContextSync) -> Any:
             return [ctx.event.data, len(ctx.events), ctx.step.run("a", lambda: "new")]
 
         def batch(rec: Any) -> tuple[int, Any]:
@@ -425,7 +425,7 @@ def test_large_state_fetch_failure_is_retriable() -> None:
         client = Inngest(app_id="app", api_base_url=api.url, is_production=False)
 
         @make(client)
-        def fn(ctx: Context) -> Any:
+        def fn(ctx: ContextSync) -> Any:
             return 1
 
         api.on("GET", "/v0/runs/01RUN/batch", (503, {}))

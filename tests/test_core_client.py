@@ -1,4 +1,4 @@
-"""client.send and send_async over real HTTP (PROTOCOL §13)."""
+"""client.send_sync and send over real HTTP (PROTOCOL §13)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def test_send_posts_array_to_event_api_and_returns_ids() -> None:
     with fake_api() as api:
         api.on("POST", "/e/my-key", (200, {"ids": ["01A", "01B"], "status": 200}))
         client = Inngest(app_id="a", is_production=False, event_key="my-key", event_api_base_url=api.url, env="br")
-        ids = client.send([{"name": "x/one", "data": {"n": 1}, "id": ""}, Event(name="x/two", data={"n": 2})])
+        ids = client.send_sync([{"name": "x/one", "data": {"n": 1}, "id": ""}, Event(name="x/two", data={"n": 2})])
         assert ids == ["01A", "01B"]
         [rec] = api.requests
         sent = rec.json()
@@ -32,7 +32,7 @@ def test_send_async_and_dev_default_event_key() -> None:
     with fake_api() as api:
         api.on("POST", "/e/NO_EVENT_KEY_SET", (200, {"ids": ["01C"], "status": 200}))
         client = Inngest(app_id="a", is_production=False, event_api_base_url=api.url)
-        assert asyncio.run(client.send_async({"name": "x/y", "data": {}})) == ["01C"]
+        assert asyncio.run(client.send({"name": "x/y", "data": {}})) == ["01C"]
 
 
 def test_send_retries_server_errors_but_not_client_errors() -> None:
@@ -40,15 +40,15 @@ def test_send_retries_server_errors_but_not_client_errors() -> None:
         replies = iter([(502, {}), (200, {"ids": ["01D"], "status": 200})])
         api.on("POST", "/e/k", lambda _r: next(replies))
         client = Inngest(app_id="a", is_production=False, event_key="k", event_api_base_url=api.url)
-        assert client.send({"name": "x/y"}) == ["01D"]
+        assert client.send_sync({"name": "x/y"}) == ["01D"]
         api.on("POST", "/e/k", (400, {"error": "event name empty", "status": 400}))
         before = len(api.requests)
         with pytest.raises(ApiError, match="event name empty"):
-            client.send({"name": "x/y"})
+            client.send_sync({"name": "x/y"})
         assert len(api.requests) == before + 1
 
 
 def test_send_rejects_events_without_name() -> None:
     client = Inngest(app_id="a", is_production=False)
     with pytest.raises(ValueError, match="name"):
-        client.send({"data": {}})
+        client.send_sync({"data": {}})

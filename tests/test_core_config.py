@@ -11,7 +11,7 @@ from inngest_serverless import (
     Batch,
     Cancel,
     Concurrency,
-    Context,
+    ContextSync,
     Debounce,
     Inngest,
     Priority,
@@ -33,7 +33,7 @@ MIN = datetime.timedelta(minutes=1)
 def test_function_with_every_option_serialises_exactly() -> None:
     client = Inngest(app_id="shop", is_production=False)
 
-    def failed(ctx: Context) -> None:
+    def failed(ctx: ContextSync) -> None:
         return None
 
     @client.create_function(
@@ -53,7 +53,7 @@ def test_function_with_every_option_serialises_exactly() -> None:
         timeouts=Timeouts(start=10 * MIN, finish=datetime.timedelta(hours=1)),
         on_failure=failed,
     )
-    def order(ctx: Context) -> None:
+    def order(ctx: ContextSync) -> None:
         return None
 
     payload = register_payload(Handler(client, framework="wsgi"), "https://a.example/api/inngest")
@@ -88,11 +88,11 @@ def test_batch_idempotency_and_default_retries() -> None:
     @client.create_function(fn_id="b", trigger=TriggerEvent(event="x"),
                             batch_events=Batch(max_size=50, timeout=datetime.timedelta(seconds=90),
                                                key="event.data.u", if_exp="event.data.ok"))
-    def b(ctx: Context) -> None:
+    def b(ctx: ContextSync) -> None:
         return None
 
     @client.create_function(fn_id="i", trigger=TriggerEvent(event="x"), idempotency="event.data.order_id")
-    def i(ctx: Context) -> None:
+    def i(ctx: ContextSync) -> None:
         return None
 
     fb, fi = register_payload(Handler(client), "http://h/api")["functions"]

@@ -128,7 +128,7 @@ def test_signing_still_signs_after_lazy_imports() -> None:
 
 def test_replayed_outputs_keep_their_types_across_handlers() -> None:
     """The per-call output-type shortcut (same handler as the step before) never mixes types up."""
-    from inngest_serverless import Context, Handler, Inngest, TriggerEvent
+    from inngest_serverless import ContextSync, Handler, Inngest, TriggerEvent
     from tests.core_driver import call_body, h, post
 
     client = Inngest(app_id="hot", is_production=False)
@@ -145,7 +145,7 @@ def test_replayed_outputs_keep_their_types_across_handlers() -> None:
     order = [point, point, model, plain, point, model, model]
 
     @client.create_function(fn_id="mix", trigger=TriggerEvent(event="t/e"))
-    def mix(ctx: Context) -> Any:
+    def mix(ctx: ContextSync) -> Any:
         return [type(ctx.step.run(f"s{i}", fn, i)).__name__ for i, fn in enumerate(order)]
 
     memo = {h(f"s{i}"): {"data": {"y": i} if fn is model else {"x": i}} for i, fn in enumerate(order)}
@@ -172,14 +172,14 @@ def _cold_then_warm(handler: Any, fn: str, body: dict[str, Any]) -> tuple[Any, A
 
 
 def test_known_steps_replay_the_same_as_unknown_ones_whatever_step_kinds_share_an_id() -> None:
-    from inngest_serverless import Context, Handler, Inngest, TriggerEvent
+    from inngest_serverless import ContextSync, Handler, Inngest, TriggerEvent
     from inngest_serverless.core.errors import StepError
     from tests.core_driver import call_body, h
 
     client = Inngest(app_id="hot", is_production=False)
 
     @client.create_function(fn_id="mix", trigger=TriggerEvent(event="t/e"))
-    def mix(ctx: Context) -> Any:
+    def mix(ctx: ContextSync) -> Any:
         out: list[Any] = []
         ctx.step.sleep("a", 1000)  # "a" first as a sleep: the step.run below is "a:1"
         out.append(ctx.step.run("a", lambda: "never"))
@@ -202,17 +202,17 @@ def test_known_steps_replay_the_same_as_unknown_ones_whatever_step_kinds_share_a
 
 
 def test_a_known_step_is_counted_against_the_step_limit_and_the_determinism_check() -> None:
-    from inngest_serverless import Context, Handler, Inngest, TriggerEvent
+    from inngest_serverless import ContextSync, Handler, Inngest, TriggerEvent
     from tests.core_driver import call_body, h
 
     client = Inngest(app_id="hot", is_production=False)
 
     @client.create_function(fn_id="many", trigger=TriggerEvent(event="t/e"))
-    def many(ctx: Context) -> int:
+    def many(ctx: ContextSync) -> int:
         return sum(ctx.step.run(f"s{i}", lambda: 1) for i in range(1001))
 
     @client.create_function(fn_id="renamed", trigger=TriggerEvent(event="t/e"))
-    def renamed(ctx: Context) -> int:
+    def renamed(ctx: ContextSync) -> int:
         return ctx.step.run("x", lambda: 1) + ctx.step.run("z", lambda: 1)
 
     handler = Handler(client)
@@ -226,13 +226,13 @@ def test_a_known_step_is_counted_against_the_step_limit_and_the_determinism_chec
 
 
 def test_an_unhashable_step_id_is_refused_clearly() -> None:
-    from inngest_serverless import Context, Handler, Inngest, TriggerEvent
+    from inngest_serverless import ContextSync, Handler, Inngest, TriggerEvent
     from tests.core_driver import call_body, post
 
     client = Inngest(app_id="hot", is_production=False)
 
     @client.create_function(fn_id="bad", trigger=TriggerEvent(event="t/e"))
-    def bad(ctx: Context) -> Any:
+    def bad(ctx: ContextSync) -> Any:
         return ctx.step.run(["not", "a", "string"], lambda: 1)  # type: ignore[arg-type]
 
     resp = post(Handler(client), "bad", call_body({}))

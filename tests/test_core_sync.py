@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from inngest_serverless import Context, Handler, Inngest, Request, TriggerEvent
+from inngest_serverless import ContextSync, Handler, Inngest, Request, TriggerEvent
 from inngest_serverless.core import signing
 from tests.core_driver import URL, call_body, post
 from tests.fake_api import fake_api
@@ -20,7 +20,7 @@ def app(**kwargs: Any) -> Inngest:
     client = Inngest(app_id="shop", **kwargs)
 
     @client.create_function(fn_id="fn", trigger=TriggerEvent(event="a/b"))
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         return "ok"
 
     return client

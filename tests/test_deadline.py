@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from inngest_serverless import Context, Handler, Inngest, TriggerEvent
+from inngest_serverless import ContextSync, Handler, Inngest, TriggerEvent
 from inngest_serverless.core.checkpoint import Checkpoint
-from inngest_serverless.core.context import AsyncContext
+from inngest_serverless.core.context import Context
 from tests import checkpoint_driver
 from tests.checkpoint_driver import Run, apply, call, play
 from tests.core_driver import h
@@ -34,7 +34,7 @@ run = checkpoint_driver.run
 
 def timed_steps(client: Inngest, n: int, seconds: float, ran: Counter[str], **options: Any) -> None:
     @client.create_function(fn_id="timed", trigger=TriggerEvent(event="t/timed"), **options)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         out = []
         for i in range(n):
             def body(i: int = i) -> int:
@@ -88,7 +88,7 @@ def test_max_runtime_stops_starting_steps_without_a_host_deadline(api: FakeApi, 
 
 def slow_fn(client: Inngest, release: threading.Event, **options: Any) -> None:
     @client.create_function(fn_id="slow", trigger=TriggerEvent(event="t/slow"), **options)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         ctx.step.run("quick", lambda: "q")
         return ctx.step.run("slow step", lambda: release.wait(30) and "late")
 
@@ -129,7 +129,7 @@ def test_an_async_step_body_is_cancelled_on_overrun(run: Run) -> None:
     cancelled = threading.Event()
 
     @client.create_function(fn_id="async-slow", trigger=TriggerEvent(event="t/as"))
-    async def fn(ctx: AsyncContext) -> Any:
+    async def fn(ctx: Context) -> Any:
         async def body() -> str:
             try:
                 await asyncio.sleep(30)
@@ -149,7 +149,7 @@ def test_a_step_that_ends_in_time_is_reported_normally(run: Run) -> None:
     client = Inngest(app_id="dl", is_production=False)
 
     @client.create_function(fn_id="fine", trigger=TriggerEvent(event="t/fine"))
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.run("fine", lambda: "ok")
 
     status, ops = call(Handler(client), "fine", run, remaining=30.0)
@@ -160,7 +160,7 @@ def test_a_step_error_inside_the_guard_is_still_the_step_error(run: Run) -> None
     client = Inngest(app_id="dl", is_production=False)
 
     @client.create_function(fn_id="boom", trigger=TriggerEvent(event="t/boom"))
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.run("boom", lambda: 1 / 0)
 
     status, ops = call(Handler(client), "boom", run, remaining=30.0)
@@ -172,7 +172,7 @@ def test_a_step_is_not_started_once_the_deadline_margin_is_reached(run: Run) -> 
     started: list[str] = []
 
     @client.create_function(fn_id="late", trigger=TriggerEvent(event="t/late"))
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.run("late", lambda: started.append("late") or "ran")
 
     status, ops = call(Handler(client, deadline_margin=5.0), "late", run, remaining=1.0)

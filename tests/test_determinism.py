@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from inngest_serverless import Context, Handler, Inngest, TriggerEvent
-from inngest_serverless.core.context import AsyncContext
+from inngest_serverless import ContextSync, Handler, Inngest, TriggerEvent
+from inngest_serverless.core.context import Context
 from tests.core_driver import call_body, h, post, run_to_completion
 
 
@@ -29,7 +29,7 @@ def define(client: Inngest, *step_ids: str) -> list[str]:
     ran: list[str] = []
 
     @client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))
-    def fn(ctx: Context) -> list[Any]:
+    def fn(ctx: ContextSync) -> list[Any]:
         return [ctx.step.run(s, lambda s=s: ran.append(s) or s) for s in step_ids]
 
     return ran
@@ -100,7 +100,7 @@ def test_planned_new_step_is_checked_too(client: Inngest) -> None:
 
 def test_non_run_steps_are_checked(client: Inngest) -> None:
     @client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))
-    def fn(ctx: Context) -> None:
+    def fn(ctx: ContextSync) -> None:
         ctx.step.sleep("nap-renamed", 1000)
 
     assert_non_determinism(post(Handler(client), "fn", call_body({h("nap"): None})), "'nap-renamed' is new")
@@ -108,7 +108,7 @@ def test_non_run_steps_are_checked(client: Inngest) -> None:
 
 def test_user_code_cannot_swallow_the_failure(client: Inngest) -> None:
     @client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         try:
             ctx.step.run("renamed", lambda: 1)
         except Exception:
@@ -122,7 +122,7 @@ def test_async_functions_are_checked(client: Inngest) -> None:
     ran: list[str] = []
 
     @client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))
-    async def fn(ctx: AsyncContext) -> Any:
+    async def fn(ctx: Context) -> Any:
         return await ctx.step.run("renamed", lambda: ran.append("renamed"))
 
     assert_non_determinism(post(Handler(client), "fn", call_body(memos("old"))), "'renamed' is new")
@@ -141,7 +141,7 @@ def test_keys_that_are_not_step_hashes_are_ignored(client: Inngest) -> None:
 
 def define_parallel(client: Inngest, second_branch: str = "p2") -> None:
     @client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         def first() -> Any:
             return [ctx.step.run("p1a", lambda: "1a"), ctx.step.run("p1b", lambda: "1b")]
 

@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from inngest_serverless import Context, Handler, Inngest, Request, TriggerEvent
+from inngest_serverless import ContextSync, Handler, Inngest, Request, TriggerEvent
 from inngest_serverless.core import signing
 from tests.core_driver import URL, call_body
 from tests.fake_api import fake_api
@@ -22,7 +22,7 @@ def handler(cloud: bool = True, api_url: str = "http://127.0.0.1:9") -> Handler:
     client = Inngest(app_id="app", is_production=cloud, signing_key=KEY if cloud else None, api_base_url=api_url)
 
     @client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         return "ok"
 
     return Handler(client)

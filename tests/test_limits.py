@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from inngest_serverless import Context, Handler, Inngest, Request, TriggerEvent
+from inngest_serverless import ContextSync, Handler, Inngest, Request, TriggerEvent
 from inngest_serverless.core import serialize, signing
 from inngest_serverless.core.wire import Limit
 from tests.core_driver import URL, call_body, h, post
@@ -73,7 +73,7 @@ def test_body_at_the_maximum_is_accepted_and_one_byte_more_is_not(monkeypatch: p
     client = Inngest(app_id="app", is_production=False)
 
     @client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))
-    def fn(ctx: Context) -> int:
+    def fn(ctx: ContextSync) -> int:
         return len(ctx.event.data["pad"])
 
     raw = json.dumps(call_body(event={"name": "test/event", "data": {"pad": ""}}, events=[])).encode()
@@ -95,7 +95,7 @@ def big_step_client(size: int) -> Inngest:
     client = Inngest(app_id="app", is_production=False)
 
     @client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))
-    def fn(ctx: Context) -> int:
+    def fn(ctx: ContextSync) -> int:
         return len(ctx.step.run("export-report", lambda: "x" * size))
 
     return client
@@ -133,7 +133,7 @@ def many_steps_client(count: int) -> Inngest:
     client = Inngest(app_id="app", is_production=False)
 
     @client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))
-    def fn(ctx: Context) -> int:
+    def fn(ctx: ContextSync) -> int:
         return sum(ctx.step.run("item", lambda: 1) for _ in range(count))
 
     return client
@@ -154,7 +154,7 @@ def test_the_step_limit_cannot_be_swallowed_by_user_code() -> None:
     client = Inngest(app_id="app", is_production=False)
 
     @client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         for _ in range(1001):
             with contextlib.suppress(Exception):
                 ctx.step.run("item", lambda: 1)

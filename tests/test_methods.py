@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from inngest_serverless import Context, Handler, Inngest, Request, TriggerEvent
+from inngest_serverless import ContextSync, Handler, Inngest, Request, TriggerEvent
 from inngest_serverless.adapters.asgi import asgi_adapter
 from inngest_serverless.adapters.aws_lambda import lambda_adapter
 from inngest_serverless.adapters.wsgi import wsgi_adapter
@@ -30,7 +30,7 @@ def client() -> Inngest:
     c = Inngest(app_id="app", is_production=True, signing_key="signkey-prod-" + "ab" * 32)
 
     @c.create_function(fn_id="fn", trigger=TriggerEvent(event="a/b"))
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         return "ran"
 
     return c

@@ -18,8 +18,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from inngest_serverless import (
-    AsyncContext,
     Context,
+    ContextSync,
     Handler,
     Inngest,
     Middleware,
@@ -92,12 +92,12 @@ def test_client_then_function_middleware_in_one_ordered_chain(kind: str) -> None
 
     if kind == "sync":
         @client.create_function(**opts)
-        def fn(ctx: Context) -> Any:
+        def fn(ctx: ContextSync) -> Any:
             a = ctx.step.run("a", lambda: body_ran.append("a") or 1)
             return a + ctx.step.run("b", lambda: body_ran.append("b") or 2)
     else:
         @client.create_function(**opts)
-        async def fn(ctx: AsyncContext) -> Any:
+        async def fn(ctx: Context) -> Any:
             a = await ctx.step.run("a", lambda: body_ran.append("a") or 1)
             return a + await ctx.step.run("b", lambda: body_ran.append("b") or 2)
 
@@ -134,7 +134,7 @@ def test_transform_output_replaces_step_and_function_outputs_and_input_replaces_
     seen: list[int] = []
 
     @client.create_function(fn_id="fn", trigger=TRIGGER)
-    def fn(ctx: Context) -> int:
+    def fn(ctx: ContextSync) -> int:
         n = ctx.step.run("n", lambda: 4)
         seen.append(n)
         return n + 1
@@ -159,11 +159,11 @@ def test_a_failing_hook_fails_the_call_and_an_error_reaches_transform_output() -
     client = Inngest(app_id="app", is_production=False, middleware=[Broken])
 
     @client.create_function(fn_id="fn", trigger=TRIGGER)
-    def fn(ctx: Context) -> None:
+    def fn(ctx: ContextSync) -> None:
         return None
 
     @client.create_function(fn_id="raises", trigger=TRIGGER, middleware=[Watch])
-    def raises(ctx: Context) -> None:
+    def raises(ctx: ContextSync) -> None:
         raise ValueError("boom")
 
     resp = post(Handler(client), "fn", call_body())
@@ -201,8 +201,8 @@ def test_send_hooks_see_and_change_events() -> None:
         api.on("POST", "/e/ek", (200, {"ids": ["id1"], "status": 200}))
         client = Inngest(app_id="a", is_production=False, event_key="ek", event_api_base_url=api.url,
                          middleware=[Stamp, AsyncStamp])
-        assert client.send({"name": "x", "data": {"n": 1}}) == ["id1"]
-        assert asyncio.run(client.send_async([{"name": "y"}])) == ["id1"]
+        assert client.send_sync({"name": "x", "data": {"n": 1}}) == ["id1"]
+        assert asyncio.run(client.send([{"name": "y"}])) == ["id1"]
         sent = [r.json()[0] for r in api.requests]
     assert [e["data"] for e in sent] == [{"n": 1, "stamped": True, "async": True}, {"stamped": True, "async": True}]
     assert seen == [(["id1"], None), (["id1"], None)]
@@ -229,7 +229,7 @@ def test_tracing_middleware_makes_a_span_per_step_that_ran() -> None:
     client = Inngest(app_id="app", is_production=False, middleware=[Tracing])
 
     @client.create_function(fn_id="fn", trigger=TRIGGER)
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         ctx.step.run("fetch", lambda: "x")
         ctx.step.sleep("nap", 1000)
         return ctx.step.run("store", lambda: "y")
@@ -255,7 +255,7 @@ def test_encryption_puts_only_ciphertext_on_the_wire() -> None:
     seen: list[Any] = []
 
     @client.create_function(fn_id="fn", trigger=TRIGGER)
-    def fn(ctx: Context) -> dict[str, Any]:
+    def fn(ctx: ContextSync) -> dict[str, Any]:
         card = ctx.step.run("card", lambda: {"number": "4111"})
         seen.append(card)
         return {"last4": card["number"][-4:], "secret": ctx.event.data["encrypted"]}
@@ -296,7 +296,7 @@ def test_encryption_round_trips_through_the_embedded_executor(executor: DevServe
         client.wait_functions(2)
         sender = Inngest(app_id="enc", is_production=False, event_api_base_url=executor.url, event_key="k",
                          middleware=[middleware_examples.encryption_middleware(key)])
-        event_id = sender.send({"name": "enc/start", "data": {"encrypted": {"card": "4111-1111-1111-4242"}, "n": 2}})[0]
+        event_id = sender.send_sync({"name": "enc/start", "data": {"encrypted": {"card": "4111-1111-1111-4242"}, "n": 2}})[0]
         run = client.wait_run(event_id, "-checkout")
         assert run["status"] == "Completed", run
         receipt = next(r for r in _wait_runs(client, "-receipt") if r["status"] == "Completed")
@@ -332,7 +332,7 @@ def test_add_middleware_appends_to_the_clients_chain() -> None:
         client.add_middleware("nope")  # type: ignore[arg-type]
 
     @client.create_function(fn_id="fn", trigger=TRIGGER)
-    def fn(ctx: Context) -> int:
+    def fn(ctx: ContextSync) -> int:
         return 1
 
     assert post(Handler(client), "fn", call_body()).json() == 1
@@ -351,7 +351,7 @@ def test_checkpointed_step_outputs_are_transformed_before_they_are_posted() -> N
                          middleware=[middleware_examples.encryption_middleware(key)])
 
         @client.create_function(fn_id="steps", trigger=TriggerEvent(event="t/steps"))
-        def fn(ctx: Context) -> int:
+        def fn(ctx: ContextSync) -> int:
             total = 0
             for i in range(3):
                 value = ctx.step.run(f"s{i}", lambda i=i: i * 10)

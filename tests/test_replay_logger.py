@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Logger as PowertoolsLogger
 
-from inngest_serverless import AsyncContext, Context, Inngest, TriggerEvent
+from inngest_serverless import Context, ContextSync, Inngest, TriggerEvent
 from inngest_serverless.adapters.aws_lambda import lambda_adapter
 from tests import aws_harness as aws
 from tests.sim_executor import SimExecutor
@@ -34,7 +34,7 @@ def define(client: Inngest, kind: str) -> None:
     trigger = TriggerEvent(event="log/run")
     if kind == "sync":
         @client.create_function(fn_id="logs", trigger=trigger, retries=0)
-        def logs(ctx: Context) -> int:
+        def logs(ctx: ContextSync) -> int:
             ctx.logger.info("start")
             total = 0
             for i in range(N):
@@ -44,7 +44,7 @@ def define(client: Inngest, kind: str) -> None:
             return total
     else:
         @client.create_function(fn_id="logs", trigger=trigger, retries=0)
-        async def logs_async(ctx: AsyncContext) -> int:
+        async def logs_async(ctx: Context) -> int:
             ctx.logger.info("start")
             total = 0
             for i in range(N):
@@ -118,7 +118,7 @@ def test_extra_and_other_logger_methods_pass_through() -> None:
     client = Inngest(app_id="logapp", is_production=True, signing_key=KEY, logger=logger)
 
     @client.create_function(fn_id="logs", trigger=TriggerEvent(event="log/run"))
-    def logs(ctx: Context) -> int:
+    def logs(ctx: ContextSync) -> int:
         ctx.logger.log(logging.ERROR, "with %s", "extra", extra={"order": 7})
         assert ctx.logger.isEnabledFor(logging.DEBUG)
         return sum(ctx.step.run(f"s{i}", lambda i=i: i) for i in range(N))

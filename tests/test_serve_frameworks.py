@@ -16,7 +16,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
-from inngest_serverless import AsyncContext, Inngest, TriggerEvent
+from inngest_serverless import Context, Inngest, TriggerEvent
 from tests import aws_harness as aws
 from tests.sim_executor import SimExecutor, drive
 from tests.standard_functions import add_standard_functions
@@ -30,7 +30,7 @@ def make_client(*, with_async: bool = False) -> tuple[Inngest, list[Any]]:
     add_standard_functions(client)
     if with_async:
         @client.create_function(fn_id="async-fn", trigger=TriggerEvent(event="serve/async"))
-        async def async_fn(ctx: AsyncContext) -> int:
+        async def async_fn(ctx: Context) -> int:
             return int(await ctx.step.run("one", lambda: 1)) + 1
     return client, list(client.functions)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from inngest_serverless import Context, Handler, Inngest, Request, Response, TriggerEvent
+from inngest_serverless import ContextSync, Handler, Inngest, Request, Response, TriggerEvent
 from inngest_serverless.core import signing
 from tests.core_driver import URL, call_body
 from tests.fake_api import fake_api
@@ -43,7 +43,7 @@ def make_handler(*, cloud: bool = True, key: str | None = KEY, fallback: str | N
                      event_key=EVENT_KEY, api_base_url=api_url)
 
     @client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))
-    def fn(ctx: Context) -> str:
+    def fn(ctx: ContextSync) -> str:
         return "done"
 
     return Handler(client)

@@ -14,7 +14,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
-from inngest_serverless import AsyncContext, Context, Handler, Inngest, ParallelMode, TriggerEvent, ai
+from inngest_serverless import Context, ContextSync, Handler, Inngest, ParallelMode, TriggerEvent, ai
 from inngest_serverless.adapters.wsgi import wsgi_adapter
 from inngest_serverless.core.errors import ConfigError
 from inngest_serverless.dev import DevServer
@@ -41,7 +41,7 @@ def client() -> Inngest:
 ], ids=lambda a: type(a).__name__)
 def test_infer_reports_an_ai_gateway_op_in_the_providers_shape(client: Inngest, adapter: ai.Adapter) -> None:
     @client.create_function(fn_id="fn", trigger=TRIGGER)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.ai.infer("ask", adapter=adapter, body={"messages": [{"role": "user", "content": "hi"}]})
 
     (op,) = post(Handler(client), "fn", call_body()).json()
@@ -66,11 +66,11 @@ def test_infer_takes_the_official_sdks_adapters_and_refuses_other_objects(client
     from inngest.experimental.ai import openai as official_openai
 
     @client.create_function(fn_id="fn", trigger=TRIGGER)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.step.ai.infer("ask", adapter=official_openai.Adapter(auth_key="k", model="m"), body={"messages": []})
 
     @client.create_function(fn_id="bad", trigger=TRIGGER)
-    def bad(ctx: Context) -> Any:
+    def bad(ctx: ContextSync) -> Any:
         return ctx.step.ai.infer("ask", adapter=object(), body={})
 
     (op,) = post(Handler(client), "fn", call_body()).json()
@@ -87,7 +87,7 @@ def test_wrap_runs_the_call_as_a_step_named_for_the_ui(client: Inngest) -> None:
     calls: list[str] = []
 
     @client.create_function(fn_id="fn", trigger=TRIGGER)
-    async def fn(ctx: AsyncContext) -> Any:
+    async def fn(ctx: Context) -> Any:
         async def complete(prompt: str) -> dict[str, str]:
             calls.append(prompt)
             return {"text": prompt.upper()}
@@ -102,7 +102,7 @@ def test_wrap_runs_the_call_as_a_step_named_for_the_ui(client: Inngest) -> None:
 
 def _race_fn(client: Inngest) -> None:
     @client.create_function(fn_id="race", trigger=TRIGGER)
-    def race(ctx: Context) -> Any:
+    def race(ctx: ContextSync) -> Any:
         def slow() -> str:
             ctx.step.run("slow-1", lambda: 1)
             return str(ctx.step.run("slow-2", lambda: "slow"))
@@ -131,7 +131,7 @@ def test_race_ops_ask_for_rediscovery_and_the_first_finished_branch_wins(client:
 
 def test_a_bad_parallel_mode_is_refused(client: Inngest) -> None:
     @client.create_function(fn_id="fn", trigger=TRIGGER)
-    def fn(ctx: Context) -> Any:
+    def fn(ctx: ContextSync) -> Any:
         return ctx.group.parallel((lambda: 1,), parallel_mode="sideways")  # type: ignore[arg-type]
 
     resp = post(Handler(client), "fn", call_body())
@@ -212,13 +212,13 @@ def test_infer_and_race_run_through_the_embedded_executor(live: Live) -> None:
     branch_steps: list[str] = []
 
     @client.create_function(fn_id="ask", trigger=TriggerEvent(event="live/ask"))
-    def ask(ctx: Context) -> Any:
+    def ask(ctx: ContextSync) -> Any:
         answer = ctx.step.ai.infer("ask", adapter=ai.OpenAI(auth_key="sk-live", model="m", base_url=provider.url),
                                    body={"messages": [{"role": "user", "content": ctx.event.data["q"]}]})
         return answer["choices"][0]["message"]["content"]
 
     @client.create_function(fn_id="race", trigger=TriggerEvent(event="live/race"))
-    def race(ctx: Context) -> Any:
+    def race(ctx: ContextSync) -> Any:
         def slow() -> str:
             for i in range(3):
                 ctx.step.sleep(f"slow-{i}", 300)

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from inngest_serverless import Context, Handler, Inngest, Request, Response, TriggerEvent
+from inngest_serverless import ContextSync, Handler, Inngest, Request, Response, TriggerEvent
 from inngest_serverless.core import signing
-from inngest_serverless.core.context import AsyncContext
+from inngest_serverless.core.context import Context
 from inngest_serverless.core.errors import ConfigError
 from inngest_serverless.core.streaming import Policy, parse_mode, resolve_mode, wrap
 from tests.core_driver import URL, call_body, h
@@ -36,23 +36,23 @@ def app(gate: threading.Event, **client_options: Any) -> Inngest:
     client = Inngest(app_id="st", **{"is_production": False, **client_options})
 
     @client.create_function(fn_id="gated", trigger=TriggerEvent(event="t/gated"))
-    def gated(ctx: Context) -> Any:
+    def gated(ctx: ContextSync) -> Any:
         return ctx.step.run("gated", lambda: gate.wait(30) and "opened")
 
     @client.create_function(fn_id="quick", trigger=TriggerEvent(event="t/quick"))
-    def quick(ctx: Context) -> Any:
+    def quick(ctx: ContextSync) -> Any:
         return "fast"
 
     @client.create_function(fn_id="text", trigger=TriggerEvent(event="t/text"))
-    def text(ctx: Context) -> Any:
+    def text(ctx: ContextSync) -> Any:
         return '{"looks": "like json"}'
 
     @client.create_function(fn_id="broken", trigger=TriggerEvent(event="t/broken"))
-    def broken(ctx: Context) -> Any:
+    def broken(ctx: ContextSync) -> Any:
         raise RuntimeError("broken on purpose")
 
     @client.create_function(fn_id="async-gated", trigger=TriggerEvent(event="t/ag"))
-    async def async_gated(ctx: AsyncContext) -> Any:
+    async def async_gated(ctx: Context) -> Any:
         async def body() -> str:
             await asyncio.to_thread(gate.wait, 30)
             return "opened"

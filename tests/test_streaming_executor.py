@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from inngest_serverless import Context, Handler, Inngest, TriggerEvent
+from inngest_serverless import ContextSync, Handler, Inngest, TriggerEvent
 from inngest_serverless.adapters.wsgi import LocalServer, WSGIAdapter
 from inngest_serverless.dev.server import DevServer
 from tests.dev_apps.harness import json_body
@@ -71,7 +71,7 @@ def rig() -> Iterator[Callable[..., Rig]]:
 def test_a_run_completes_with_every_reply_streamed(rig: Callable[..., Rig]) -> None:
     def define(client: Inngest) -> None:
         @client.create_function(fn_id="streamed", trigger=TriggerEvent(event="t/streamed"), retries=0)
-        def fn(ctx: Context) -> Any:
+        def fn(ctx: ContextSync) -> Any:
             a = ctx.step.run("a", lambda: 1)
             b = ctx.step.run("b", lambda: '{"not": "an object"}')
             return {"a": a, "b": b}
@@ -86,7 +86,7 @@ def test_a_streamed_function_error_is_retried_and_then_fails_the_run(rig: Callab
 
     def define(client: Inngest) -> None:
         @client.create_function(fn_id="failing", trigger=TriggerEvent(event="t/failing"), retries=1)
-        def fn(ctx: Context) -> Any:
+        def fn(ctx: ContextSync) -> Any:
             attempts.append(ctx.attempt)
             raise RuntimeError("nope")
 
@@ -101,7 +101,7 @@ def test_a_checkpointed_run_completes_with_each_step_run_once(rig: Callable[...,
 
     def define(client: Inngest) -> None:
         @client.create_function(fn_id="ck", trigger=TriggerEvent(event="t/ck"), retries=0, checkpoint=True)
-        def fn(ctx: Context) -> Any:
+        def fn(ctx: ContextSync) -> Any:
             return sum(ctx.step.run(f"s{i}", lambda i=i: ran.update([f"s{i}"]) or i) for i in range(5))
 
     started = rig(define)
@@ -116,7 +116,7 @@ def test_a_checkpointed_run_with_a_sleep_takes_two_invocations(rig: Callable[...
 
     def define(client: Inngest) -> None:
         @client.create_function(fn_id="nap", trigger=TriggerEvent(event="t/nap"), retries=0, checkpoint=True)
-        def fn(ctx: Context) -> Any:
+        def fn(ctx: ContextSync) -> Any:
             a = ctx.step.run("a", lambda: ran.update(["a"]) or 1)
             ctx.step.sleep("nap", 10)
             b = ctx.step.run("b", lambda: ran.update(["b"]) or 2)

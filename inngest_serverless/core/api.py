@@ -174,7 +174,7 @@ def _send_outcome(attempt: int, response: httpx.Response | None, error: Exceptio
     return _send_result(response) if response.status_code < 500 or last else None
 
 
-def send(cfg: Config, events: Any) -> list[str]:
+def send_sync(cfg: Config, events: Any) -> list[str]:
     """Send events in batches the server takes, one after the other; returns every ID in order.
     A batch that fails raises (the batches before it were sent)."""
     import httpx
@@ -199,7 +199,7 @@ def send(cfg: Config, events: Any) -> list[str]:
     return ids
 
 
-async def send_async(cfg: Config, events: Any) -> list[str]:
+async def send(cfg: Config, events: Any) -> list[str]:
     import asyncio
 
     import httpx
@@ -210,7 +210,7 @@ async def send_async(cfg: Config, events: Any) -> list[str]:
     ids: list[str] = []
     try:
         for body in bodies:
-            batch_headers = {**headers, Header.EVENT_ID_SEED: _event_seed()}  # as in send()
+            batch_headers = {**headers, Header.EVENT_ID_SEED: _event_seed()}  # as in send_sync()
             for attempt in range(_SEND_ATTEMPTS):
                 response, error = None, None
                 try:

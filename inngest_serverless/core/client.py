@@ -165,12 +165,14 @@ class Inngest:
 
         return decorator
 
-    def send(self, events: Any) -> list[str]:
-        """Send one event (a dict with ``name`` and ``data``, or an Event) or a list; returns IDs."""
+    def send_sync(self, events: Any) -> list[str]:
+        """Send one event (a dict with ``name`` and ``data``, or an Event) or a list; returns IDs.
+
+        Blocks; ``await client.send(...)`` is the same from async code."""
         from . import api
 
         if not self.middleware:
-            return api.send(self.config, events)
+            return api.send_sync(self.config, events)
         from .middleware import Chain, SendEventsResult
 
         chain = Chain(self, None, self.middleware)
@@ -178,7 +180,7 @@ class Inngest:
         chain.before_send_sync(prepared)
         result = SendEventsResult(ids=[])
         try:
-            result.ids = api.send(self.config, [e.to_wire() for e in prepared])
+            result.ids = api.send_sync(self.config, [e.to_wire() for e in prepared])
         except Exception as exc:
             result.error = exc
         chain.after_send_sync(result)
@@ -186,11 +188,12 @@ class Inngest:
             raise result.error
         return result.ids
 
-    async def send_async(self, events: Any) -> list[str]:
+    async def send(self, events: Any) -> list[str]:
+        """Send one event (a dict with ``name`` and ``data``, or an Event) or a list; returns IDs."""
         from . import api
 
         if not self.middleware:
-            return await api.send_async(self.config, events)
+            return await api.send(self.config, events)
         from .middleware import Chain, SendEventsResult
 
         chain = Chain(self, None, self.middleware)
@@ -198,17 +201,13 @@ class Inngest:
         await chain.before_send_async(prepared)
         result = SendEventsResult(ids=[])
         try:
-            result.ids = await api.send_async(self.config, [e.to_wire() for e in prepared])
+            result.ids = await api.send(self.config, [e.to_wire() for e in prepared])
         except Exception as exc:
             result.error = exc
         await chain.after_send_async(result)
         if result.error is not None:
             raise result.error
         return result.ids
-
-    def send_sync(self, events: Any) -> list[str]:
-        """Alias of :meth:`send` (the official SDK's name for the blocking call)."""
-        return self.send(events)
 
 
 def _middleware(where: str, factories: Any) -> list[MiddlewareFactory]:

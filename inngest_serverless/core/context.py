@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from .replay import IN_BODY, Engine
-from .steps import AsyncStep, Step
+from .steps import Step, StepSync
 from .wire import ParallelMode
 
 T = TypeVar("T")
-S = TypeVar("S", Step, AsyncStep)
+S = TypeVar("S", StepSync, Step)
 
 
 @dataclass
@@ -118,10 +118,10 @@ class ReplayLogger:
         return getattr(self.logger, name)  # setLevel, isEnabledFor, append_keys, handlers ...
 
 
-class Group:
-    """``ctx.group.parallel(...)``, as in the official SDK (same as ``ctx.step.parallel``)."""
+class GroupSync:
+    """``ctx.group.parallel(...)`` for ``def`` functions, as in the official SDK (same as ``ctx.step.parallel``)."""
 
-    def __init__(self, step: Step) -> None:
+    def __init__(self, step: StepSync) -> None:
         self._step = step
 
     def parallel(self, callables: Sequence[Callable[[], T]],
@@ -129,8 +129,10 @@ class Group:
         return self._step.parallel(callables, parallel_mode)
 
 
-class AsyncGroup:
-    def __init__(self, step: AsyncStep) -> None:
+class Group:
+    """``await ctx.group.parallel(...)`` for ``async def`` functions."""
+
+    def __init__(self, step: Step) -> None:
         self._step = step
 
     async def parallel(self, callables: Sequence[Callable[[], Awaitable[T]]],
@@ -161,23 +163,21 @@ class _BaseContext(Generic[S]):
 
 
 @dataclass
-class Context(_BaseContext[Step]):
+class ContextSync(_BaseContext[StepSync]):
     """The context of a ``def`` function: ``ctx.step.run(...)`` returns results directly."""
+
+    group: GroupSync = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.group = GroupSync(self.step)
+
+
+@dataclass
+class Context(_BaseContext[Step]):
+    """The context of an ``async def`` function: ``await ctx.step.run(...)``."""
 
     group: Group = field(init=False)
 
     def __post_init__(self) -> None:
         self.group = Group(self.step)
 
-
-@dataclass
-class AsyncContext(_BaseContext[AsyncStep]):
-    """The context of an ``async def`` function: ``await ctx.step.run(...)``."""
-
-    group: AsyncGroup = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.group = AsyncGroup(self.step)
-
-
-ContextSync = Context  # the official SDK's name for the sync context

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from . import checkpoint, introspection, serialize, signing
 from . import streaming as streaming_lib
-from .context import AsyncContext, Context, Event, ReplayLogger
+from .context import Context, ContextSync, Event, ReplayLogger
 from .errors import (
     BadRequest,
     ConfigError,
@@ -31,7 +31,7 @@ from .errors import (
 from .function import Function
 from .http import Request, Response, error_response, sdk_headers
 from .replay import Engine, Interrupt, is_user_failure, usable_error
-from .steps import AsyncStep, Step
+from .steps import Step, StepSync
 from .wire import (
     DISCOVERY_STEP_ID,
     PROBE_TRUST,
@@ -535,7 +535,7 @@ class Handler:
 
             return asyncio.run(self._run_async(call))
         engine = self._engine(call)
-        ctx = Context(step=Step(engine, self.client), **self._context_args(call, engine))
+        ctx = ContextSync(step=StepSync(engine, self.client), **self._context_args(call, engine))
         chain = self._chain(call, engine)
         try:
             if chain is not None:
@@ -568,7 +568,7 @@ class Handler:
 
             return await asyncio.to_thread(self._run_sync, call)
         engine = self._engine(call)
-        ctx = AsyncContext(step=AsyncStep(engine, self.client), **self._context_args(call, engine))
+        ctx = Context(step=Step(engine, self.client), **self._context_args(call, engine))
         chain = self._chain(call, engine)
         try:
             if chain is not None:

@@ -22,7 +22,7 @@ from .wire import Opcode
 
 if TYPE_CHECKING:
     from .client import Inngest
-    from .context import AsyncContext, Context, Event
+    from .context import Context, ContextSync, Event
     from .function import Function
 
 
@@ -73,7 +73,7 @@ class MiddlewareSync:
         self.client = client
         self.raw_request = raw_request  # the core Request of the call; None for a send
 
-    def transform_input(self, ctx: Context | AsyncContext, function: Function[Any], steps: dict[str, Any]) -> None:
+    def transform_input(self, ctx: ContextSync | Context, function: Function[Any], steps: dict[str, Any]) -> None:
         """Before the function runs. ``steps`` maps hashed step IDs to their memoized state as the
         server sent it (``{"data": ...}``, ``{"error": ...}``, an event, or null); replacing its
         values (or changing ``ctx.event``/``ctx.events``) changes what the function sees."""
@@ -98,14 +98,14 @@ class MiddlewareSync:
 
 
 class Middleware:
-    """Hooks as coroutines (each may also be a plain method). Sync functions and ``client.send``
+    """Hooks as coroutines (each may also be a plain method). Sync functions and ``client.send_sync``
     run them on a private event loop; prefer :class:`MiddlewareSync` for those."""
 
     def __init__(self, client: Inngest, raw_request: object) -> None:
         self.client = client
         self.raw_request = raw_request
 
-    async def transform_input(self, ctx: Context | AsyncContext, function: Function[Any],
+    async def transform_input(self, ctx: ContextSync | Context, function: Function[Any],
                               steps: dict[str, Any]) -> None:
         """As :meth:`MiddlewareSync.transform_input`."""
 
@@ -168,10 +168,10 @@ class Chain:
 
     # -- a call -------------------------------------------------------------------------
 
-    def transform_input_sync(self, ctx: Context | AsyncContext, function: Function[Any], steps: dict[str, Any]) -> None:
+    def transform_input_sync(self, ctx: ContextSync | Context, function: Function[Any], steps: dict[str, Any]) -> None:
         self._call_sync("transform_input", ctx, function, steps)
 
-    async def transform_input_async(self, ctx: Context | AsyncContext, function: Function[Any],
+    async def transform_input_async(self, ctx: ContextSync | Context, function: Function[Any],
                                     steps: dict[str, Any]) -> None:
         await self._call_async("transform_input", ctx, function, steps)
 
@@ -256,7 +256,7 @@ def _run_on_private_loop(awaitable: Any) -> None:
         pass
     else:
         raise ConfigError("an async middleware hook was called from sync code inside a running event loop; "
-                          "use MiddlewareSync, or the async API (send_async, an async def function)")
+                          "use MiddlewareSync, or the async API (client.send, an async def function)")
 
     async def wrap() -> Any:
         return await awaitable

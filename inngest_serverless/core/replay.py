@@ -68,7 +68,7 @@ def _hash(raw: str) -> str:
     return hashed
 
 
-# The engine and step ID whose body is running in this thread or task (Step._execute sets it):
+# The engine and step ID whose body is running in this thread or task (StepSync._execute sets it):
 # a step met while it is set is nested in that body. A ContextVar, not an engine attribute, so
 # that steps awaited side by side in separate tasks do not see each other's bodies.
 IN_BODY: ContextVar[tuple[Engine, str] | None] = ContextVar("inngest_step_body", default=None)
@@ -135,7 +135,7 @@ class Engine:
     middleware: Chain | None = None  # the call's middleware (core/middleware.py), if the app has any
     # Memos by the user ID of their step's first occurrence, for the steps whose hashed IDs this
     # process has computed before (every call of a run replays the same steps): replaying one of
-    # them is a single dictionary pop (Step.run's fast path). A step leaves ``first`` when met.
+    # them is a single dictionary pop (StepSync.run's fast path). A step leaves ``first`` when met.
     first: dict[str, Any] = field(init=False)
     _first_ids: dict[str, Any] = field(init=False)  # ``first`` as the call began
     _counts: dict[str, int] = field(default_factory=dict)  # user ID -> steps of that ID met (but see _met_first)
@@ -164,7 +164,7 @@ class Engine:
         first.pop(None, None)
         self._first_ids = first
         self._step_memos = None
-        if hasattr(self, "first"):  # in place: Step holds this dict (its fast path)
+        if hasattr(self, "first"):  # in place: StepSync holds this dict (its fast path)
             self.first.clear()
             self.first.update(first)
         else:
@@ -195,7 +195,7 @@ class Engine:
     def lookup(self, user_id: str) -> tuple[Any, str, int]:
         """The memoized value of the next step named ``user_id`` (or ``_MISSING``), its hashed
         ID (PROTOCOL §8.1) and repeat index, counting the step. Builds no Pending: it runs once
-        per earlier step on every call (Step.run has a faster path still, through ``first``)."""
+        per earlier step on every call (StepSync.run has a faster path still, through ``first``)."""
         if not isinstance(user_id, str) or not user_id:
             raise NonRetriableError("a step ID must be a non-empty string")
         counts = self._counts
@@ -207,7 +207,7 @@ class Engine:
                 return value, _HASHES.get(user_id) or _hash(user_id), 0
             if self._numbered and user_id in self._numbered:
                 self._collision(user_id, *self._numbered[user_id])
-            index = 1 if user_id in self._first_ids else 0  # 1: met before, through Step.run's fast path
+            index = 1 if user_id in self._first_ids else 0  # 1: met before, through StepSync.run's fast path
         counts[user_id] = index + 1
         if index:
             self._repeats = True
@@ -237,7 +237,7 @@ class Engine:
         self._numbered[raw] = (user_id, index)
         if self.first.pop(raw, _MISSING) is not _MISSING:
             # Its memo is this repeat's; a later step whose own ID is ``raw`` must not find it
-            # through Step.run's fast path (lookup refuses it instead).
+            # through StepSync.run's fast path (lookup refuses it instead).
             self._dropped += 1
 
     def _collision(self, raw: str, user_id: str, index: int) -> NoReturn:

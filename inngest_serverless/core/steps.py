@@ -1,8 +1,8 @@
 """The step API users call: ``ctx.step.run``, ``sleep``, ``wait_for_event``, ``invoke`` ...
 
-Every decision lives in :class:`~.replay.Engine`. :class:`Step` is the API for
-``def`` functions; :class:`AsyncStep` gives ``async def`` functions the same
-calls as awaitables, delegating to the same code.
+Every decision lives in :class:`~.replay.Engine`. :class:`StepSync` is the API for
+``def`` functions; :class:`Step` gives ``async def`` functions the same
+calls as awaitables, delegating to the same code (the official SDK's names and meaning).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _rfc3339(value: datetime.datetime) -> str:
     return value.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-class Step:
+class StepSync:
     """Steps for ``def`` functions: each call returns the step's result."""
 
     def __init__(self, engine: Engine, client: Inngest) -> None:
@@ -162,7 +162,7 @@ class Step:
 
     def send_event(self, step_id: str, events: Any) -> list[str]:
         """Send one event or a list of events, once; returns their IDs."""
-        return self._run(step_id, self._client.send, (events,), None, StepType.SEND_EVENT)  # type: ignore[no-any-return]
+        return self._run(step_id, self._client.send_sync, (events,), None, StepType.SEND_EVENT)  # type: ignore[no-any-return]
 
     # -- steps the server carries out ----------------------------------------------------
 
@@ -272,9 +272,9 @@ class Step:
         return self._engine.unwrap(memo, pending)
 
     @property
-    def ai(self) -> AI:
+    def ai(self) -> AISync:
         """``ctx.step.ai.infer(...)`` and ``ctx.step.ai.wrap(...)``."""
-        return AI(self)
+        return AISync(self)
 
     # -- groups ---------------------------------------------------------------------------
 
@@ -307,11 +307,11 @@ class Step:
         return tuple(results)
 
 
-class AsyncStep:
-    """Steps for ``async def`` functions: the same calls as :class:`Step`, awaited."""
+class Step:
+    """Steps for ``async def`` functions: the same calls as :class:`StepSync`, awaited."""
 
     def __init__(self, engine: Engine, client: Inngest) -> None:
-        self._sync = Step(engine, client)
+        self._sync = StepSync(engine, client)
         self._engine = engine
 
     async def run(
@@ -338,7 +338,7 @@ class AsyncStep:
                 result = handler(*args)
                 if inspect.isawaitable(result):
                     result = await result
-        except BaseException as exc:  # as in Step._execute
+        except BaseException as exc:  # as in StepSync._execute
             if not is_user_failure(exc):
                 raise
             self._sync._finish_run(pending, kind, None, exc)
@@ -348,7 +348,7 @@ class AsyncStep:
         return serialize.load(data, output_type if output_type is not None else serialize.output_type_of(handler))
 
     async def send_event(self, step_id: str, events: Any) -> list[str]:
-        return await self._run(step_id, self._sync._client.send_async, (events,), None, StepType.SEND_EVENT)  # type: ignore[no-any-return]
+        return await self._run(step_id, self._sync._client.send, (events,), None, StepType.SEND_EVENT)  # type: ignore[no-any-return]
 
     async def sleep(self, step_id: str, duration: Duration) -> None:
         self._sync.sleep(step_id, duration)
@@ -378,8 +378,8 @@ class AsyncStep:
         return self._sync.fetch(step_id, url, method=method, headers=headers, body=body)
 
     @property
-    def ai(self) -> AsyncAI:
-        return AsyncAI(self)
+    def ai(self) -> AI:
+        return AI(self)
 
     async def parallel(self, callables: Sequence[Callable[[], Awaitable[T]]],
                        parallel_mode: ParallelMode = ParallelMode.WAIT) -> tuple[T, ...]:
@@ -396,7 +396,7 @@ class AsyncStep:
                 value = await fn()
             except BranchDone:
                 value = None
-            pending = pending or engine.branch_stopped  # as in Step.parallel
+            pending = pending or engine.branch_stopped  # as in StepSync.parallel
             finished = finished or not engine.branch_stopped
             results.append(None if engine.branch_stopped else value)
         engine.branch_stopped = enclosing
@@ -404,11 +404,11 @@ class AsyncStep:
         return tuple(results)
 
 
-class AI:
+class AISync:
     """Model calls as steps: ``infer`` has the server make the request (the function costs no
     compute while the model answers); ``wrap`` runs your own client call as a step."""
 
-    def __init__(self, step: Step) -> None:
+    def __init__(self, step: StepSync) -> None:
         self._step = step
 
     def infer(self, step_id: str, *, adapter: Any, body: dict[str, Any]) -> Any:
@@ -423,12 +423,12 @@ class AI:
         return self._step._run(step_id, handler, handler_args, None, StepType.AI_WRAP)  # type: ignore[no-any-return]
 
 
-class AsyncAI:
-    def __init__(self, step: AsyncStep) -> None:
+class AI:
+    def __init__(self, step: Step) -> None:
         self._step = step
 
     async def infer(self, step_id: str, *, adapter: Any, body: dict[str, Any]) -> Any:
-        return AI(self._step._sync).infer(step_id, adapter=adapter, body=body)
+        return AISync(self._step._sync).infer(step_id, adapter=adapter, body=body)
 
     async def wrap(self, step_id: str, handler: Callable[..., Awaitable[T]] | Callable[..., T], *handler_args: Any) -> T:
         return await self._step._run(step_id, handler, handler_args, None, StepType.AI_WRAP)  # type: ignore[no-any-return]

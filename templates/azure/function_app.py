@@ -15,7 +15,7 @@ from typing import Any
 
 import azure.functions as func
 
-from inngest_serverless import Context, Inngest, TriggerEvent
+from inngest_serverless import ContextSync, Inngest, TriggerEvent
 from inngest_serverless.adapters.azure import azure_adapter
 
 # Keys come from the app settings: INNGEST_SIGNING_KEY, INNGEST_EVENT_KEY (INNGEST_DEV=1 locally).
@@ -23,7 +23,7 @@ client = Inngest(app_id="my-azure-app")
 
 
 @client.create_function(fn_id="hello", trigger=TriggerEvent(event="app/hello"))
-def hello(ctx: Context) -> dict[str, Any]:
+def hello(ctx: ContextSync) -> dict[str, Any]:
     greeting = ctx.step.run("greet", lambda: f"Hello, {ctx.event.data.get('name', 'world')}!")
     loud = ctx.step.run("shout", lambda: greeting.upper())
     return {"greeting": greeting, "loud": loud}

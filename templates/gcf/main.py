@@ -13,7 +13,7 @@ Then sync the function's URL in the Inngest dashboard (or ``curl -X PUT <url>``)
 
 from typing import Any
 
-from inngest_serverless import Context, Inngest, TriggerEvent
+from inngest_serverless import ContextSync, Inngest, TriggerEvent
 from inngest_serverless.adapters.gcp import gcf_adapter
 
 # Keys come from the environment: INNGEST_SIGNING_KEY, INNGEST_EVENT_KEY (INNGEST_DEV=1 locally).
@@ -21,7 +21,7 @@ client = Inngest(app_id="my-gcf-app")
 
 
 @client.create_function(fn_id="hello", trigger=TriggerEvent(event="app/hello"))
-def hello(ctx: Context) -> dict[str, Any]:
+def hello(ctx: ContextSync) -> dict[str, Any]:
     greeting = ctx.step.run("greet", lambda: f"Hello, {ctx.event.data.get('name', 'world')}!")
     loud = ctx.step.run("shout", lambda: greeting.upper())
     return {"greeting": greeting, "loud": loud}

@@ -26,7 +26,7 @@ def build(client: sdk.Inngest) -> list[Any]:
         concurrency=sdk.Concurrency(limit=5, key="event.data.customer"),
         throttle=sdk.Throttle(limit=20, period=datetime.timedelta(seconds=10)),
     )
-    def order_flow(ctx: sdk.Context) -> dict[str, Any]:
+    def order_flow(ctx: sdk.ContextSync) -> dict[str, Any]:
         order = ctx.step.run("reserve stock", lambda: {"order": ctx.event.data.get("order"), "total": 42.5})
 
         def charge() -> dict[str, Any]:
@@ -38,24 +38,24 @@ def build(client: sdk.Inngest) -> list[Any]:
         return {"order": order["order"], "receipt": receipt}
 
     @client.create_function(fn_id="retry-later", trigger=sdk.TriggerEvent(event="shop/retry-later"))
-    def retry_later(ctx: sdk.Context) -> None:
+    def retry_later(ctx: sdk.ContextSync) -> None:
         def call_bank() -> None:
             raise sdk.RetryAfterError("the bank is closed", datetime.timedelta(hours=1))
 
         ctx.step.run("call bank", call_bank)
 
     @client.create_function(fn_id="napper", trigger=sdk.TriggerEvent(event="shop/nap"))
-    def napper(ctx: sdk.Context) -> str:
+    def napper(ctx: sdk.ContextSync) -> str:
         ctx.step.sleep("nap", datetime.timedelta(hours=1))
         return "rested"
 
     @client.create_function(fn_id="waiter", trigger=sdk.TriggerEvent(event="shop/wait"))
-    def waiter(ctx: sdk.Context) -> Any:
+    def waiter(ctx: sdk.ContextSync) -> Any:
         got = ctx.step.wait_for_event("wait for go", event="shop/go", timeout=datetime.timedelta(hours=2))
         return None if got is None else got.data
 
     @client.create_function(fn_id="flaky-once", trigger=sdk.TriggerEvent(event="shop/flaky"), retries=0)
-    def flaky_once(ctx: sdk.Context) -> str:
+    def flaky_once(ctx: sdk.ContextSync) -> str:
         order = str(ctx.event.data.get("order"))
 
         def ship() -> str:
@@ -67,11 +67,11 @@ def build(client: sdk.Inngest) -> list[Any]:
         return ctx.step.run("ship", ship)
 
     @client.create_function(fn_id="child", trigger=sdk.TriggerEvent(event="shop/child.never"))
-    def child(ctx: sdk.Context) -> dict[str, Any]:
+    def child(ctx: sdk.ContextSync) -> dict[str, Any]:
         return {"doubled": int(ctx.event.data.get("n") or 0) * 2}
 
     @client.create_function(fn_id="parent", trigger=sdk.TriggerEvent(event="shop/invoke"))
-    def parent(ctx: sdk.Context) -> Any:
+    def parent(ctx: sdk.ContextSync) -> Any:
         return ctx.step.invoke("call child", function=child, data={"n": 21})
 
     return [order_flow, retry_later, napper, waiter, flaky_once, child, parent]

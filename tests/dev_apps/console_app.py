@@ -29,11 +29,11 @@ def main() -> None:
     client = sdk.Inngest(app_id="console-app", is_production=False, api_base_url=executor, event_api_base_url=executor)
 
     @client.create_function(fn_id="retries-later", trigger=sdk.TriggerEvent(event="console/retry"))
-    def retries_later(ctx: sdk.Context) -> None:
+    def retries_later(ctx: sdk.ContextSync) -> None:
         ctx.step.run("charge card", charge, ctx.event.data["order"])
 
     @client.create_function(fn_id="fails-for-good", trigger=sdk.TriggerEvent(event="console/fail"), retries=0)
-    def fails_for_good(ctx: sdk.Context) -> None:
+    def fails_for_good(ctx: sdk.ContextSync) -> None:
         ctx.step.run("charge card", refuse, ctx.event.data["order"])
 
     LocalServer(wsgi_adapter(client), port=port).serve_forever()

@@ -46,7 +46,7 @@ def build(client: inngest_serverless.Inngest, log: BodyLog) -> list[Any]:
     ev = inngest_serverless.TriggerEvent
 
     @client.create_function(fn_id="chain", trigger=ev(event="tests/durable.chain"))
-    def chain(ctx: inngest_serverless.Context) -> Any:
+    def chain(ctx: inngest_serverless.ContextSync) -> Any:
         n = ctx.event.data["n"]
         a = ctx.step.run("s1", lambda: log.body(ctx, "s1", n))
         b = ctx.step.run("s2", lambda: log.body(ctx, "s2", a + 1))
@@ -55,7 +55,7 @@ def build(client: inngest_serverless.Inngest, log: BodyLog) -> list[Any]:
         return {"n": c}
 
     @client.create_function(fn_id="fanout", trigger=ev(event="tests/durable.fanout"))
-    def fanout(ctx: inngest_serverless.Context) -> Any:
+    def fanout(ctx: inngest_serverless.ContextSync) -> Any:
         n = ctx.event.data["n"]
 
         def part(i: int) -> Callable[[], Any]:
@@ -66,7 +66,7 @@ def build(client: inngest_serverless.Inngest, log: BodyLog) -> list[Any]:
         return {"n": total}
 
     @client.create_function(fn_id="waiter", trigger=ev(event="tests/durable.wait"))
-    def waiter(ctx: inngest_serverless.Context) -> Any:
+    def waiter(ctx: inngest_serverless.ContextSync) -> Any:
         n = ctx.event.data["n"]
         before = ctx.step.run("before", lambda: log.body(ctx, "before", n))
         ctx.step.wait_for_event(
@@ -79,7 +79,7 @@ def build(client: inngest_serverless.Inngest, log: BodyLog) -> list[Any]:
         return {"n": after}
 
     @client.create_function(fn_id="checkpointed", trigger=ev(event="tests/durable.checkpoint"), checkpoint=True)
-    def checkpointed(ctx: inngest_serverless.Context) -> Any:
+    def checkpointed(ctx: inngest_serverless.ContextSync) -> Any:
         n = ctx.event.data["n"]
         a = ctx.step.run("c1", lambda: log.body(ctx, "c1", n))
         b = ctx.step.run("c2", lambda: log.body(ctx, "c2", a + 1))
@@ -91,7 +91,7 @@ def build(client: inngest_serverless.Inngest, log: BodyLog) -> list[Any]:
     uneven = (0.1, 1.1)
 
     @client.create_function(fn_id="checkpointed-uneven", trigger=ev(event="tests/durable.uneven"), checkpoint=True)
-    def checkpointed_uneven(ctx: inngest_serverless.Context) -> Any:
+    def checkpointed_uneven(ctx: inngest_serverless.ContextSync) -> Any:
         n = ctx.event.data["n"]
         a = ctx.step.run("u1", lambda: log.body(ctx, "u1", n, uneven))
         b = ctx.step.run("u2", lambda: log.body(ctx, "u2", a + 1, uneven))
@@ -106,7 +106,7 @@ def build(client: inngest_serverless.Inngest, log: BodyLog) -> list[Any]:
         return seconds, seconds
 
     @client.create_function(fn_id="checkpointed-orphan", trigger=ev(event="tests/durable.orphan"), checkpoint=True)
-    def checkpointed_orphan(ctx: inngest_serverless.Context) -> Any:
+    def checkpointed_orphan(ctx: inngest_serverless.ContextSync) -> Any:
         n = ctx.event.data["n"]
         a = ctx.step.run("o1", lambda: log.body(ctx, "o1", n, lengths(ctx.attempt, "o1")))
         b = ctx.step.run("o2", lambda: log.body(ctx, "o2", a + 1, lengths(ctx.attempt, "o2")))

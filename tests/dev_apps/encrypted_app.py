@@ -29,7 +29,7 @@ def main() -> None:
     )
 
     @client.create_function(fn_id="checkout", trigger=inngest_serverless.TriggerEvent(event="enc/start"))
-    def checkout(ctx: inngest_serverless.Context) -> dict[str, Any]:
+    def checkout(ctx: inngest_serverless.ContextSync) -> dict[str, Any]:
         card = ctx.step.run("read-card", lambda: dict(ctx.event.data["encrypted"]))
         charged = ctx.step.run("charge", lambda: {"last4": card["card"][-4:], "amount": ctx.event.data["n"] * 100})
         ctx.step.send_event("send-receipt", {"name": "enc/receipt",
@@ -37,7 +37,7 @@ def main() -> None:
         return {"charged": charged["last4"], "steps": 3}
 
     @client.create_function(fn_id="receipt", trigger=inngest_serverless.TriggerEvent(event="enc/receipt"))
-    def receipt(ctx: inngest_serverless.Context) -> str:
+    def receipt(ctx: inngest_serverless.ContextSync) -> str:
         return ctx.step.run("format", lambda: f"{ctx.event.data['encrypted']['card']}: {ctx.event.data['encrypted']['amount']}")
 
     server = make_server("127.0.0.1", port, wsgi_adapter(client), handler_class=_QuietHandler)

@@ -298,7 +298,7 @@ def build(sdk: Any, client: Any) -> list[Any]:
         b = ctx.step.run("b", lambda: a + 1)
         return {"n": b}
 
-    if not hasattr(sdk.Step, "fetch"):
+    if not hasattr(sdk.StepSync, "fetch"):
         return fns  # the official SDK 0.5.19 has no step.fetch / wait_for_signal
 
     @fn("fetch", "tests/fetch.test")

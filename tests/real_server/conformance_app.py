@@ -15,7 +15,7 @@ import itertools
 import os
 from typing import Any
 
-from inngest_serverless import Cancel, Context, Inngest, TriggerEvent
+from inngest_serverless import Cancel, ContextSync, Inngest, TriggerEvent
 from inngest_serverless.adapters.asgi import asgi_adapter
 from inngest_serverless.adapters.aws_lambda import lambda_adapter
 from inngest_serverless.adapters.gcp import gcf_adapter
@@ -34,12 +34,12 @@ _function_attempts = itertools.count(1)
 
 
 @client.create_function(fn_id="test-suite-simple-fn", trigger=TriggerEvent(event="tests/function.test"))
-def simple(ctx: Context) -> dict[str, Any]:
+def simple(ctx: ContextSync) -> dict[str, Any]:
     return {"name": ctx.event.name, "body": "ok"}
 
 
 @client.create_function(fn_id="test-suite-step-test", trigger=TriggerEvent(event="tests/step.test"))
-def steps(ctx: Context) -> dict[str, Any]:
+def steps(ctx: ContextSync) -> dict[str, Any]:
     first = ctx.step.run("first step", lambda: "first step")
     ctx.step.sleep("sleep", datetime.timedelta(seconds=2))
     ctx.step.run("second step", lambda: {"first": first, "second": True})
@@ -53,7 +53,7 @@ def _first_step() -> str:
 
 
 @client.create_function(fn_id="test-suite-retry-test", trigger=TriggerEvent(event="tests/retry.test"))
-def retry(ctx: Context) -> dict[str, Any]:
+def retry(ctx: ContextSync) -> dict[str, Any]:
     ctx.step.run("first step", _first_step)
     if next(_function_attempts) == 1:
         raise Exception("broken func")
@@ -65,14 +65,14 @@ def retry(ctx: Context) -> dict[str, Any]:
     trigger=TriggerEvent(event="tests/cancel.test"),
     cancel=[Cancel(event="cancel/please", if_exp="async.data.request_id == event.data.request_id")],
 )
-def cancel(ctx: Context) -> dict[str, Any]:
+def cancel(ctx: ContextSync) -> dict[str, Any]:
     ctx.step.sleep("sleep", datetime.timedelta(seconds=10))
     ctx.step.run("After the sleep", lambda: "This should be cancelled if a matching cancel event is received")
     return {"name": ctx.event.name, "body": "ok"}
 
 
 @client.create_function(fn_id="test-suite-wait-for-event", trigger=TriggerEvent(event="tests/wait.test"))
-def wait(ctx: Context) -> dict[str, Any]:
+def wait(ctx: ContextSync) -> dict[str, Any]:
     found = ctx.step.wait_for_event(
         "wait",
         event="test/resume",

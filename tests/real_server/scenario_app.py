@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 
 import inngest_serverless
-from inngest_serverless import Context, Inngest, TriggerEvent
+from inngest_serverless import ContextSync, Inngest, TriggerEvent
 from inngest_serverless.adapters.asgi import asgi_adapter
 from inngest_serverless.adapters.aws_lambda import lambda_adapter
 from inngest_serverless.adapters.gcp import gcf_adapter
@@ -28,7 +28,7 @@ suite.build(inngest_serverless, client)
 
 
 @client.create_function(fn_id="keepalive", trigger=TriggerEvent(event="tests/keepalive.test"))
-def keepalive(ctx: Context) -> str:
+def keepalive(ctx: ContextSync) -> str:
     return ctx.step.run("slow step", lambda: (threading.Event().wait(KEEPALIVE_STEP_SECONDS), "done")[1])
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from inngest_serverless import Checkpoint, Context, Inngest, TriggerEvent
+from inngest_serverless import Checkpoint, ContextSync, Inngest, TriggerEvent
 
 APP_ID = "self-hosted-lambda"
 ORDER = "shop/order.placed"
@@ -28,7 +28,7 @@ def _flaky(attempt: int) -> dict[str, int]:
     return {"succeeded_on_attempt": attempt}
 
 
-def _ten_steps(ctx: Context) -> dict[str, int]:
+def _ten_steps(ctx: ContextSync) -> dict[str, int]:
     total = 0
     for i in range(10):
         total = ctx.step.run(f"add-{i}", lambda i=i, total=total: total + i)
@@ -37,10 +37,10 @@ def _ten_steps(ctx: Context) -> dict[str, int]:
 
 def add_functions(client: Inngest) -> None:
     @client.create_function(fn_id="double", trigger=TriggerEvent(event="shop/double"))
-    def double(ctx: Context) -> dict[str, int]:
+    def double(ctx: ContextSync) -> dict[str, int]:
         return {"doubled": int(ctx.event.data["n"]) * 2}
 
-    def order_flow(ctx: Context) -> dict[str, Any]:
+    def order_flow(ctx: ContextSync) -> dict[str, Any]:
         """ORDER_OUTPUT plus the order's ID, for an order of 4 approved ``by`` ops."""
         total = ctx.step.run("price", lambda: {"total": int(ctx.event.data["qty"]) * 5})
         ctx.step.sleep("cool-off", timedelta(seconds=1))

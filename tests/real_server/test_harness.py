@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from inngest_serverless import Context, Inngest, TriggerEvent
+from inngest_serverless import ContextSync, Inngest, TriggerEvent
 from inngest_serverless.adapters.wsgi import LocalServer, wsgi_adapter
 from tests.real_server import harness
 
@@ -28,7 +28,7 @@ def _dev_app(server: harness.InngestServer) -> Inngest:
                      event_api_base_url=server.url)
 
     @client.create_function(fn_id="double", trigger=TriggerEvent(event="harness/double"))
-    def double(ctx: Context) -> dict[str, int]:
+    def double(ctx: ContextSync) -> dict[str, int]:
         n = ctx.step.run("double", lambda: int(ctx.event.data["n"]) * 2)
         return {"n": n}
 

@@ -10,7 +10,7 @@ https://<your-app>.vercel.app/api/inngest.
 
 from typing import Any
 
-from inngest_serverless import Context, Inngest, TriggerEvent
+from inngest_serverless import ContextSync, Inngest, TriggerEvent
 from inngest_serverless.adapters.vercel import vercel_wsgi_adapter
 
 # Keys come from the environment: INNGEST_SIGNING_KEY, INNGEST_EVENT_KEY (INNGEST_DEV=1 locally).
@@ -18,7 +18,7 @@ client = Inngest(app_id="my-vercel-app")
 
 
 @client.create_function(fn_id="hello", trigger=TriggerEvent(event="app/hello"))
-def hello(ctx: Context) -> dict[str, Any]:
+def hello(ctx: ContextSync) -> dict[str, Any]:
     greeting = ctx.step.run("greet", lambda: f"Hello, {ctx.event.data.get('name', 'world')}!")
     loud = ctx.step.run("shout", lambda: greeting.upper())
     return {"greeting": greeting, "loud": loud}

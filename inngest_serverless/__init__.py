@@ -54,8 +54,6 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'inngest_serverless' has no attribute {name!r}")
 
 __all__ = [
-    "AsyncContext",
-    "AsyncStep",
     "Batch",
     "Cancel",
     "Checkpoint",

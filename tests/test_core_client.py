@@ -28,7 +28,7 @@ def test_send_posts_array_to_event_api_and_returns_ids() -> None:
         assert ms.isdigit() and seed
 
 
-def test_send_async_and_dev_default_event_key() -> None:
+def test_async_send_and_dev_default_event_key() -> None:
     with fake_api() as api:
         api.on("POST", "/e/NO_EVENT_KEY_SET", (200, {"ids": ["01C"], "status": 200}))
         client = Inngest(app_id="a", is_production=False, event_api_base_url=api.url)

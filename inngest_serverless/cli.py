@@ -18,6 +18,8 @@ import os
 import sys
 from typing import Any
 
+__all__ = ["main"]
+
 DEFAULT_URL = "http://127.0.0.1:8288"
 
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 FRAMEWORK = "django"
 
+__all__ = ["serve"]
+
 
 def serve(
     client: Inngest,

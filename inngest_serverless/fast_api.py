@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 FRAMEWORK = "fast_api"
 
+__all__ = ["serve"]
+
 
 def serve(
     app: fastapi.FastAPI,

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 FRAMEWORK = "flask"
 
+__all__ = ["serve"]
+
 
 def serve(
     app: flask.Flask,

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 FRAMEWORK = "tornado"
 
+__all__ = ["serve"]
+
 
 def serve(
     app: tornado.web.Application,

@@ -6,6 +6,9 @@ are tested, on one machine with nothing else installed::
     from inngest_serverless.dev import DevServer
     with DevServer(port=0, db=":memory:") as server:
         print(server.url)
+
+Internal, with no stability promise: use it through the ``inngest-serverless dev`` command (and
+``DevServer`` in tests). The list of public modules is in docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -37,7 +37,6 @@ def fill(server: Any, count: int) -> dict[str, Any]:
     """``count`` runs over the last ``count`` minutes, spread over FUNCTIONS functions (the last one
     gets 1 % of the runs), 85 % Completed, 10 % Failed (after a retried step), 4 % Cancelled, 1 %
     Running; every 50th run invokes another. Returns ids the measures look up."""
-    from inngest_serverless.dev.ids import ulid
     from inngest_serverless.dev.store import dumps
 
     ex = server.executor
@@ -62,7 +61,7 @@ def fill(server: Any, count: int) -> dict[str, Any]:
         assert fn is not None
         at_ms = start_ms + index * 60_000 + rng.randrange(1000)
         at = at_ms / 1000
-        event_id, run_id = ulid(at_ms), ulid(at_ms)
+        event_id, run_id = ex.ids.new(at_ms), ex.ids.new(at_ms)
         roll = rng.random()
         status = "Running" if roll < 0.01 else "Cancelled" if roll < 0.05 else "Failed" if roll < 0.15 else "Completed"
         event = {"name": f"bench/e{fn.slug}", "id": event_id, "ts": at_ms, "user": {},

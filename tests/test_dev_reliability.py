@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from inngest_serverless.dev import DevServer, clock, ids
+from inngest_serverless.dev import DevServer, clock
 from inngest_serverless.dev.executor import EventError
 from inngest_serverless.dev.store import Store, StoreError
 from tests.dev_apps.executor_process import ExecutorProcess
@@ -490,19 +490,9 @@ class _SteppedWall:
         return time.time() + self.offset
 
 
-@pytest.fixture
-def stepped_wall() -> Iterator[_SteppedWall]:
-    wall = _SteppedWall()
-    previous = clock.use(clock.Clock(wall=wall))
-    try:
-        yield wall
-    finally:
-        clock.use(previous)
-
-
 def test_the_clock_keeps_its_pace_when_the_wall_clock_steps_back_and_follows_it_forward() -> None:
     wall, ticks = [1_000_000.0], [50.0]
-    steady = clock.Clock(wall=lambda: wall[0], monotonic=lambda: ticks[0])
+    steady = clock.SystemClock(wall=lambda: wall[0], monotonic=lambda: ticks[0])
     assert steady.now() == 1_000_000.0
     ticks[0] += 10
     wall[0] = 1_000_010.0 - 3600  # ten seconds on, the machine clock is stepped back an hour
@@ -514,14 +504,29 @@ def test_the_clock_keeps_its_pace_when_the_wall_clock_steps_back_and_follows_it_
     assert steady.now() == wall[0] + 1
 
 
+@pytest.fixture
+def stepped_wall() -> Iterator[tuple[DevServer, ScriptedApp, Client, _SteppedWall]]:
+    wall = _SteppedWall()
+    server = DevServer(
+        port=0, db=":memory:", retry_interval=0.1, poll_interval=3600, event_keys=("key",), clock=clock.SystemClock(wall=wall)
+    ).start()
+    app = ScriptedApp()
+    try:
+        yield server, app, Client(server.url), wall
+    finally:
+        app.server.shutdown()
+        app.server.server_close()
+        server.stop()
+
+
 def test_sleeping_and_retrying_runs_are_not_held_back_by_a_clock_stepped_back(
-    setup: tuple[DevServer, ScriptedApp, Client], stepped_wall: _SteppedWall
+    stepped_wall: tuple[DevServer, ScriptedApp, Client, _SteppedWall],
 ) -> None:
-    server, app, client = setup
+    server, app, client, wall = stepped_wall
     register(server, app, app.function("f", "t/clock", retries=3))
 
     def step_back_soon() -> None:  # once the executor has stored when the sleep or retry is due
-        threading.Timer(0.5, lambda: setattr(stepped_wall, "offset", stepped_wall.offset - 3600)).start()
+        threading.Timer(0.5, lambda: setattr(wall, "offset", wall.offset - 3600)).start()
 
     def script(fn: str, body: dict[str, Any], q: str) -> Reply:
         if "h-sleep" not in body["steps"]:
@@ -535,12 +540,10 @@ def test_sleeping_and_retrying_runs_are_not_held_back_by_a_clock_stepped_back(
     app.script = script
     run = client.wait_run(send(server, "t/clock"), "f", timeout=30)
     assert run["status"] == "Completed" and run["output"] == "done"
-    assert stepped_wall.offset == -7200.0  # two hours back in all, and the run took seconds
+    assert wall.offset == -7200.0  # two hours back in all, and the run took seconds
 
 
-def test_after_a_restart_with_the_clock_behind_new_ids_sort_after_stored_ones(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_after_a_restart_with_the_clock_behind_new_ids_sort_after_stored_ones(tmp_path: Path) -> None:
     db = str(tmp_path / "dev.db")
     app = ScriptedApp()
     try:
@@ -548,15 +551,10 @@ def test_after_a_restart_with_the_clock_behind_new_ids_sort_after_stored_ones(
             register(server, app, app.function("f", "t/ids"))
             first_event = send(server, "t/ids")
             first_run = Client(server.url).wait_run(first_event, "f")["run_id"]
-        monkeypatch.setattr(ids, "_last_ms", 0)  # a new process: it has minted nothing yet
-        monkeypatch.setattr(ids, "_last_rand", 0)
-        previous = clock.use(clock.Clock(wall=lambda: time.time() - 3600))
-        try:
-            with DevServer(port=0, db=db, poll_interval=3600, event_keys=("key",)) as server:
-                second_event = send(server, "t/ids")
-                second_run = Client(server.url).wait_run(second_event, "f")["run_id"]
-        finally:
-            clock.use(previous)
+        behind = clock.SystemClock(wall=lambda: time.time() - 3600)  # a new executor has minted nothing yet
+        with DevServer(port=0, db=db, poll_interval=3600, event_keys=("key",), clock=behind) as server:
+            second_event = send(server, "t/ids")
+            second_run = Client(server.url).wait_run(second_event, "f")["run_id"]
     finally:
         app.server.shutdown()
         app.server.server_close()

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import clock, console
+from . import console
 from .durations import parse_duration
-from .ids import ulid
 from .queue import Item, Kind
 
 DEFAULT_BATCH_TIMEOUT = "60s"
@@ -25,7 +24,7 @@ class Buffers:
 
     def debounce(self, fn: Function, event: dict[str, Any], internal_id: str) -> None:
         assert fn.debounce is not None
-        now = clock.now()
+        now = self.ex.clock.now()
         key = self.ex.key(fn, fn.debounce.get("key"), event) or fn.uuid
         period = parse_duration(fn.debounce.get("period"))
         state_key = f"debounce:{key}"
@@ -50,7 +49,7 @@ class Buffers:
     def _pop(self, item: Item) -> tuple[Any, Function | None]:
         """Take the debounce or batch state a fired item points at."""
         with self.ex.store.tx():
-            state = self.ex.store.kv_get(item.payload["key"], clock.now())
+            state = self.ex.store.kv_get(item.payload["key"], self.ex.clock.now())
             self.ex.store.kv_delete(item.payload["key"])
             self.ex.queue.delete(item)
         return state, self.ex.function(state["fn"]) if state else None
@@ -63,13 +62,13 @@ class Buffers:
 
     def batch_append(self, fn: Function, event: dict[str, Any], internal_id: str) -> None:
         assert fn.batch is not None
-        now = clock.now()
+        now = self.ex.clock.now()
         key = self.ex.key(fn, fn.batch.get("key"), event) or fn.uuid
         state_key = f"batch:{key}"
         with self.ex.store.tx():
             state = self.ex.store.kv_get(state_key, now)
             if state is None:
-                state = {"fn": fn.uuid, "id": ulid(), "events": [], "event_ids": []}
+                state = {"fn": fn.uuid, "id": self.ex.ids.new(), "events": [], "event_ids": []}
                 timeout = parse_duration(fn.batch.get("timeout") or DEFAULT_BATCH_TIMEOUT)
                 self.ex.queue.push(Kind.BATCH, run_id=None, at=now + timeout, job_id=state_key, payload={"key": state_key})
             if internal_id not in state["event_ids"]:

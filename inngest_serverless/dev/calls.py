@@ -1,4 +1,11 @@
-"""The executor's outgoing HTTP: calls to an app (PROTOCOL §7.2), sync pings, step.fetch requests."""
+"""The executor's outgoing requests: calls to an app, sync pings, step.fetch requests.
+
+Calls to an app go through a ``Transport``, which the executor holds: by default ``request``
+(HTTP on a fresh connection), or any callable of the same shape, such as one that hands the
+request to an app's handler in the same process. Sync pings (``ping_app``) and step.fetch
+requests always use HTTP: they reach a URL the dev server was given or a function named, not a
+function's call path.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ import json
 import time
 import urllib.parse
 import zlib
-from typing import Any
+from typing import Any, Protocol
 
 import rfc8785
 
@@ -40,6 +47,18 @@ class Reply:
 
     def json(self) -> Any:
         return payloads.loads(self.body) if self.body else None
+
+
+class Transport(Protocol):
+    """How the executor calls an app: one exchange, answered with a ``Reply`` (never raising).
+
+    ``timeout`` bounds the whole exchange; a body (decoded) over ``max_body`` bytes becomes an
+    error reply. ``request`` is the HTTP one.
+    """
+
+    def __call__(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str], timeout: float, max_body: int | None
+    ) -> Reply: ...
 
 
 def canonical(value: Any) -> bytes:
@@ -164,20 +183,25 @@ def call_app(
     headers: dict[str, str],
     signing_key: str | None,
     timeout: float = CALL_TIMEOUT_SECONDS,
+    transport: Transport = request,
 ) -> Reply:
-    """POST the call body to the app and return its (stream-unwrapped) reply."""
+    """POST the call body to the app and return its (stream-unwrapped) reply.
+
+    The signature carries the machine's time, not the executor's clock: the app checks it
+    against its own clock, which a virtual one would be far from.
+    """
     body = canonical(payload)
     all_headers = {Header.CONTENT_TYPE: CONTENT_TYPE_JSON, **headers}
     if signing_key:
         all_headers[Header.SIGNATURE] = signing.sign(body, signing_key, int(time.time()))
-    reply = request("POST", url, body, all_headers, timeout, max_body=Limit.SDK_RESPONSE)
+    reply = transport("POST", url, body, all_headers, timeout, Limit.SDK_RESPONSE)
     if reply.status == 201 and reply.error is None:
         reply = _unwrap_stream(reply)
     return reply
 
 
 def ping_app(url: str, signing_key: str | None, timeout: float = 10.0) -> Reply:
-    """The dev server's sync ping: ``PUT <url>`` with ``{"url": url}`` (PROTOCOL §6.1)."""
+    """The dev server's sync ping: ``PUT <url>`` with ``{"url": url}``, which asks the app to register."""
     body = json.dumps({"url": url}).encode()
     headers = {Header.CONTENT_TYPE: CONTENT_TYPE_JSON, Header.SERVER_KIND: ServerKind.DEV}
     if signing_key:

@@ -25,12 +25,13 @@ from typing import Any
 
 from inngest_serverless.core.wire import InternalEvent
 
-from . import clock, console, expressions, payloads
+from . import calls, console, expressions, payloads
 from .buffers import Buffers
+from .clock import SystemClock, TimeSource
 from .cron import next_fire
 from .durations import rfc3339
 from .functions import ConfigError, Function
-from .ids import not_before, seeded_ulids, ulid
+from .ids import Ulids, seeded_ulids
 from .pauses import Pauses
 from .queue import CALLS_SDK, Item, Kind, Queue
 from .registry import Registry
@@ -70,12 +71,30 @@ class Options:
 
 
 class Executor:
-    def __init__(self, store: Store, options: Options | None = None) -> None:
+    """The executor on ``store``. ``clock`` tells it the time (a ``SystemClock`` by default; a
+    ``VirtualClock`` in tests) and ``transport`` makes its calls to apps (HTTP by default).
+
+    Two ways to drive it: ``start()`` runs worker threads (the dev server), or the caller drives
+    it in its own thread, with no threads started: ``prepare()`` once, then ``run_due()`` whenever
+    the clock has moved, with ``next_due()`` telling when there will be work again.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        options: Options | None = None,
+        *,
+        clock: TimeSource | None = None,
+        transport: calls.Transport | None = None,
+    ) -> None:
         self.store = store
         self.options = options or Options()
-        self.queue = Queue(store)
-        self.runs = Runs(store)
-        self.registry = Registry(store)
+        self.clock: TimeSource = clock or SystemClock()
+        self.transport: calls.Transport = transport or calls.request
+        self.ids = Ulids(self.clock)
+        self.queue = Queue(store, self.clock)
+        self.runs = Runs(store, self.clock)
+        self.registry = Registry(store, self.clock)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         from .steps import StepRunner  # the op interpreter needs the executor to exist
@@ -87,13 +106,19 @@ class Executor:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> None:
+    def prepare(self) -> None:
+        """Ready the store for work: ids after the stored ones, leases of a previous process
+        recovered, every cron's next tick queued. ``start()`` calls it; a caller that drives the
+        executor with ``run_due()`` calls it once first."""
         for table, column in (("runs", "id"), ("events", "internal_id")):
             row = self.store.one(f"SELECT MAX({column}) FROM {table}")
             if row is not None and row[0]:
-                not_before(str(row[0]))
+                self.ids.not_before(str(row[0]))
         self.queue.recover()
         self._sync_crons()
+
+    def start(self) -> None:
+        self.prepare()
         for index in range(self.options.workers):
             thread = threading.Thread(target=self._work, name=f"executor-{index}", daemon=True)
             thread.start()
@@ -121,16 +146,40 @@ class Executor:
                 log.exception("queue claim failed")
                 time.sleep(0.1)
                 continue
-            try:
-                self._process(item)
-            except Exception as exc:
-                if self._stopping.is_set():
-                    return  # its lease is recovered on the next start
-                log.exception("queue item %s (%s) failed", item.id, item.kind)
-                self._process_failed(item, exc)
-            finally:
-                with contextlib.suppress(Exception):
-                    self.queue.release(item)
+            self._handle(item)
+
+    def _handle(self, item: Item) -> None:
+        """Process one leased item; an exception becomes a bounded outcome, never a lost item."""
+        try:
+            self._process(item)
+        except Exception as exc:
+            if self._stopping.is_set():
+                return  # its lease is recovered on the next start
+            log.exception("queue item %s (%s) failed", item.id, item.kind)
+            self._process_failed(item, exc)
+        finally:
+            with contextlib.suppress(Exception):
+                self.queue.release(item)
+
+    def run_due(self, now: float | None = None) -> int:
+        """Process, in the calling thread, every queue item due at ``now`` (the clock's time by
+        default), including those that fall due at once as a result; returns how many.
+
+        Items due later (a sleep, a retry's backoff, a throttled start) stay queued: move the
+        clock to ``next_due()`` and call again.
+        """
+        count = 0
+        while True:
+            at = self.clock.now() if now is None else max(now, self.clock.now())
+            item = self.queue.claim(at)
+            if item is None:
+                return count
+            self._handle(item)
+            count += 1
+
+    def next_due(self) -> float | None:
+        """When the earliest queued item is due (None when nothing is queued)."""
+        return self.queue.earliest()
 
     def _process(self, item: Item) -> None:
         if item.kind in CALLS_SDK:
@@ -150,7 +199,7 @@ class Executor:
         attempts = int(item.payload.get("max_attempts") or 1) if item.kind in CALLS_SDK else LOCAL_ATTEMPTS
         try:
             if item.attempt + 1 < attempts:
-                self.queue.reschedule(item, clock.now() + self.backoff(item.attempt), item.attempt + 1)
+                self.queue.reschedule(item, self.clock.now() + self.backoff(item.attempt), item.attempt + 1)
                 return
             self.queue.delete(item)
         except Exception:
@@ -170,7 +219,7 @@ class Executor:
         self.store.run_sql(
             "UPDATE runs SET status=?, ended_at=?, error=? WHERE id=? AND status=?",
             Status.FAILED,
-            clock.now(),
+            self.clock.now(),
             dumps(error),
             run_id,
             Status.RUNNING,
@@ -259,7 +308,7 @@ class Executor:
 
     def _store_event(self, event: dict[str, Any], internal_id: str | None = None) -> tuple[str, bool]:
         """Store an event under a new (or the seeded) internal id; False when that id was stored already."""
-        internal_id = internal_id or ulid()
+        internal_id = internal_id or self.ids.new()
         if not event.get("id"):
             event["id"] = internal_id
         inserted = self.store.run_sql(
@@ -267,7 +316,7 @@ class Executor:
             internal_id,
             event["name"],
             dumps(event),
-            clock.now(),
+            self.clock.now(),
         )
         return internal_id, inserted == 1
 
@@ -298,7 +347,7 @@ class Executor:
             raise EventError("event ts must be a number of milliseconds")
         if ts and not _TS_MIN_MS <= ts <= _TS_MAX_MS:
             raise EventError("event ts must lie between 1980 and 2100")
-        event["ts"] = int(ts) if ts else int(clock.now() * 1000)
+        event["ts"] = int(ts) if ts else int(self.clock.now() * 1000)
         if raw.get("id"):
             event["id"] = str(raw["id"])
         if raw.get("v"):
@@ -385,7 +434,7 @@ class Executor:
         self.cancel(run.id, reason="timeout")
 
     def _sync_crons(self) -> None:
-        now = clock.now()
+        now = self.clock.now()
         for fn in self.functions():
             for expression in fn.crons:
                 self._push_cron(fn, expression, now)
@@ -411,7 +460,7 @@ class Executor:
             return  # the function changed: its new version runs its own loop
         tick = float(item.payload["tick"])
         scheduled = rfc3339(tick)
-        fire_at = clock.now()  # this item fires at the tick (or late, after downtime: no catch-up)
+        fire_at = self.clock.now()  # this item fires at the tick (or late, after downtime: no catch-up)
         jitter = fn.cron_jitter.get(expression, 0.0)
         if jitter:  # deterministic per tick, between 1 s and the jitter (§7)
             seed = int(hashlib.sha256(f"{fn.uuid}:{expression}:{tick}".encode()).hexdigest()[:8], 16)
@@ -434,7 +483,7 @@ class Executor:
         return self.finalize(run_id, Status.CANCELLED, reason=reason)
 
     def finalize(self, run_id: str, status: str, *, output: Any = None, error: Any = None, reason: str | None = None) -> bool:
-        now = clock.now()
+        now = self.clock.now()
         with self.store.tx() as conn:
             updated = conn.execute(
                 "UPDATE runs SET status=?, ended_at=?, output=?, error=? WHERE id=? AND status=?",

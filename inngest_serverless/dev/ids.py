@@ -8,41 +8,44 @@ import os
 import threading
 import uuid
 
-from . import clock
+from .clock import TimeSource
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_lock = threading.Lock()
-_last_ms = 0
-_last_rand = 0
 
 
-def ulid(at_ms: int | None = None) -> str:
-    """A monotonic ULID: later calls always sort after earlier ones, and after ``not_before``."""
-    global _last_ms, _last_rand
-    with _lock:
-        ms = int(clock.now() * 1000) if at_ms is None else at_ms
-        if ms <= _last_ms:
-            ms = _last_ms
-            rand = _last_rand + 1
-        else:
-            rand = int.from_bytes(os.urandom(10), "big") >> 1  # leave room to increment
-        _last_ms, _last_rand = ms, rand
-    return _encode(ms, rand)
+class Ulids:
+    """Monotonic ULIDs on an executor's clock: later ids always sort after earlier ones."""
 
+    def __init__(self, clock: TimeSource) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last_ms = 0
+        self._last_rand = 0
 
-def not_before(value: str) -> None:
-    """Mint every later ULID after ``value`` (a stored run id): a restart with the machine clock
-    behind must not hand out ids that sort before the ones already stored."""
-    global _last_ms, _last_rand
-    if not is_ulid(value):
-        return
-    number = 0
-    for char in value.upper():
-        number = number * 32 + _CROCKFORD.index(char)
-    ms, rand = number >> 80, number & ((1 << 80) - 1)
-    with _lock:
-        if (ms, rand) > (_last_ms, _last_rand):
-            _last_ms, _last_rand = ms, rand
+    def new(self, at_ms: int | None = None) -> str:
+        """A new ULID, at the clock's time unless ``at_ms`` is given (never before the last one)."""
+        with self._lock:
+            ms = int(self._clock.now() * 1000) if at_ms is None else at_ms
+            if ms <= self._last_ms:
+                ms = self._last_ms
+                rand = self._last_rand + 1
+            else:
+                rand = int.from_bytes(os.urandom(10), "big") >> 1  # leave room to increment
+            self._last_ms, self._last_rand = ms, rand
+        return _encode(ms, rand)
+
+    def not_before(self, value: str) -> None:
+        """Mint every later ULID after ``value`` (a stored run id): a restart with the machine clock
+        behind must not hand out ids that sort before the ones already stored."""
+        if not is_ulid(value):
+            return
+        number = 0
+        for char in value.upper():
+            number = number * 32 + _CROCKFORD.index(char)
+        ms, rand = number >> 80, number & ((1 << 80) - 1)
+        with self._lock:
+            if (ms, rand) > (self._last_ms, self._last_rand):
+                self._last_ms, self._last_rand = ms, rand
 
 
 def _encode(ms: int, rand: int) -> str:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
 from inngest_serverless.core.wire import InternalEvent, Limit, Opcode
 
-from . import clock, expressions, payloads
+from . import expressions, payloads
 from .durations import MAX_SLEEP_SECONDS, YEAR_SECONDS, DurationError, wake_time
 from .ids import stable_uuid
 from .queue import Item, Kind
@@ -31,6 +30,7 @@ class Pauses:
         self.store = runner.store
         self.runs = runner.runs
         self.queue = runner.queue
+        self.clock = runner.clock
 
     # ------------------------------------------------------------------ creating pauses (§3.2)
 
@@ -144,7 +144,7 @@ class Pauses:
                 return 400, f"cannot checkpoint opcode {op.get('op')!r}"
             if payloads.encoded_size(op.get("data")) > Limit.STEP_OUTPUT:
                 return 413, "step output is over the 4 MiB limit"
-        now = time.time()
+        now = self.clock.now()
         with self.store.tx():
             for op in ops:
                 if opcode(op) == Opcode.STEP_RUN:
@@ -174,7 +174,7 @@ class Pauses:
     # ------------------------------------------------------------------ pauses (§3.2 waits, §5.1 cancel-on)
 
     def match_pauses(self, event: dict[str, Any], internal_id: str) -> None:
-        now = clock.now()
+        now = self.clock.now()
         rows = self.store.all(
             "SELECT * FROM pauses WHERE event=? AND kind IN ('wait','invoke','cancel') AND expires>?",
             event["name"],
@@ -229,7 +229,9 @@ class Pauses:
 
     def signal(self, name: str, data: Any) -> str | None:
         """Resume the run waiting for signal ``name``; returns its run id, or None if nobody waits."""
-        row = self.store.one("SELECT id, run_id FROM pauses WHERE kind='signal' AND event=? AND expires>?", name, clock.now())
+        row = self.store.one(
+            "SELECT id, run_id FROM pauses WHERE kind='signal' AND event=? AND expires>?", name, self.clock.now()
+        )
         if row is None or not self.resume(row["id"], {"data": {"signal": name, "data": data}}):
             return None
         return str(row["run_id"])

@@ -11,7 +11,7 @@ import json
 import threading
 from typing import Any
 
-from . import clock
+from .clock import TimeSource
 from .store import Store, dumps
 
 
@@ -54,8 +54,9 @@ def gcra(tat: float | None, now: float, limit: int, period: float, burst: int) -
 
 
 class Queue:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, clock: TimeSource) -> None:
         self.store = store
+        self.clock = clock
         self.cond = threading.Condition()
         self.generation = 0
         self.inflight: dict[str, int] = {}
@@ -122,8 +123,10 @@ class Queue:
             self.throttle_tat[key] = tat
         return True
 
-    def claim(self) -> Item | None:
-        now = clock.now()
+    def claim(self, now: float | None = None) -> Item | None:
+        """Lease the first admissible item due at ``now`` (the clock's time by default)."""
+        if now is None:
+            now = self.clock.now()
         with self.store.tx() as conn:
             rows = conn.execute(
                 "SELECT id, job_id, run_id, kind, at, attempt, payload FROM queue "
@@ -153,9 +156,14 @@ class Queue:
         row = self.store.one("SELECT MIN(at) FROM queue WHERE leased=0 AND at>?", after)
         return None if row is None or row[0] is None else float(row[0])
 
+    def earliest(self) -> float | None:
+        """When the earliest item not being worked on is due (None when the queue is empty)."""
+        row = self.store.one("SELECT MIN(at) FROM queue WHERE leased=0")
+        return None if row is None or row[0] is None else float(row[0])
+
     def wait(self, generation: int, max_wait: float) -> None:
         """Sleep until something is enqueued or the next item falls due (at most ``max_wait``)."""
-        now = clock.now()
+        now = self.clock.now()
         # Items already due but not claimed are blocked by a limit: a release will notify.
         due = self.next_due(now)
         timeout = max_wait if due is None else min(max_wait, max(due - now, 0.001))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from typing import Any
 
+from .clock import TimeSource
 from .functions import ConfigError, Function
 from .ids import stable_uuid
 from .store import Store, dumps
@@ -15,8 +15,9 @@ from .store import Store, dumps
 class Registry:
     """The functions the executor knows, cached in memory and kept in SQLite."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, clock: TimeSource) -> None:
         self.store = store
+        self.clock = clock
         self._functions: dict[str, Function] = {}
         self.load()
 
@@ -82,7 +83,7 @@ class Registry:
         with self.store.tx() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO apps(name, url, sdk, framework, checksum, error, updated_at) VALUES(?,?,?,?,?,NULL,?)",
-                (app, url, fields.get("sdk"), fields.get("framework"), checksum, time.time()),
+                (app, url, fields.get("sdk"), fields.get("framework"), checksum, self.clock.now()),
             )
             keep = [fn.uuid for fn in parsed]
             marks = ",".join("?" * len(keep)) or "''"
@@ -99,7 +100,9 @@ class Registry:
     def record_sync(self, url: str, error: str | None) -> None:
         """Remember how the last sync of the app at ``url`` went (None: it synced), for the dashboard."""
         if url:
-            self.store.run_sql("INSERT OR REPLACE INTO sdk_urls(url, error, polled_at) VALUES(?,?,?)", url, error, time.time())
+            self.store.run_sql(
+                "INSERT OR REPLACE INTO sdk_urls(url, error, polled_at) VALUES(?,?,?)", url, error, self.clock.now()
+            )
 
     def _url_of(self, app: str) -> str | None:
         row = self.store.one("SELECT url FROM apps WHERE name=?", app)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-import time
 from typing import Any
 
+from .clock import TimeSource
 from .durations import rfc3339_ms
 from .store import Store, dumps
 
@@ -111,8 +111,9 @@ DEV_ENVIRONMENT_ID = "00000000-0000-0000-0000-000000000000"
 class Runs:
     """Run rows, steps and history, on the shared store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, clock: TimeSource) -> None:
         self.store = store
+        self.clock = clock
 
     def get(self, run_id: str) -> Run | None:
         row = self.store.one("SELECT * FROM runs WHERE id=?", run_id)
@@ -183,7 +184,7 @@ class Runs:
         attempt: int | None = None,
         detail: Any = None,
     ) -> None:
-        now = time.time()
+        now = self.clock.now()
         self.store.run_sql(
             "INSERT INTO history(run_id, kind, step_id, name, started, ended, attempt, detail) VALUES(?,?,?,?,?,?,?,?)",
             run_id,
@@ -200,7 +201,7 @@ class Runs:
         """Close the open timeline entry of a sleep, wait or invoke."""
         self.store.run_sql(
             "UPDATE history SET ended=?, detail=COALESCE(?, detail) WHERE run_id=? AND step_id=? AND ended IS NULL",
-            time.time(),
+            self.clock.now(),
             None if detail is None else dumps(detail),
             run_id,
             step_id,

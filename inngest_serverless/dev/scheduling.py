@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from inngest_serverless.core.wire import InternalEvent
 
-from . import clock, console, expressions
+from . import console, expressions
 from .durations import parse_duration
-from .ids import stable_uuid, ulid
+from .ids import stable_uuid
 from .queue import Kind, gcra
 from .runs import Run, Status
 
@@ -44,7 +44,7 @@ class Scheduler:
         at: float | None = None,
     ) -> str | None:
         """Create a run (or hand the event to debounce), honouring flow control. Returns the run id."""
-        now = clock.now()
+        now = self.ex.clock.now()
         first = events[0]
         event_vars = {"event": expressions.event_map(first)}
         invoked = first["name"] == InternalEvent.FUNCTION_INVOKED
@@ -61,7 +61,7 @@ class Scheduler:
             console.event(first, event_ids[0], f"held by {fn.slug}'s debounce: its run starts {period} after the last such event")
             return None
         idem_key = f"idem:{fn.uuid}:{idempotency}"
-        run_id = ulid()
+        run_id = self.ex.ids.new()
         existing = self.ex.store.kv_claim(idem_key, run_id, now + IDEMPOTENCY_SECONDS, now)
         if existing is not None:
             earlier = str(existing).lstrip("-")

@@ -9,6 +9,7 @@ from typing import Any
 
 from . import calls, console
 from .api import APIServer
+from .clock import TimeSource
 from .executor import Executor, Options
 from .store import Store
 
@@ -29,12 +30,13 @@ class DevServer:
         db: str = DEFAULT_DB,
         sdk_urls: list[str] | tuple[str, ...] = (),
         options: Options | None = None,
+        clock: TimeSource | None = None,
         **option_fields: Any,
     ) -> None:
         self.options = options or Options(**option_fields)
         self.store = Store(db)
         try:
-            self.executor = Executor(self.store, self.options)
+            self.executor = Executor(self.store, self.options, clock=clock)
             self.api = APIServer(self.executor, host, port)
         except BaseException:
             self.store.close()  # and its lock: the port may be free on the next try

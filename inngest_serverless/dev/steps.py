@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from inngest_serverless.core.wire import DISCOVERY_STEP_ID, Header, Limit, Opcode, Query
 
-from . import calls, clock, payloads
+from . import calls, payloads
 from .durations import MAX_SLEEP_SECONDS, DurationError, retry_after, wake_time
-from .ids import ulid
 from .queue import Item, Kind
 from .runs import Run, Status
 from .store import dumps
@@ -111,6 +110,8 @@ class StepRunner:
         self.store = executor.store
         self.runs = executor.runs
         self.queue = executor.queue
+        self.clock = executor.clock
+        self.ids = executor.ids
         # Request ids of the calls this process is making now. A checkpoint names its call's id:
         # one from a call made before a restart (or given up on) is refused (pauses.checkpoint).
         self.calls_in_flight: set[str] = set()
@@ -137,7 +138,7 @@ class StepRunner:
                     return
                 item.payload["woke"] = True
                 self.store.run_sql("UPDATE queue SET payload=? WHERE id=?", dumps(item.payload), item.id)
-        now = clock.now()
+        now = self.clock.now()
         if self.runs.step_count(run.id) >= Limit.STEPS_PER_RUN:
             message = f"The function run exceeded the step limit of {Limit.STEPS_PER_RUN} steps."
             ex.finalize(run.id, Status.FAILED, error={"name": "InngestErrFunctionOverflowed", "message": message})
@@ -178,7 +179,7 @@ class StepRunner:
                 self._handle_ops(item, run, fn, ops, reply, side_results)
             else:
                 output = parse_output(reply.body)
-                now = clock.now()
+                now = self.clock.now()
                 self.runs.log(
                     run.id,
                     "FunctionReturned",
@@ -196,7 +197,7 @@ class StepRunner:
         current = stack.index(outgoing) + 1 if outgoing in stack else 0
         step_id = edge.get("gen") or DISCOVERY_STEP_ID
         job_id = item.job_id or f"item-{item.id}"
-        request_id = ulid()
+        request_id = self.ids.new()
         ctx: dict[str, Any] = {
             "fn_id": fn.uuid,
             "run_id": run.id,
@@ -232,7 +233,9 @@ class StepRunner:
         url = calls.with_query(fn.url, **{Query.STEP_ID: step_id})
         self.calls_in_flight.add(request_id)
         try:
-            return calls.call_app(url, body, headers, self.ex.options.signing_key, self.ex.options.call_timeout)
+            return calls.call_app(
+                url, body, headers, self.ex.options.signing_key, self.ex.options.call_timeout, self.ex.transport
+            )
         finally:
             self.calls_in_flight.discard(request_id)
 
@@ -270,7 +273,7 @@ class StepRunner:
         step: dict[str, Any] | None = None,
     ) -> bool:
         """Retry the same item with backoff, or (attempts spent / no-retry) fail. True when retried."""
-        now = clock.now()
+        now = self.clock.now()
         max_attempts = int(item.payload.get("max_attempts") or 1)
         no_retry = bool(reply and reply.no_retry)
         started = now - (reply.seconds if reply else 0.0)
@@ -329,7 +332,7 @@ class StepRunner:
                 if not error.get("noRetry") and self._retry_or_fail(item, run, error, reply, kind="StepError", step=op):
                     return
                 op["op"] = Opcode.STEP_FAILED.value
-        now = clock.now()
+        now = self.clock.now()
         outgoing = (item.payload.get("edge") or {}).get("outgoing") or ""
         invocations: list[dict[str, Any]] = []
         complete: tuple[Any] | None = None
@@ -405,7 +408,7 @@ class StepRunner:
                             step_id=op_id,
                             name=op_name(op),
                             started=started,
-                            ended=clock.now(),
+                            ended=self.clock.now(),
                             attempt=item.attempt,
                             detail=value,
                         )
@@ -450,7 +453,7 @@ class StepRunner:
     def _push_discovery(self, run: Run, fn: Function, outgoing: str, job_id: str, kind: str = Kind.EDGE) -> None:
         edge = {"outgoing": outgoing, "incoming": "step"}
         self.queue.push(
-            kind, run_id=run.id, at=clock.now(), score=run.score, job_id=job_id, payload=self.ex.item_payload(fn, run, edge)
+            kind, run_id=run.id, at=self.clock.now(), score=run.score, job_id=job_id, payload=self.ex.item_payload(fn, run, edge)
         )
 
     def _sleep(self, run: Run, fn: Function, op: dict[str, Any], now: float) -> None:

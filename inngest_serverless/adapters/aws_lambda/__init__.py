@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._host import core_handler, error_response
 from ._events import ACCEPTED, SHAPES, EventShape, EventShapeError, LambdaReply, infer
-from ._keys import PARAMETER_ENV, SECRET_ENV, AwsKeySource, KeySourceError, aws_keys
+from ._keys import PARAMETER_ENV, SECRET_ENV, AwsKeys, AwsKeySource, KeySourceError, aws_keys
 
 if TYPE_CHECKING:
     from ...core.client import Inngest
@@ -38,6 +38,7 @@ __all__ = [
     "SECRET_ENV",
     "SHAPES",
     "AwsKeySource",
+    "AwsKeys",
     "EventShape",
     "EventShapeError",
     "KeySourceError",

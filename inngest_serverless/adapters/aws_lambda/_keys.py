@@ -15,7 +15,7 @@ import dataclasses
 import json
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from inngest_serverless.core.wire import Env
 
@@ -34,6 +34,15 @@ _FIELDS = {
     Env.SIGNING_KEY_FALLBACK: "signing_key_fallback",
     Env.EVENT_KEY: "event_key",
 }
+
+
+class AwsKeys(TypedDict, total=False):
+    """What :func:`aws_keys` returns: ``Inngest()`` arguments, so ``Inngest(app_id=..., **aws_keys())``
+    type-checks (each key is present only when the secret or parameter holds it)."""
+
+    signing_key: str
+    signing_key_fallback: str
+    event_key: str
 
 
 class KeySourceError(RuntimeError):
@@ -63,7 +72,7 @@ class AwsKeySource:
     def description(self) -> str:
         return f"Secrets Manager secret {self.secret!r}" if self.secret else f"SSM parameter {self.parameter!r}"
 
-    def fetch(self) -> dict[str, str]:
+    def fetch(self) -> AwsKeys:
         """The keys as ``Inngest()`` arguments (``signing_key`` and, if present, the others)."""
         try:
             from aws_lambda_powertools.utilities import parameters
@@ -79,17 +88,18 @@ class AwsKeySource:
             raise KeySourceError(f"could not read the {self.description}: {type(err).__name__}") from None
         return self._parse(raw)
 
-    def _parse(self, raw: object) -> dict[str, str]:
+    def _parse(self, raw: object) -> AwsKeys:
         text = (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw or "")).strip()
         if text.startswith("{"):
             try:
                 data = json.loads(text)
             except ValueError:
                 raise KeySourceError(f"the {self.description} looks like JSON but does not parse") from None
-            keys = {arg: str(data[name]).strip() for name, arg in _FIELDS.items()
-                    if isinstance(data, dict) and data.get(name)}
+            # _FIELDS' values are AwsKeys' keys, which a comprehension cannot show the type checker.
+            keys = cast(AwsKeys, {arg: str(data[name]).strip() for name, arg in _FIELDS.items()
+                                  if isinstance(data, dict) and data.get(name)})
         else:
-            keys = {"signing_key": text} if text else {}
+            keys = AwsKeys(signing_key=text) if text else AwsKeys()
         if not keys.get("signing_key"):
             raise KeySourceError(
                 f"the {self.description} holds no signing key (a plain key, or JSON with {Env.SIGNING_KEY})")
@@ -113,10 +123,10 @@ class AwsKeySource:
 
 
 def aws_keys(secret: str | None = None, parameter: str | None = None,
-             max_age: int = DEFAULT_MAX_AGE) -> dict[str, str]:
+             max_age: int = DEFAULT_MAX_AGE) -> AwsKeys:
     """Keys for ``Inngest(app_id=..., **aws_keys())``, from the named secret/parameter or the environment.
 
     Returns ``{}`` when no location is configured, so the same code runs locally in dev mode.
     """
     source = AwsKeySource.resolve(secret, parameter, max_age)
-    return source.fetch() if source else {}
+    return source.fetch() if source else AwsKeys()

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from inngest_serverless.core.wire import InternalEvent
 
 from ..executor import EventError
-from ..ids import ulid
 from ..runs import ENDED
 from .read import NotFound, runs_of_events
 
@@ -90,7 +89,7 @@ def rerun(ex: Executor, run_id: str) -> dict[str, Any]:
         if isinstance(internal, dict):
             internal.pop("correlation_id", None)
     with ex.store.tx():
-        new_id = ex.schedule(fn, events, list(old.event_ids), f"rerun:{ulid()}", debounced=True)
+        new_id = ex.schedule(fn, events, list(old.event_ids), f"rerun:{ex.ids.new()}", debounced=True)
         new = ex.runs.get(new_id) if new_id else None
         if new is None:
             raise Refused(409, f"{fn.slug} did not start a run (its singleton run may still be running)")

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PUBLIC: dict[str, set[str]] = {
     "inngest_serverless": {
-        "AsyncContext", "AsyncStep", "Batch", "Cancel", "Checkpoint", "Concurrency", "Context", "ContextSync",
+        "Batch", "Cancel", "Checkpoint", "Concurrency", "Context", "ContextSync",
         "Debounce", "Event", "Function", "Handler", "Inngest", "Middleware", "MiddlewareSync",
         "NonRetriableError", "ParallelMode", "Priority", "RateLimit", "Request", "Response", "RetryAfterError",
         "SendEventsResult", "Singleton", "Step", "StepError", "StepSync", "Throttle", "Timeouts",

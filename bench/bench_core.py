@@ -135,7 +135,7 @@ SIGNING_KEY = "signkey-prod-" + "5e" * 32
 
 
 def signature(body: bytes) -> str:
-    """``X-Inngest-Signature`` as the server sends it (PROTOCOL §4.2), over a body already in JCS form."""
+    """``X-Inngest-Signature`` as the server sends it, over a body already in JCS form."""
     ts = str(int(time.time()))
     mac = hmac.new(SIGNING_KEY.removeprefix("signkey-prod-").encode(), body + ts.encode(), hashlib.sha256)
     return f"t={ts}&s={mac.hexdigest()}"

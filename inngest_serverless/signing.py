@@ -1,5 +1,5 @@
 """Request signatures, for code that talks to an app or the Inngest API without the SDK's handler:
-proxies, tests, custom transports (PROTOCOL §4).
+proxies, tests, custom transports.
 
     header = sign(body, signing_key)                     # X-Inngest-Signature for ``body``
     verify(body, header, signing_key)                    # raises SignatureError if it does not match

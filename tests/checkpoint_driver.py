@@ -1,7 +1,7 @@
 """Plays the executor for checkpointing tests: a fake API that stores posted steps, and a call loop.
 
 The fake API answers ``POST /v1/checkpoint/{runID}/async`` the way the
-server does (PROTOCOL §14, EXECUTOR §9.2): it saves each posted ``StepRun``
+server does: it saves each posted ``StepRun``
 as ``{"data": ...}`` in the run's state, which the next call carries.
 """
 

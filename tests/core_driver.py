@@ -13,7 +13,7 @@ URL = "http://app.test/api/inngest"
 
 
 def h(step_id: str) -> str:
-    """Hashed step ID (PROTOCOL §8.1)."""
+    """Hashed step ID: the SHA-1 of its ID, ``:n`` appended for the n-th repeat."""
     return hashlib.sha1(step_id.encode()).hexdigest()
 
 

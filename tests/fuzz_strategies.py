@@ -47,7 +47,7 @@ memo_values = st.one_of(
 
 @st.composite
 def call_bodies(draw: st.DrawFn) -> dict[str, Any]:
-    """A call body as the server sends it (PROTOCOL §7.2), with memos for the fuzzed steps."""
+    """A call body as the server sends it with memos for the fuzzed steps."""
     event = {"name": draw(st.sampled_from(["fuzz/steps", "fuzz/echo", "inngest/scheduled.timer", ""])),
              "data": {"x": draw(json_values), "id": draw(st.integers(0, 3))},
              "id": draw(st.text(max_size=6)), "ts": draw(st.integers(0, 2**42)), "user": {}}

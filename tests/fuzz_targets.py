@@ -3,7 +3,7 @@
 Shared by the hypothesis suites (tests/test_fuzz_*.py) and the coverage-guided
 run (bench/fuzz_atheris.py): the fuzzed apps (dev mode, dev mode with a key,
 cloud mode with a primary and a fallback key), the requests they expect, and
-:func:`check_reply`, which states the invariants of issue 5:
+:func:`check_reply`, which states the invariants every reply keeps:
 
 * the handler never raises;
 * every reply carries ``X-Inngest-SDK`` and an explicit ``X-Inngest-No-Retry``;
@@ -122,7 +122,7 @@ def build_client(mode: str, api_url: str) -> Inngest:
 
 
 class _Routes(dict[tuple[str, str], Any]):
-    """Exact routes, plus empty large-payload state (PROTOCOL §7.3) for any run ID."""
+    """Exact routes, plus empty large-payload state (for ``use_api``) for any run ID."""
 
     def get(self, key: tuple[str, str], default: Any = None) -> Any:
         method, path = key
@@ -173,7 +173,7 @@ def serve_raw(handler_class: Any, raw: bytes) -> tuple[int, dict[str, str], byte
 
 
 def canonical(body: bytes) -> bytes:
-    """JCS form (PROTOCOL §4.2 step 6), written here independently of the SDK."""
+    """JCS form (what the server signs), written here independently of the SDK."""
     if not body.strip():
         return b""
     try:
@@ -283,7 +283,7 @@ def check_reply(handler: Handler, request: Request, response: Response, *, exact
     headers = {k.lower(): v for k, v in response.headers.items()}
     if headers.get("x-inngest-sdk") != SDK_HEADER:
         fail("reply lacks X-Inngest-SDK")
-    if response.status == 201:  # keep-alive stream (PROTOCOL §12): judge the wrapped reply
+    if response.status == 201:  # keep-alive stream: judge the wrapped reply
         try:
             wrapped = json.loads(body)
             status, inner, inner_headers = wrapped["status"], wrapped["body"], wrapped["headers"]

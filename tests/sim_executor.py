@@ -4,7 +4,7 @@ Host-neutral: it only needs ``call(method, url, headers, body) -> (status,
 headers, body)``, so the same driver runs against an app in-process, behind
 Lambda's runtime emulator, serverless-offline, a WSGI server... It signs
 requests the way the server does (HMAC-SHA256 over the JCS body and the
-timestamp, written here from PROTOCOL §4, not borrowed from the SDK),
+timestamp, written here from the protocol, not borrowed from the SDK),
 checks the SDK's response signatures, and plays runs to completion the way
 the executor does: memoised steps, a growing stack, planned steps targeted
 by ``stepId``, retries counted by ``ctx.attempt``.
@@ -107,7 +107,7 @@ class SimExecutor:
         self.seen_statuses.append(status)
         if SDK_HEADER not in lowered:
             raise ProtocolError(f"{method} answered {status} without {SDK_HEADER}: {out[:300]!r}")
-        if status == 201:  # a keep-alive stream (PROTOCOL §12): spaces, then the real reply wrapped
+        if status == 201:  # a keep-alive stream: spaces, then the real reply wrapped
             return self._unwrap(lowered, out)
         return status, lowered, out
 

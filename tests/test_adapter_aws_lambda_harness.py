@@ -1,4 +1,4 @@
-"""lambda_adapter inside Lambda's real runtime code (HARNESSES.md), driven by the simulated executor:
+"""lambda_adapter inside Lambda's real runtime code, driven by the simulated executor:
 
 * the Runtime Interface Emulator running the handler under awslambdaric, for every event shape
   and every captured event;

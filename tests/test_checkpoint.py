@@ -1,4 +1,4 @@
-"""Checkpointing (PROTOCOL §14): consecutive step.runs in one invocation, posted to the checkpoint API."""
+"""Checkpointing: consecutive step.runs in one invocation, posted to the checkpoint API."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Calls (PROTOCOL §7 to §11): replay, every opcode the step API produces, statuses and headers."""
+"""Calls: replay, every opcode the step API produces, statuses and headers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""client.send_sync and send over real HTTP (PROTOCOL §13)."""
+"""client.send_sync and send over real HTTP."""
 
 from __future__ import annotations
 

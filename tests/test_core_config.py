@@ -1,4 +1,4 @@
-"""Function options serialised exactly as PROTOCOL §6.4 says, validated at definition time; env config (§2)."""
+"""Function options serialised exactly as the server reads them, validated at definition time; env config."""
 
 from __future__ import annotations
 

@@ -69,7 +69,7 @@ def test_output_type_of_plain_cases() -> None:
     ({"data": None}, None),
     ({"data": 3, "error": None}, 3),
     ({"error": None}, None),
-    ({}, {}),  # not the {data?, error?} shape: the value itself (PROTOCOL §8.3)
+    ({}, {}),  # not the {data?, error?} shape: the value itself
     ({"data": 1, "extra": 2}, {"data": 1, "extra": 2}),
     ({"name": "e", "data": {"x": 1}}, {"name": "e", "data": {"x": 1}}),  # a bare event
     (None, None),

@@ -1,4 +1,4 @@
-"""PROTOCOL §4 and §8.1 vectors: signatures, bearer tokens, event-key hash, step-ID hashes."""
+"""Protocol vectors: signatures, bearer tokens, event-key hash, step-ID hashes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GET introspection, PUT sync (out-of-band and in-band), trust probe, and bad input (PROTOCOL §5, §6, §11)."""
+"""GET introspection, PUT sync (out-of-band and in-band), trust probe, and bad input."""
 
 from __future__ import annotations
 

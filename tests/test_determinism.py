@@ -1,4 +1,4 @@
-"""Code changed under a running run (PROTOCOL §8.2 step 4, issue 5).
+"""Code changed under a running run.
 
 When a discovery call meets new work while memoized steps of the run were never
 reached, the code no longer matches the run's history: the call fails with

@@ -1,7 +1,7 @@
 """Executor semantics at the wire, against a scripted app that answers exactly what a test says.
 
 The scripted app speaks the protocol by hand (status, headers, opcodes), so each test pins one
-server behaviour from EXECUTOR.md: retries and their headers, StepFailed, non-SDK replies, the
+server behaviour: retries and their headers, StepFailed, non-SDK replies, the
 event API's validation, state endpoints, timeouts, invoke errors.
 """
 

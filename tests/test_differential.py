@@ -7,8 +7,8 @@ planned steps targeted by ``stepId``, ``disable_immediate_execution``, step
 errors and retries with ``ctx.attempt``/``ctx.max_attempts``, sleeps, waits,
 invokes, parallel groups. Every reply must agree once normalised (what two
 correct SDKs may legitimately spell differently is listed in
-differential/executor.py). Where we differ on purpose, the test names the
-PROTOCOL.md section that says why and asserts the documented difference.
+differential/executor.py). Where we differ on purpose, the test says why in its
+docstring and asserts the difference.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def test_serial_steps_replay_and_repeated_ids(both: list[Sdk]) -> None:
     assert run.outcome == "completed"
     assert run.result == {"a": {"n": 7}, "b": 8, "c": [8, "again"]}
     assert transcript(run) == [("step", 0, ["StepRun"])] * 3 + [("step", 0, ["done"])]
-    # The repeat of "second step" is hashed as "second step:1" and carries its index (§8.1).
+    # The repeat of "second step" is hashed as "second step:1" and carries its index.
     third = run.turns[2].seen["inngest-serverless"].body["ops"][0]
     assert third["id"] == hashed("second step:1") and third["userland"] == {"id": "second step", "index": 1}
     assert set(run.steps) == {hashed("first step"), hashed("second step"), hashed("second step:1")}
@@ -89,8 +89,8 @@ def test_sleep_is_reported_then_replayed_as_null(both: list[Sdk]) -> None:
     assert run.result == "woke"
     assert transcript(run) == [("step", 0, ["Sleep"]), ("step", 0, ["StepRun"]), ("step", 0, ["done"])]
     sleep = run.turns[0].seen["inngest-py"].body["ops"][0]
-    assert abs(sleep["sleep_s"] - 90) < 5  # both mean "wake in 90 s", one as "90s", one as a date (§10)
-    assert run.steps[hashed("nap")] is None  # Sleep memo shape (§8.3)
+    assert abs(sleep["sleep_s"] - 90) < 5  # both mean "wake in 90 s", one as "90s", one as a date
+    assert run.steps[hashed("nap")] is None  # a sleep is memoized as null
 
 
 @pytest.mark.parametrize("matched", [True, False], ids=["event-arrives", "timeout"])
@@ -101,7 +101,7 @@ def test_wait_for_event_hit_and_timeout(both: list[Sdk], matched: bool) -> None:
     assert first["op"] == "WaitForEvent" and first["event"] == "diff/paid"
     assert first["opts"] == {"if": "event.data.n == async.data.n"}
     assert abs(first["timeout_s"] - 3600) < 1
-    # The memo is the bare event (it has a "data" key of its own, §8.3), or null on timeout.
+    # The memo is the bare event (it has a "data" key of its own), or null on timeout.
     expected = {"timed_out": False, "name": "diff/paid", "data": {"n": 7}} if matched else {"timed_out": True}
     assert run.result == expected
 
@@ -132,7 +132,7 @@ def test_parallel_plans_then_targets_each_step_then_plans_after_the_group(both: 
         ("step", 0, ["StepPlanned", "StepPlanned"]),
         ("target", 0, ["StepRun"]),
         ("target", 0, ["StepRun"]),
-        ("step", 0, ["StepPlanned"]),  # disable_immediate_execution: a lone new step.run is planned (§9.3)
+        ("step", 0, ["StepPlanned"]),  # disable_immediate_execution: a lone new step.run is planned
         ("target", 0, ["StepRun"]),
         ("step", 0, ["done"]),
     ]
@@ -145,7 +145,7 @@ def test_parallel_group_of_mixed_step_kinds(both: list[Sdk]) -> None:
     assert transcript(run) == [("step", 0, ["StepPlanned", "Sleep", "WaitForEvent"]), ("target", 0, ["StepRun"]),
                                ("step", 0, ["done"])]
     ops = run.turns[0].seen["inngest-py"].body["ops"]
-    # sleep_until: the same instant, as a date in opts.duration (ours) or in name (theirs) (§10).
+    # sleep_until: the same instant, as a date in opts.duration (ours) or in name (theirs).
     import datetime
     import time
 
@@ -172,7 +172,7 @@ def test_retriable_step_error_then_success_on_the_next_attempt(both: list[Sdk]) 
 
 
 def test_step_error_without_max_attempts_stays_retriable(both: list[Sdk]) -> None:
-    # §9.4: with no ctx.max_attempts the SDK sends StepError; the server decides when retries run out.
+    # With no ctx.max_attempts the SDK sends StepError; the server decides when retries run out.
     seen = one_call(both, "flaky", call_body(attempt=0))
     first, second = seen.values()
     assert same(first, second)
@@ -236,7 +236,7 @@ def test_lone_new_step_is_planned_when_immediate_execution_is_disabled(both: lis
     ({"data": [1, 2]}, [1, 2]),
 ])
 def test_step_memo_shapes(both: list[Sdk], memo: dict[str, Any], expected: Any) -> None:
-    # §8.3: {"data": x} unwraps to x, whatever x is (null included).
+    # A memo {"data": x} unwraps to x, whatever x is (null included).
     steps = {hashed("first step"): memo, hashed("second step"): {"data": 0}, hashed("second step:1"): {"data": 0}}
     seen = one_call(both, "serial", call_body(steps))
     first, second = seen.values()
@@ -248,7 +248,7 @@ def test_step_memo_shapes(both: list[Sdk], memo: dict[str, Any], expected: Any) 
 
 
 def _allow_non_retriable_status(turn: Turn) -> bool:
-    """PROTOCOL §17.7: a non-retriable function error is 400 (spec, ours) or 500 (inngest-py);
+    """A non-retriable function error is 400 (spec, ours) or 500 (inngest-py);
     either works only with X-Inngest-No-Retry: true, which both must send."""
     ours, theirs = turn.seen["inngest-serverless"], turn.seen["inngest-py"]
     return (ours.status, theirs.status) == (400, 500) and ours.outcome == theirs.outcome == "fail" \
@@ -276,8 +276,8 @@ def test_invoke_error_fails_the_function_17_7(both: list[Sdk]) -> None:
     assert (run.turns[-1].seen["inngest-serverless"].status, run.turns[-1].seen["inngest-py"].status) == (400, 500)
 
 
-def test_non_retriable_error_inside_step_run_9_4(ours: Sdk, theirs: Sdk) -> None:
-    """PROTOCOL §9.4: inngest-py lets a NonRetriableError raised in a step body escape as a
+def test_non_retriable_error_inside_step_run(ours: Sdk, theirs: Sdk) -> None:
+    """inngest-py lets a NonRetriableError raised in a step body escape as a
     function-level 500; we report the step as StepFailed (with X-Inngest-No-Retry: true, as
     the Go SDK does), so the failure is memoized on the step, and the replay fails the run."""
     mine, official = play([ours], "step-refuser"), play([theirs], "step-refuser")
@@ -291,8 +291,8 @@ def test_non_retriable_error_inside_step_run_9_4(ours: Sdk, theirs: Sdk) -> None
     assert mine.result == official.result == expected
 
 
-def test_retry_after_error_inside_step_run_9_4(both: list[Sdk]) -> None:
-    """PROTOCOL §9.4: inngest-py turns a RetryAfterError in a step body into a function-level 500;
+def test_retry_after_error_inside_step_run(both: list[Sdk]) -> None:
+    """inngest-py turns a RetryAfterError in a step body into a function-level 500;
     we report StepError with the Retry-After header on the 206 (as Go does). Either way the
     same step is retried no sooner than asked."""
     seen = one_call(both, "step-later", call_body(max_attempts=3))
@@ -305,8 +305,8 @@ def test_retry_after_error_inside_step_run_9_4(both: list[Sdk]) -> None:
     assert abs(mine.retry_after_s - official.retry_after_s) <= 5
 
 
-def test_malformed_body_is_a_4xx_for_us_11_1(both: list[Sdk]) -> None:
-    """PROTOCOL §11.1 (malformed body: 400 Go / 500 Python) and issue 2: bad input gets a
+def test_malformed_body_is_a_4xx_for_us(both: list[Sdk]) -> None:
+    """A malformed body is a 400 in the Go SDK and a 500 in the Python one; bad input gets a
     4xx with X-Inngest-No-Retry: true, where inngest-py answers a retriable 500."""
     for body in (b"{not json", b"[]", b'{"event": {}}'):
         seen = one_call(both, "serial", body)
@@ -315,8 +315,8 @@ def test_malformed_body_is_a_4xx_for_us_11_1(both: list[Sdk]) -> None:
         assert (official.status, official.outcome) == (500, "retry"), body
 
 
-def test_unknown_function_is_404_for_us_7_1(both: list[Sdk]) -> None:
-    """PROTOCOL §7.1/§11.1: unknown fnId is 500 in the spec and Python, 410 in Go; we answer
+def test_unknown_function_is_404_for_us(both: list[Sdk]) -> None:
+    """An unknown fnId is a 500 in the Python SDK and a 410 in Go; we answer
     404 with X-Inngest-No-Retry: true (retrying cannot make it exist)."""
     seen = one_call(both, "no-such-fn", call_body())
     mine, official = seen["inngest-serverless"], seen["inngest-py"]
@@ -324,8 +324,8 @@ def test_unknown_function_is_404_for_us_7_1(both: list[Sdk]) -> None:
     assert (official.status, official.outcome) == (500, "retry")
 
 
-def test_target_step_not_reached_17_3(both: list[Sdk]) -> None:
-    """PROTOCOL §17.3/§9.5: StepNotFound is not a server opcode, so neither SDK emits it; both fail
+def test_target_step_not_reached(both: list[Sdk]) -> None:
+    """StepNotFound is not a server opcode, so neither SDK emits it; both fail
     the call with a retriable 500 (inngest-py says StepUnexpectedError, we say StepNotFound)."""
     seen = one_call(both, "serial", call_body(disable=True), step=hashed("not a step of this function"))
     mine, official = seen["inngest-serverless"], seen["inngest-py"]
@@ -341,15 +341,15 @@ def test_target_step_not_reached_17_3(both: list[Sdk]) -> None:
     ("doomed", {hashed("doomed"): {"error": {"name": "RuntimeError", "message": "the step always breaks"}}}),
 ])
 def test_function_error_code_matches(both: list[Sdk], fn_id: str, steps: dict[str, Any]) -> None:
-    # §11.2: Python's error objects carry a ``code``; ours mirrors it for the same situations.
+    # Python's error objects carry a ``code``; ours mirrors it for the same situations.
     codes = [s.call(fn_id, call_body(steps)).json()["code"] for s in both]
     assert codes[0] == codes[1]
 
 
 @pytest.mark.parametrize("case", ["no-events", "no-steps", "empty-stepId"])
-def test_lenient_parsing_7_1_7_2(both: list[Sdk], case: str) -> None:
-    """PROTOCOL §7.2 says parse leniently (only ``event`` and ``ctx.run_id`` are needed) and §7.1
-    that an absent ``stepId`` means discovery. inngest-py requires ``events`` and ``steps`` and
+def test_lenient_parsing(both: list[Sdk], case: str) -> None:
+    """A call body is parsed leniently (only ``event`` and ``ctx.run_id`` are needed), and an
+    absent ``stepId`` means discovery. inngest-py requires ``events`` and ``steps`` and
     treats ``stepId=`` as a target, answering 500; we run the discovery call."""
     body = call_body()
     body.pop({"no-events": "events", "no-steps": "steps"}.get(case, "version"))
@@ -392,7 +392,7 @@ def test_async_step_error_then_retry(async_both: list[Sdk]) -> None:
     assert run.result == {"attempt": 1}
 
 
-# -- cloud mode: both SDKs given the same signing key (PROTOCOL §4) --------------------------------
+# -- cloud mode: both SDKs given the same signing key ---------------------------------------------
 
 SIGNING_KEY = "signkey-test-" + "5e" * 32
 
@@ -410,7 +410,7 @@ def _signed(raw: bytes, *, key: str = SIGNING_KEY, ts: int | None = None) -> dic
 
 
 def test_signed_call_and_signed_reply(signed_both: list[Sdk]) -> None:
-    """A signed call is accepted by both, and both sign the reply the same way (§4.2, §4.3)."""
+    """A signed call is accepted by both, and both sign the reply the same way."""
     from inngest_serverless.core import signing
 
     raw = json.dumps(call_body()).encode()
@@ -433,12 +433,12 @@ def test_bad_signatures_are_refused_by_both(signed_both: list[Sdk], case: str) -
         reply = sdk.call("serial", raw, headers=headers)
         assert reply.status == 401, (sdk.name, reply.raw)
         assert b"first step" not in reply.raw  # nothing ran
-    # Ours also says the refusal is final (§11.3: without the header the server retries a 401).
+    # Ours also says the refusal is final (without the header the server retries a 401).
     assert signed_both[0].call("serial", raw, headers=headers).header("x-inngest-no-retry") == "true"
 
 
-def test_stale_signature_17_5(signed_both: list[Sdk]) -> None:
-    """PROTOCOL §17.5: Go enforces a 5-minute window on the signature timestamp, Python does not
+def test_stale_signature(signed_both: list[Sdk]) -> None:
+    """Go enforces a 5-minute window on the signature timestamp, Python does not
     check it. We do (a replayed, captured request is refused); inngest-py runs it."""
     import time
 
@@ -449,8 +449,8 @@ def test_stale_signature_17_5(signed_both: list[Sdk]) -> None:
     assert official.status == 206
 
 
-def test_sleep_and_wait_spelled_differently_10(ours: Sdk, theirs: Sdk) -> None:
-    """PROTOCOL §10 (Sleep, WaitForEvent rows): the server reads ``opts.duration`` / ``opts.event``
+def test_sleep_and_wait_spelled_differently(ours: Sdk, theirs: Sdk) -> None:
+    """For Sleep and WaitForEvent the server reads ``opts.duration`` / ``opts.event``
     and falls back to ``name``. inngest-py puts the wake-up date and the event name in ``name``; we
     send them in opts and keep ``name`` the step's ID, as Go does. The normalised ops (compared in
     the runs above) are the same; here the raw spelling is pinned."""

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of every adapter's entry point (issue 5).
+"""Property-based fuzzing of every adapter's entry point.
 
 Each drawn request (tests/fuzz_strategies.py) is turned into what the host would
 hand the adapter: a Lambda event of each front-door shape (then sometimes mutated:

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of ``Handler.handle`` and ``Handler.handle_async`` (issue 5).
+"""Property-based fuzzing of ``Handler.handle`` and ``Handler.handle_async``.
 
 Every drawn request (see tests/fuzz_strategies.py) goes to the handler in dev mode,
 dev mode holding a key, cloud mode with a primary and a fallback key, and cloud mode
@@ -49,7 +49,7 @@ tried: dict[str, int] = {}
 def handlers() -> Iterator[dict[str, Handler]]:
     with loopback_api() as api:
         handlers = {mode: Handler(build_client(mode, api.url), framework="fuzz") for mode in MODES[:3]}
-        # Keep-alive streaming forced (PROTOCOL §12): every call answers 201 and a wrapped reply.
+        # Keep-alive streaming forced: every call answers 201 and a wrapped reply.
         handlers["cloud-streamed"] = Handler(build_client("cloud", api.url), framework="fuzz", streaming="force")
         yield handlers
     if EXAMPLES:

@@ -1,4 +1,4 @@
-"""Limits (issue 5, PROTOCOL §10): request body size, step output size, steps per run."""
+"""Limits: request body size, step output size, steps per run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Only GET, PUT and POST are answered; any other method gets a bare 405 (issue 5, PROTOCOL §1).
+"""Only GET, PUT and POST are answered; any other method gets a bare 405.
 
 Checked through the core handler (sync and async) and through each adapter's entry
 point, because a host could route a method to some other handler before core sees it.

@@ -1,4 +1,4 @@
-"""Signature attacks, one named test each (issue 5, PROTOCOL §4).
+"""Signature attacks, one named test each.
 
 Every request goes through ``Handler.handle`` with real HMAC signatures; the last
 tests replay every scenario of this file and check that no reply to an
@@ -228,7 +228,7 @@ def test_in_band_sync_signed_is_answered_and_signed() -> None:
     assert resp.status == 200 and resp.json()["app_id"] == "app" and verifies_with(resp, KEY)
 
 
-def test_protocol_section_4_vectors() -> None:
+def test_signature_and_bearer_vectors() -> None:
     vector_key = "signkey-test-7468697320697320612074657374206b6579"
     expected = "7b5670d47c7b6557f138bdb25cd63a5f64d261ae49b5c9e7214541af71ba94e8"
     assert signing.sign(b'{"a":1}', vector_key, 1705586504) == f"t=1705586504&s={expected}"

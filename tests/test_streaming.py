@@ -1,4 +1,4 @@
-"""Keep-alive streaming (PROTOCOL §12): 201 at once, spaces while the call runs, then the real reply."""
+"""Keep-alive streaming: 201 at once, spaces while the call runs, then the real reply."""
 
 from __future__ import annotations
 

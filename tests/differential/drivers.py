@@ -29,7 +29,7 @@ URL_PATH = "/api/inngest"
 
 
 def hashed(step_id: str) -> str:
-    """The wire ID of a step (PROTOCOL §8.1)."""
+    """The wire ID of a step: the SHA-1 of its ID, ``:n`` appended for the n-th repeat."""
     return hashlib.sha1(step_id.encode()).hexdigest()
 
 
@@ -177,7 +177,7 @@ class TheirsAsync(Sdk):
 
 def call_body(steps: dict[str, Any] | None = None, *, event: dict[str, Any] | None = None, attempt: int = 0,
               max_attempts: int | None = None, disable: bool = False, run_id: str = "01DIFFRUN") -> dict[str, Any]:
-    """A call body as the server sends it (PROTOCOL §7.2)."""
+    """A call body as the server sends it."""
     ev = event or {"name": functions.EVENT, "data": {"n": 7}, "id": "evt-in", "ts": 1700000000000, "user": {}}
     memo = steps or {}
     ctx: dict[str, Any] = {

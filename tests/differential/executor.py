@@ -3,7 +3,7 @@ normalisation that makes their replies comparable.
 
 Each call goes to both SDKs with the same body; the normalised replies must be
 equal (or differ in a way the caller names), and the executor's next call is
-computed from them as the server would (PROTOCOL §7 to §11): memo shapes of §8.3,
+computed from them as the server would: every memo shape,
 planning after a parallel group (``disable_immediate_execution``), targeted
 calls by ``stepId``, retries with ``ctx.attempt`` / ``ctx.max_attempts``.
 """
@@ -20,15 +20,15 @@ from typing import Any
 from .drivers import Reply, Sdk, call_body
 
 # What legitimately differs between two correct SDKs and is dropped before comparing:
-# ``stack`` (SDK frames), the error ``code`` (Python-only, §11.2), ``opts.type`` (UI hint,
-# §10), ``parallelMode: "wait"`` (the default, §9.3), ``userland.index`` of 0/None (§8.1),
+# ``stack`` (SDK frames), the error ``code`` (Python-only), ``opts.type`` (a UI hint),
+# ``parallelMode: "wait"`` (the default), ``userland.index`` of 0/None (the same step),
 # and ``data: null`` on ops that carry none.
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def seconds_until(value: str, now: float) -> float:
-    """Seconds from ``now`` to a wire time: a duration string (``90s``) or an RFC 3339 date (§10)."""
+    """Seconds from ``now`` to a wire time: a duration string (``90s``) or an RFC 3339 date."""
     if len(value) >= 10 and value[:4].isdigit() and value[4] == "-":
         when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
         if when.tzinfo is None:
@@ -46,13 +46,13 @@ def seconds_until(value: str, now: float) -> float:
 
 
 def error_core(err: Any) -> dict[str, Any]:
-    """What the server and its conformance runner read of an error object (§11.2)."""
+    """What the server and its conformance runner read of an error object."""
     assert isinstance(err, dict), err
     return {"name": err.get("name"), "message": err.get("message")}
 
 
 def norm_op(op: dict[str, Any], now: float) -> dict[str, Any]:
-    """One op reduced to what the server reads of it (§10), with derived values in
+    """One op reduced to what the server reads of it, with derived values in
     the same form for both SDKs."""
     kind = op["op"]
     opts = {k: v for k, v in (op.get("opts") or {}).items() if v is not None}
@@ -60,11 +60,11 @@ def norm_op(op: dict[str, Any], now: float) -> dict[str, Any]:
     userland = op.get("userland") or {}
     out["userland"] = {"id": userland.get("id"), "index": userland.get("index") or 0}
     if kind == "Sleep":
-        # The wake time: opts.duration, or the date in ``name`` when opts are empty (§10, Sleep row).
+        # The wake time: opts.duration, or the date in ``name`` when opts are empty.
         out["sleep_s"] = seconds_until(opts.get("duration") or op["name"], now)
         return out
     if kind == "WaitForEvent":
-        # The awaited event: opts.event, falling back to ``name`` (§10, WaitForEvent row).
+        # The awaited event: opts.event, falling back to ``name``.
         out["event"] = opts.pop("event", None) or op["name"]
         out["timeout_s"] = seconds_until(opts.pop("timeout"), now)
         out["opts"] = opts
@@ -91,7 +91,7 @@ class Seen:
     """One reply, normalised: how the server will treat it, and what it carries."""
 
     status: int
-    outcome: str  # "done" | "ops" | "retry" | "fail" (PROTOCOL §11.3)
+    outcome: str  # "done" | "ops" | "retry" | "fail"
     body: Any
     retry_after_s: float | None = None
 
@@ -214,7 +214,7 @@ def play(sdks: list[Sdk], fn_id: str, *, max_attempts: int = 5, resolve: Resolve
             return run
         ops = raw.json()
         if len(ops) > 1:
-            disable = True  # the server forces planning after a parallel group (§9.3)
+            disable = True  # the server forces planning after a parallel group
         retried = False
         for op in ops:
             kind, hid = op["op"], op["id"]
@@ -224,7 +224,7 @@ def play(sdks: list[Sdk], fn_id: str, *, max_attempts: int = 5, resolve: Resolve
                 run.steps[hid] = {"error": op["error"]}
             elif kind == "StepError":
                 if reply.body["no_retry"] or attempt + 1 >= max_attempts:
-                    run.steps[hid] = {"error": op["error"]}  # the server turns it into a failure (§9.4)
+                    run.steps[hid] = {"error": op["error"]}  # the server turns it into a failure
                 else:
                     retried = True
             elif kind == "StepPlanned":
@@ -237,6 +237,6 @@ def play(sdks: list[Sdk], fn_id: str, *, max_attempts: int = 5, resolve: Resolve
         if retried:
             attempt += 1
             continue
-        attempt = 0  # ctx.attempt counts attempts of the current step (§7.2, §17.18)
+        attempt = 0  # ctx.attempt counts attempts of the current step
         target = planned.pop(0) if planned else "step"
     raise AssertionError(f"{fn_id}: run did not end within {limit} calls")

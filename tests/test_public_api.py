@@ -23,7 +23,7 @@ PUBLIC: dict[str, set[str]] = {
         "TransformOutputResult", "TransformOutputStepInfo", "TriggerCron", "TriggerEvent", "__version__", "slugify",
     },
     "inngest_serverless.adapters.aws_lambda": {
-        "ACCEPTED", "AwsKeySource", "EventShape", "EventShapeError", "KeySourceError", "LambdaHandler",
+        "ACCEPTED", "AwsKeySource", "AwsKeys", "EventShape", "EventShapeError", "KeySourceError", "LambdaHandler",
         "PARAMETER_ENV", "SECRET_ENV", "SHAPES", "aws_keys", "lambda_adapter",
     },
     "inngest_serverless.adapters.aws_lambda_streaming": {

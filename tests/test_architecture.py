@@ -270,7 +270,7 @@ def test_every_module_imports_in_the_direction_the_map_states(layers: list[Layer
 TANGLES_BEING_CUT: list[set[str]] = [
     {"core.checkpoint", "core.client", "core.context", "core.function", "core.middleware", "core.replay", "core.steps"},
     {"core.handler", "core.introspection"},
-    {"dev.api", "dev.dashboard"},
+    {"dev.http_api", "dev.dashboard"},
     {"dev.buffers", "dev.executor", "dev.pauses", "dev.scheduling", "dev.steps"},
 ]
 

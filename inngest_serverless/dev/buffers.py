@@ -8,21 +8,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import console
-from .durations import parse_duration
 from .queue import Item, Kind
+from .timefmt import parse_duration
 
 DEFAULT_BATCH_TIMEOUT = "60s"
 
 if TYPE_CHECKING:
     from .executor import Executor
-    from .functions import Function
+    from .functions import FunctionConfig
 
 
 class Buffers:
     def __init__(self, executor: Executor) -> None:
         self.ex = executor
 
-    def debounce(self, fn: Function, event: dict[str, Any], internal_id: str) -> None:
+    def debounce(self, fn: FunctionConfig, event: dict[str, Any], internal_id: str) -> None:
         assert fn.debounce is not None
         now = self.ex.clock.now()
         key = self.ex.key(fn, fn.debounce.get("key"), event) or fn.uuid
@@ -46,7 +46,7 @@ class Buffers:
             self.ex.store.conn.execute("DELETE FROM queue WHERE job_id=? AND leased=0", (job,))
             self.ex.queue.push(Kind.DEBOUNCE, run_id=None, at=fire, job_id=job, payload={"key": state_key})
 
-    def _pop(self, item: Item) -> tuple[Any, Function | None]:
+    def _pop(self, item: Item) -> tuple[Any, FunctionConfig | None]:
         """Take the debounce or batch state a fired item points at."""
         with self.ex.store.tx():
             state = self.ex.store.kv_get(item.payload["key"], self.ex.clock.now())
@@ -60,7 +60,7 @@ class Buffers:
             event = state["event"]
             self.ex.schedule(fn, [event], [state["event_id"]], str(event["id"]), debounced=True)
 
-    def batch_append(self, fn: Function, event: dict[str, Any], internal_id: str) -> None:
+    def batch_append(self, fn: FunctionConfig, event: dict[str, Any], internal_id: str) -> None:
         assert fn.batch is not None
         now = self.ex.clock.now()
         key = self.ex.key(fn, fn.batch.get("key"), event) or fn.uuid
@@ -92,5 +92,5 @@ class Buffers:
         if state and fn and state["events"]:
             self._run_batch(fn, state)
 
-    def _run_batch(self, fn: Function, state: dict[str, Any]) -> None:
+    def _run_batch(self, fn: FunctionConfig, state: dict[str, Any]) -> None:
         self.ex.schedule(fn, state["events"], state["event_ids"], f"{fn.uuid}-{state['id']}", batch_id=state["id"])

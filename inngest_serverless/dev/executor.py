@@ -29,8 +29,7 @@ from . import calls, console, expressions, payloads
 from .buffers import Buffers
 from .clock import SystemClock, TimeSource
 from .cron import next_fire
-from .durations import rfc3339
-from .functions import ConfigError, Function
+from .functions import FunctionConfig, SyncRefused
 from .ids import Ulids, seeded_ulids
 from .pauses import Pauses
 from .queue import CALLS_SDK, Item, Kind, Queue
@@ -38,6 +37,7 @@ from .registry import Registry
 from .runs import Run, Runs, Status
 from .scheduling import Scheduler
 from .store import Store, dumps
+from .timefmt import rfc3339
 
 log = logging.getLogger("inngest_serverless.dev")
 
@@ -247,20 +247,20 @@ class Executor:
 
     # ------------------------------------------------------------------ registry (§8.2)
 
-    def functions(self) -> list[Function]:
+    def functions(self) -> list[FunctionConfig]:
         return self.registry.functions()
 
-    def function(self, uuid: str) -> Function | None:
+    def function(self, uuid: str) -> FunctionConfig | None:
         return self.registry.function(uuid)
 
-    def function_by_id(self, fn_id: str) -> Function | None:
+    def function_by_id(self, fn_id: str) -> FunctionConfig | None:
         return self.registry.by_id(fn_id)
 
     def register(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Apply a ``POST /fn/register`` body; ConfigError for a payload the server would refuse."""
+        """Apply a ``POST /fn/register`` body; SyncRefused for a payload the server would refuse."""
         try:
             result = self.registry.register(payload)
-        except ConfigError as exc:
+        except SyncRefused as exc:
             console.sync_refused(payload, str(exc))
             fields = {str(k).lower(): v for k, v in payload.items()}
             self.registry.record_sync(str(fields.get("url") or ""), f"sync refused: {exc}")
@@ -384,7 +384,7 @@ class Executor:
         """Whether some run waits for (or is cancelled by) an event of this name."""
         return self.store.one("SELECT 1 FROM pauses WHERE event=? LIMIT 1", name) is not None
 
-    def _trigger(self, fn: Function, event: dict[str, Any], internal_id: str) -> None:
+    def _trigger(self, fn: FunctionConfig, event: dict[str, Any], internal_id: str) -> None:
         if fn.batch and expressions.matches(fn.batch.get("if"), {"event": expressions.event_map(event)}):
             self.buffers.batch_append(fn, event, internal_id)
         else:
@@ -411,15 +411,15 @@ class Executor:
     # ------------------------------------------------------------------ scheduling (scheduling.py)
 
     def schedule(
-        self, fn: Function, events: list[dict[str, Any]], event_ids: list[str], idempotency: str, **options: Any
+        self, fn: FunctionConfig, events: list[dict[str, Any]], event_ids: list[str], idempotency: str, **options: Any
     ) -> str | None:
         """Create a run (or hand the event to debounce), honouring flow control. Returns the run id."""
         return self.scheduler.schedule(fn, events, event_ids, idempotency, **options)
 
-    def key(self, fn: Function, expression: Any, event: dict[str, Any]) -> str | None:
+    def key(self, fn: FunctionConfig, expression: Any, event: dict[str, Any]) -> str | None:
         return self.scheduler.key(fn, expression, event)
 
-    def item_payload(self, fn: Function, run: Run, edge: dict[str, Any]) -> dict[str, Any]:
+    def item_payload(self, fn: FunctionConfig, run: Run, edge: dict[str, Any]) -> dict[str, Any]:
         return self.scheduler.item_payload(fn, run, edge)
 
     # ------------------------------------------------------------------ timeouts (§6.9), cron (§7)
@@ -439,7 +439,7 @@ class Executor:
             for expression in fn.crons:
                 self._push_cron(fn, expression, now)
 
-    def _push_cron(self, fn: Function, expression: str, after: float) -> None:
+    def _push_cron(self, fn: FunctionConfig, expression: str, after: float) -> None:
         try:
             tick = next_fire(expression, after)
         except ValueError:

@@ -8,10 +8,10 @@ from typing import Any
 from inngest_serverless.core.wire import Limit
 
 from . import expressions
-from .durations import DurationError, parse_duration
+from .timefmt import DurationError, parse_duration
 
 
-class ConfigError(ValueError):
+class SyncRefused(ValueError):
     """A function config the server would refuse at registration."""
 
 
@@ -23,7 +23,7 @@ class ConcurrencyLimit:
 
 
 @dataclasses.dataclass(frozen=True)
-class Function:
+class FunctionConfig:
     uuid: str
     slug: str
     app: str
@@ -46,7 +46,7 @@ class Function:
     timeouts: dict[str, float]
 
     @classmethod
-    def from_config(cls, uuid: str, app: str, version: int, config: dict[str, Any]) -> Function:
+    def from_config(cls, uuid: str, app: str, version: int, config: dict[str, Any]) -> FunctionConfig:
         step: dict[str, Any] = (config.get("steps") or {}).get("step") or next(iter((config.get("steps") or {}).values()), {})
         retries = (step.get("retries") or {}).get("attempts")
         if retries is None:
@@ -94,13 +94,13 @@ class Function:
 
     def validate(self) -> None:
         if not self.url:
-            raise ConfigError(f"function {self.slug}: the step has no runtime url")
+            raise SyncRefused(f"function {self.slug}: the step has no runtime url")
         if not self.event_triggers and not self.crons:
-            raise ConfigError(f"function {self.slug}: at least one trigger is required")
+            raise SyncRefused(f"function {self.slug}: at least one trigger is required")
         if len(self.event_triggers) + len(self.crons) > Limit.MAX_TRIGGERS:
-            raise ConfigError(f"function {self.slug}: more than {Limit.MAX_TRIGGERS} triggers")
+            raise SyncRefused(f"function {self.slug}: more than {Limit.MAX_TRIGGERS} triggers")
         if len(self.cancel) > Limit.MAX_CANCEL:
-            raise ConfigError(f"function {self.slug}: more than {Limit.MAX_CANCEL} cancel entries")
+            raise SyncRefused(f"function {self.slug}: more than {Limit.MAX_CANCEL} cancel entries")
         exprs = [e for _, e in self.event_triggers if e]
         exprs += [c["if"] for c in self.cancel if c.get("if")]
         exprs += [c.key for c in self.concurrency if c.key]
@@ -118,23 +118,23 @@ class Function:
                 if block:
                     parse_duration(block.get("period"))
             if self.debounce and not 1.0 <= parse_duration(self.debounce.get("period")) <= 7 * 86400:
-                raise ConfigError(f"function {self.slug}: debounce period must be 1s..7d")
+                raise SyncRefused(f"function {self.slug}: debounce period must be 1s..7d")
             if self.rate_limit and int(self.rate_limit.get("limit") or 0) <= 0:
-                raise ConfigError(f"function {self.slug}: rateLimit.limit must be > 0")
+                raise SyncRefused(f"function {self.slug}: rateLimit.limit must be > 0")
         except (expressions.ExpressionError, DurationError) as exc:
-            raise ConfigError(f"function {self.slug}: {exc}") from None
+            raise SyncRefused(f"function {self.slug}: {exc}") from None
         if self.batch and (self.cancel or self.debounce or self.singleton):
-            raise ConfigError(f"function {self.slug}: batchEvents cannot be combined with cancel/debounce/singleton")
+            raise SyncRefused(f"function {self.slug}: batchEvents cannot be combined with cancel/debounce/singleton")
         for jitter in self.cron_jitter.values():
             if jitter and not 1.0 <= jitter <= 300.0:
-                raise ConfigError(f"function {self.slug}: cron jitter must be 0 or 1s..5m")
+                raise SyncRefused(f"function {self.slug}: cron jitter must be 0 or 1s..5m")
         for cron in self.crons:
             from .cron import next_fire
 
             try:
                 next_fire(cron, 0.0)
             except ValueError as exc:
-                raise ConfigError(f"function {self.slug}: invalid cron {cron!r}: {exc}") from None
+                raise SyncRefused(f"function {self.slug}: invalid cron {cron!r}: {exc}") from None
 
     def triggered_by(self, name: str) -> list[str | None]:
         """Expressions of the event triggers whose pattern matches ``name`` (exact, ``a/*``, ``a.*``)."""

@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, Any
 from inngest_serverless.core.wire import InternalEvent, Limit, Opcode
 
 from . import expressions, payloads
-from .durations import MAX_SLEEP_SECONDS, YEAR_SECONDS, DurationError, wake_time
 from .ids import stable_uuid
 from .queue import Item, Kind
 from .runs import Run, Status
 from .steps import INVOKE_TIMEOUT_ERROR, FailEarly, op_name, opcode
 from .store import dumps
+from .timefmt import MAX_SLEEP_SECONDS, YEAR_SECONDS, DurationError, wake_time
 
 if TYPE_CHECKING:
-    from .functions import Function
+    from .functions import FunctionConfig
     from .steps import StepRunner
 
 
@@ -83,7 +83,7 @@ class Pauses:
             run.id, "WaitForEvent", step_id=str(op["id"]), name=op_name(op), started=now, detail={"event": event, "if": expr}
         )
 
-    def invoke(self, run: Run, fn: Function, op: dict[str, Any], now: float) -> dict[str, Any]:
+    def invoke(self, run: Run, fn: FunctionConfig, op: dict[str, Any], now: float) -> dict[str, Any]:
         opts = op.get("opts") or {}
         op_id = str(op["id"])
         correlation = f"{run.id}.{op_id}"

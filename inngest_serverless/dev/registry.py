@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from .clock import TimeSource
-from .functions import ConfigError, Function
+from .functions import FunctionConfig, SyncRefused
 from .ids import stable_uuid
 from .store import Store, dumps
 
@@ -18,41 +18,41 @@ class Registry:
     def __init__(self, store: Store, clock: TimeSource) -> None:
         self.store = store
         self.clock = clock
-        self._functions: dict[str, Function] = {}
+        self._functions: dict[str, FunctionConfig] = {}
         self.load()
 
     def load(self) -> None:
         functions = {}
         for row in self.store.all("SELECT uuid, app, version, config FROM functions"):
-            fn = Function.from_config(row["uuid"], row["app"], row["version"], json.loads(row["config"]))
+            fn = FunctionConfig.from_config(row["uuid"], row["app"], row["version"], json.loads(row["config"]))
             functions[fn.uuid] = fn
         self._functions = functions
 
-    def functions(self) -> list[Function]:
+    def functions(self) -> list[FunctionConfig]:
         return list(self._functions.values())
 
-    def function(self, uuid: str) -> Function | None:
+    def function(self, uuid: str) -> FunctionConfig | None:
         return self._functions.get(uuid)
 
-    def by_id(self, fn_id: str) -> Function | None:
+    def by_id(self, fn_id: str) -> FunctionConfig | None:
         for fn in self._functions.values():
             if fn_id in (fn.uuid, fn.slug):
                 return fn
         return None
 
     def register(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Apply a ``POST /fn/register`` body; ConfigError for a payload the server would refuse."""
+        """Apply a ``POST /fn/register`` body; SyncRefused for a payload the server would refuse."""
         fields = {str(k).lower(): v for k, v in payload.items()}
         app = str(fields.get("appname") or "")
         if not app:
-            raise ConfigError("App ID required")
+            raise SyncRefused("App ID required")
         url = str(fields.get("url") or "")
         for name in ("sdk", "framework"):
             if fields.get(name) is not None and not isinstance(fields[name], str):
-                raise ConfigError(f"{name} must be a string")
+                raise SyncRefused(f"{name} must be a string")
         configs = fields.get("functions") or []
         if not isinstance(configs, list):
-            raise ConfigError("functions must be a list")
+            raise SyncRefused("functions must be a list")
         checksum = hashlib.sha256(dumps(payload).encode()).hexdigest()
         app_id = stable_uuid("app", app)
         existing_app = self.store.one("SELECT checksum, error FROM apps WHERE name=?", app)
@@ -61,24 +61,24 @@ class Registry:
         parsed = []
         for config in configs:
             if not isinstance(config, dict) or not config.get("id") or not isinstance(config["id"], str):
-                raise ConfigError("every function needs an id (a string)")
+                raise SyncRefused("every function needs an id (a string)")
             row = self.store.one("SELECT uuid, app, version FROM functions WHERE slug=?", config["id"])
             if row is not None and row["app"] != app and self._url_of(row["app"]) != url:
                 # SDKs prefix ids with the app id, so app "shop" + "orders-sync" and app "shop-orders" +
                 # "sync" both send "shop-orders-sync": one app must not take over another's function.
-                raise ConfigError(
+                raise SyncRefused(
                     f"function id {config['id']!r} is already registered by app {row['app']!r}; "
                     "rename the function or the app, or remove the other app first"
                 )
             uuid = row["uuid"] if row is not None else stable_uuid(str(config.get("name") or config["id"]), url)
             version = (row["version"] + 1) if row is not None else 1
             try:
-                fn = Function.from_config(uuid, app, version, config)
+                fn = FunctionConfig.from_config(uuid, app, version, config)
                 fn.validate()
-            except ConfigError:
+            except SyncRefused:
                 raise
             except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a value of the wrong shape
-                raise ConfigError(f"function {str(config['id'])[:100]!r} has an invalid config: {exc}"[:300]) from None
+                raise SyncRefused(f"function {str(config['id'])[:100]!r} has an invalid config: {exc}"[:300]) from None
             parsed.append(fn)
         with self.store.tx() as conn:
             conn.execute(

@@ -8,8 +8,8 @@ import sqlite3
 from typing import Any
 
 from .clock import TimeSource
-from .durations import rfc3339_ms
 from .store import Store, dumps
+from .timefmt import rfc3339_ms
 
 
 class Status:

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 from inngest_serverless.core.wire import InternalEvent
 
 from . import console, expressions
-from .durations import parse_duration
 from .ids import stable_uuid
 from .queue import Kind, gcra
 from .runs import Run, Status
+from .timefmt import parse_duration
 
 if TYPE_CHECKING:
     from .executor import Executor
-    from .functions import Function
+    from .functions import FunctionConfig
 
 IDEMPOTENCY_SECONDS = 86400.0
 
@@ -24,7 +24,7 @@ class Scheduler:
     def __init__(self, executor: Executor) -> None:
         self.ex = executor
 
-    def key(self, fn: Function, expression: Any, event: dict[str, Any]) -> str | None:
+    def key(self, fn: FunctionConfig, expression: Any, event: dict[str, Any]) -> str | None:
         """``<fn uuid>`` or ``<fn uuid>-<evaluated key>``; None when the key expression is false."""
         if not expression:
             return fn.uuid
@@ -33,7 +33,7 @@ class Scheduler:
 
     def schedule(
         self,
-        fn: Function,
+        fn: FunctionConfig,
         events: list[dict[str, Any]],
         event_ids: list[str],
         idempotency: str,
@@ -150,7 +150,7 @@ class Scheduler:
         out["user"] = out.get("user") or {}
         return out
 
-    def item_payload(self, fn: Function, run: Run, edge: dict[str, Any]) -> dict[str, Any]:
+    def item_payload(self, fn: FunctionConfig, run: Run, edge: dict[str, Any]) -> dict[str, Any]:
         payload: dict[str, Any] = {"edge": edge, "max_attempts": fn.max_attempts, "ckeys": run.meta.get("ckeys")}
         if fn.throttle and edge.get("incoming") == "$trigger":
             key = self.key(fn, fn.throttle.get("key"), run.events[0]) or fn.uuid
@@ -164,7 +164,7 @@ class Scheduler:
         return payload
 
     def _record_skipped(
-        self, fn: Function, run_id: str, events: list[dict[str, Any]], event_ids: list[str], now: float, why: str
+        self, fn: FunctionConfig, run_id: str, events: list[dict[str, Any]], event_ids: list[str], now: float, why: str
     ) -> None:
         run = Run(
             run_id,
@@ -187,7 +187,7 @@ class Scheduler:
         self.ex.runs.log(run_id, "Skipped", detail={"reason": why})
 
     @staticmethod
-    def _rate_limit_reason(fn: Function, key: str) -> str:
+    def _rate_limit_reason(fn: FunctionConfig, key: str) -> str:
         assert fn.rate_limit is not None
         value = key[len(fn.uuid) + 1 :]
         if fn.config.get("idempotency"):  # read as a rate limit of 1 per 24 h on its key
@@ -195,7 +195,7 @@ class Scheduler:
         keyed = f" for key {value!r}" if value else ""
         return f"rate limited to {fn.rate_limit.get('limit')} per {fn.rate_limit.get('period')}{keyed}"
 
-    def _rate_admit(self, fn: Function, key: str, now: float) -> bool:
+    def _rate_admit(self, fn: FunctionConfig, key: str, now: float) -> bool:
         assert fn.rate_limit is not None
         limit = int(fn.rate_limit.get("limit") or 1)
         period = parse_duration(fn.rate_limit.get("period"))
@@ -206,7 +206,7 @@ class Scheduler:
                 self.ex.store.kv_set(state_key, tat, tat + period)
             return admitted
 
-    def _create_cancel_pauses(self, fn: Function, run: Run, now: float) -> None:
+    def _create_cancel_pauses(self, fn: FunctionConfig, run: Run, now: float) -> None:
         for entry in fn.cancel:
             event_name = str(entry.get("event") or "")
             if not event_name:

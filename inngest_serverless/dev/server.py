@@ -8,9 +8,9 @@ import time
 from typing import Any
 
 from . import calls, console
-from .api import APIServer
 from .clock import TimeSource
 from .executor import Executor, Options
+from .http_api import APIServer
 from .store import Store
 
 log = logging.getLogger("inngest_serverless.dev")

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 from inngest_serverless.core.wire import DISCOVERY_STEP_ID, Header, Limit, Opcode, Query
 
 from . import calls, payloads
-from .durations import MAX_SLEEP_SECONDS, DurationError, retry_after, wake_time
 from .queue import Item, Kind
 from .runs import Run, Status
 from .store import dumps
+from .timefmt import MAX_SLEEP_SECONDS, DurationError, retry_after, wake_time
 
 if TYPE_CHECKING:
     from .executor import Executor
-    from .functions import Function
+    from .functions import FunctionConfig
 
 log = logging.getLogger("inngest_serverless.dev")
 
@@ -191,7 +191,7 @@ class StepRunner:
                 self.queue.delete(item)
                 ex.finalize(run.id, Status.COMPLETED, output=output)
 
-    def _call(self, item: Item, run: Run, fn: Function, edge: dict[str, Any]) -> calls.Reply:
+    def _call(self, item: Item, run: Run, fn: FunctionConfig, edge: dict[str, Any]) -> calls.Reply:
         stack, steps = self.runs.steps(run.id)
         outgoing = edge.get("outgoing") or ""
         current = stack.index(outgoing) + 1 if outgoing in stack else 0
@@ -309,7 +309,7 @@ class StepRunner:
         self,
         item: Item,
         run: Run,
-        fn: Function,
+        fn: FunctionConfig,
         ops: list[dict[str, Any]],
         reply: calls.Reply,
         side_results: dict[str, Any],
@@ -445,18 +445,18 @@ class StepRunner:
             self.runs.update(run, force_plan=False)
         return True
 
-    def discover(self, run: Run, fn: Function, step_id: str, *, kind: str = Kind.EDGE, suffix: str = "") -> None:
+    def discover(self, run: Run, fn: FunctionConfig, step_id: str, *, kind: str = Kind.EDGE, suffix: str = "") -> None:
         """Queue the discovery call that follows a finished step, unless parallel siblings are pending."""
         if self._advance_pending(run, step_id):
             self._push_discovery(run, fn, step_id, f"{run.id}:{step_id}{suffix}", kind=kind)
 
-    def _push_discovery(self, run: Run, fn: Function, outgoing: str, job_id: str, kind: str = Kind.EDGE) -> None:
+    def _push_discovery(self, run: Run, fn: FunctionConfig, outgoing: str, job_id: str, kind: str = Kind.EDGE) -> None:
         edge = {"outgoing": outgoing, "incoming": "step"}
         self.queue.push(
             kind, run_id=run.id, at=self.clock.now(), score=run.score, job_id=job_id, payload=self.ex.item_payload(fn, run, edge)
         )
 
-    def _sleep(self, run: Run, fn: Function, op: dict[str, Any], now: float) -> None:
+    def _sleep(self, run: Run, fn: FunctionConfig, op: dict[str, Any], now: float) -> None:
         opts = op.get("opts") or {}
         spec = opts.get("duration") or op.get("name") or ""
         try:

@@ -212,7 +212,7 @@ def test_importing_the_package_or_an_adapter_loads_none_of_it() -> None:
     code = (
         "import sys, inngest_serverless, inngest_serverless.adapters.wsgi, inngest_serverless.adapters.asgi;"
         "print([m for m in sys.modules if m.startswith('inngest_serverless.dev')]);"
-        "import inngest_serverless.dev.api;"
+        "import inngest_serverless.dev.http_api;"
         "print(sorted(m for m in sys.modules if m.startswith('inngest_serverless.dev.dashboard')))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..api import _Handler
+    from ..http_api import _Handler
 
 PREFIX = "/ui"
 API_PREFIX = f"{PREFIX}/api"

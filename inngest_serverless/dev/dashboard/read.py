@@ -20,7 +20,7 @@ from ..runs import Status
 
 if TYPE_CHECKING:
     from ..executor import Executor
-    from ..functions import Function
+    from ..functions import FunctionConfig
 
 PAGE = 50
 MAX_PAGE = 200
@@ -107,7 +107,7 @@ def apps(ex: Executor) -> list[dict[str, Any]]:
     return out
 
 
-def _triggers(fn: Function) -> list[dict[str, Any]]:
+def _triggers(fn: FunctionConfig) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for trigger in fn.config.get("triggers") or []:
         if trigger.get("event"):

@@ -21,13 +21,13 @@ import urllib.parse
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from ..api import HTTPError
+from ..http_api import HTTPError
 from ..runs import ENDED, Status
 from . import API_PREFIX, PREFIX, actions, read
 
 if TYPE_CHECKING:
-    from ..api import _Handler
     from ..executor import Executor, Options
+    from ..http_api import _Handler
 
 ACTION_HEADER = "X-Inngest-Dashboard"
 STATIC_PREFIX = f"{PREFIX}/static/"

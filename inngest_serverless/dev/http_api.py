@@ -15,11 +15,11 @@ from inngest_serverless.core import signing
 from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, Path, ServerKind
 
 from . import console, dashboard, payloads
-from .durations import rfc3339_ms
 from .executor import EventError
-from .functions import ConfigError
+from .functions import SyncRefused
 from .ids import is_ulid
 from .runs import DEV_ENVIRONMENT_ID, ENDED
+from .timefmt import rfc3339_ms
 
 if TYPE_CHECKING:
     from .executor import Executor
@@ -162,7 +162,7 @@ class APIServer(ThreadingHTTPServer):
             payload = self._register_payload(handler)
             try:
                 return 200, ex.register(payload)
-            except ConfigError as exc:
+            except SyncRefused as exc:
                 raise HTTPError(400, str(exc)) from None
         if path == "/health":
             return 200, {"status": 200, "message": "OK"}

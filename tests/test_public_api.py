@@ -47,6 +47,7 @@ PUBLIC: dict[str, set[str]] = {
     "inngest_serverless.signing": {"SignatureError", "hash_signing_key", "sign", "verify"},
     "inngest_serverless.ai": {"Adapter", "Anthropic", "DeepSeek", "Gemini", "Grok", "OpenAI"},
     "inngest_serverless.cli": {"main"},
+    "inngest_serverless.testing": {"EngineError", "Mock", "MockedStepError", "RunResult", "StepRecord", "TestEngine", "run"},
 }
 
 

@@ -1,0 +1,1 @@
+"""Tests of inngest_serverless.testing, the in-process test engine."""

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
-from inngest_serverless import Inngest
 from inngest_serverless.adapters import aws_lambda
 from inngest_serverless.core.http import Request, Response
 
@@ -21,9 +19,4 @@ class DeadlineEcho:
         return Response(200, {"content-type": "application/json"}, json.dumps({"seconds_left": left}).encode())
 
 
-def _echo_core(*args: Any, **kwargs: Any) -> DeadlineEcho:
-    return DeadlineEcho()
-
-
-aws_lambda.core_handler = _echo_core  # type: ignore[assignment]
-handler = aws_lambda.lambda_adapter(Inngest(app_id="deadline", is_production=False))
+handler = aws_lambda.LambdaAdapter(DeadlineEcho())  # type: ignore[arg-type]

@@ -88,14 +88,12 @@ class Recorder:
 
 
 @pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
-    rec = Recorder()
-    monkeypatch.setattr(aws_lambda, "core_handler", lambda *a, **k: rec)
-    yield rec
+def recorder() -> Recorder:
+    return Recorder()
 
 
 def test_deadline_is_lambdas_remaining_time(recorder: Recorder) -> None:
-    handler = lambda_adapter(Inngest(app_id="d", is_production=False))
+    handler = aws_lambda.LambdaAdapter(recorder)  # type: ignore[arg-type]
     before = time.monotonic()
     handler(aws.build_event(aws.HTTP_API, "GET", "https://h.example.com/api/inngest"), aws.FakeContext(12_345))
     deadline = recorder.requests[0].deadline
@@ -105,7 +103,7 @@ def test_deadline_is_lambdas_remaining_time(recorder: Recorder) -> None:
 
 @pytest.mark.parametrize("context", [None, object(), aws.FakeContext(0)])
 def test_no_deadline_when_the_context_cannot_tell(recorder: Recorder, context: object) -> None:
-    handler = lambda_adapter(Inngest(app_id="d", is_production=False))
+    handler = aws_lambda.LambdaAdapter(recorder)  # type: ignore[arg-type]
     reply = handler(aws.build_event(aws.ALB, "GET", "https://h.example.com/api/inngest"), context)
     assert reply["statusCode"] == 200
     assert recorder.requests[0].deadline is None

@@ -20,11 +20,9 @@ import pytest
 from inngest_serverless import Inngest, Response
 from inngest_serverless.adapters.azure import (
     HTTP_TIMEOUT_SECONDS,
+    AzureAdapter,
     azure_adapter,
     host_json_timeout,
-    register_route,
-    translate_request,
-    translate_response,
 )
 from tests.hosts.stub_core import Recorder
 from tests.hosts.templates import ENV, KEY, assert_template_serves, run_blocks, start_template
@@ -33,6 +31,10 @@ from tests.hosts.templates import ENV, KEY, assert_template_serves, run_blocks, 
 def _request(method: str = "POST", url: str = "https://fn.azurewebsites.net/api/inngest?fnId=a-b&stepId=step",
              body: bytes = b"{}", headers: dict[str, str] | None = None) -> func.HttpRequest:
     return func.HttpRequest(method=method, url=url, headers=headers or {}, params={}, body=body)
+
+
+def _adapter(limit: int) -> AzureAdapter:
+    return AzureAdapter(Recorder(), max_body=limit)
 
 
 def test_route_is_anonymous_get_put_post_with_an_http_return() -> None:
@@ -47,7 +49,7 @@ def test_route_is_anonymous_get_put_post_with_an_http_return() -> None:
 
 
 def test_request_carries_url_headers_and_body() -> None:
-    request = translate_request(_request(body=b'{"a":1}', headers={"X-Inngest-Signature": "t=1&s=ab"}), limit=100)
+    request = _adapter(100).to_request(_request(body=b'{"a":1}', headers={"X-Inngest-Signature": "t=1&s=ab"}))
     assert not isinstance(request, Response)
     assert request.url == "https://fn.azurewebsites.net/api/inngest?fnId=a-b&stepId=step"
     assert request.headers["x-inngest-signature"] == "t=1&s=ab"
@@ -55,18 +57,18 @@ def test_request_carries_url_headers_and_body() -> None:
 
 
 def test_front_door_forwarded_host_makes_the_public_url() -> None:
-    request = translate_request(_request(headers={"X-Forwarded-Host": "api.example.com"}), limit=100)
+    request = _adapter(100).to_request(_request(headers={"X-Forwarded-Host": "api.example.com"}))
     assert not isinstance(request, Response)
     assert request.url == "https://api.example.com/api/inngest?fnId=a-b&stepId=step"
 
 
 def test_body_over_the_limit_is_a_413() -> None:
-    reply = translate_request(_request(body=b"0123456789"), limit=4)
+    reply = _adapter(4).to_request(_request(body=b"0123456789"))
     assert isinstance(reply, Response) and reply.status == 413
 
 
 def test_reply_is_an_http_response_with_status_headers_and_the_joined_stream() -> None:
-    reply = translate_response(Response(201, {"content-type": "application/json", "x-inngest-sdk": "s:v1"},
+    reply = AzureAdapter.to_reply(Response(201, {"content-type": "application/json", "x-inngest-sdk": "s:v1"},
                                         stream=iter([b" ", b"{}"])))
     assert reply.status_code == 201
     assert reply.get_body() == b" {}"
@@ -80,7 +82,7 @@ def _deadline_after(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, host_json: 
         (tmp_path / "host.json").write_text(json.dumps(host_json))
     monkeypatch.setenv("AzureWebJobsScriptRoot", str(tmp_path))
     core = Recorder()
-    function = register_route(func.FunctionApp(), core, **opts)  # type: ignore[arg-type]
+    function = AzureAdapter(core, **opts).register(func.FunctionApp())  # type: ignore[arg-type]
     function(_request())
     deadline = core.requests[0].deadline
     assert deadline is not None

@@ -11,7 +11,7 @@ import flask
 import pytest
 
 from inngest_serverless import Response
-from inngest_serverless.adapters.gcp import gcf_function
+from inngest_serverless.adapters.gcp import GcfAdapter
 from tests.hosts import servers
 from tests.hosts.stub_core import Recorder, read_gated
 from tests.hosts.templates import ENV, assert_template_serves, run_blocks, start_template
@@ -21,7 +21,7 @@ _app = flask.Flask(__name__)
 
 def _invoke(core: Recorder, path: str = "/", *, base_url: str = "http://fn.local", method: str = "POST",
             body: bytes = b"{}", headers: dict[str, str] | None = None, **opts: float) -> flask.Response:
-    function = gcf_function(core, **opts)  # type: ignore[arg-type]
+    function = GcfAdapter(core, **opts).function()  # type: ignore[arg-type]
     with _app.test_request_context(path, base_url=base_url, method=method, data=body, headers=headers or {}):
         return function(flask.request)
 

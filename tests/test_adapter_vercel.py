@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from inngest_serverless.adapters.vercel import handler_class, runtime_deadline
+from inngest_serverless.adapters.vercel import VercelAdapter, runtime_deadline
 from tests.hosts import servers
 from tests.hosts.stub_core import Recorder, read_gated
 from tests.hosts.templates import ENV, TEMPLATES, assert_template_serves, run_blocks, start_template
@@ -109,7 +109,7 @@ def plain_server() -> Iterator[tuple[str, Recorder]]:
     from http.server import ThreadingHTTPServer
 
     core = Recorder()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class(core, max_body=64))  # type: ignore[arg-type]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), VercelAdapter(core, max_body=64).handler_class())  # type: ignore[arg-type]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

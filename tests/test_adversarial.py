@@ -642,7 +642,7 @@ def test_wsgi_a_path_that_is_not_latin_1_does_not_raise() -> None:
 def vercel_server() -> Any:
     from http.server import ThreadingHTTPServer
 
-    from inngest_serverless.adapters.vercel import handler_class
+    from inngest_serverless.adapters.vercel import VercelAdapter
 
     client = dev_app()
 
@@ -650,7 +650,8 @@ def vercel_server() -> Any:
     def fn(ctx: ContextSync) -> str:
         return "ok"
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class(Handler(client, framework="vercel"), max_body=1 << 20))
+    adapter = VercelAdapter(Handler(client, framework="vercel"), max_body=1 << 20)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), adapter.handler_class())
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

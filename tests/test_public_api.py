@@ -23,20 +23,20 @@ PUBLIC: dict[str, set[str]] = {
         "TransformOutputResult", "TransformOutputStepInfo", "TriggerCron", "TriggerEvent", "__version__", "slugify",
     },
     "inngest_serverless.adapters.aws_lambda": {
-        "ACCEPTED", "AwsKeySource", "AwsKeys", "EventShape", "EventShapeError", "KeySourceError", "LambdaHandler",
-        "PARAMETER_ENV", "SECRET_ENV", "SHAPES", "aws_keys", "lambda_adapter",
+        "ACCEPTED", "AwsKeySource", "AwsKeys", "EventShape", "EventShapeError", "KeySourceError", "LambdaAdapter",
+        "LambdaHandler", "PARAMETER_ENV", "SECRET_ENV", "SHAPES", "aws_keys", "lambda_adapter",
     },
     "inngest_serverless.adapters.aws_lambda_streaming": {
-        "DELIMITER", "PRELUDE_CONTENT_TYPE", "RuntimeApi", "lambda_streaming_adapter", "main", "stream_body",
+        "DELIMITER", "LambdaStreamingAdapter", "PRELUDE_CONTENT_TYPE", "RuntimeApi", "lambda_streaming_adapter", "main",
+        "stream_body",
     },
-    "inngest_serverless.adapters.gcp": {"gcf_adapter", "gcf_function", "translate_request", "translate_response"},
+    "inngest_serverless.adapters.gcp": {"GcfAdapter", "gcf_adapter"},
     "inngest_serverless.adapters.azure": {
-        "HTTP_TIMEOUT_SECONDS", "azure_adapter", "host_json_timeout", "register_route", "translate_request",
-        "translate_response",
+        "AzureAdapter", "HTTP_TIMEOUT_SECONDS", "azure_adapter", "host_json_timeout",
     },
     "inngest_serverless.adapters.vercel": {
-        "VercelASGIAdapter", "VercelWSGIAdapter", "runtime_deadline", "vercel_adapter", "vercel_asgi_adapter",
-        "vercel_wsgi_adapter",
+        "VercelASGIAdapter", "VercelAdapter", "VercelWSGIAdapter", "runtime_deadline", "vercel_adapter",
+        "vercel_asgi_adapter", "vercel_wsgi_adapter",
     },
     "inngest_serverless.adapters.asgi": {"ASGIAdapter", "asgi_adapter"},
     "inngest_serverless.adapters.wsgi": {"LocalServer", "WSGIAdapter", "wsgi_adapter"},

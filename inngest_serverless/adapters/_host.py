@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 from urllib.parse import quote
 
 from ..core.http import Request, Response
@@ -38,17 +38,55 @@ class CoreHandler(Protocol):
     async def handle_async(self, request: Request) -> Response: ...
 
 
+AdapterT = TypeVar("AdapterT", bound="Adapter")
+
+
 class Adapter:
-    """A core handler plus what every adapter applies around it: the body limit and the deadline."""
+    """The base of every host's adapter: host request -> core ``Request`` -> core ``Response`` -> host reply.
+
+    A subclass names its host (``framework``, and ``host_streams`` when it knows whether the
+    host flushes a streamed reply), reads its host's request into a core :class:`Request`
+    (or answers early with a :class:`Response`: a body over the limit, a malformed request)
+    and writes core's :class:`Response` back in its host's form. What every host shares lives
+    here: building core's handler, the body limit, the deadline, and the one call into core.
+    The ``<host>_adapter(client)`` entry of each module is ``for_client`` plus the form the
+    host wants (a plain function, a registered route, a handler class, or the adapter itself).
+    """
+
+    framework: ClassVar[str] = "python"
+    host_streams: ClassVar[bool | None] = None  # None: core knows from ``framework``
 
     def __init__(self, handler: CoreHandler, *, timeout: float | None = None, max_body: int | None = None) -> None:
         self.handler = handler
         self.timeout = timeout
         self.max_body = max_body or max_body_bytes(None)
 
+    @classmethod
+    def for_client(
+        cls: type[AdapterT],
+        client: Inngest,
+        *,
+        functions: list[Function[Any]] | None = None,
+        serve_origin: str | None = None,
+        serve_path: str | None = None,
+        timeout: float | None = None,
+    ) -> AdapterT:
+        """This adapter around core's handler for ``client``'s functions."""
+        handler = core_handler(client, cls.framework, functions=functions, serve_origin=serve_origin,
+                               serve_path=serve_path, host_streams=cls.host_streams)
+        return cls(handler, timeout=timeout, max_body=max_body_bytes(client))
+
     def deadline(self) -> float | None:
         """When this request must be answered (``time.monotonic()``), if the host says."""
         return time.monotonic() + self.timeout if self.timeout else None
+
+    def answer(self, request: Request | Response) -> Response:
+        """Core's reply to a translated request; an early reply of the adapter's own passes through."""
+        return request if isinstance(request, Response) else self.handler.handle(request)
+
+    async def answer_async(self, request: Request | Response) -> Response:
+        """:meth:`answer` on the host's event loop (``async def`` functions run on it)."""
+        return request if isinstance(request, Response) else await self.handler.handle_async(request)
 
 
 def core_handler(

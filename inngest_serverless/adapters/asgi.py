@@ -49,33 +49,32 @@ def asgi_adapter(
     ``timeout``: seconds your server or proxy gives one request, when it has
     such a limit; core stops starting new steps before it runs out.
     """
-    handler = _host.core_handler(
-        client, "asgi", functions=functions, serve_origin=serve_origin, serve_path=serve_path
-    )
-    return ASGIAdapter(handler, timeout=timeout, max_body=_host.max_body_bytes(client))
+    return ASGIAdapter.for_client(client, functions=functions, serve_origin=serve_origin, serve_path=serve_path,
+                                  timeout=timeout)
 
 
 class ASGIAdapter(_host.Adapter):
     """ASGI scope + body -> core ``Request``; core ``Response`` -> ``http.response.*`` messages."""
+
+    framework = "asgi"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "lifespan":
             await _lifespan(receive, send)
         elif kind == "http":
-            await self._http(scope, receive, send)
+            await _send_response(send, await self.answer_async(await self.to_request(scope, receive)))
         elif kind == "websocket":
             await send({"type": "websocket.close", "code": 1000})
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def to_request(self, scope: Scope, receive: Receive) -> Request | Response:
+        """The core request of an ``http`` scope and its body, or a 413 once the body passes the limit."""
         deadline = self.deadline()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
         body = await _read_body(receive, self.max_body)
         if body is None:
-            await _send_response(send, _host.body_too_large(self.max_body))
-            return
-        request = Request.build(scope["method"], _url(scope, headers), headers, body, deadline=deadline)
-        await _send_response(send, await self.handler.handle_async(request))
+            return _host.body_too_large(self.max_body)
+        return Request.build(scope["method"], _url(scope, headers), headers, body, deadline=deadline)
 
 
 def _url(scope: Scope, headers: list[tuple[str, str]]) -> str:

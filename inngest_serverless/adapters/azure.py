@@ -20,11 +20,8 @@ Deadline: ``timeout=`` (seconds), else ``functionTimeout`` from ``host.json``
 
 from __future__ import annotations
 
-import json
 import os
-import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.http import Request, Response
@@ -36,14 +33,7 @@ if TYPE_CHECKING:
     from ..core.client import Inngest
     from ..core.function import Function
 
-__all__ = [
-    "HTTP_TIMEOUT_SECONDS",
-    "azure_adapter",
-    "host_json_timeout",
-    "register_route",
-    "translate_request",
-    "translate_response",
-]
+__all__ = ["HTTP_TIMEOUT_SECONDS", "AzureAdapter", "azure_adapter", "host_json_timeout"]
 
 # Azure's load balancer gives an HTTP-triggered function 230 s to answer, whatever functionTimeout says.
 HTTP_TIMEOUT_SECONDS = 230.0
@@ -64,63 +54,63 @@ def azure_adapter(
     timeout: float | None = None,
 ) -> Callable[[azf.HttpRequest], azf.HttpResponse]:
     """Register the Inngest endpoint on ``app`` (``/api/<route>`` with the default routePrefix)."""
-    # The classic HttpResponse holds bytes: a keep-alive stream would only be joined.
-    handler = _host.core_handler(
-        client,
-        "azure_functions",
-        functions=functions,
-        serve_origin=serve_origin,
-        serve_path=serve_path,
-        host_streams=False,
-    )
-    return register_route(
-        app, handler, route=route, name=name, methods=methods, timeout=timeout, max_body=_host.max_body_bytes(client)
-    )
+    adapter = AzureAdapter.for_client(client, functions=functions, serve_origin=serve_origin, serve_path=serve_path,
+                                      timeout=timeout)
+    return adapter.register(app, route=route, name=name, methods=methods)
 
 
-def register_route(
-    app: azf.FunctionApp,
-    handler: _host.CoreHandler,
-    *,
-    route: str = "inngest",
-    name: str = "inngest",
-    methods: Sequence[str] = METHODS,
-    timeout: float | None = None,
-    max_body: int | None = None,
-) -> Callable[[azf.HttpRequest], azf.HttpResponse]:
-    """Register any core handler as an anonymous HTTP function on ``app``; returns the plain function."""
-    import azure.functions as azf
+class AzureAdapter(_host.Adapter):
+    """``func.HttpRequest`` -> core ``Request``; core ``Response`` -> ``func.HttpResponse``."""
 
-    limit = max_body or _host.max_body_bytes(None)
-    configured = timeout or host_json_timeout()
-    seconds = min(configured, HTTP_TIMEOUT_SECONDS) if configured else HTTP_TIMEOUT_SECONDS
+    framework = "azure_functions"
+    host_streams = False  # the classic HttpResponse holds bytes: a keep-alive stream would only be joined
 
-    def inngest(req: azf.HttpRequest) -> azf.HttpResponse:
-        core_request = translate_request(req, limit=limit, deadline=time.monotonic() + seconds)
-        if isinstance(core_request, Response):
-            return translate_response(core_request)
-        return translate_response(handler.handle(core_request))
+    def __init__(self, handler: _host.CoreHandler, *, timeout: float | None = None, max_body: int | None = None) -> None:
+        super().__init__(handler, timeout=timeout, max_body=max_body)
+        configured = timeout or host_json_timeout()
+        self.timeout = min(configured, HTTP_TIMEOUT_SECONDS) if configured else HTTP_TIMEOUT_SECONDS
 
-    # The worker's indexer reads these with typing.get_type_hints: they must be real classes.
-    inngest.__annotations__ = {"req": azf.HttpRequest, "return": azf.HttpResponse}
-    inngest.__name__ = inngest.__qualname__ = name
-    app.function_name(name=name)(
-        app.route(route=route, methods=list(methods), auth_level=azf.AuthLevel.ANONYMOUS)(inngest)
-    )
-    return inngest
+    def __call__(self, req: azf.HttpRequest) -> azf.HttpResponse:
+        return self.to_reply(self.answer(self.to_request(req)))
 
+    def register(
+        self, app: azf.FunctionApp, *, route: str = "inngest", name: str = "inngest", methods: Sequence[str] = METHODS
+    ) -> Callable[[azf.HttpRequest], azf.HttpResponse]:
+        """Register this adapter as an anonymous HTTP function on ``app``; returns the plain function."""
+        import azure.functions as azf
 
-def translate_request(req: azf.HttpRequest, *, limit: int, deadline: float | None = None) -> Request | Response:
-    """func.HttpRequest -> core Request (or a 413 Response when the body is too large)."""
-    body = req.get_body() or b""
-    if len(body) > limit:
-        return _host.body_too_large(limit)
-    headers = {k.lower(): v for k, v in req.headers.items()}
-    try:
-        url = _forwarded(req.url, headers)
-    except ValueError:  # urlsplit refuses e.g. an unbalanced IPv6 host: core answers for it
-        url = req.url
-    return Request.build(req.method, url, headers, body, deadline=deadline)
+        def inngest(req: azf.HttpRequest) -> azf.HttpResponse:
+            return self(req)
+
+        # The worker's indexer reads these with typing.get_type_hints: they must be real classes.
+        inngest.__annotations__ = {"req": azf.HttpRequest, "return": azf.HttpResponse}
+        inngest.__name__ = inngest.__qualname__ = name
+        app.function_name(name=name)(
+            app.route(route=route, methods=list(methods), auth_level=azf.AuthLevel.ANONYMOUS)(inngest)
+        )
+        return inngest
+
+    def to_request(self, req: azf.HttpRequest) -> Request | Response:
+        """func.HttpRequest -> core Request (or a 413 Response when the body is too large)."""
+        deadline = self.deadline()
+        body = req.get_body() or b""
+        if len(body) > self.max_body:
+            return _host.body_too_large(self.max_body)
+        headers = {k.lower(): v for k, v in req.headers.items()}
+        try:
+            url = _forwarded(req.url, headers)
+        except ValueError:  # urlsplit refuses e.g. an unbalanced IPv6 host: core answers for it
+            url = req.url
+        return Request.build(req.method, url, headers, body, deadline=deadline)
+
+    @staticmethod
+    def to_reply(response: Response) -> azf.HttpResponse:
+        """core Response -> func.HttpResponse (the body joined: the classic model cannot stream)."""
+        import azure.functions as azf
+
+        body = response.read()
+        headers = dict(_host.header_pairs(response, length=None))
+        return azf.HttpResponse(body, status_code=response.status, headers=headers)
 
 
 def _forwarded(url: str, headers: dict[str, str]) -> str:
@@ -131,17 +121,11 @@ def _forwarded(url: str, headers: dict[str, str]) -> str:
     return _host.public_url(parts.scheme or "https", parts.netloc, unquote(parts.path), parts.query, headers)
 
 
-def translate_response(response: Response) -> azf.HttpResponse:
-    """core Response -> func.HttpResponse (the body joined: the classic model cannot stream)."""
-    import azure.functions as azf
-
-    body = response.read()
-    headers = dict(_host.header_pairs(response, length=None))
-    return azf.HttpResponse(body, status_code=response.status, headers=headers)
-
-
 def host_json_timeout(root: str | None = None) -> float | None:
     """``functionTimeout`` of the app's host.json in seconds (None when absent, unlimited or unreadable)."""
+    import json  # read once, when the adapter is built
+    from pathlib import Path
+
     base = Path(root or os.environ.get(SCRIPT_ROOT_ENV) or os.getcwd())
     try:
         value = json.loads((base / "host.json").read_text()).get("functionTimeout")

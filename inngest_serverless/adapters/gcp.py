@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from ..core.client import Inngest
     from ..core.function import Function
 
-__all__ = ["gcf_adapter", "gcf_function", "translate_request", "translate_response"]
+__all__ = ["GcfAdapter", "gcf_adapter"]
 
 TIMEOUT_ENV = "CLOUD_RUN_TIMEOUT_SECONDS"
 SERVICE_ENV = "K_SERVICE"
@@ -52,52 +52,62 @@ def gcf_adapter(
     timeout: float | None = None,
 ) -> Callable[[flask.Request], flask.Response]:
     """A functions-framework HTTP function serving the Inngest endpoint."""
+    adapter = GcfAdapter.for_client(client, functions=functions, serve_origin=serve_origin, serve_path=serve_path,
+                                    timeout=timeout)
+    return adapter.function()
+
+
+class GcfAdapter(_host.Adapter):
+    """``flask.Request`` -> core ``Request``; core ``Response`` -> ``flask.Response``, streaming when core streams."""
+
+    framework = "google_cloud_functions"
     # 2nd gen (Cloud Run) flushes streamed replies; 1st gen buffers them, which costs nothing but the
     # keep-alive's effect (the streamed reply is still a valid answer).
-    handler = _host.core_handler(
-        client,
-        "google_cloud_functions",
-        functions=functions,
-        serve_origin=serve_origin,
-        serve_path=serve_path,
-        host_streams=True,
-    )
-    return gcf_function(handler, timeout=timeout, max_body=_host.max_body_bytes(client))
+    host_streams = True
 
+    def __call__(self, request: flask.Request) -> flask.Response:
+        return self.to_reply(self.answer(self.to_request(request)))
 
-def gcf_function(
-    handler: _host.CoreHandler, *, timeout: float | None = None, max_body: int | None = None
-) -> Callable[[flask.Request], flask.Response]:
-    """The HTTP function around any core handler (functions-framework wants a plain function)."""
-    limit = max_body or _host.max_body_bytes(None)
+    def function(self) -> Callable[[flask.Request], flask.Response]:
+        """The adapter as a plain function: functions-framework serves nothing else."""
 
-    def inngest(request: flask.Request) -> flask.Response:
-        seconds = timeout or _host.timeout_from_env(TIMEOUT_ENV)
-        deadline = time.monotonic() + seconds if seconds else None
-        core_request = translate_request(request, limit=limit, deadline=deadline)
-        if isinstance(core_request, Response):
-            return translate_response(core_request)
-        return translate_response(handler.handle(core_request))
+        def inngest(request: flask.Request) -> flask.Response:
+            return self(request)
 
-    return inngest
+        return inngest
 
+    def deadline(self) -> float | None:
+        seconds = self.timeout or _host.timeout_from_env(TIMEOUT_ENV)
+        return time.monotonic() + seconds if seconds else None
 
-def translate_request(
-    request: flask.Request, *, limit: int, deadline: float | None = None
-) -> Request | Response:
-    """flask.Request -> core Request (or a 413 Response when the body is too large)."""
-    if request.content_length is not None and request.content_length > limit:
-        return _host.body_too_large(limit)
-    body = request.get_data(cache=False)
-    if len(body) > limit:
-        return _host.body_too_large(limit)
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    path = request.script_root + request.path
-    host = _host.first_hop(headers.get(_host.FORWARDED_HOST)) or request.host
-    path = _with_function_name(host, path)
-    query = request.query_string.decode("latin-1")
-    url = _host.public_url(request.scheme, request.host, path, query, headers)
-    return Request.build(request.method, url, headers, body, deadline=deadline)
+    def to_request(self, request: flask.Request) -> Request | Response:
+        """flask.Request -> core Request (or a 413 Response when the body is too large)."""
+        deadline = self.deadline()
+        limit = self.max_body
+        if request.content_length is not None and request.content_length > limit:
+            return _host.body_too_large(limit)
+        body = request.get_data(cache=False)
+        if len(body) > limit:
+            return _host.body_too_large(limit)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        path = request.script_root + request.path
+        host = _host.first_hop(headers.get(_host.FORWARDED_HOST)) or request.host
+        path = _with_function_name(host, path)
+        query = request.query_string.decode("latin-1")
+        url = _host.public_url(request.scheme, request.host, path, query, headers)
+        return Request.build(request.method, url, headers, body, deadline=deadline)
+
+    @staticmethod
+    def to_reply(response: Response) -> flask.Response:
+        """core Response -> flask.Response, streaming when core streams."""
+        import flask
+
+        stream = response.stream
+        length = None if stream is not None else len(response.body)
+        headers = _host.header_pairs(response, length=length)
+        if stream is not None:
+            return flask.Response(stream, status=response.status, headers=headers)
+        return flask.Response(response.body, status=response.status, headers=headers)
 
 
 def _with_function_name(host: str, path: str) -> str:
@@ -109,15 +119,3 @@ def _with_function_name(host: str, path: str) -> str:
     if path == prefix or path.startswith(prefix + "/"):
         return path
     return prefix + (path if path != "/" else "")
-
-
-def translate_response(response: Response) -> flask.Response:
-    """core Response -> flask.Response, streaming when core streams."""
-    import flask
-
-    stream = response.stream
-    length = None if stream is not None else len(response.body)
-    headers = _host.header_pairs(response, length=length)
-    if stream is not None:
-        return flask.Response(stream, status=response.status, headers=headers)
-    return flask.Response(response.body, status=response.status, headers=headers)

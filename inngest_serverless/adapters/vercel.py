@@ -28,6 +28,8 @@ from . import _host
 from .asgi import ASGIAdapter
 from .wsgi import WSGIAdapter
 
+FRAMEWORK = "vercel"
+
 if TYPE_CHECKING:
     from http.server import BaseHTTPRequestHandler
 
@@ -36,14 +38,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "VercelASGIAdapter",
+    "VercelAdapter",
     "VercelWSGIAdapter",
     "runtime_deadline",
     "vercel_adapter",
     "vercel_asgi_adapter",
     "vercel_wsgi_adapter",
 ]
-
-FRAMEWORK = "vercel"
 
 
 def vercel_adapter(
@@ -59,10 +60,9 @@ def vercel_adapter(
     Vercel's builder looks for a ``class handler`` statement, so subclass it:
     ``class handler(vercel_adapter(client)): pass``.
     """
-    core = _host.core_handler(
-        client, FRAMEWORK, functions=functions, serve_origin=serve_origin, serve_path=serve_path
-    )
-    return handler_class(core, timeout=timeout, max_body=_host.max_body_bytes(client))
+    adapter = VercelAdapter.for_client(client, functions=functions, serve_origin=serve_origin, serve_path=serve_path,
+                                       timeout=timeout)
+    return adapter.handler_class()
 
 
 def vercel_wsgi_adapter(
@@ -74,10 +74,8 @@ def vercel_wsgi_adapter(
     timeout: float | None = None,
 ) -> VercelWSGIAdapter:
     """The same endpoint as a WSGI ``app`` (Vercel's runtime flushes each yielded chunk)."""
-    core = _host.core_handler(
-        client, FRAMEWORK, functions=functions, serve_origin=serve_origin, serve_path=serve_path
-    )
-    return VercelWSGIAdapter(core, timeout=timeout, max_body=_host.max_body_bytes(client))
+    return VercelWSGIAdapter.for_client(client, functions=functions, serve_origin=serve_origin,
+                                        serve_path=serve_path, timeout=timeout)
 
 
 def vercel_asgi_adapter(
@@ -89,24 +87,8 @@ def vercel_asgi_adapter(
     timeout: float | None = None,
 ) -> VercelASGIAdapter:
     """The same endpoint as an ASGI ``app`` (Vercel's runtime serves it with uvicorn)."""
-    core = _host.core_handler(
-        client, FRAMEWORK, functions=functions, serve_origin=serve_origin, serve_path=serve_path
-    )
-    return VercelASGIAdapter(core, timeout=timeout, max_body=_host.max_body_bytes(client))
-
-
-class VercelWSGIAdapter(WSGIAdapter):
-    """The WSGI adapter, with Vercel's invocation deadline when no ``timeout`` is given."""
-
-    def deadline(self) -> float | None:
-        return _deadline(self.timeout)
-
-
-class VercelASGIAdapter(ASGIAdapter):
-    """The ASGI adapter, with Vercel's invocation deadline when no ``timeout`` is given."""
-
-    def deadline(self) -> float | None:
-        return _deadline(self.timeout)
+    return VercelASGIAdapter.for_client(client, functions=functions, serve_origin=serve_origin,
+                                        serve_path=serve_path, timeout=timeout)
 
 
 def runtime_deadline() -> float | None:
@@ -124,80 +106,99 @@ def runtime_deadline() -> float | None:
     return time.monotonic() + remaining
 
 
-def _deadline(timeout: float | None) -> float | None:
-    return time.monotonic() + timeout if timeout else runtime_deadline()
+class _VercelDeadline(_host.Adapter):
+    """``timeout`` when given, else the invocation deadline Vercel's runtime knows."""
+
+    framework = FRAMEWORK
+
+    def deadline(self) -> float | None:
+        return time.monotonic() + self.timeout if self.timeout else runtime_deadline()
 
 
-def handler_class(
-    core: _host.CoreHandler, *, timeout: float | None = None, max_body: int | None = None
-) -> type[BaseHTTPRequestHandler]:
-    """Build the handler class (http.server is imported only now: the runtime has it loaded already)."""
-    from http.server import BaseHTTPRequestHandler
+class VercelWSGIAdapter(_VercelDeadline, WSGIAdapter):
+    """The WSGI adapter, with Vercel's invocation deadline when no ``timeout`` is given."""
 
-    limit = max_body or _host.max_body_bytes(None)
 
-    class handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            self._send(self._response())
+class VercelASGIAdapter(_VercelDeadline, ASGIAdapter):
+    """The ASGI adapter, with Vercel's invocation deadline when no ``timeout`` is given."""
 
-        do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
-        def __getattr__(self, name: str) -> Any:
-            # http.server looks up do_<METHOD>; any other method goes to core too, which
-            # answers a bare 405 with the SDK headers (not http.server's own 501 page).
-            if name.startswith("do_"):
-                return self._serve
-            raise AttributeError(name)
+class VercelAdapter(_VercelDeadline):
+    """A ``BaseHTTPRequestHandler`` request -> core ``Request``; core ``Response`` written to its socket."""
 
-        def _response(self) -> Response:
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            body = self._body(headers)
-            if isinstance(body, Response):
-                return body
-            path, _, query = self.path.partition("?")
-            from urllib.parse import unquote
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        """The handler class Vercel's runtime instantiates per request (http.server is imported only
+        now: the runtime has it loaded already)."""
+        from http.server import BaseHTTPRequestHandler
 
-            url = _host.public_url("http", headers.get("host", "localhost"), unquote(path), query, headers)
-            request = Request.build(self.command, url, headers, body, deadline=_deadline(timeout))
-            return core.handle(request)
+        adapter = self
 
-        def _body(self, headers: dict[str, str]) -> bytes | Response:
-            if headers.get("transfer-encoding", "").lower() == "chunked":
-                try:
-                    data = _read_chunked(self.rfile, limit)
-                except ValueError as exc:
-                    return _host.error_response(400, f"malformed chunked body: {exc}")
-                return _host.body_too_large(limit) if data is None else data
+        class handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                adapter.send(self, adapter.answer(adapter.to_request(self)))
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+
+            def __getattr__(self, name: str) -> Any:
+                # http.server looks up do_<METHOD>; any other method goes to core too, which
+                # answers a bare 405 with the SDK headers (not http.server's own 501 page).
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet: the runtime logs requests itself; never echo URLs with keys in them twice."""
+
+        return handler
+
+    def to_request(self, http: BaseHTTPRequestHandler) -> Request | Response:
+        """The request ``http`` has read the head of, its body read here (length or chunked)."""
+        from urllib.parse import unquote
+
+        deadline = self.deadline()
+        headers = {k.lower(): v for k, v in http.headers.items()}
+        body = self._body(http, headers)
+        if isinstance(body, Response):
+            return body
+        path, _, query = http.path.partition("?")
+        url = _host.public_url("http", headers.get("host", "localhost"), unquote(path), query, headers)
+        return Request.build(http.command, url, headers, body, deadline=deadline)
+
+    def _body(self, http: BaseHTTPRequestHandler, headers: dict[str, str]) -> bytes | Response:
+        limit = self.max_body
+        if headers.get("transfer-encoding", "").lower() == "chunked":
             try:
-                length = int(headers.get("content-length") or 0)
-            except ValueError:
-                return _host.error_response(400, "the Content-Length header is not a number")
-            if length > limit:
-                return _host.body_too_large(limit)
-            return self.rfile.read(length) if length > 0 else b""
+                data = _read_chunked(http.rfile, limit)
+            except ValueError as exc:
+                return _host.error_response(400, f"malformed chunked body: {exc}")
+            return _host.body_too_large(limit) if data is None else data
+        try:
+            length = int(headers.get("content-length") or 0)
+        except ValueError:
+            return _host.error_response(400, "the Content-Length header is not a number")
+        if length > limit:
+            return _host.body_too_large(limit)
+        return http.rfile.read(length) if length > 0 else b""
 
-        def _send(self, response: Response) -> None:
-            stream = response.stream
-            length = None if stream is not None else len(response.body)
-            self.send_response(response.status)
-            for name, value in _host.header_pairs(response, length=length):
-                self.send_header(name, value)
-            self.end_headers()
-            if self.command == "HEAD":
-                return
-            if stream is None:
-                self.wfile.write(response.body)
-            else:
-                for chunk in stream:
-                    if chunk:
-                        self.wfile.write(chunk)
-                        self.wfile.flush()
-            self.wfile.flush()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: the runtime logs requests itself; never echo URLs with keys in them twice."""
-
-    return handler
+    @staticmethod
+    def send(http: BaseHTTPRequestHandler, response: Response) -> None:
+        """Write ``response`` on ``http``'s connection, flushing each streamed chunk."""
+        stream = response.stream
+        length = None if stream is not None else len(response.body)
+        http.send_response(response.status)
+        for name, value in _host.header_pairs(response, length=length):
+            http.send_header(name, value)
+        http.end_headers()
+        if http.command == "HEAD":
+            return
+        if stream is None:
+            http.wfile.write(response.body)
+        else:
+            for chunk in stream:
+                if chunk:
+                    http.wfile.write(chunk)
+                    http.wfile.flush()
+        http.wfile.flush()
 
 
 def _read_chunked(rfile: Any, limit: int) -> bytes | None:

@@ -39,24 +39,25 @@ def wsgi_adapter(
     ``timeout``: seconds your server (e.g. gunicorn ``--timeout``) or proxy
     gives one request; core stops starting new steps before it runs out.
     """
-    handler = _host.core_handler(
-        client, "wsgi", functions=functions, serve_origin=serve_origin, serve_path=serve_path
-    )
-    return WSGIAdapter(handler, timeout=timeout, max_body=_host.max_body_bytes(client))
+    return WSGIAdapter.for_client(client, functions=functions, serve_origin=serve_origin, serve_path=serve_path,
+                                  timeout=timeout)
 
 
 class WSGIAdapter(_host.Adapter):
     """WSGI environ -> core ``Request``; core ``Response`` -> ``start_response`` + an iterable."""
 
+    framework = "wsgi"
+
     def __call__(self, environ: Mapping[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        response = self._response(environ, self.deadline())
-        return _reply(response, start_response)
+        return _reply(self.respond(environ), start_response)
 
     def respond(self, environ: Mapping[str, Any]) -> Response:
         """The core reply to the request ``environ`` describes (for a framework's own view)."""
-        return self._response(environ, self.deadline())
+        return self.answer(self.to_request(environ))
 
-    def _response(self, environ: Mapping[str, Any], deadline: float | None) -> Response:
+    def to_request(self, environ: Mapping[str, Any]) -> Request | Response:
+        """The core request ``environ`` describes, or the reply to a body that cannot be read."""
+        deadline = self.deadline()  # taken before the body is read: the host's clock is already running
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -70,8 +71,7 @@ class WSGIAdapter(_host.Adapter):
             return _host.body_too_large(self.max_body)
         headers = request_headers(environ)
         url = environ_url(environ, headers)
-        request = Request.build(environ["REQUEST_METHOD"], url, headers, body, deadline=deadline)
-        return self.handler.handle(request)
+        return Request.build(environ["REQUEST_METHOD"], url, headers, body, deadline=deadline)
 
 
 def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:

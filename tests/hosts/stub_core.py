@@ -84,11 +84,11 @@ def read_gated(url: str, gate: Path, headers: dict[str, str] | None = None) -> t
 
 
 def _entries() -> tuple[object, object, object, object]:
-    from inngest_serverless.adapters.gcp import gcf_function
-    from inngest_serverless.adapters.vercel import VercelASGIAdapter, VercelWSGIAdapter, handler_class
+    from inngest_serverless.adapters.gcp import GcfAdapter
+    from inngest_serverless.adapters.vercel import VercelAdapter, VercelASGIAdapter, VercelWSGIAdapter
 
     core = GatedStream()
-    return gcf_function(core), handler_class(core), VercelWSGIAdapter(core), VercelASGIAdapter(core)
+    return GcfAdapter(core).function(), VercelAdapter(core).handler_class(), VercelWSGIAdapter(core), VercelASGIAdapter(core)
 
 
 # functions-framework --target=gcf_entry; vc_init variable "handler", "app" (WSGI) or "asgi_app"

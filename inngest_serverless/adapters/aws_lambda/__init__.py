@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from .._host import core_handler, error_response
+from .. import _host
 from ._events import ACCEPTED, SHAPES, EventShape, EventShapeError, LambdaReply, infer
 from ._keys import PARAMETER_ENV, SECRET_ENV, AwsKeys, AwsKeySource, KeySourceError, aws_keys
 
@@ -42,12 +42,12 @@ __all__ = [
     "EventShape",
     "EventShapeError",
     "KeySourceError",
+    "LambdaAdapter",
     "LambdaHandler",
     "aws_keys",
     "lambda_adapter",
 ]
 
-FRAMEWORK = "aws_lambda"
 LambdaHandler = Callable[[Any, Any], LambdaReply]
 log = logging.getLogger("inngest_serverless")
 
@@ -61,7 +61,7 @@ def lambda_adapter(
     signing_key_secret: str | None = None,
     signing_key_parameter: str | None = None,
     keys_max_age: int = 300,
-) -> LambdaHandler:
+) -> LambdaAdapter:
     """A Lambda handler ``(event, context) -> dict`` serving ``client``'s functions over HTTP.
 
     ``signing_key_secret`` (a Secrets Manager name or ARN) or ``signing_key_parameter``
@@ -69,27 +69,51 @@ def lambda_adapter(
     ``INNGEST_SIGNING_KEY_PARAMETER``, name where the keys live; they are read on
     the first call and again once ``keys_max_age`` seconds have passed.
     """
-    # The Python managed runtime sends the reply in one piece: keep-alive bytes would only be joined.
-    core = core_handler(client, FRAMEWORK, functions=functions, serve_origin=serve_origin, serve_path=serve_path,
-                        host_streams=False)
-    keys = AwsKeySource.resolve(signing_key_secret, signing_key_parameter, keys_max_age)
+    adapter = LambdaAdapter.for_client(client, functions=functions, serve_origin=serve_origin, serve_path=serve_path)
+    adapter.use_keys(client, AwsKeySource.resolve(signing_key_secret, signing_key_parameter, keys_max_age))
+    return adapter
 
-    def handler(event: Any, context: Any = None) -> LambdaReply:
+
+class LambdaAdapter(_host.Adapter):
+    """A Lambda event -> core ``Request``; core ``Response`` -> the reply its front door expects.
+
+    The event classes (``_events.py``) do the translation; this adds what both Lambda runtimes
+    share (the managed one calls the adapter, the streaming loop calls :meth:`respond`): the
+    deadline from the time Lambda has left, and signing keys read from AWS.
+    """
+
+    framework = "aws_lambda"
+    # The Python managed runtime sends the reply in one piece: keep-alive bytes would only be joined.
+    host_streams: ClassVar[bool | None] = False
+
+    def __init__(self, handler: _host.CoreHandler, *, timeout: float | None = None, max_body: int | None = None) -> None:
+        super().__init__(handler, timeout=timeout, max_body=max_body)
+        self._client: Inngest | None = None
+        self._keys: AwsKeySource | None = None
+
+    def use_keys(self, client: Inngest, keys: AwsKeySource | None) -> None:
+        """Apply ``keys`` (Secrets Manager / SSM) to ``client`` before each call; None: the client's own."""
+        self._client, self._keys = client, keys
+
+    def __call__(self, event: Any, context: Any = None) -> LambdaReply:
+        shape, response = self.respond(event, _remaining_seconds(context))
+        return shape.reply(response) if shape is not None else _plain_reply(response)
+
+    def respond(self, event: object, remaining_seconds: float | None) -> tuple[EventShape | None, Response]:
+        """Core's reply to ``event``, and its shape (None when it has no HTTP shape: a 400)."""
         try:
             shape = infer(event)
-            request = shape.to_request(remaining_seconds=_remaining_seconds(context))
+            request = shape.to_request(remaining_seconds=remaining_seconds)
         except EventShapeError as err:
             log.warning("inngest_serverless: %s", err)
-            return _plain_reply(error_response(400, str(err)))
-        if keys is not None:
+            return None, _host.error_response(400, str(err))
+        if self._keys is not None and self._client is not None:
             try:
-                keys.apply(client)
+                self._keys.apply(self._client)
             except KeySourceError as err:
                 log.error("inngest_serverless: %s", err)
-                return shape.reply(error_response(500, str(err), retry=True))
-        return shape.reply(core.handle(request))
-
-    return handler
+                return shape, _host.error_response(500, str(err), retry=True)
+        return shape, self.answer(request)
 
 
 def _remaining_seconds(context: Any) -> float | None:

@@ -4,7 +4,7 @@ The managed Python runtime (``awslambdaric``) buffers every reply, so a
 Function URL or API Gateway REST API in front of it sees nothing until the
 function returns, and keep-alive bytes are useless. This module is a small
 runtime of its own: it takes invocations from the Runtime API and posts each
-reply in the *streaming* response mode (STREAMING.md §1):
+reply in Lambda's *streaming* response mode:
 
 * ``POST /runtime/invocation/{id}/response`` with
   ``Lambda-Runtime-Function-Response-Mode: streaming``, chunked transfer
@@ -49,7 +49,8 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.http import Response
 from ...core.wire import Env
-from .._host import core_handler, error_response
+from .._host import error_response
+from ..aws_lambda import AwsKeySource, LambdaAdapter
 
 if TYPE_CHECKING:
     import http.client
@@ -57,7 +58,15 @@ if TYPE_CHECKING:
     from ...core.client import Inngest
     from ...core.function import Function
 
-__all__ = ["DELIMITER", "PRELUDE_CONTENT_TYPE", "RuntimeApi", "lambda_streaming_adapter", "main", "stream_body"]
+__all__ = [
+    "DELIMITER",
+    "PRELUDE_CONTENT_TYPE",
+    "LambdaStreamingAdapter",
+    "RuntimeApi",
+    "lambda_streaming_adapter",
+    "main",
+    "stream_body",
+]
 
 FRAMEWORK = "aws_lambda_streaming"
 RUNTIME_API_ENV = "AWS_LAMBDA_RUNTIME_API"
@@ -215,41 +224,51 @@ def lambda_streaming_adapter(
     runtime_api: str | None = None,
     invocations: int | None = None,
 ) -> None:
-    """Run the Runtime API loop for ``target`` (an Inngest client, or a core Handler)."""
-    from ...core.handler import Handler
-    from ..aws_lambda import AwsKeySource, KeySourceError
-    from ..aws_lambda._events import EventShapeError, infer
+    """Serve ``target`` (an Inngest client, or a core Handler) from the Runtime API, streaming each
+    reply, until the process ends (or ``invocations`` have been served)."""
+    LambdaStreamingAdapter.for_target(target, functions=functions).serve(runtime_api, invocations=invocations)
 
-    client = target.client if isinstance(target, Handler) else _client(target)
-    handler = target if isinstance(target, Handler) else core_handler(client, FRAMEWORK, functions=functions)
-    # Keys in Secrets Manager / SSM (INNGEST_SIGNING_KEY_SECRET_ARN, ...): re-read as lambda_adapter does.
-    keys = AwsKeySource.resolve(None, None)
-    api = RuntimeApi(runtime_api or os.environ[RUNTIME_API_ENV])
-    served = 0
-    while invocations is None or served < invocations:
-        job = api.next()
-        served += 1
-        if job.trace_id:
-            os.environ[TRACE_ENV] = job.trace_id
-        try:
+
+class LambdaStreamingAdapter(LambdaAdapter):
+    """The Lambda adapter's event -> request -> reply path, its reply streamed to the Runtime API."""
+
+    framework = FRAMEWORK
+    host_streams = None  # core knows this host flushes
+
+    @classmethod
+    def for_target(cls, target: Any, *, functions: list[Function[Any]] | None = None) -> LambdaStreamingAdapter:
+        from ...core.handler import Handler
+
+        if isinstance(target, Handler):
+            adapter, client = cls(target), target.client
+        else:
+            client = _client(target)
+            adapter = cls.for_client(client, functions=functions)
+        # Keys in Secrets Manager / SSM (INNGEST_SIGNING_KEY_SECRET_ARN, ...): re-read as lambda_adapter does.
+        adapter.use_keys(client, AwsKeySource.resolve(None, None))
+        return adapter
+
+    def serve(self, runtime_api: str | None = None, *, invocations: int | None = None) -> None:
+        """Take invocations from the Runtime API and stream each reply back."""
+        api = RuntimeApi(runtime_api or os.environ[RUNTIME_API_ENV])
+        served = 0
+        while invocations is None or served < invocations:
+            job = api.next()
+            served += 1
+            if job.trace_id:
+                os.environ[TRACE_ENV] = job.trace_id
             try:
-                request = infer(json.loads(job.event or b"null")).to_request(remaining_seconds=job.remaining_seconds())
-            except (EventShapeError, ValueError) as err:
-                response = error_response(400, f"not an HTTP event: {err}")
-            else:
                 try:
-                    if keys is not None:
-                        keys.apply(client)
-                except KeySourceError as err:
-                    log.error("inngest_serverless: %s", err)
-                    response = error_response(500, str(err), retry=True)
+                    event = json.loads(job.event or b"null")
+                except ValueError as err:
+                    response = error_response(400, f"the event is not JSON: {err}")
                 else:
-                    response = handler.handle(request)
-        except Exception as exc:  # handle() never raises; this guards the translation itself
-            log.exception("inngest_serverless: could not handle the invocation")
-            api.error(job.request_id, exc)
-            continue
-        api.stream(job.request_id, stream_body(response))
+                    _, response = self.respond(event, job.remaining_seconds())
+            except Exception as exc:  # respond() never raises; this guards the translation itself
+                log.exception("inngest_serverless: could not handle the invocation")
+                api.error(job.request_id, exc)
+                continue
+            api.stream(job.request_id, stream_body(response))
 
 
 def _client(target: Any) -> Inngest:

@@ -33,11 +33,12 @@ if TYPE_CHECKING:  # so that type checkers see the class, not __getattr__'s ``ob
         Middleware,
         MiddlewareSync,
         SendEventsResult,
+        StepMemos,
         TransformOutputResult,
         TransformOutputStepInfo,
     )
 
-_MIDDLEWARE_NAMES = ("Middleware", "MiddlewareSync", "SendEventsResult", "TransformOutputResult",
+_MIDDLEWARE_NAMES = ("Middleware", "MiddlewareSync", "SendEventsResult", "StepMemos", "TransformOutputResult",
                      "TransformOutputStepInfo")
 
 
@@ -78,6 +79,7 @@ __all__ = [
     "Singleton",
     "Step",
     "StepError",
+    "StepMemos",
     "StepSync",
     "Throttle",
     "Timeouts",

@@ -19,7 +19,7 @@ PUBLIC: dict[str, set[str]] = {
         "Batch", "Cancel", "Checkpoint", "Concurrency", "Context", "ContextSync",
         "Debounce", "Event", "Function", "Handler", "Inngest", "Middleware", "MiddlewareSync",
         "NonRetriableError", "ParallelMode", "Priority", "RateLimit", "Request", "Response", "RetryAfterError",
-        "SendEventsResult", "Singleton", "Step", "StepError", "StepSync", "Throttle", "Timeouts",
+        "SendEventsResult", "Singleton", "Step", "StepError", "StepMemos", "StepSync", "Throttle", "Timeouts",
         "TransformOutputResult", "TransformOutputStepInfo", "TriggerCron", "TriggerEvent", "__version__", "slugify",
     },
     "inngest_serverless.adapters.aws_lambda": {
@@ -46,6 +46,12 @@ PUBLIC: dict[str, set[str]] = {
     "inngest_serverless.tornado": {"serve"},
     "inngest_serverless.signing": {"SignatureError", "hash_signing_key", "sign", "verify"},
     "inngest_serverless.ai": {"Adapter", "Anthropic", "DeepSeek", "Gemini", "Grok", "OpenAI"},
+    "inngest_serverless.experimental.ai": {"BaseAdapter", "anthropic", "openai"},
+    "inngest_serverless.experimental.ai.openai": {"Adapter"},
+    "inngest_serverless.experimental.ai.anthropic": {"Adapter"},
+    "inngest_serverless.experimental.ai.gemini": {"Adapter"},
+    "inngest_serverless.experimental.ai.grok": {"Adapter"},
+    "inngest_serverless.experimental.ai.deepseek": {"Adapter"},
     "inngest_serverless.cli": {"main"},
     "inngest_serverless.testing": {"EngineError", "Mock", "MockedStepError", "RunResult", "StepRecord", "TestEngine", "run"},
 }

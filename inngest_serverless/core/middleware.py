@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .errors import ConfigError
 from .wire import Opcode
@@ -34,6 +34,11 @@ class _Empty:
 
 
 EMPTY: Any = _Empty()
+
+# The official SDK's name for transform_input's ``steps``. Here it is the call's own dict of hashed
+# step ID to the memo as the server sent it, so that a middleware changes what a step returns by
+# replacing a value.
+StepMemos: TypeAlias = dict[str, Any]
 
 
 @dataclass
@@ -73,7 +78,7 @@ class MiddlewareSync:
         self.client = client
         self.raw_request = raw_request  # the core Request of the call; None for a send
 
-    def transform_input(self, ctx: ContextSync | Context, function: Function[Any], steps: dict[str, Any]) -> None:
+    def transform_input(self, ctx: ContextSync | Context, function: Function[Any], steps: StepMemos) -> None:
         """Before the function runs. ``steps`` maps hashed step IDs to their memoized state as the
         server sent it (``{"data": ...}``, ``{"error": ...}``, an event, or null); replacing its
         values (or changing ``ctx.event``/``ctx.events``) changes what the function sees."""
@@ -106,7 +111,7 @@ class Middleware:
         self.raw_request = raw_request
 
     async def transform_input(self, ctx: ContextSync | Context, function: Function[Any],
-                              steps: dict[str, Any]) -> None:
+                              steps: StepMemos) -> None:
         """As :meth:`MiddlewareSync.transform_input`."""
 
     async def before_execution(self) -> None:
@@ -168,11 +173,11 @@ class Chain:
 
     # -- a call -------------------------------------------------------------------------
 
-    def transform_input_sync(self, ctx: ContextSync | Context, function: Function[Any], steps: dict[str, Any]) -> None:
+    def transform_input_sync(self, ctx: ContextSync | Context, function: Function[Any], steps: StepMemos) -> None:
         self._call_sync("transform_input", ctx, function, steps)
 
     async def transform_input_async(self, ctx: ContextSync | Context, function: Function[Any],
-                                    steps: dict[str, Any]) -> None:
+                                    steps: StepMemos) -> None:
         await self._call_async("transform_input", ctx, function, steps)
 
     def before_execution_sync(self) -> None:

@@ -160,6 +160,8 @@ class Inngest:
             fn: Function[Any] = Function(opts, handler, on_failure)
             if any(f.local_id == fn.local_id for f in self.functions):
                 raise ConfigError(f"a function with fn_id {fn_id!r} is already defined on app {self.app_id!r}")
+            for each in fn.all():
+                each.app_id = self.app_id
             self.functions.append(fn)
             return fn
 

@@ -83,7 +83,7 @@ def _check_types(fn_id: str, what: str, values: list[Any], tp: type) -> None:
 
 
 class Function(Generic[T]):
-    """A function created with ``client.create_function``; call ``.id(app_id)`` for its composite ID."""
+    """A function created with ``client.create_function``; ``.id`` is its composite ID."""
 
     def __init__(self, opts: FunctionOptions, handler: Handler, on_failure: Handler | None = None) -> None:
         opts.validate()
@@ -113,11 +113,22 @@ class Function(Generic[T]):
         """Call the handler directly (e.g. in a unit test with a hand-made context)."""
         return self.handler(*args, **kwargs)
 
+    app_id: str = ""  # set by the client that defines the function
+
     @property
     def local_id(self) -> str:
         return self.opts.fn_id
 
-    def id(self, app_id: str) -> str:
+    @property
+    def id(self) -> str:
+        """The ID the server knows the function by, ``<app_id>-<fn_id>``, as the official SDK's ``Function.id``."""
+        return self.composite_id(self.app_id)
+
+    @property
+    def name(self) -> str:
+        return self.opts.name or self.opts.fn_id
+
+    def composite_id(self, app_id: str) -> str:
         return f"{app_id}-{self.opts.fn_id}"
 
     def all(self) -> list[Function[Any]]:
@@ -127,7 +138,7 @@ class Function(Generic[T]):
     def config(self, app_id: str, app_url: str) -> dict[str, Any]:
         """The FunctionConfig of the register payload."""
         o = self.opts
-        fid = self.id(app_id)
+        fid = self.composite_id(app_id)
         triggers = [t.to_wire() for t in o.triggers]
         if self._failure_of is not None:
             triggers = [{

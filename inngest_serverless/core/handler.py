@@ -389,7 +389,7 @@ class Handler:
         fns = self.functions
         if len(fns) != self._indexed_count:
             app = self.client.app_id
-            self._index = {f.id(app): f for f in fns}
+            self._index = {f.composite_id(app): f for f in fns}
             self._index.update({f.local_id: f for f in fns if f.local_id not in self._index})
             self._indexed_count = len(fns)
         return self._index.get(fn_id)
@@ -502,7 +502,7 @@ class Handler:
             budget.close()
 
     def _context_args(self, call: Call, engine: Engine) -> dict[str, Any]:
-        function_id = call.fn.id(self.client.app_id)
+        function_id = call.fn.composite_id(self.client.app_id)
         keys = {"run_id": call.run_id, "function_id": function_id}
         return {
             "function_id": function_id,

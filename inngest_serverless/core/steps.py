@@ -226,7 +226,7 @@ class StepSync:
         timeout: Duration | None = None,
     ) -> Any:
         """Run another function of this app and return its result."""
-        return self.invoke_by_id(step_id, function_id=function.id(self._client.app_id), data=data, user=user,
+        return self.invoke_by_id(step_id, function_id=function.composite_id(self._client.app_id), data=data, user=user,
                                  timeout=timeout, _composite=True)
 
     def invoke_by_id(

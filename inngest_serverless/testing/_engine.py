@@ -74,7 +74,7 @@ class TestEngine:
         self.max_jumps = max_jumps
         self.mocks = Mocks()
         self.clock = VirtualClock(_seconds(start) if start is not None else None)
-        self._own: dict[str, Function[Any]] = {fn.id(client.app_id): fn for top in functions for fn in top.all()}
+        self._own: dict[str, Function[Any]] = {fn.composite_id(client.app_id): fn for top in functions for fn in top.all()}
         self.handler = Handler(client, functions=[self._wrap(fn) for fn in functions], framework="testing", streaming="off")
         self._config: Config | None = None
         payload = introspection.register_payload(self.handler, APP_URL)
@@ -96,7 +96,7 @@ class TestEngine:
     def _wrap(self, fn: Function[Any]) -> Function[Any]:
         """A copy of ``fn`` whose context swaps mocked step bodies in (and of its failure handler)."""
         wrapped = copy.copy(fn)
-        real, mocks, fid = fn.handler, self.mocks, fn.id(self.client.app_id)
+        real, mocks, fid = fn.handler, self.mocks, fn.composite_id(self.client.app_id)
         if fn.is_async:
 
             async def handler_async(ctx: Any) -> Any:
@@ -271,7 +271,7 @@ class TestEngine:
 
     def _slug(self, fn: Function[Any] | str) -> str:
         if isinstance(fn, Function):
-            return fn.id(self.client.app_id)
+            return fn.composite_id(self.client.app_id)
         if fn in self._own or fn in self.mocks.invokes:
             return fn
         return f"{self.client.app_id}-{fn}"

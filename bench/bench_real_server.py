@@ -61,12 +61,12 @@ MODES = {False: "plain", True: "checkpointed"}
 LABELS = {"plain": "without checkpointing", "checkpointed": "`checkpoint=Checkpoint()`"}
 
 
-_ACTIVE: list[Recorder] = []  # the recorder the timed Poster.post credits (one bench at a time)
+_ACTIVE: list[Recorder] = []  # the recorder the timed CheckpointPoster.post credits (one bench at a time)
 
 
 class Recorder:
     """Times each call inside our WSGI app and files it under its run; with checkpointing, also the
-    part of it spent waiting for the server's checkpoint API (``Poster.post``)."""
+    part of it spent waiting for the server's checkpoint API (``CheckpointPoster.post``)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -77,14 +77,14 @@ class Recorder:
         self.finished: dict[str, int] = defaultdict(int)  # run ID -> final (200) replies
 
     def _time_posts(self) -> None:
-        from inngest_serverless.core import checkpoint
+        from inngest_serverless.core.inngest_api import CheckpointPoster
 
         _ACTIVE[:] = [self]
-        post = checkpoint.Poster.post
+        post = CheckpointPoster.post
         if getattr(post, "_bench_timed", False):
             return
 
-        def timed_post(poster: checkpoint.Poster, ops: Any, timeout: float = 10.0) -> bool:
+        def timed_post(poster: CheckpointPoster, ops: Any, timeout: float) -> bool:
             began = time.perf_counter()
             try:
                 return post(poster, ops, timeout)
@@ -95,7 +95,7 @@ class Recorder:
                     recorder.posts += 1
 
         timed_post._bench_timed = True  # type: ignore[attr-defined]
-        checkpoint.Poster.post = timed_post  # type: ignore[method-assign,assignment]
+        CheckpointPoster.post = timed_post  # type: ignore[method-assign]
 
     def wrap(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
         def timed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 with atheris.instrument_imports(include=["inngest_serverless"]):
     from inngest_serverless import Handler, Request
-    from inngest_serverless.core import api as api_module
+    from inngest_serverless.core import inngest_api as api_module
     from inngest_serverless.core import signing
 
 from tests.fuzz_targets import APP, FALLBACK, FUNCTIONS, HASHES, KEY, build_client, canonical, check_reply, loopback_api

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 
 from .core.client import Inngest
 from .core.context import Context, ContextSync, Event
-from .core.errors import NonRetriableError, RetryAfterError, StepError
+from .core.errors import (
+    ApiError,
+    ConfigError,
+    InngestError,
+    NonRetriableError,
+    RetryAfterError,
+    SendEventsError,
+    StepError,
+)
 from .core.flow_control import (
     Batch,
     Cancel,
@@ -55,10 +63,12 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'inngest_serverless' has no attribute {name!r}")
 
 __all__ = [
+    "ApiError",
     "Batch",
     "Cancel",
     "Checkpoint",
     "Concurrency",
+    "ConfigError",
     "Context",
     "ContextSync",
     "Debounce",
@@ -66,6 +76,7 @@ __all__ = [
     "Function",
     "Handler",
     "Inngest",
+    "InngestError",
     "Middleware",
     "MiddlewareSync",
     "NonRetriableError",
@@ -75,6 +86,7 @@ __all__ = [
     "Request",
     "Response",
     "RetryAfterError",
+    "SendEventsError",
     "SendEventsResult",
     "Singleton",
     "Step",

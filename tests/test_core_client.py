@@ -6,8 +6,7 @@ import asyncio
 
 import pytest
 
-from inngest_serverless import Event, Inngest
-from inngest_serverless.core.api import ApiError
+from inngest_serverless import ApiError, Event, Inngest
 from tests.fake_api import fake_api
 
 

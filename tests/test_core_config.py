@@ -56,7 +56,7 @@ def test_function_with_every_option_serialises_exactly() -> None:
     def order(ctx: ContextSync) -> None:
         return None
 
-    payload = register_payload(Handler(client, framework="wsgi"), "https://a.example/api/inngest")
+    payload = register_payload(client.config, Handler(client).functions, "wsgi", "https://a.example/api/inngest")
     main, failure = payload["functions"]
     assert main == {
         "id": "shop-order",
@@ -95,7 +95,7 @@ def test_batch_idempotency_and_default_retries() -> None:
     def i(ctx: ContextSync) -> None:
         return None
 
-    fb, fi = register_payload(Handler(client), "http://h/api")["functions"]
+    fb, fi = register_payload(client.config, Handler(client).functions, "python", "http://h/api")["functions"]
     assert fb["batchEvents"] == {"maxSize": 50, "timeout": "90s", "key": "event.data.u", "if": "event.data.ok"}
     assert fb["steps"]["step"]["retries"] == {"attempts": 4}
     assert fi["idempotency"] == "event.data.order_id"

@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PUBLIC: dict[str, set[str]] = {
     "inngest_serverless": {
-        "Batch", "Cancel", "Checkpoint", "Concurrency", "Context", "ContextSync",
-        "Debounce", "Event", "Function", "Handler", "Inngest", "Middleware", "MiddlewareSync",
+        "ApiError", "Batch", "Cancel", "Checkpoint", "Concurrency", "ConfigError", "Context", "ContextSync",
+        "Debounce", "Event", "Function", "Handler", "Inngest", "InngestError", "Middleware", "MiddlewareSync",
         "NonRetriableError", "ParallelMode", "Priority", "RateLimit", "Request", "Response", "RetryAfterError",
-        "SendEventsResult", "Singleton", "Step", "StepError", "StepMemos", "StepSync", "Throttle", "Timeouts",
+        "SendEventsError", "SendEventsResult", "Singleton", "Step", "StepError", "StepMemos", "StepSync", "Throttle", "Timeouts",
         "TransformOutputResult", "TransformOutputStepInfo", "TriggerCron", "TriggerEvent", "__version__", "slugify",
     },
     "inngest_serverless.adapters.aws_lambda": {

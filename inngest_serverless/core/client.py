@@ -171,10 +171,10 @@ class Inngest:
         """Send one event (a dict with ``name`` and ``data``, or an Event) or a list; returns IDs.
 
         Blocks; ``await client.send(...)`` is the same from async code."""
-        from . import api
+        from . import inngest_api
 
         if not self.middleware:
-            return api.send_sync(self.config, events)
+            return inngest_api.send_sync(self.config, events)
         from .middleware import Chain, SendEventsResult
 
         chain = Chain(self, None, self.middleware)
@@ -182,7 +182,7 @@ class Inngest:
         chain.before_send_sync(prepared)
         result = SendEventsResult(ids=[])
         try:
-            result.ids = api.send_sync(self.config, [e.to_wire() for e in prepared])
+            result.ids = inngest_api.send_sync(self.config, [e.to_wire() for e in prepared])
         except Exception as exc:
             result.error = exc
         chain.after_send_sync(result)
@@ -192,10 +192,10 @@ class Inngest:
 
     async def send(self, events: Any) -> list[str]:
         """Send one event (a dict with ``name`` and ``data``, or an Event) or a list; returns IDs."""
-        from . import api
+        from . import inngest_api
 
         if not self.middleware:
-            return await api.send(self.config, events)
+            return await inngest_api.send(self.config, events)
         from .middleware import Chain, SendEventsResult
 
         chain = Chain(self, None, self.middleware)
@@ -203,7 +203,7 @@ class Inngest:
         await chain.before_send_async(prepared)
         result = SendEventsResult(ids=[])
         try:
-            result.ids = await api.send(self.config, [e.to_wire() for e in prepared])
+            result.ids = await inngest_api.send(self.config, [e.to_wire() for e in prepared])
         except Exception as exc:
             result.error = exc
         await chain.after_send_async(result)
@@ -220,7 +220,7 @@ def _middleware(where: str, factories: Any) -> list[MiddlewareFactory]:
 
 def _events(events: Any) -> list[Event]:
     """A send's events as Event objects, for middleware to change in place."""
-    from . import api
+    from . import inngest_api
     from .context import Event
 
-    return [Event.from_wire(raw) for raw in api.prepare_events(events)]
+    return [Event.from_wire(raw) for raw in inngest_api.prepare_events(events)]

@@ -1,8 +1,14 @@
 """The one entry point: a :class:`Request` in, a :class:`Response` out.
 
 GET introspection, PUT sync (out-of-band and in-band), POST ``?probe=trust``,
-POST calls (replay and run), 405 for anything else. Adapters only translate
-their host's event to a Request and the Response back.
+POST calls, 405 for anything else. Adapters only translate their host's event
+to a Request and the Response back.
+
+The handler routes, verifies signatures and keeps the one error guard (a
+:class:`~.errors.BadRequest` becomes a 4xx, anything unexpected a 500 with no
+detail); a call, once parsed (core/call_body.py) and verified, is run and its
+reply encoded by core/execution.py, and the sync and introspection bodies come
+from core/introspection.py.
 """
 
 from __future__ import annotations
@@ -10,34 +16,23 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from . import checkpoint, introspection, serialize, signing
+from . import introspection, serialize, signing
 from . import streaming as streaming_lib
-from .context import Context, ContextSync, Event, ReplayLogger
-from .errors import (
-    BadRequest,
-    ConfigError,
-    NonRetriableError,
-    RateLimited,
-    RetryAfterError,
-    SignatureError,
-    StepError,
-    error_object,
-)
+from .call_body import CallBody
+from .errors import BadRequest, RateLimited, SignatureError
+from .execution import Call, Runner
 from .function import Function
-from .http import Request, Response, error_response, sdk_headers
-from .replay import Engine, Interrupt, is_user_failure, usable_error
-from .steps import Step, StepSync
+from .http import Request, Response, error_response
+from .serialize import is_utf8
 from .wire import (
     DISCOVERY_STEP_ID,
     PROBE_TRUST,
     Env,
     Header,
-    Opcode,
     Query,
     ServerKind,
     SyncKind,
@@ -45,7 +40,6 @@ from .wire import (
 
 if TYPE_CHECKING:
     from .client import Inngest
-    from .middleware import Chain, TransformOutputResult
 
 log = logging.getLogger("inngest_serverless")
 
@@ -55,36 +49,6 @@ OFFLOAD_BYTES = 256 * 1024
 # At most one unsigned sync (cloud mode, INNGEST_ENABLE_UNAUTHED_SYNC) per this many seconds:
 # each one costs an authenticated call to the Inngest API.
 UNSIGNED_SYNC_INTERVAL = 10.0
-
-
-@dataclass
-class Call:
-    """A parsed, verified call, ready to run."""
-
-    fn: Function[Any]
-    event: Event
-    events: list[Event]
-    memos: dict[str, Any]
-    target: str | None
-    attempt: int
-    max_attempts: int | None
-    run_id: str
-    immediate: bool
-    use_api: bool
-    verified_key: str | None
-    deadline: float | None
-    request_id: str | None = None
-    job_id: str | None = None
-    ctx: dict[str, Any] = field(default_factory=dict)  # the call's raw ctx (fn_id, qi_id: checkpointing)
-    request: Request | None = None  # what middleware gets as its raw request
-
-
-@dataclass
-class Outcome:
-    result: Any = None
-    interrupt: Interrupt | None = None
-    error: BaseException | None = None
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class Handler:
@@ -107,7 +71,7 @@ class Handler:
         """``streaming``: ``"auto"`` | ``"force"`` | ``"off"`` (else the client's, else
         ``INNGEST_STREAMING``, else auto); ``host_streams``: does the host flush chunks
         as they are written (default: known from ``framework``); ``deadline_margin``:
-        seconds kept free before ``Request.deadline`` (core/checkpoint.py); ``enable_unauthed_sync``:
+        seconds kept free before ``Request.deadline`` (core/deadline.py); ``enable_unauthed_sync``:
         accept unsigned syncs in cloud mode (default: ``INNGEST_ENABLE_UNAUTHED_SYNC``)."""
         self.client = client
         self._unsigned_sync = enable_unauthed_sync
@@ -115,8 +79,8 @@ class Handler:
         flushes = framework in streaming_lib.HOSTS_THAT_FLUSH if host_streams is None else host_streams
         self.stream_policy = streaming_lib.Policy.decide(self.streaming, host_streams=flushes,
                                                      interval=keepalive_interval)
-        self.deadline_margin = deadline_margin
         self.framework = framework
+        self.runner = Runner(client, framework=framework, deadline_margin=deadline_margin)
         self._explicit = list(functions) if functions is not None else None
         self._serve_origin = serve_origin
         self._serve_path = serve_path
@@ -133,104 +97,80 @@ class Handler:
 
     def handle(self, request: Request) -> Response:
         """Answer ``request``; never raises."""
-        try:
-            prepared = self._prepare(request)
-            if isinstance(prepared, Response):
-                return prepared
-            if self.stream_policy.enabled:
-                call = prepared
-                return streaming_lib.run(lambda: self._call_guarded(call), self.stream_policy, self._headers(),
-                                     self._internal_error)
-            self._load_state(prepared)
-            return self._finish(prepared, self._run_sync(prepared))
-        except BadRequest as exc:
-            return self._error(exc.status, exc.code, exc.message, no_retry=True)
-        except RateLimited as exc:
-            return self._rate_limited(exc)
-        except Exception:
-            log.exception("inngest_serverless: internal error while handling %s", request.method)
-            return self._error(500, "internal_error", "internal error in the SDK; see the app's logs", no_retry=False)
+        return self._guarded(lambda: self._answer(request), request.method)
 
     async def handle_async(self, request: Request) -> Response:
-        """Answer ``request`` from an event loop: sync user code runs in a worker thread."""
-        import asyncio
+        """Answer ``request`` from an event loop: sync user code runs in a worker thread; never raises."""
+        return await self._guarded_async(self._answer_async(request), request.method)
 
+    # -- the error guard ------------------------------------------------------------------
+
+    def _guarded(self, work: Callable[[], Response], what: str) -> Response:
         try:
-            if request.method == "PUT" or len(request.body) > OFFLOAD_BYTES:
-                # Off the loop: a sync calls the API, and a large body's HMAC (hashlib releases
-                # the GIL) and parsing would stall every other request the loop serves.
-                prepared = await asyncio.to_thread(self._prepare, request)
-            else:
-                prepared = self._prepare(request)
-            if isinstance(prepared, Response):
-                return prepared
-            if self.stream_policy.enabled:
-                task = asyncio.ensure_future(self._call_guarded_async(prepared))
-                return await streaming_lib.run_async(task, self.stream_policy, self._headers(), self._internal_error)
-            if prepared.use_api:
-                await asyncio.to_thread(self._load_state, prepared)
-            outcome = await self._run_async(prepared)
-            return self._finish(prepared, outcome)
-        except BadRequest as exc:
-            return self._error(exc.status, exc.code, exc.message, no_retry=True)
-        except RateLimited as exc:
-            return self._rate_limited(exc)
-        except Exception:
-            log.exception("inngest_serverless: internal error while handling %s", request.method)
-            return self._error(500, "internal_error", "internal error in the SDK; see the app's logs", no_retry=False)
+            return work()
+        except Exception as exc:
+            return self._refusal(exc, what)
 
-    # -- streamed calls (core/streaming.py): the call runs while keep-alive bytes go out --------
+    async def _guarded_async(self, work: Awaitable[Response], what: str) -> Response:
+        try:
+            return await work
+        except Exception as exc:
+            return self._refusal(exc, what)
+
+    def _refusal(self, exc: Exception, what: str) -> Response:
+        """The reply for what answering a request raised: 4xx for a request that cannot succeed
+        (or not yet), else a 500 that says nothing of the cause (the app's log has it)."""
+        if isinstance(exc, BadRequest):
+            return self._error(exc.status, exc.code, exc.message, no_retry=True)
+        if isinstance(exc, RateLimited):
+            response = self._error(429, "sync_rate_limited", "an unsigned sync ran less than "
+                                   f"{UNSIGNED_SYNC_INTERVAL:g} s ago; try again later, or sign the request",
+                                   no_retry=False)
+            response.headers[Header.RETRY_AFTER] = str(exc.retry_after)
+            return response
+        log.error("inngest_serverless: internal error while handling %s", what, exc_info=exc)
+        return self._internal_error()
 
     def _internal_error(self) -> Response:
         return self._error(500, "internal_error", "internal error in the SDK; see the app's logs", no_retry=False)
 
-    def _call_guarded(self, call: Call) -> Response:
-        try:
-            self._load_state(call)
-            return self._finish(call, self._run_sync(call))
-        except BadRequest as exc:
-            return self._error(exc.status, exc.code, exc.message, no_retry=True)
-        except Exception:
-            log.exception("inngest_serverless: internal error while running a call")
-            return self._internal_error()
-
-    async def _call_guarded_async(self, call: Call) -> Response:
-        import asyncio
-
-        try:
-            if call.use_api:
-                await asyncio.to_thread(self._load_state, call)
-            return self._finish(call, await self._run_async(call))
-        except BadRequest as exc:
-            return self._error(exc.status, exc.code, exc.message, no_retry=True)
-        except Exception:
-            log.exception("inngest_serverless: internal error while running a call")
-            return self._internal_error()
-
-    # -- responses ----------------------------------------------------------------------
-
-    def _headers(self) -> dict[str, str]:
-        return sdk_headers(self.framework)
-
-    def _json(self, status: int, body: Any, *, key: str | None = None,
-              headers: dict[str, str] | None = None) -> Response:
-        raw = serialize.dumps(body)
-        out = self._headers()
-        # Explicit on every reply, 2xx included: the server retries a reply without it (PROTOCOL §11.3).
-        out[Header.NO_RETRY] = "false"
-        out.update(headers or {})
-        if key:
-            out[Header.SIGNATURE] = signing.sign(raw, key)
-        return Response(status, out, raw)
-
     def _error(self, status: int, code: str, message: str, *, no_retry: bool) -> Response:
         return error_response(status, code, message, no_retry=no_retry, framework=self.framework)
 
-    def _rate_limited(self, exc: RateLimited) -> Response:
-        response = self._error(429, "sync_rate_limited", f"an unsigned sync ran less than {UNSIGNED_SYNC_INTERVAL:g} s "
-                               "ago; try again later, or sign the request", no_retry=False)
-        response.headers[Header.RETRY_AFTER] = str(exc.retry_after)
-        return response
+    # -- answering ----------------------------------------------------------------------
+
+    def _answer(self, request: Request) -> Response:
+        prepared = self._prepare(request)
+        if isinstance(prepared, Response):
+            return prepared
+        runner = self.runner
+        if self.stream_policy.enabled:
+            # The call runs while keep-alive bytes go out (core/streaming.py); its errors are
+            # guarded where it runs, since the 201 has gone out by then.
+            return streaming_lib.run(lambda: self._guarded(lambda: runner.respond(prepared), "a call"),
+                                     self.stream_policy, runner.headers(), self._internal_error)
+        return runner.respond(prepared)
+
+    async def _answer_async(self, request: Request) -> Response:
+        import asyncio
+
+        if request.method == "PUT" or len(request.body) > OFFLOAD_BYTES:
+            # Off the loop: a sync calls the API, and a large body's HMAC (hashlib releases
+            # the GIL) and parsing would stall every other request the loop serves.
+            prepared = await asyncio.to_thread(self._prepare, request)
+        else:
+            prepared = self._prepare(request)
+        if isinstance(prepared, Response):
+            return prepared
+        runner = self.runner
+        if self.stream_policy.enabled:
+            task = asyncio.ensure_future(self._guarded_async(runner.respond_async(prepared), "a call"))
+            return await streaming_lib.run_async(task, self.stream_policy, runner.headers(), self._internal_error)
+        return await runner.respond_async(prepared)
+
+    def _json(self, status: int, body: Any, *, key: str | None = None,
+              headers: dict[str, str] | None = None) -> Response:
+        return self.runner.json(status, body, key=key, headers=headers)
 
     # -- routing --------------------------------------------------------------------------
 
@@ -245,7 +185,7 @@ class Handler:
                 urlsplit(request.url)  # a hostile Host header can make the URL unparseable
             except ValueError:
                 raise BadRequest(400, "malformed_url", "the request URL cannot be parsed") from None
-            if not _is_utf8(request.url):  # a lone surrogate cannot be sent on in a sync or a function URL
+            if not is_utf8(request.url):  # a lone surrogate cannot be sent on in a sync or a function URL
                 raise BadRequest(400, "malformed_url", "the request URL is not valid Unicode text")
         if method == "GET":
             return self._introspect(request)
@@ -255,7 +195,7 @@ class Handler:
             if request.query.get(Query.PROBE) == PROBE_TRUST:
                 return self._trust_probe(request)
             return self._parse_call(request)
-        response = Response(405, self._headers(), b"")
+        response = Response(405, self.runner.headers(), b"")
         response.headers[Header.NO_RETRY] = "true"
         del response.headers[Header.CONTENT_TYPE]
         return response
@@ -275,12 +215,11 @@ class Handler:
         except SignatureError as exc:
             raise BadRequest(401, "unauthorized", f"invalid signature: {exc}") from None
 
-    def app_url(self, request_url: str) -> str:
-        return introspection.app_url(
-            request_url,
-            self._serve_origin or self.client.config.serve_origin,
-            self._serve_path or self.client.config.serve_path,
-        )
+    def _app_url(self, request_url: str) -> str:
+        """The URL the server must call: the request's, unless a serve origin or path says otherwise."""
+        cfg = self.client.config
+        return introspection.app_url(request_url, self._serve_origin or cfg.serve_origin,
+                                     self._serve_path or cfg.serve_path)
 
     # -- GET ----------------------------------------------------------------------------
 
@@ -297,10 +236,11 @@ class Handler:
                 verified = False
         elif header:
             verified = False
+        count = len(self.functions)
         if verified:
-            body = introspection.authenticated(self, request.url)
+            body = introspection.authenticated(cfg, count, self.framework, self._app_url(request.url))
         else:
-            body = introspection.unauthenticated(self, verified)
+            body = introspection.unauthenticated(cfg, count, verified)
         return self._json(200, body, key=key)
 
     # -- PUT ----------------------------------------------------------------------------
@@ -321,20 +261,21 @@ class Handler:
                 raise BadRequest(400, "malformed_body", "sync body must be a JSON object like {\"url\": ...}")
             if isinstance(sent.get("url"), str) and sent["url"]:
                 url = sent["url"]
-            body = introspection.in_band_payload(self, url)
+            body = introspection.in_band_payload(cfg, self.functions, self.framework, self._app_url(url))
             return self._json(200, body, key=key, headers={Header.SYNC_KIND: SyncKind.IN_BAND})
         key = self._verify(request, required=False)  # a signature that is present must verify
-        from . import api
+        from . import inngest_api
 
         if key is None and not cfg.is_dev:
             self._admit_unsigned_sync()
         url = introspection.strip_query(request.url, (Query.DEPLOY_ID,))
-        payload = introspection.register_payload(self, url)
+        payload = introspection.register_payload(cfg, self.functions, self.framework, self._app_url(url))
         deploy_id = request.query.get(Query.DEPLOY_ID) or None
         server_kind = request.headers.get(Header.SERVER_KIND, "").lower()
         try:
-            status, reply = api.register(cfg, payload, deploy_id=deploy_id,
-                                         server_kind=server_kind if server_kind in (ServerKind.DEV, ServerKind.CLOUD) else None)
+            status, reply = inngest_api.register(
+                cfg, payload, deploy_id=deploy_id,
+                server_kind=server_kind if server_kind in (ServerKind.DEV, ServerKind.CLOUD) else None)
         except Exception as exc:
             log.warning("inngest_serverless: sync failed: could not reach %s (%s)", cfg.api_origin, type(exc).__name__)
             return self._json(500, {"message": f"could not reach the Inngest API at {cfg.api_origin}",
@@ -389,7 +330,7 @@ class Handler:
         fns = self.functions
         if len(fns) != self._indexed_count:
             app = self.client.app_id
-            self._index = {f.composite_id(app): f for f in fns}
+            self._index = {f.id(app): f for f in fns}
             self._index.update({f.local_id: f for f in fns if f.local_id not in self._index})
             self._indexed_count = len(fns)
         return self._index.get(fn_id)
@@ -404,269 +345,18 @@ class Handler:
         fn = self._find(fn_id)
         if fn is None:
             raise BadRequest(404, "function_not_found", f"no function with ID {fn_id!r} in app {self.client.app_id!r}")
-        try:
-            body = serialize.loads_request(request.body)
-        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-            raise BadRequest(400, "malformed_body", "call body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise BadRequest(400, "malformed_body", "call body must be a JSON object")
-        ctx = body.get("ctx")
-        raw_event = body.get("event")
-        if not isinstance(ctx, dict) or not isinstance(raw_event, dict):
-            raise BadRequest(400, "malformed_body", "call body must carry 'event' and 'ctx' objects")
-        steps = body.get("steps") or {}
-        raw_events = body.get("events") or [raw_event]
-        if not isinstance(steps, dict) or not isinstance(raw_events, list):
-            raise BadRequest(400, "malformed_body", "'steps' must be an object and 'events' an array")
-        run_id = ctx.get("run_id")
-        attempt = ctx.get("attempt", 0)
-        max_attempts = ctx.get("max_attempts")
-        if not isinstance(run_id, str) or not isinstance(attempt, int) or isinstance(attempt, bool):
-            raise BadRequest(400, "malformed_body", "'ctx.run_id' must be a string and 'ctx.attempt' an integer")
-        if not _is_utf8(run_id):  # it goes into API paths (use_api, checkpoints), which need UTF-8
-            raise BadRequest(400, "malformed_body", "'ctx.run_id' is not valid Unicode text")
-        if max_attempts is not None and (not isinstance(max_attempts, int) or isinstance(max_attempts, bool)):
-            max_attempts = None
+        body = CallBody.parse(request.body)
         target = query.get(Query.STEP_ID) or DISCOVERY_STEP_ID
-        disable = bool(ctx.get("disable_immediate_execution")) or (
+        disable = body.ctx.disable_immediate_execution or (
             request.headers.get(Header.FORCE_STEP_PLAN, "").lower() == "true")
-        events = [Event.from_wire(e) for e in raw_events if isinstance(e, dict)]
         return Call(
             fn=fn,
-            event=Event.from_wire(raw_event),
-            events=events or [Event.from_wire(raw_event)],
-            memos=steps,
+            body=body,
             target=None if target == DISCOVERY_STEP_ID else target,
-            attempt=attempt,
-            max_attempts=max_attempts,
-            run_id=run_id,
             immediate=target == DISCOVERY_STEP_ID and not disable,
-            use_api=bool(ctx.get("use_api") or body.get("use_api")),
             verified_key=key,
             deadline=request.deadline,
             request_id=request.headers.get(Header.REQUEST_ID),
             job_id=request.headers.get(Header.JOB_ID),
-            ctx=ctx,
             request=request,
         )
-
-    def _load_state(self, call: Call) -> None:
-        if not call.use_api:
-            return
-        from . import api
-
-        events, steps = api.fetch_run_state(self.client.config, call.run_id)
-        parsed = [Event.from_wire(e) for e in events if isinstance(e, dict)]
-        if parsed:
-            call.events = parsed
-            call.event = parsed[0]
-        call.memos = steps
-
-    # -- running ----------------------------------------------------------------------------
-
-    def _engine(self, call: Call) -> Engine:
-        budget = checkpoint.for_call(
-            self.client.config, config=call.fn.opts.checkpoint, deadline=call.deadline, run_id=call.run_id,
-            ctx=call.ctx, request_id=call.request_id, immediate=call.immediate and call.target is None,
-            margin=self.deadline_margin)
-        raw_stack = call.ctx.get("stack")
-        stack = raw_stack.get("stack") if isinstance(raw_stack, dict) else None
-        return Engine(memos=call.memos, target=call.target, immediate=call.immediate,
-                      attempt=call.attempt, max_attempts=call.max_attempts, budget=budget,
-                      stack=stack if isinstance(stack, list) else [])
-
-    @staticmethod
-    def _settled(engine: Engine, outcome: Outcome) -> Outcome:
-        """The function returned or raised: post held checkpoint ops, or report them instead."""
-        halted = engine.halted
-        if halted is not None and outcome.interrupt is not halted:
-            if outcome.interrupt is None:
-                log.warning("inngest_serverless: the function caught the step interrupt (a bare 'except:' or "
-                            "'except BaseException:' around a step?) and went on; answering as if it had not")
-            outcome = Outcome(interrupt=halted)
-        if outcome.interrupt is None and outcome.error is None and engine.target is None and (missed := engine.unreached()):
-            # Returned without meeting finished steps (removed from the code): nothing runs twice, so warn.
-            log.warning("inngest_serverless: the function ended without reaching %d step(s) this run already "
-                        "finished (first: hashed ID %s); its code changed while the run was in progress",
-                        len(missed), missed[0])
-        budget = engine.budget
-        if budget is None:
-            return outcome
-        try:
-            if outcome.interrupt is None:
-                leftover = budget.settle()
-                if leftover:
-                    return Outcome(interrupt=Interrupt(leftover))
-            return outcome
-        finally:
-            budget.close()
-
-    def _context_args(self, call: Call, engine: Engine) -> dict[str, Any]:
-        function_id = call.fn.composite_id(self.client.app_id)
-        keys = {"run_id": call.run_id, "function_id": function_id}
-        return {
-            "function_id": function_id,
-            "env": self.client.config.env,
-            "attempt": call.attempt,
-            "event": call.event,
-            "events": call.events,
-            "run_id": call.run_id,
-            "logger": ReplayLogger(self.client.logger, engine, keys),
-            "max_attempts": call.max_attempts,
-            "request_id": call.request_id,
-            "job_id": call.job_id,
-        }
-
-    def _chain(self, call: Call, engine: Engine) -> Chain | None:
-        """The call's middleware (core/middleware.py), or None: without any, nothing is imported."""
-        factories = self.client.middleware
-        if call.fn.opts.middleware:
-            factories = [*factories, *call.fn.opts.middleware]
-        if not factories:
-            return None
-        from .middleware import Chain
-
-        engine.middleware = chain = Chain(self.client, call.request, factories)
-        return chain
-
-    def _run_sync(self, call: Call) -> Outcome:
-        if call.fn.is_async:
-            import asyncio
-
-            return asyncio.run(self._run_async(call))
-        engine = self._engine(call)
-        ctx = ContextSync(step=StepSync(engine, self.client), **self._context_args(call, engine))
-        chain = self._chain(call, engine)
-        try:
-            if chain is not None:
-                chain.transform_input_sync(ctx, call.fn, engine.memos)
-                engine.reload_memos()  # the middleware may have replaced memoized values
-                if not engine.memos:
-                    chain.before_execution_sync()
-            outcome = Outcome(result=call.fn.handler(ctx))
-        except Interrupt as interrupt:
-            outcome = Outcome(interrupt=interrupt)
-        except BaseException as exc:  # SystemExit too: a function must not end the process (is_user_failure)
-            if not is_user_failure(exc):
-                raise
-            outcome = Outcome(error=exc)
-        outcome = self._settled(engine, outcome)
-        if chain is None:
-            return outcome
-        results = _output_results(outcome, chain)
-        try:
-            chain.after_execution_sync()
-            chain.transform_output_sync([r for _, r in results])
-            chain.before_response_sync()
-        except Exception as exc:
-            return Outcome(error=exc)
-        return _apply_results(outcome, results)
-
-    async def _run_async(self, call: Call) -> Outcome:
-        if not call.fn.is_async:
-            import asyncio
-
-            return await asyncio.to_thread(self._run_sync, call)
-        engine = self._engine(call)
-        ctx = Context(step=Step(engine, self.client), **self._context_args(call, engine))
-        chain = self._chain(call, engine)
-        try:
-            if chain is not None:
-                await chain.transform_input_async(ctx, call.fn, engine.memos)
-                engine.reload_memos()
-                if not engine.memos:
-                    await chain.before_execution_async()
-            outcome = Outcome(result=await call.fn.handler(ctx))
-        except Interrupt as interrupt:
-            outcome = Outcome(interrupt=interrupt)
-        except BaseException as exc:  # a real cancellation of this task propagates (is_user_failure)
-            if not is_user_failure(exc):
-                raise
-            outcome = Outcome(error=exc)
-        outcome = self._settled(engine, outcome)
-        if chain is None:
-            return outcome
-        results = _output_results(outcome, chain)
-        try:
-            await chain.after_execution_async()
-            await chain.transform_output_async([r for _, r in results])
-            await chain.before_response_async()
-        except Exception as exc:
-            return Outcome(error=exc)
-        return _apply_results(outcome, results)
-
-    def _finish(self, call: Call, outcome: Outcome) -> Response:
-        key = call.verified_key
-        if outcome.interrupt is not None and outcome.interrupt.error is not None:
-            return self._function_error(outcome.interrupt.error, key)
-        if outcome.interrupt is not None:
-            ops = outcome.interrupt.ops
-            if not ops and call.target is not None:
-                return self._json(500, {"name": "StepNotFound", "code": "step_not_found",
-                                        "message": f"step {call.target} targeted by this call was not reached; "
-                                                   "the function's code may have changed under a running run"},
-                                  key=key)
-            return self._json(206, ops, key=key, headers=outcome.interrupt.headers)
-        if outcome.error is not None:
-            return self._function_error(outcome.error, key)
-        try:
-            return self._json(200, outcome.result, key=key)
-        except (TypeError, ValueError, RecursionError) as exc:
-            return self._function_error(
-                NonRetriableError(f"the function's return value is not JSON: {serialize.json_error(exc)}"), key)
-
-    def _function_error(self, exc: BaseException, key: str | None) -> Response:
-        exc = usable_error(exc)
-        body = error_object(exc)
-        headers: dict[str, str] = {}
-        # A ConfigError is a step called with arguments it refuses (a negative sleep, a timeout
-        # that is no time, parallel() of non-callables): the same code refuses them every time.
-        if isinstance(exc, (NonRetriableError, StepError, ConfigError)):
-            status, headers[Header.NO_RETRY] = 400, "true"
-            body["code"] = "step_errored" if isinstance(exc, StepError) else "non_retriable_error"
-        else:
-            status, headers[Header.NO_RETRY] = 500, "false"
-            body["code"] = "unknown"
-            if isinstance(exc, RetryAfterError):
-                body["code"] = "retry_after_error"
-                headers[Header.RETRY_AFTER] = exc.header_value()
-        return self._json(status, body, key=key, headers=headers)
-
-
-def _output_results(outcome: Outcome, chain: Chain) -> list[tuple[dict[str, Any] | None, TransformOutputResult]]:
-    """What transform_output sees of ``outcome``: the function's result or error, or its ops' outputs
-    (but not ops transformed already, when a checkpointing call held them)."""
-    from .middleware import EMPTY, TransformOutputResult, step_results
-
-    interrupt = outcome.interrupt
-    if interrupt is not None:
-        if interrupt.error is not None:
-            return [(None, TransformOutputResult(error=interrupt.error, output=EMPTY, step=None))]
-        return list(step_results([op for op in interrupt.ops if id(op) not in chain.transformed]))
-    if outcome.error is not None:
-        return [(None, TransformOutputResult(error=outcome.error, output=EMPTY, step=None))]
-    return [(None, TransformOutputResult(error=None, output=outcome.result, step=None))]
-
-
-def _apply_results(outcome: Outcome, results: list[tuple[dict[str, Any] | None, TransformOutputResult]]) -> Outcome:
-    """``outcome`` with what the middleware put in its results."""
-    for op, result in results:
-        if op is not None:
-            if result.has_output() and op.get("op") == Opcode.STEP_RUN.value:
-                op["data"] = result.output
-        elif outcome.interrupt is None:
-            if result.error is not None:
-                return Outcome(error=result.error, headers=outcome.headers)
-            return Outcome(result=result.output if result.has_output() else None, headers=outcome.headers)
-    return outcome
-
-
-def _is_utf8(text: str) -> bool:
-    """Has ``text`` a UTF-8 form (no lone surrogate)? ASCII, the usual case, is decided in C."""
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

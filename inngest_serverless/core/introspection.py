@@ -1,8 +1,12 @@
-"""What the app says about itself: introspection bodies (PROTOCOL §5) and sync payloads (§6)."""
+"""What the app says about itself: introspection bodies (GET) and sync payloads (PUT).
+
+Functions of data only: the app's config, its functions, the framework name and
+the URL the server must call (:func:`app_url` works it out from a request's).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -20,7 +24,8 @@ from .wire import (
 )
 
 if TYPE_CHECKING:
-    from .handler import Handler
+    from .config import Config
+    from .function import Function
 
 _PROTOCOL_QUERY = (Query.FN_ID, Query.STEP_ID, Query.PROBE, Query.DEPLOY_ID)
 
@@ -46,11 +51,10 @@ def app_url(request_url: str, serve_origin: str | None, serve_path: str | None) 
     return urlunsplit((scheme, netloc, path, parts.query, ""))
 
 
-def _common(handler: Handler) -> dict[str, Any]:
-    cfg = handler.client.config
+def _common(cfg: Config, function_count: int) -> dict[str, Any]:
     return {
         "schema_version": INTROSPECTION_SCHEMA_VERSION,
-        "function_count": len(handler.functions),
+        "function_count": function_count,
         "has_event_key": cfg.event_key is not None,
         "has_signing_key": cfg.signing_key is not None,
         "has_signing_key_fallback": cfg.signing_key_fallback is not None,
@@ -59,66 +63,64 @@ def _common(handler: Handler) -> dict[str, Any]:
     }
 
 
-def unauthenticated(handler: Handler, verified: bool | None) -> dict[str, Any]:
-    return {**_common(handler), "authentication_succeeded": verified}
+def unauthenticated(cfg: Config, function_count: int, verified: bool | None) -> dict[str, Any]:
+    """The GET body for a request that was not signed (``verified`` None) or failed verification."""
+    return {**_common(cfg, function_count), "authentication_succeeded": verified}
 
 
-def authenticated(handler: Handler, request_url: str) -> dict[str, Any]:
-    cfg = handler.client.config
-    url = urlsplit(handler.app_url(request_url))
+def authenticated(cfg: Config, function_count: int, framework: str, url: str) -> dict[str, Any]:
+    """The GET body for a signed request: the app's settings too (key hashes, never keys)."""
+    parts = urlsplit(url)
     return {
-        **_common(handler),
+        **_common(cfg, function_count),
         "authentication_succeeded": True,
         "api_origin": cfg.api_origin,
         "app_id": cfg.app_id,
         "env": cfg.env,
         "event_api_origin": cfg.event_api_origin,
         "event_key_hash": signing.event_key_hash(cfg.event_key) if cfg.event_key else None,
-        "framework": handler.framework,
+        "framework": framework,
         "sdk_language": SDK_LANGUAGE,
         "sdk_version": VERSION,
-        "serve_origin": f"{url.scheme}://{url.netloc}",
-        "serve_path": url.path,
+        "serve_origin": f"{parts.scheme}://{parts.netloc}",
+        "serve_path": parts.path,
         "signing_key_hash": signing.bearer(cfg.signing_key) if cfg.signing_key else None,
         "signing_key_fallback_hash": signing.bearer(cfg.signing_key_fallback) if cfg.signing_key_fallback else None,
     }
 
 
-def _functions(handler: Handler, url: str) -> list[dict[str, Any]]:
-    app = handler.client.app_id
-    return [f.config(app, url) for f in handler.functions]
+def _functions(cfg: Config, functions: Sequence[Function[Any]], url: str) -> list[dict[str, Any]]:
+    return [f.config(cfg.app_id, url) for f in functions]
 
 
-def register_payload(handler: Handler, request_url: str) -> dict[str, Any]:
-    """The body of ``POST /fn/register`` (exact keys: appName, deployType, appVersion)."""
-    cfg = handler.client.config
-    url = handler.app_url(request_url)
+def register_payload(cfg: Config, functions: Sequence[Function[Any]], framework: str, url: str) -> dict[str, Any]:
+    """The body of ``POST /fn/register`` for the app served at ``url`` (exact keys: appName,
+    deployType, appVersion)."""
     payload: dict[str, Any] = {
         "url": url,
         "v": REGISTER_PAYLOAD_VERSION,
         "deployType": DEPLOY_TYPE_PING,
         "sdk": f"{SDK_LANGUAGE}:v{VERSION}",
-        "framework": handler.framework,
+        "framework": framework,
         "appName": cfg.app_id,
         "capabilities": dict(CAPABILITIES),
-        "functions": _functions(handler, url),
+        "functions": _functions(cfg, functions, url),
     }
     if cfg.app_version:
         payload["appVersion"] = cfg.app_version
     return payload
 
 
-def in_band_payload(handler: Handler, server_url: str) -> dict[str, Any]:
-    """The signed reply to an in-band sync (PROTOCOL §6.3), with null values removed."""
-    cfg = handler.client.config
-    url = handler.app_url(server_url)
+def in_band_payload(cfg: Config, functions: Sequence[Function[Any]], framework: str, url: str) -> dict[str, Any]:
+    """The reply to an in-band sync (the app answers with its config instead of calling the API;
+    the handler signs it), with null values removed."""
     body: dict[str, Any] = {
         "app_id": cfg.app_id,
         "appVersion": cfg.app_version,
         "env": cfg.env,
-        "framework": handler.framework,
-        "functions": _functions(handler, url),
-        "inspection": drop_none(authenticated(handler, server_url)),
+        "framework": framework,
+        "functions": _functions(cfg, functions, url),
+        "inspection": drop_none(authenticated(cfg, len(functions), framework, url)),
         "platform": cfg.platform,
         "sdk_author": SDK_AUTHOR,
         "sdk_language": SDK_LANGUAGE,

@@ -19,7 +19,9 @@ from .errors import NonDeterminismError, NonRetriableError, RetryAfterError, Ste
 from .wire import PARALLEL_MODE_OPT, Limit, Opcode, ParallelMode, StepType
 
 if TYPE_CHECKING:
-    from .checkpoint import Invocation
+    from .batching import Batcher
+    from .deadline import Deadline
+    from .errors import DeadlineExceeded
     from .middleware import Chain
 
 try:  # CPython's built-in SHA-1: step IDs need no OpenSSL (hashlib loads libcrypto: time and RSS)
@@ -130,8 +132,8 @@ class Engine:
     attempt: int = 0
     max_attempts: int | None = None
     stack: list[Any] = field(default_factory=list)  # ctx.stack.stack as sent: read only to name a missed step
-    # The call's deadline guard and checkpoint state (core/checkpoint.py); None when neither applies.
-    budget: Invocation | None = None
+    deadline: Deadline | None = None  # the call's deadline, which step bodies run against (core/deadline.py)
+    batch: Batcher | None = None  # a checkpointing call's held ops (core/batching.py)
     middleware: Chain | None = None  # the call's middleware (core/middleware.py), if the app has any
     # Memos by the user ID of their step's first occurrence, for the steps whose hashed IDs this
     # process has computed before (every call of a run replays the same steps): replaying one of
@@ -275,8 +277,8 @@ class Engine:
         if self._collect is None:
             self.check_replay(pending.user_id)
         if runnable and self.immediate and self._collect is None:
-            if self.budget is not None:
-                self.budget.before_step()
+            if self.batch is not None and (ops := self.batch.before_step()) is not None:
+                self.halt(Interrupt(ops))  # the steps that finished; the server calls again for this one
             return True
         if runnable:
             op = {**op, "op": Opcode.STEP_PLANNED.value, "data": None}
@@ -346,9 +348,9 @@ class Engine:
         self.halt(Interrupt([]))
 
     def report(self, ops: list[dict[str, Any]], headers: dict[str, str] | None = None) -> NoReturn:
-        """End the call with ``ops`` (after the checkpoint state had its say)."""
-        if self.budget is not None:
-            ops, headers = self.budget.before_report(ops, headers or {})
+        """End the call with ``ops`` (after the held checkpoint ops had their say)."""
+        if self.batch is not None:
+            ops, headers = self.batch.before_report(ops, headers or {})
         self.halt(Interrupt(ops, headers))
 
     def ran(self, pending: Pending, output: Any, *, step_type: str = StepType.RUN) -> Any:
@@ -376,15 +378,21 @@ class Engine:
             # The server takes a StepRun without opts.type for a step.run (GeneratorOpcode.StepType),
             # as the Go SDK sends it; only the other kinds need naming.
             op["opts"] = {"type": step_type}
-        if (self.budget is not None and self.budget.checkpointing and self.target is None
-                and self.immediate and self._collect is None):
+        if self.batch is not None and self.target is None and self.immediate and self._collect is None:
             if self.middleware is not None:  # the op may be posted before the call ends: transform it now
                 self.middleware.transform_held_op(op)
-            self.budget.finished(op)
+            self.batch.hold(op)
             return data
         self.report([op])
 
-    def failed(self, pending: Pending, exc: BaseException) -> None:
+    def overran(self, pending: Pending, error: DeadlineExceeded) -> NoReturn:
+        """The deadline guard abandoned (or never started) the body of ``pending``: report the steps
+        that finished, when some are held (the step starts afresh in the next call), else fail it."""
+        if self.batch is not None and self.batch.held:
+            self.halt(Interrupt(self.batch.take()))
+        self.failed(pending, error)
+
+    def failed(self, pending: Pending, exc: BaseException) -> NoReturn:
         """The step body raised ``exc``: report StepError (retry) or StepFailed (final)."""
         exc = usable_error(exc)
         last = self.max_attempts is not None and self.attempt + 1 >= self.max_attempts

@@ -188,3 +188,14 @@ def loads_request(body: bytes) -> Any:
         except ValueError:  # msgspec.DecodeError: the standard library decides
             pass
     return json.loads(body)
+
+
+def is_utf8(text: str) -> bool:
+    """Has ``text`` a UTF-8 form (no lone surrogate)? ASCII, the usual case, is decided in C."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from . import serialize
+from .deadline import Overrun, call_sync
 from .durations import Duration, format_duration
 from .errors import ConfigError
 from .replay import IN_BODY, MISSING, BranchDone, Engine, Pending, is_user_failure
@@ -140,17 +141,14 @@ class StepSync:
     def _execute(self, pending: Pending, handler: Callable[..., Any], args: Sequence[Any], output_type: Any,
                  kind: str) -> Any:
         """Run a step body that has no memoized state (the call then ends, unless checkpointing)."""
-        budget = self._engine.budget
+        deadline = self._engine.deadline
         if self._engine.middleware is not None:
             self._engine.middleware.before_execution_sync()
         token = IN_BODY.set((self._engine, pending.user_id))
         try:
-            if budget is not None:
-                result = budget.run_body(self._engine, pending, handler, args)
-            else:
-                result = handler(*args)
-                if inspect.isawaitable(result):
-                    result = _run_coroutine(result)
+            result = call_sync(handler, args) if deadline is None else deadline.run_body(pending.user_id, handler, args)
+        except Overrun as overrun:
+            self._engine.overran(pending, overrun.error)
         except BaseException as exc:  # SystemExit too; not KeyboardInterrupt or the engine's own (is_user_failure)
             if not is_user_failure(exc):
                 raise
@@ -327,17 +325,19 @@ class Step:
         value, pending = self._sync._begin_run(step_id, handler, output_type)
         if pending is None:
             return value
-        budget = self._engine.budget
+        deadline = self._engine.deadline
         if self._engine.middleware is not None:
             await self._engine.middleware.before_execution_async()
         token = IN_BODY.set((self._engine, pending.user_id))
         try:
-            if budget is not None:
-                result = await budget.run_body_async(self._engine, pending, handler, args)
+            if deadline is not None:
+                result = await deadline.run_body_async(pending.user_id, handler, args)
             else:
                 result = handler(*args)
                 if inspect.isawaitable(result):
                     result = await result
+        except Overrun as overrun:
+            self._engine.overran(pending, overrun.error)
         except BaseException as exc:  # as in StepSync._execute
             if not is_user_failure(exc):
                 raise
@@ -478,11 +478,3 @@ def _require_callable(step_id: str, handler: Any) -> None:
     if not callable(handler):
         raise ConfigError(f"step.run({step_id!r}, handler): handler must be callable")
 
-
-def _run_coroutine(awaitable: Awaitable[Any]) -> Any:
-    import asyncio  # deferred: only a sync function calling an async step body needs a loop
-
-    async def wrap() -> Any:
-        return await awaitable
-
-    return asyncio.run(wrap())

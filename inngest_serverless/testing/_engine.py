@@ -77,7 +77,9 @@ class TestEngine:
         self._own: dict[str, Function[Any]] = {fn.composite_id(client.app_id): fn for top in functions for fn in top.all()}
         self.handler = Handler(client, functions=[self._wrap(fn) for fn in functions], framework="testing", streaming="off")
         self._config: Config | None = None
-        payload = introspection.register_payload(self.handler, APP_URL)
+        cfg = client.config
+        url = introspection.app_url(APP_URL, cfg.serve_origin, cfg.serve_path)
+        payload = introspection.register_payload(cfg, self.handler.functions, self.handler.framework, url)
         self._transport = AppTransport(self.handler, str(payload["url"]), self.mocks)
         store = Store(":memory:")
         try:

@@ -1,25 +1,42 @@
-"""Outgoing calls to the Inngest server: events, register, large run state. httpx is imported here, lazily."""
+"""The one client for the Inngest API: register, large run state, events, checkpoints.
+
+Every authenticated call carries ``Authorization: Bearer <hashed signing key>``
+and, when the server refuses it (401/403), is tried once more with the fallback
+key (a key rotation in progress): :func:`with_fallback_key` is that rule, for
+both transports. httpx (imported lazily) serves register, run state and
+events; checkpoint posts go over one reused standard-library connection, so
+that a checkpointing function's first call does not pay for httpx.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import random
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, urlsplit
 
 from . import signing
 from .config import Config
-from .errors import ApiError
+from .errors import ApiError, SendEventsError
 from .version import SDK_HEADER
 from .wire import CONTENT_TYPE_JSON, Header, Limit, Path
 
 if TYPE_CHECKING:
+    import http.client
+
     import httpx
 
+log = logging.getLogger("inngest_serverless")
+
 _SEND_ATTEMPTS = 3
+_REFUSED = (401, 403)  # the key was refused: try the fallback key
+R = TypeVar("R")
 
 
 def base_headers(cfg: Config) -> dict[str, str]:
@@ -36,11 +53,22 @@ def base_headers(cfg: Config) -> dict[str, str]:
 
 
 def bearer_headers(cfg: Config) -> list[dict[str, str]]:
-    """Headers to try in order: primary key, then fallback (PROTOCOL §4.4)."""
+    """Headers to try in order: the primary key's, then the fallback key's (none without keys)."""
     keys = [k for k in cfg.signing_keys if k]
     if not keys:
         return [base_headers(cfg)]
     return [{**base_headers(cfg), Header.AUTHORIZATION: f"Bearer {signing.bearer(k)}"} for k in keys]
+
+
+def with_fallback_key(cfg: Config, exchange: Callable[[dict[str, str]], R], status: Callable[[R], int]) -> R:
+    """``exchange(headers)`` with the primary key, again with the fallback key when refused (401/403)."""
+    result: R | None = None
+    for headers in bearer_headers(cfg):
+        result = exchange(headers)
+        if status(result) not in _REFUSED:
+            break
+    assert result is not None  # bearer_headers() is never empty
+    return result
 
 
 _shared: httpx.Client | None = None
@@ -67,13 +95,9 @@ def authed_request(cfg: Config, method: str, url: str, body: Any = None,
     """An API call with the hashed Bearer key, retried once with the fallback key on 401/403."""
     content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
     http = _client(cfg)
-    response = None
-    for headers in bearer_headers(cfg):
-        response = http.request(method, url, content=content, headers={**headers, **(extra_headers or {})})
-        if response.status_code not in (401, 403):
-            break
-    assert response is not None
-    return response
+    return with_fallback_key(
+        cfg, lambda headers: http.request(method, url, content=content, headers={**headers, **(extra_headers or {})}),
+        lambda response: response.status_code)
 
 
 def register(cfg: Config, payload: dict[str, Any], *, deploy_id: str | None, server_kind: str | None) -> tuple[int, Any]:
@@ -92,9 +116,7 @@ def register(cfg: Config, payload: dict[str, Any], *, deploy_id: str | None, ser
 
 
 def fetch_run_state(cfg: Config, run_id: str) -> tuple[list[Any], dict[str, Any]]:
-    """``use_api``: the run's events and memoized steps (PROTOCOL §7.3)."""
-    from urllib.parse import quote
-
+    """The run's events and memoized steps, for a call whose body was too large to carry them."""
     out = []
     for path in (Path.RUN_BATCH, Path.RUN_ACTIONS):
         # Escaped: the run ID comes from the request body and must not reach other API paths.
@@ -138,15 +160,15 @@ def _send_target(cfg: Config) -> str:
     return f"{cfg.event_api_origin}{Path.EVENTS}{key}"
 
 
-def _send_result(response: httpx.Response) -> list[str]:
+def _send_result(response: httpx.Response, sent: list[str]) -> list[str]:
     try:
         body = response.json()
     except ValueError:
         body = {}
     if response.status_code != 200:
         message = body.get("error") if isinstance(body, dict) else None
-        raise ApiError(f"sending events failed ({response.status_code}): {message or response.text[:200]}",
-                       response.status_code)
+        raise SendEventsError(f"sending events failed ({response.status_code}): {message or response.text[:200]}",
+                              response.status_code, list(sent))
     ids = body.get("ids") if isinstance(body, dict) else None
     return [str(i) for i in ids] if isinstance(ids, list) else []
 
@@ -163,20 +185,22 @@ def _send_plan(cfg: Config, events: Any) -> tuple[str, list[bytes], dict[str, st
     return _send_target(cfg), bodies, base_headers(cfg)
 
 
-def _send_outcome(attempt: int, response: httpx.Response | None, error: Exception | None) -> list[str] | None:
-    """The IDs sent, or None to try again: server errors and network failures are retried, 4xx is not."""
+def _send_outcome(attempt: int, response: httpx.Response | None, error: Exception | None,
+                  sent: list[str]) -> list[str] | None:
+    """The IDs of this batch, or None to try again: server errors and network failures are retried, 4xx is
+    not (a :class:`SendEventsError` naming the IDs ``sent`` before)."""
     last = attempt + 1 == _SEND_ATTEMPTS
     if error is not None:
         if last:
             raise error
         return None
     assert response is not None
-    return _send_result(response) if response.status_code < 500 or last else None
+    return _send_result(response, sent) if response.status_code < 500 or last else None
 
 
 def send_sync(cfg: Config, events: Any) -> list[str]:
     """Send events in batches the server takes, one after the other; returns every ID in order.
-    A batch that fails raises (the batches before it were sent)."""
+    A batch that fails raises (the batches before it were sent: ``SendEventsError.ids``)."""
     import httpx
 
     url, bodies, headers = _send_plan(cfg, events)
@@ -192,7 +216,7 @@ def send_sync(cfg: Config, events: Any) -> list[str]:
                 response = http.post(url, content=body, headers=batch_headers)
             except httpx.TransportError as exc:
                 error = exc
-            if (sent := _send_outcome(attempt, response, error)) is not None:
+            if (sent := _send_outcome(attempt, response, error, ids)) is not None:
                 ids += sent
                 break
             time.sleep(_backoff(attempt))
@@ -217,7 +241,7 @@ async def send(cfg: Config, events: Any) -> list[str]:
                     response = await http.post(url, content=body, headers=batch_headers)
                 except httpx.TransportError as exc:
                     error = exc
-                if (sent := _send_outcome(attempt, response, error)) is not None:
+                if (sent := _send_outcome(attempt, response, error, ids)) is not None:
                     ids += sent
                     break
                 await asyncio.sleep(_backoff(attempt))
@@ -225,3 +249,78 @@ async def send(cfg: Config, events: Any) -> list[str]:
         if own is None:
             await http.aclose()
     return ids
+
+
+class CheckpointPoster:
+    """Posts a checkpointing call's finished ops to ``POST {api}/v1/checkpoint/{run_id}/async``.
+
+    One connection, reused for every post of the call (standard library only). The body
+    names the run as the server knows it: ``fn_id`` and ``qi_id`` come from the call's ctx.
+    """
+
+    def __init__(self, cfg: Config, run_id: str, *, fn_id: str, qi_id: str | None,
+                 request_id: str | None, generation_id: int | None) -> None:
+        self._cfg = cfg
+        self._url = urlsplit(cfg.api_origin + Path.CHECKPOINT_ASYNC.format(run_id=quote(run_id, safe="")))
+        self._base: dict[str, Any] = {"run_id": run_id, "fn_id": fn_id, "qi_id": qi_id or ""}
+        if request_id:
+            self._base["request_id"] = request_id
+        if generation_id is not None:
+            self._base["generation_id"] = generation_id
+        self._conn: http.client.HTTPConnection | None = None
+        self.started_ms = int(time.time() * 1000)
+
+    def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        import http.client
+
+        if self._conn is None:
+            cls = http.client.HTTPSConnection if self._url.scheme == "https" else http.client.HTTPConnection
+            self._conn = cls(self._url.hostname or "127.0.0.1", self._url.port, timeout=timeout)
+        else:
+            self._conn.timeout = timeout
+            if self._conn.sock is not None:
+                self._conn.sock.settimeout(timeout)
+        return self._conn
+
+    def _exchange(self, body: bytes, headers: dict[str, str], timeout: float) -> int:
+        """One POST; a connection the server closed meanwhile is opened afresh once."""
+        path = self._url.path + (f"?{self._url.query}" if self._url.query else "")
+        for fresh in (False, True):
+            conn = self._connection(timeout)
+            try:
+                conn.request("POST", path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.getheader("connection", "").lower() == "close":
+                    self.close()
+                return response.status
+            except OSError:
+                self.close()
+                if fresh:
+                    raise
+            except Exception:
+                self.close()
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def post(self, ops: Sequence[dict[str, Any]], timeout: float) -> bool:
+        """True once the server stored ``ops``; False (logged, no secrets) on any failure."""
+        payload = {**self._base, "steps": list(ops), "ts": int(time.time() * 1000),
+                   "request_started_at": self.started_ms}
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        wait = max(0.1, timeout)
+        try:
+            status = with_fallback_key(self._cfg, lambda headers: self._exchange(body, headers, wait), int)
+        except Exception as exc:
+            log.warning("inngest_serverless: checkpoint failed (%s); reporting the steps in the reply instead",
+                           type(exc).__name__)
+            return False
+        if 200 <= status < 300:
+            return True
+        log.warning("inngest_serverless: checkpoint answered %s; reporting the steps in the reply instead", status)
+        return False
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

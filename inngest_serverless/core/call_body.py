@@ -1,0 +1,165 @@
+"""The body of a call: what the executor sends when it runs a function, as one typed model.
+
+A call is ``POST {app}?fnId=...&stepId=...`` with a JSON body::
+
+    {"event": {...}, "events": [{...}], "steps": {hashed ID: memo}, "version": 2,
+     "use_api": false,
+     "ctx": {"fn_id": server's function ID, "run_id", "env", "step_id", "attempt",
+             "max_attempts", "stack": {"stack": [hashed IDs in finish order], "current"},
+             "qi_id", "request_id", "job_id", "disable_immediate_execution", "use_api"}}
+
+The handler parses it (:meth:`CallBody.parse`, which refuses a body that can
+never run with a 400), checkpointing reads the ``ctx`` fields it posts back,
+and an executor builds one (:meth:`CallBody.to_wire`). This module is the one
+place these names are spelled.
+
+``use_api`` (in ``ctx`` or at the top level) says the body was too large to
+send: ``events`` and ``steps`` are empty and the SDK fetches them from the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import serialize
+from .errors import BadRequest
+from .serialize import is_utf8
+
+
+def _malformed(message: str) -> BadRequest:
+    return BadRequest(400, "malformed_body", message)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+@dataclass(slots=True)
+class CallContext:
+    """The body's ``ctx``: which run, which attempt, and how the executor wants it run."""
+
+    run_id: str
+    attempt: int = 0
+    max_attempts: int | None = None  # None: unknown (a value that is not an integer counts as unknown)
+    fn_id: str | None = None  # the function's ID as the server knows it (checkpointing posts it back)
+    env: str | None = None
+    step_id: str | None = None
+    stack: list[Any] = field(default_factory=list)  # hashed IDs of the finished steps, in finish order
+    stack_current: int | None = None
+    qi_id: str | None = None
+    request_id: str | None = None
+    job_id: str | None = None
+    generation_id: int | None = None
+    disable_immediate_execution: bool = False
+    use_api: bool = False
+
+    @classmethod
+    def parse(cls, ctx: dict[str, Any]) -> CallContext:
+        run_id = ctx.get("run_id")
+        attempt = ctx.get("attempt", 0)
+        if not isinstance(run_id, str) or _int(attempt) is None:
+            raise _malformed("'ctx.run_id' must be a string and 'ctx.attempt' an integer")
+        if not is_utf8(run_id):  # it goes into API paths (use_api, checkpoints), which need UTF-8
+            raise _malformed("'ctx.run_id' is not valid Unicode text")
+        raw_stack = ctx.get("stack")
+        stack = raw_stack.get("stack") if isinstance(raw_stack, dict) else None
+        return cls(
+            run_id=run_id,
+            attempt=attempt,
+            max_attempts=_int(ctx.get("max_attempts")),
+            fn_id=_str(ctx.get("fn_id")),
+            env=_str(ctx.get("env")),
+            step_id=_str(ctx.get("step_id")),
+            stack=stack if isinstance(stack, list) else [],
+            stack_current=_int(raw_stack.get("current")) if isinstance(raw_stack, dict) else None,
+            qi_id=_str(ctx.get("qi_id")),
+            request_id=_str(ctx.get("request_id")),
+            job_id=_str(ctx.get("job_id")),
+            generation_id=_int(ctx.get("generation_id")),
+            disable_immediate_execution=bool(ctx.get("disable_immediate_execution")),
+            use_api=bool(ctx.get("use_api")),
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "fn_id": self.fn_id,
+            "run_id": self.run_id,
+            "env": self.env or "",
+            "step_id": self.step_id,
+            "attempt": self.attempt,
+            "max_attempts": self.max_attempts,
+            "stack": {"stack": self.stack, "current": self.stack_current or 0},
+            "qi_id": self.qi_id,
+            "request_id": self.request_id,
+            "job_id": self.job_id,
+            "disable_immediate_execution": self.disable_immediate_execution,
+            "use_api": self.use_api,
+        }
+        if self.generation_id is not None:
+            out["generation_id"] = self.generation_id
+        return out
+
+
+@dataclass(slots=True)
+class CallBody:
+    """A call's body: the triggering event(s) as sent, the memoized steps, and its :class:`CallContext`."""
+
+    event: dict[str, Any]
+    ctx: CallContext
+    events: list[dict[str, Any]] = field(default_factory=list)  # the batch; [event] when absent
+    steps: dict[str, Any] = field(default_factory=dict)  # hashed step ID -> memo ({"data"} / {"error"} / ...)
+    version: int | None = None
+    use_api: bool = False  # the top-level flag (``ctx.use_api`` says the same)
+
+    @property
+    def fetch_state(self) -> bool:
+        """Must the run's events and steps be fetched from the API (the body was too large)?"""
+        return self.use_api or self.ctx.use_api
+
+    @classmethod
+    def parse(cls, raw: bytes | dict[str, Any]) -> CallBody:
+        """The call body in ``raw`` (JSON bytes, or the decoded object); :class:`BadRequest` (400)
+        for a body that can never run, whatever the attempt."""
+        if isinstance(raw, (bytes, bytearray)):
+            try:
+                body = serialize.loads_request(bytes(raw))
+            except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+                raise _malformed("call body is not valid JSON") from None
+        else:
+            body = raw
+        if not isinstance(body, dict):
+            raise _malformed("call body must be a JSON object")
+        ctx = body.get("ctx")
+        event = body.get("event")
+        if not isinstance(ctx, dict) or not isinstance(event, dict):
+            raise _malformed("call body must carry 'event' and 'ctx' objects")
+        steps = body.get("steps") or {}
+        events = body.get("events") or [event]
+        if not isinstance(steps, dict) or not isinstance(events, list):
+            raise _malformed("'steps' must be an object and 'events' an array")
+        return cls(
+            event=event,
+            ctx=CallContext.parse(ctx),
+            events=[e for e in events if isinstance(e, dict)] or [event],
+            steps=steps,
+            version=_int(body.get("version")),
+            use_api=bool(body.get("use_api")),
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """The body as JSON-ready data, every key written (an executor's call)."""
+        out: dict[str, Any] = {
+            "event": self.event,
+            "events": self.events,
+            "steps": self.steps,
+            "ctx": self.ctx.to_wire(),
+        }
+        if self.version is not None:
+            out["version"] = self.version
+        out["use_api"] = self.use_api
+        return out

@@ -162,7 +162,7 @@ class Runner:
             batch.close()
 
     def _context_args(self, call: Call, engine: Engine) -> dict[str, Any]:
-        function_id = call.fn.id(self.client.app_id)
+        function_id = call.fn.composite_id(self.client.app_id)
         run_id = call.body.ctx.run_id
         keys = {"run_id": run_id, "function_id": function_id}
         return {

@@ -330,7 +330,7 @@ class Handler:
         fns = self.functions
         if len(fns) != self._indexed_count:
             app = self.client.app_id
-            self._index = {f.id(app): f for f in fns}
+            self._index = {f.composite_id(app): f for f in fns}
             self._index.update({f.local_id: f for f in fns if f.local_id not in self._index})
             self._indexed_count = len(fns)
         return self._index.get(fn_id)

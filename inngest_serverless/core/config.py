@@ -1,4 +1,4 @@
-"""Client configuration: constructor arguments first, then the environment (PROTOCOL §2)."""
+"""Client configuration: constructor arguments first, then the environment."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Flow-control options of a function, each serialised exactly as the server reads it (PROTOCOL §6.4)."""
+"""Flow-control options of a function, each serialised exactly as the server reads it."""
 
 from __future__ import annotations
 

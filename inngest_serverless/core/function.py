@@ -1,4 +1,4 @@
-"""A durable function: its handler, triggers and options, and its sync config (PROTOCOL §6.4)."""
+"""A durable function: its handler, triggers and options, and its sync config."""
 
 from __future__ import annotations
 

@@ -119,7 +119,7 @@ class Response:
 
 
 def sdk_headers(framework: str | None = None) -> dict[str, str]:
-    """The headers every SDK reply carries (PROTOCOL §3): the server ignores replies without them."""
+    """The headers every SDK reply carries: the server ignores replies without them."""
     from .version import SDK_HEADER
     from .wire import CONTENT_TYPE_JSON, REQUEST_VERSION, Header
 

@@ -1,7 +1,7 @@
 """The replay engine: one per call, shared by sync and async functions.
 
 User code runs from the top on every call. Each step computes its hashed ID
-(PROTOCOL §8.1) and asks the engine what to do: return memoized state, skip,
+(the SHA-1 of ``id``, or of ``id:n`` for its n-th repeat) and asks the engine what to do: return memoized state, skip,
 report new work, or run the step body now. New work ends the call by raising
 :class:`Interrupt` (a ``BaseException``, so a user's ``except Exception`` does
 not swallow it) that carries the ops for the ``206`` reply.
@@ -187,7 +187,7 @@ class Engine:
 
     @staticmethod
     def hashed_id(raw: str) -> str:
-        """The hashed ID of raw step ID ``raw`` (PROTOCOL §8.1), cached per process."""
+        """The hashed ID of raw step ID ``raw`` (its SHA-1, in hex), cached per process."""
         return _HASHES.get(raw) or _hash(raw)
 
     def _met_first(self) -> int:
@@ -196,7 +196,7 @@ class Engine:
 
     def lookup(self, user_id: str) -> tuple[Any, str, int]:
         """The memoized value of the next step named ``user_id`` (or ``_MISSING``), its hashed
-        ID (PROTOCOL §8.1) and repeat index, counting the step. Builds no Pending: it runs once
+        ID and repeat index, counting the step. Builds no Pending: it runs once
         per earlier step on every call (StepSync.run has a faster path still, through ``first``)."""
         if not isinstance(user_id, str) or not user_id:
             raise NonRetriableError("a step ID must be a non-empty string")
@@ -232,7 +232,7 @@ class Engine:
 
     def _number(self, user_id: str, index: int) -> None:
         """Record that the repeat ``index`` of ``user_id`` owns raw ID ``user_id:index``; fail if a
-        step met before used that raw ID as its own ID (both would hash alike, PROTOCOL §8.1)."""
+        step met before used that raw ID as its own ID (both would hash alike)."""
         raw = f"{user_id}:{index}"
         if raw in self._counts or (raw in self._first_ids and raw not in self.first):
             self._collision(raw, user_id, index)
@@ -287,7 +287,7 @@ class Engine:
             raise self.branch_done()
         self.report([op])
 
-    # -- determinism (PROTOCOL §8.2 step 4) ----------------------------------------------
+    # -- determinism: finished steps the code no longer reaches ------------------------------
 
     def unreached(self) -> list[str]:
         """Memoized step IDs this replay has not met, in the order the run finished them."""
@@ -406,7 +406,7 @@ class Engine:
             headers["retry-after"] = exc.header_value()
         self.report([op], headers)
 
-    # -- memo shapes (PROTOCOL §8.3) -------------------------------------------------
+    # -- memo shapes: {"data": x}, {"error": e}, or a bare value (an event, a sleep's null) ---
 
     @staticmethod
     def unwrap(memo: Any, pending: Pending) -> Any:

@@ -1,4 +1,4 @@
-"""Request signatures, response signatures and the hashed Bearer key (PROTOCOL §4).
+"""Request signatures, response signatures and the hashed Bearer key.
 
 The HMAC key is the UTF-8 text of the signing key without its ``signkey-<env>-``
 prefix (not hex-decoded). Request bodies are canonicalised with JCS (RFC 8785)
@@ -147,8 +147,8 @@ def _signed_forms(body: bytes) -> Iterator[bytes]:
     """What the server may have signed for ``body``: the bytes as received, then (only if those
     do not verify, and the body is at most ``JCS_FALLBACK_MAX_BYTES``) their JCS form.
 
-    The server signs the JCS form of a body and sends call bodies in that form already
-    (PROTOCOL §4.2), so trying the bytes first spares parsing and canonicalising a large body
+    The server signs the JCS form of a body and sends call bodies in that form already,
+    so trying the bytes first spares parsing and canonicalising a large body
     (tens of milliseconds at 1,000 memoized steps). A MAC that matches these exact bytes proves
     the server signed exactly them. A body sent in another form than the one signed (the sync
     PUT's) verifies through its JCS form.

@@ -75,7 +75,7 @@ class StepSync:
     def _replayed(self, memo: Any, step_id: str, hashed: str, index: int, handler: Callable[..., Any],
                   output_type: Any) -> Any:
         """The value of a memoized step.run: the hot path, once per earlier step on every call."""
-        if type(memo) is dict and len(memo) == 1 and "data" in memo:  # the usual {"data": x} (PROTOCOL §8.3)
+        if type(memo) is dict and len(memo) == 1 and "data" in memo:  # the usual {"data": x}
             value = memo["data"]
         else:
             value = self._engine.unwrap(memo, Pending(hashed, step_id, index))

@@ -1,4 +1,4 @@
-"""Keep-alive streaming (PROTOCOL §12): answer ``201`` at once, a space every few seconds, then the reply.
+"""Keep-alive streaming: answer ``201`` at once, a space every few seconds, then the reply.
 
 Gateways and proxies drop a request that sends no byte for their idle timeout
 (API Gateway REST streams, Vercel, Cloudflare, load balancers). In streaming

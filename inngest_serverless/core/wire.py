@@ -132,7 +132,7 @@ CAPABILITIES: Final = {Capability.IN_BAND_SYNC: Capability.V1, Capability.TRUST_
 
 
 class Env:
-    """Every environment variable the package reads, here only (PROTOCOL §2.3; docs/environment.md).
+    """Every environment variable the package reads, here only (docs/environment.md).
 
     The first group is the Inngest SDKs' shared set; the rest are this package's own.
     """
@@ -179,7 +179,7 @@ class Path:
 
 
 class Limit:
-    """Server limits (PROTOCOL §10, §13)."""
+    """The server's limits (sizes, counts, ages), and the SDK's own defaults beside them."""
 
     MAX_REQUEST_BODY: Final = 4 * 1024 * 1024  # MaxSDKRequestBodySize; bigger state arrives via use_api
     DEFAULT_MAX_BODY: Final = 16 * 1024 * 1024  # what the SDK accepts before parsing (configurable)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import config as config_lib
 from .errors import ConfigError
@@ -16,10 +16,12 @@ if TYPE_CHECKING:
     import httpx
 
     from .checkpoint import Checkpoint
-    from .context import Event
+    from .context import D, Event, Logger
+    from .function import FunctionDecorator, TypedFunctionDecorator
     from .middleware import MiddlewareFactory
 
 T = TypeVar("T")
+O = TypeVar("O")  # noqa: E741  # output_type's class
 
 
 class Inngest:
@@ -39,7 +41,7 @@ class Inngest:
         serve_origin: str | None = None,
         serve_path: str | None = None,
         app_version: str | None = None,
-        logger: Any = None,
+        logger: Logger | None = None,
         streaming: str | None = None,
         checkpoint: Checkpoint | bool | None = None,
         middleware: list[MiddlewareFactory] | None = None,
@@ -90,7 +92,7 @@ class Inngest:
         package_logger = logging.getLogger("inngest_serverless")
         if self.config.log_level is not None:  # what the package logs, whichever handlers take it
             package_logger.setLevel(self.config.log_level)
-        self.logger = logger or package_logger
+        self.logger: Logger = logger or package_logger
         self.functions: list[Function[Any]] = []
         self.middleware: list[MiddlewareFactory] = [] if middleware is None else _middleware("Inngest()", middleware)
 
@@ -98,7 +100,7 @@ class Inngest:
         """Append ``middleware`` to the client's chain (the official SDK's name)."""
         self.middleware = [*self.middleware, *_middleware("add_middleware()", [middleware])]
 
-    def set_logger(self, logger: Any) -> None:
+    def set_logger(self, logger: Logger) -> None:
         """Use ``logger`` for ``ctx.logger`` from now on (the official SDK's name)."""
         self.logger = logger
 
@@ -110,6 +112,29 @@ class Inngest:
     def is_production(self) -> bool:
         return not self.config.is_dev
 
+    # Typed: the Function is generic in what the handler returns (or output_type), which is what
+    # step.invoke then returns; with event_type the handler takes a ContextSync[event_type] (or a
+    # Context[event_type]), whose ctx.event.data is one.
+    @overload
+    def create_function(
+        self, *, fn_id: str, trigger: Trigger | list[Trigger], name: str | None = None, retries: int | None = None,
+        concurrency: list[Concurrency] | Concurrency | None = None, throttle: Throttle | None = None,
+        rate_limit: RateLimit | None = None, debounce: Debounce | None = None, batch_events: Batch | None = None,
+        priority: Priority | None = None, cancel: list[Cancel] | Cancel | None = None, singleton: Singleton | None = None,
+        timeouts: Timeouts | None = None, idempotency: str | None = None, on_failure: Callable[..., Any] | None = None,
+        output_type: type[O], event_type: type[D] | None = None, checkpoint: Checkpoint | bool | None = None,
+        middleware: list[MiddlewareFactory] | None = None,
+    ) -> TypedFunctionDecorator[D, O]: ...
+    @overload
+    def create_function(
+        self, *, fn_id: str, trigger: Trigger | list[Trigger], name: str | None = None, retries: int | None = None,
+        concurrency: list[Concurrency] | Concurrency | None = None, throttle: Throttle | None = None,
+        rate_limit: RateLimit | None = None, debounce: Debounce | None = None, batch_events: Batch | None = None,
+        priority: Priority | None = None, cancel: list[Cancel] | Cancel | None = None, singleton: Singleton | None = None,
+        timeouts: Timeouts | None = None, idempotency: str | None = None, on_failure: Callable[..., Any] | None = None,
+        output_type: None = None, event_type: type[D] | None = None, checkpoint: Checkpoint | bool | None = None,
+        middleware: list[MiddlewareFactory] | None = None,
+    ) -> FunctionDecorator[D]: ...
     def create_function(
         self,
         *,
@@ -129,10 +154,17 @@ class Inngest:
         idempotency: str | None = None,
         on_failure: Callable[..., Any] | None = None,
         output_type: Any = None,
+        event_type: Any = None,
         checkpoint: Checkpoint | bool | None = None,
         middleware: list[MiddlewareFactory] | None = None,
-    ) -> Callable[[Callable[..., Any]], Function[Any]]:
-        """Decorate a ``def`` or ``async def`` handler taking a context; options are checked now."""
+    ) -> Any:
+        """Decorate a ``def`` or ``async def`` handler taking a context; options are checked now.
+
+        ``event_type``: a dataclass or pydantic model the event data is validated into before the
+        handler runs (``ctx.event.data`` is one; data that does not fit fails the run at once, with
+        a NonRetriableError naming the field). ``output_type``: the dataclass or pydantic model
+        ``step.invoke`` turns this function's result into (by default, the handler's return
+        annotation when it names one)."""
         from .checkpoint import coerce
 
         opts = FunctionOptions(
@@ -151,6 +183,7 @@ class Inngest:
             timeouts=timeouts,
             idempotency=idempotency,
             output_type=output_type,
+            event_type=event_type,
             checkpoint=self.checkpoint if checkpoint is None else coerce(checkpoint),
             middleware=[] if middleware is None else _middleware(f"function {fn_id!r}", middleware),
         )

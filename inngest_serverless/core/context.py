@@ -3,24 +3,41 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from .replay import IN_BODY, Engine
 from .steps import Step, StepSync
-from .wire import ParallelMode
 
-T = TypeVar("T")
 S = TypeVar("S", StepSync, Step)
+if TYPE_CHECKING:  # a default (PEP 696), so that a bare ``Event`` or ``ContextSync`` means dict data
+    from typing_extensions import TypeVar as TypeVarWithDefault
+
+    D = TypeVarWithDefault("D", default=dict[str, Any])
+else:
+    D = TypeVar("D")
+
+
+class Logger(Protocol):
+    """What ``Inngest(logger=...)`` takes: a ``logging.Logger`` or ``LoggerAdapter``, an AWS
+    Powertools ``Logger``, or any object with these methods."""
+
+    def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None: ...
+    def info(self, msg: Any, *args: Any, **kwargs: Any) -> None: ...
+    def warning(self, msg: Any, *args: Any, **kwargs: Any) -> None: ...
+    def error(self, msg: Any, *args: Any, **kwargs: Any) -> None: ...
+    def exception(self, msg: Any, *args: Any, **kwargs: Any) -> None: ...
+    def critical(self, msg: Any, *args: Any, **kwargs: Any) -> None: ...
 
 
 @dataclass
-class Event:
-    """An event: ``name`` and ``data`` (plus ``id``, ``ts`` in ms, ``user``, ``v``)."""
+class Event(Generic[D]):
+    """An event: ``name`` and ``data`` (plus ``id``, ``ts`` in ms, ``user``, ``v``).
+
+    ``data`` is a dict, or an instance of the function's ``event_type`` (``Event[OrderData]``)."""
 
     name: str
-    data: dict[str, Any] = field(default_factory=dict)
+    data: D = field(default_factory=dict)  # type: ignore[assignment]  # a dict unless typed
     id: str = ""
     ts: int = 0
     user: dict[str, Any] = field(default_factory=dict)
@@ -31,7 +48,7 @@ class Event:
         data = raw.get("data")
         user = raw.get("user")
         ts = raw.get("ts")
-        return cls(
+        return Event(  # not cls(): an event off the wire holds a dict, whatever Event[D] this is called on
             name=str(raw.get("name", "")),
             data=data if isinstance(data, dict) else {},
             id=str(raw.get("id") or ""),
@@ -122,29 +139,21 @@ class GroupSync:
     """``ctx.group.parallel(...)`` for ``def`` functions, as in the official SDK (same as ``ctx.step.parallel``)."""
 
     def __init__(self, step: StepSync) -> None:
-        self._step = step
-
-    def parallel(self, callables: Sequence[Callable[[], T]],
-                 parallel_mode: ParallelMode = ParallelMode.WAIT) -> tuple[T, ...]:
-        return self._step.parallel(callables, parallel_mode)
+        self.parallel = step.parallel  # the step's own method, so that its typed overloads hold here too
 
 
 class Group:
     """``await ctx.group.parallel(...)`` for ``async def`` functions."""
 
     def __init__(self, step: Step) -> None:
-        self._step = step
-
-    async def parallel(self, callables: Sequence[Callable[[], Awaitable[T]]],
-                       parallel_mode: ParallelMode = ParallelMode.WAIT) -> tuple[T, ...]:
-        return await self._step.parallel(callables, parallel_mode)
+        self.parallel = step.parallel
 
 
 @dataclass
-class _BaseContext(Generic[S]):
+class _BaseContext(Generic[S, D]):
     attempt: int
-    event: Event
-    events: list[Event]
+    event: Event[D]
+    events: list[Event[D]]
     run_id: str
     step: S
     logger: logging.Logger | logging.LoggerAdapter[Any] | ReplayLogger
@@ -163,8 +172,11 @@ class _BaseContext(Generic[S]):
 
 
 @dataclass
-class ContextSync(_BaseContext[StepSync]):
-    """The context of a ``def`` function: ``ctx.step.run(...)`` returns results directly."""
+class ContextSync(_BaseContext[StepSync, D]):
+    """The context of a ``def`` function: ``ctx.step.run(...)`` returns results directly.
+
+    ``ContextSync[OrderData]``: the context of a function declared with ``event_type=OrderData``,
+    whose ``ctx.event.data`` is an ``OrderData``."""
 
     group: GroupSync = field(init=False)
 
@@ -173,8 +185,9 @@ class ContextSync(_BaseContext[StepSync]):
 
 
 @dataclass
-class Context(_BaseContext[Step]):
-    """The context of an ``async def`` function: ``await ctx.step.run(...)``."""
+class Context(_BaseContext[Step, D]):
+    """The context of an ``async def`` function: ``await ctx.step.run(...)`` (``Context[OrderData]``
+    as :class:`ContextSync`)."""
 
     group: Group = field(init=False)
 

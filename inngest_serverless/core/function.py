@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from .errors import ConfigError
@@ -15,9 +15,13 @@ from .wire import DISCOVERY_STEP_ID, FAILURE_HANDLER_SUFFIX, InternalEvent, Limi
 
 if TYPE_CHECKING:
     from .checkpoint import Checkpoint
+    from .context import Context, ContextSync
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)  # what the handler returns: the type step.invoke gives back
+DataT = TypeVar("DataT")  # the event data's type (event_type), a dict when not declared
 Handler = Callable[..., Any]
+_UNRESOLVED: Any = object()
 
 
 @dataclass
@@ -36,7 +40,8 @@ class FunctionOptions:
     singleton: Singleton | None = None
     timeouts: Timeouts | None = None
     idempotency: str | None = None
-    output_type: Any = None
+    output_type: Any = None  # what step.invoke turns the result into (core/typed_data.py), else the handler's return type
+    event_type: Any = None  # the event data's dataclass or pydantic model (core/typed_data.py); None: a dict
     checkpoint: Checkpoint | None = None  # core/checkpoint.py; None: one step per invocation
     middleware: list[Any] = field(default_factory=list)  # after the client's (core/middleware.py)
 
@@ -71,9 +76,36 @@ class FunctionOptions:
                 raise ConfigError(f"function {self.fn_id!r}: {name} must be a {tp.__name__}")
         if self.idempotency is not None and (not isinstance(self.idempotency, str) or not self.idempotency.strip()):
             raise ConfigError(f"function {self.fn_id!r}: idempotency must be a non-empty expression")
+        if self.event_type is not None:
+            from .typed_data import check_model
+
+            check_model(self.event_type, f"function {self.fn_id!r}: event_type")
+            if any(isinstance(t, TriggerCron) for t in self.triggers):
+                raise ConfigError(f"function {self.fn_id!r}: event_type types the data of events; a cron trigger has none")
         if self.batch_events is not None and (self.debounce is not None or self.idempotency or self.rate_limit):
             raise ConfigError(f"function {self.fn_id!r}: batch_events cannot be combined with debounce, "
                               "rate_limit or idempotency")
+
+
+class FunctionDecorator(Protocol[DataT]):
+    """What ``client.create_function(...)`` returns: it takes a ``def`` handler of a
+    ``ContextSync[D]`` or an ``async def`` one of a ``Context[D]``, and gives a ``Function`` of what
+    the handler returns (so that ``step.invoke`` returns that type)."""
+
+    @overload
+    def __call__(self, handler: Callable[[Context[DataT]], Awaitable[T]], /) -> Function[T]: ...
+    @overload
+    def __call__(self, handler: Callable[[ContextSync[DataT]], T], /) -> Function[T]: ...
+
+
+class TypedFunctionDecorator(Protocol[DataT, T_co]):
+    """What ``client.create_function(..., output_type=X)`` returns: a ``Function[X]``, whatever
+    the handler is annotated to return."""
+
+    @overload
+    def __call__(self, handler: Callable[[Context[DataT]], Awaitable[object]], /) -> Function[T_co]: ...
+    @overload
+    def __call__(self, handler: Callable[[ContextSync[DataT]], object], /) -> Function[T_co]: ...
 
 
 def _check_types(fn_id: str, what: str, values: list[Any], tp: type) -> None:
@@ -82,7 +114,7 @@ def _check_types(fn_id: str, what: str, values: list[Any], tp: type) -> None:
             raise ConfigError(f"function {fn_id!r}: {what} entries must be {tp.__name__}, not {v!r}")
 
 
-class Function(Generic[T]):
+class Function(Generic[T_co]):
     """A function created with ``client.create_function``; ``.id`` is its composite ID."""
 
     def __init__(self, opts: FunctionOptions, handler: Handler, on_failure: Handler | None = None) -> None:
@@ -90,8 +122,12 @@ class Function(Generic[T]):
         if not callable(handler):
             raise ConfigError(f"function {opts.fn_id!r}: the decorated object must be callable")
         self.opts = opts
-        self.handler = handler
         self.is_async = inspect.iscoroutinefunction(handler)
+        self._declared = handler  # the app's own handler, whose return annotation output_model() reads
+        # With event_type, what runs is the handler behind a check of the event data: so the check
+        # comes after middleware's transform_input (which may decrypt the data), and costs nothing
+        # to functions that declare no type.
+        self.handler = handler if opts.event_type is None else _typed_handler(self, handler, self.is_async)
         self.on_failure: Function[Any] | None = None
         if on_failure is not None:
             if not callable(on_failure):
@@ -108,10 +144,33 @@ class Function(Generic[T]):
             )
             self.on_failure._failure_of = opts.fn_id
         self._failure_of: str | None = None
+        self._output_model: Any = _UNRESOLVED
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the handler directly (e.g. in a unit test with a hand-made context)."""
         return self.handler(*args, **kwargs)
+
+    def type_events(self, ctx: Any) -> None:
+        """Turn ``ctx.event.data`` (and each of ``ctx.events``) into ``event_type``; data that does
+        not fit raises NonRetriableError naming the field, failing the run without a retry."""
+        from .typed_data import typed_event
+
+        tp = self.opts.event_type
+        first = ctx.event
+        ctx.event = typed_event(first, tp)
+        ctx.events = [ctx.event if e is first else typed_event(e, tp) for e in ctx.events]
+
+    def output_model(self) -> Any:
+        """The dataclass or pydantic model ``step.invoke`` turns this function's result into:
+        ``output_type``, else the handler's return annotation; None when neither names one.
+        Resolved on first use (annotations may name classes defined after the function)."""
+        if self._output_model is _UNRESOLVED:
+            from . import serialize
+
+            tp = self.opts.output_type
+            self._output_model = tp if serialize.is_structured(tp) else None if tp is not None else (
+                serialize.output_type_of(self._declared))
+        return self._output_model
 
     app_id: str = ""  # set by the client that defines the function
 
@@ -180,6 +239,21 @@ class Function(Generic[T]):
         if o.checkpoint is not None:
             cfg["checkpoint"] = o.checkpoint.to_wire()
         return cfg
+
+
+def _typed_handler(fn: Function[Any], handler: Handler, is_async: bool) -> Handler:
+    if is_async:
+        async def typed_async(ctx: Any) -> Any:
+            fn.type_events(ctx)
+            return await handler(ctx)
+
+        return typed_async
+
+    def typed(ctx: Any) -> Any:
+        fn.type_events(ctx)
+        return handler(ctx)
+
+    return typed
 
 
 def slugify(name: str) -> str:

@@ -8,9 +8,10 @@ calls as awaitables, delegating to the same code (the official SDK's names and m
 from __future__ import annotations
 
 import datetime
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
 
 from . import serialize
 from .deadline import Overrun, call_sync
@@ -20,22 +21,53 @@ from .replay import IN_BODY, MISSING, BranchDone, Engine, Pending, is_user_failu
 from .wire import Opcode, ParallelMode, StepType
 
 if TYPE_CHECKING:
+    from typing_extensions import TypeVar as TypeVarWithDefault
+
     from .client import Inngest
-    from .context import Event
+    from .context import D, Event
     from .function import Function
 
+    R = TypeVarWithDefault("R", default=Any)  # invoke_by_id's output_type when given, else Any (PEP 696)
+
 T = TypeVar("T")
+U = TypeVar("U")
+P = ParamSpec("P")
+T1 = TypeVar("T1")  # T1 to T6: parallel() of a tuple of up to six callables keeps each result's type
+T2 = TypeVar("T2")
+T3 = TypeVar("T3")
+T4 = TypeVar("T4")
+T5 = TypeVar("T5")
+T6 = TypeVar("T6")
+_Fn = Callable[[], T]
+_AFn = Callable[[], Awaitable[T]]
+_Wait = Literal[ParallelMode.WAIT]
 _YEAR_MS = 366 * 86_400_000
 
 
-def _event_from_memo(memo: Any) -> Event | None:
+def _event_from_memo(memo: Any, event_type: Any) -> Event[Any] | None:
     from .context import Event
 
     if memo is None:
         return None
     if isinstance(memo, dict) and memo.keys() == {"data"} and isinstance(memo["data"], dict) and "name" in memo["data"]:
         memo = memo["data"]  # tolerate a wrapped event
-    return Event.from_wire(memo) if isinstance(memo, dict) else None
+    if not isinstance(memo, dict):
+        return None
+    event = Event.from_wire(memo)
+    if event_type is None:
+        return event
+    from .typed_data import typed_event
+
+    return typed_event(event, event_type)
+
+
+def _typed_result(value: Any, output_type: Any, step_id: str) -> Any:
+    """An invoked function's result as its declared dataclass or model (core/typed_data.py)."""
+    if output_type is None or value is None:
+        return value
+    from .typed_data import convert
+
+    return convert(value, output_type, f"the result of invoke({step_id!r})")
 
 
 def _timeout(value: Duration | datetime.datetime | None, what: str) -> str | None:
@@ -99,14 +131,25 @@ class StepSync:
             self._engine.failed(pending, exc)
         return self._engine.ran(pending, result, step_type=step_type)
 
+    # Typed so that mypy checks the arguments against the handler's parameters (ParamSpec) and
+    # gives the handler's return type; with ``output_type`` the result is that type instead.
+    @overload
+    def run(self, step_id: str, handler: Callable[..., object], *handler_args: object, output_type: type[U]) -> U: ...
+    @overload
+    def run(self, step_id: str, handler: Callable[P, T], *handler_args: P.args, **handler_kwargs: P.kwargs) -> T: ...
     def run(
         self,
         step_id: str,
-        handler: Callable[..., T],
+        handler: Callable[..., Any],
         *handler_args: Any,
         output_type: Any = None,
-    ) -> T:
-        """Run ``handler(*handler_args)`` once; later calls return its memoized result."""
+        **handler_kwargs: Any,
+    ) -> Any:
+        """Run ``handler(*handler_args, **handler_kwargs)`` once; later calls return its memoized
+        result (a dataclass or pydantic model again when the handler's return annotation, or
+        ``output_type``, names one)."""
+        if handler_kwargs:
+            handler, output_type = _bind(step_id, handler, handler_kwargs, output_type)
         # The replay hot path, once per earlier step on every call: a step met for the first time
         # whose hashed ID this process knows (Engine.first), returning the usual {"data": x} of a
         # loop calling one handler, costs a pop and a few checks.
@@ -119,18 +162,18 @@ class StepSync:
                 value = memo.get("data", MISSING)
                 if value is not MISSING:
                     tp = self._last_type
-                    return value if tp is None else serialize.load(value, tp)  # type: ignore[no-any-return]
+                    return value if tp is None else serialize.load(value, tp)
             if not callable(handler):
                 _require_callable(step_id, handler)
             hashed = self._engine.hashed_id(step_id)
-            return self._replayed(memo, step_id, hashed, 0, handler, output_type)  # type: ignore[no-any-return]
+            return self._replayed(memo, step_id, hashed, 0, handler, output_type)
         if not callable(handler):
             _require_callable(step_id, handler)
         memo, hashed, index = self._engine.lookup(step_id)
         if memo is not MISSING:
-            return self._replayed(memo, step_id, hashed, index, handler, output_type)  # type: ignore[no-any-return]
+            return self._replayed(memo, step_id, hashed, index, handler, output_type)
         pending = self._new_run(step_id, hashed, index)
-        return self._execute(pending, handler, handler_args, output_type, StepType.RUN)  # type: ignore[no-any-return]
+        return self._execute(pending, handler, handler_args, output_type, StepType.RUN)
 
     def _run(self, step_id: str, handler: Callable[..., Any], args: Sequence[Any], output_type: Any, kind: str) -> Any:
         value, pending = self._begin_run(step_id, handler, output_type)
@@ -189,14 +232,21 @@ class StepSync:
         event: str,
         timeout: Duration | datetime.datetime,
         if_exp: str | None = None,
-    ) -> Event | None:
-        """Wait for an event named ``event`` (matching ``if_exp``); ``None`` on timeout."""
+        event_type: type[D] | None = None,
+    ) -> Event[D] | None:
+        """Wait for an event named ``event`` (matching ``if_exp``); ``None`` on timeout.
+        ``event_type``: a dataclass or pydantic model its data is validated into (a NonRetriableError
+        naming the field when it does not fit)."""
+        if event_type is not None:
+            from .typed_data import check_model
+
+            check_model(event_type, f"wait_for_event({step_id!r}) event_type")
         memo, _ = self._report(
             step_id,
             Opcode.WAIT_FOR_EVENT,
             {"event": event, "timeout": _timeout(timeout, "wait_for_event timeout"), "if": if_exp},
         )
-        return _event_from_memo(memo)
+        return _event_from_memo(memo, event_type)
 
     def wait_for_signal(
         self,
@@ -218,14 +268,15 @@ class StepSync:
         self,
         step_id: str,
         *,
-        function: Function[Any],
+        function: Function[T],
         data: Any = None,
         user: Any = None,
         timeout: Duration | None = None,
-    ) -> Any:
-        """Run another function of this app and return its result."""
-        return self.invoke_by_id(step_id, function_id=function.composite_id(self._client.app_id), data=data, user=user,
-                                 timeout=timeout, _composite=True)
+    ) -> T:
+        """Run another function of this app and return its result (as the function's
+        ``output_type``, or the dataclass or model its handler is annotated to return)."""
+        return self.invoke_by_id(step_id, function_id=function.composite_id(self._client.app_id), data=data,  # type: ignore[no-any-return]
+                                 user=user, timeout=timeout, output_type=function.output_model(), _composite=True)
 
     def invoke_by_id(
         self,
@@ -236,9 +287,11 @@ class StepSync:
         data: Any = None,
         user: Any = None,
         timeout: Duration | None = None,
+        output_type: type[R] | None = None,
         _composite: bool = False,
-    ) -> Any:
-        """Run a function by its ID (of this app unless ``app_id`` is given) and return its result."""
+    ) -> R:
+        """Run a function by its ID (of this app unless ``app_id`` is given) and return its result
+        (validated into ``output_type`` when that is a dataclass or pydantic model)."""
         target = function_id if _composite else f"{app_id or self._client.app_id}-{function_id}"
         try:
             payload: dict[str, Any] = {"data": serialize.to_json_value(data if data is not None else {})}
@@ -251,7 +304,7 @@ class StepSync:
             Opcode.INVOKE_FUNCTION,
             {"function_id": target, "payload": payload, "timeout": _timeout(timeout, "invoke timeout")},
         )
-        return self._engine.unwrap(memo, pending)
+        return _typed_result(self._engine.unwrap(memo, pending), output_type, step_id)  # type: ignore[no-any-return]
 
     def fetch(
         self,
@@ -276,8 +329,45 @@ class StepSync:
 
     # -- groups ---------------------------------------------------------------------------
 
-    def parallel(self, callables: Sequence[Callable[[], T]],
-                 parallel_mode: ParallelMode = ParallelMode.WAIT) -> tuple[T, ...]:
+    # Typed per branch for a tuple of up to six callables, else as a homogeneous tuple; in RACE
+    # mode (or a mode not known before the call) a branch that did not finish gives None.
+    @overload
+    def parallel(self, callables: tuple[_Fn[T1]], parallel_mode: _Wait = ...) -> tuple[T1]: ...
+    @overload
+    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2]], parallel_mode: _Wait = ...) -> tuple[T1, T2]: ...
+    @overload
+    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3]], parallel_mode: _Wait = ...) -> tuple[T1, T2, T3]: ...
+    @overload
+    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4]],
+                 parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4]: ...
+    @overload
+    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4], _Fn[T5]],
+                 parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4, T5]: ...
+    @overload
+    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4], _Fn[T5], _Fn[T6]],
+                 parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4, T5, T6]: ...
+    @overload
+    def parallel(self, callables: tuple[_Fn[T1]], parallel_mode: ParallelMode) -> tuple[T1 | None]: ...
+    @overload
+    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2]], parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None]: ...
+    @overload
+    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3]],
+                 parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None]: ...
+    @overload
+    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4]],
+                 parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None]: ...
+    @overload
+    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4], _Fn[T5]],
+                 parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None, T5 | None]: ...
+    @overload
+    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4], _Fn[T5], _Fn[T6]],
+                 parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None, T5 | None, T6 | None]: ...
+    @overload
+    def parallel(self, callables: Sequence[_Fn[T]], parallel_mode: _Wait = ...) -> tuple[T, ...]: ...
+    @overload
+    def parallel(self, callables: Sequence[_Fn[T]], parallel_mode: ParallelMode) -> tuple[T | None, ...]: ...
+    def parallel(self, callables: Sequence[Callable[[], Any]],
+                 parallel_mode: ParallelMode = ParallelMode.WAIT) -> tuple[Any, ...]:
         """Run each callable's steps in parallel; returns their results in order.
 
         ``ParallelMode.RACE``: the server calls again as each step ends, and the group returns as
@@ -312,14 +402,25 @@ class Step:
         self._sync = StepSync(engine, client)
         self._engine = engine
 
+    # As StepSync.run; an ``async def`` handler's result is awaited, a ``def`` handler runs as it is.
+    @overload
+    async def run(self, step_id: str, handler: Callable[..., object], *handler_args: object, output_type: type[U]) -> U: ...
+    @overload
+    async def run(self, step_id: str, handler: Callable[P, Awaitable[T]], *handler_args: P.args,
+                  **handler_kwargs: P.kwargs) -> T: ...
+    @overload
+    async def run(self, step_id: str, handler: Callable[P, T], *handler_args: P.args, **handler_kwargs: P.kwargs) -> T: ...
     async def run(
         self,
         step_id: str,
-        handler: Callable[..., Awaitable[T]] | Callable[..., T],
+        handler: Callable[..., Any],
         *handler_args: Any,
         output_type: Any = None,
-    ) -> T:
-        return await self._run(step_id, handler, handler_args, output_type, StepType.RUN)  # type: ignore[no-any-return]
+        **handler_kwargs: Any,
+    ) -> Any:
+        if handler_kwargs:
+            handler, output_type = _bind(step_id, handler, handler_kwargs, output_type)
+        return await self._run(step_id, handler, handler_args, output_type, StepType.RUN)
 
     async def _run(self, step_id: str, handler: Callable[..., Any], args: Sequence[Any], output_type: Any, kind: str) -> Any:
         value, pending = self._sync._begin_run(step_id, handler, output_type)
@@ -357,21 +458,21 @@ class Step:
         self._sync.sleep_until(step_id, until)
 
     async def wait_for_event(self, step_id: str, *, event: str, timeout: Duration | datetime.datetime,
-                             if_exp: str | None = None) -> Event | None:
-        return self._sync.wait_for_event(step_id, event=event, timeout=timeout, if_exp=if_exp)
+                             if_exp: str | None = None, event_type: type[D] | None = None) -> Event[D] | None:
+        return self._sync.wait_for_event(step_id, event=event, timeout=timeout, if_exp=if_exp, event_type=event_type)
 
     async def wait_for_signal(self, step_id: str, *, signal: str, timeout: Duration | datetime.datetime,
                               conflict: Literal["fail", "replace"] = "fail") -> Any:
         return self._sync.wait_for_signal(step_id, signal=signal, timeout=timeout, conflict=conflict)
 
-    async def invoke(self, step_id: str, *, function: Function[Any], data: Any = None, user: Any = None,
-                     timeout: Duration | None = None) -> Any:
+    async def invoke(self, step_id: str, *, function: Function[T], data: Any = None, user: Any = None,
+                     timeout: Duration | None = None) -> T:
         return self._sync.invoke(step_id, function=function, data=data, user=user, timeout=timeout)
 
     async def invoke_by_id(self, step_id: str, *, function_id: str, app_id: str | None = None, data: Any = None,
-                           user: Any = None, timeout: Duration | None = None) -> Any:
+                           user: Any = None, timeout: Duration | None = None, output_type: type[R] | None = None) -> R:
         return self._sync.invoke_by_id(step_id, function_id=function_id, app_id=app_id, data=data, user=user,
-                                       timeout=timeout)
+                                       timeout=timeout, output_type=output_type)
 
     async def fetch(self, step_id: str, url: str, *, method: str = "GET", headers: dict[str, str] | None = None,
                     body: str | bytes | None = None) -> Any:
@@ -381,8 +482,46 @@ class Step:
     def ai(self) -> AI:
         return AI(self)
 
-    async def parallel(self, callables: Sequence[Callable[[], Awaitable[T]]],
-                       parallel_mode: ParallelMode = ParallelMode.WAIT) -> tuple[T, ...]:
+    # As StepSync.parallel.
+    @overload
+    async def parallel(self, callables: tuple[_AFn[T1]], parallel_mode: _Wait = ...) -> tuple[T1]: ...
+    @overload
+    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2]], parallel_mode: _Wait = ...) -> tuple[T1, T2]: ...
+    @overload
+    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3]], parallel_mode: _Wait = ...) -> tuple[T1, T2, T3]: ...
+    @overload
+    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4]],
+                       parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4]: ...
+    @overload
+    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4], _AFn[T5]],
+                       parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4, T5]: ...
+    @overload
+    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4], _AFn[T5], _AFn[T6]],
+                       parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4, T5, T6]: ...
+    @overload
+    async def parallel(self, callables: tuple[_AFn[T1]], parallel_mode: ParallelMode) -> tuple[T1 | None]: ...
+    @overload
+    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2]],
+                       parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None]: ...
+    @overload
+    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3]],
+                       parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None]: ...
+    @overload
+    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4]],
+                       parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None]: ...
+    @overload
+    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4], _AFn[T5]],
+                       parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None, T5 | None]: ...
+    @overload
+    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4], _AFn[T5], _AFn[T6]],
+                       parallel_mode: ParallelMode,
+                       ) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None, T5 | None, T6 | None]: ...
+    @overload
+    async def parallel(self, callables: Sequence[_AFn[T]], parallel_mode: _Wait = ...) -> tuple[T, ...]: ...
+    @overload
+    async def parallel(self, callables: Sequence[_AFn[T]], parallel_mode: ParallelMode) -> tuple[T | None, ...]: ...
+    async def parallel(self, callables: Sequence[Callable[[], Awaitable[Any]]],
+                       parallel_mode: ParallelMode = ParallelMode.WAIT) -> tuple[Any, ...]:
         branches = _branches(callables)
         engine = self._engine
         outer = engine.begin_parallel()
@@ -417,10 +556,13 @@ class AISync:
         memo, pending = self._step._report(step_id, Opcode.AI_GATEWAY, _infer_opts(adapter, body))
         return self._step._engine.unwrap(memo, pending)
 
-    def wrap(self, step_id: str, handler: Callable[..., T], *handler_args: Any) -> T:
-        """Run ``handler(*handler_args)`` (an SDK call to a model) once, as a step the server
-        shows as an AI call; later calls return its memoized result."""
-        return self._step._run(step_id, handler, handler_args, None, StepType.AI_WRAP)  # type: ignore[no-any-return]
+    def wrap(self, step_id: str, handler: Callable[P, T], *handler_args: P.args, **handler_kwargs: P.kwargs) -> T:
+        """Run ``handler(*handler_args, **handler_kwargs)`` (an SDK call to a model) once, as a step
+        the server shows as an AI call; later calls return its memoized result."""
+        output_type = None
+        if handler_kwargs:
+            handler, output_type = _bind(step_id, handler, handler_kwargs, None)
+        return self._step._run(step_id, handler, handler_args, output_type, StepType.AI_WRAP)  # type: ignore[no-any-return]
 
 
 class AI:
@@ -430,8 +572,16 @@ class AI:
     async def infer(self, step_id: str, *, adapter: Any, body: dict[str, Any]) -> Any:
         return AISync(self._step._sync).infer(step_id, adapter=adapter, body=body)
 
-    async def wrap(self, step_id: str, handler: Callable[..., Awaitable[T]] | Callable[..., T], *handler_args: Any) -> T:
-        return await self._step._run(step_id, handler, handler_args, None, StepType.AI_WRAP)  # type: ignore[no-any-return]
+    @overload
+    async def wrap(self, step_id: str, handler: Callable[P, Awaitable[T]], *handler_args: P.args,
+                   **handler_kwargs: P.kwargs) -> T: ...
+    @overload
+    async def wrap(self, step_id: str, handler: Callable[P, T], *handler_args: P.args, **handler_kwargs: P.kwargs) -> T: ...
+    async def wrap(self, step_id: str, handler: Callable[..., Any], *handler_args: Any, **handler_kwargs: Any) -> Any:
+        output_type = None
+        if handler_kwargs:
+            handler, output_type = _bind(step_id, handler, handler_kwargs, None)
+        return await self._step._run(step_id, handler, handler_args, output_type, StepType.AI_WRAP)
 
 
 def _infer_opts(adapter: Any, body: Any) -> dict[str, Any]:
@@ -472,6 +622,14 @@ def _is_race(mode: Any) -> bool:
         return ParallelMode(getattr(mode, "value", mode)) is ParallelMode.RACE  # the official SDK's enum too
     except ValueError:
         raise ConfigError(f"parallel_mode must be ParallelMode.WAIT or ParallelMode.RACE, not {mode!r}") from None
+
+
+def _bind(step_id: str, handler: Callable[..., Any], kwargs: dict[str, Any],
+          output_type: Any) -> tuple[Callable[..., Any], Any]:
+    """A step body given keyword arguments: bound to them, its output type read from the handler
+    itself (a partial has no return annotation)."""
+    _require_callable(step_id, handler)
+    return functools.partial(handler, **kwargs), output_type if output_type is not None else serialize.output_type_of(handler)
 
 
 def _require_callable(step_id: str, handler: Any) -> None:

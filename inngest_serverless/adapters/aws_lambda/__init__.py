@@ -20,17 +20,19 @@ See docs/deploy-lambda.md.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ...core.wire import Env
 from .. import _host
 from ._events import ACCEPTED, SHAPES, EventShape, EventShapeError, LambdaReply, infer
-from ._keys import PARAMETER_ENV, SECRET_ENV, AwsKeys, AwsKeySource, KeySourceError, aws_keys
 
 if TYPE_CHECKING:
     from ...core.client import Inngest
     from ...core.function import Function
     from ...core.http import Response
+    from ._keys import PARAMETER_ENV, SECRET_ENV, AwsKeys, AwsKeySource, KeySourceError, aws_keys
 
 __all__ = [
     "ACCEPTED",
@@ -51,6 +53,27 @@ __all__ = [
 LambdaHandler = Callable[[Any, Any], LambdaReply]
 log = logging.getLogger("inngest_serverless")
 
+# The keys-from-AWS names, loaded on first use: most functions take their keys from the environment.
+_KEY_NAMES = frozenset({"PARAMETER_ENV", "SECRET_ENV", "AwsKeys", "AwsKeySource", "KeySourceError", "aws_keys"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _KEY_NAMES:
+        from . import _keys
+
+        return getattr(_keys, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def key_source(secret: str | None = None, parameter: str | None = None, max_age: int = 300) -> AwsKeySource | None:
+    """Where the signing keys live in AWS, if the arguments or the environment say; None otherwise
+    (and then the module that reads them is never imported)."""
+    if not (secret or parameter or os.environ.get(Env.SIGNING_KEY_SECRET_ARN) or os.environ.get(Env.SIGNING_KEY_PARAMETER)):
+        return None
+    from ._keys import AwsKeySource
+
+    return AwsKeySource.resolve(secret, parameter, max_age)
+
 
 def lambda_adapter(
     client: Inngest,
@@ -70,7 +93,7 @@ def lambda_adapter(
     the first call and again once ``keys_max_age`` seconds have passed.
     """
     adapter = LambdaAdapter.for_client(client, functions=functions, serve_origin=serve_origin, serve_path=serve_path)
-    adapter.use_keys(client, AwsKeySource.resolve(signing_key_secret, signing_key_parameter, keys_max_age))
+    adapter.use_keys(client, key_source(signing_key_secret, signing_key_parameter, keys_max_age))
     return adapter
 
 
@@ -108,6 +131,8 @@ class LambdaAdapter(_host.Adapter):
             log.warning("inngest_serverless: %s", err)
             return None, _host.error_response(400, str(err))
         if self._keys is not None and self._client is not None:
+            from ._keys import KeySourceError
+
             try:
                 self._keys.apply(self._client)
             except KeySourceError as err:

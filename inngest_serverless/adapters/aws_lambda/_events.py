@@ -11,11 +11,8 @@ would cost more at cold start than the translation itself (docs/deploy-lambda.md
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 from collections.abc import Mapping
-from http import HTTPStatus
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
@@ -96,6 +93,9 @@ class EventShape:
         if raw is None:
             return b""
         if self.event.get("isBase64Encoded"):
+            import base64  # only binary bodies are encoded: Inngest's are JSON text
+            import binascii
+
             try:
                 return base64.b64decode(str(raw), validate=True)
             except (binascii.Error, ValueError) as err:
@@ -132,6 +132,8 @@ class EventShape:
                 return data.decode("utf-8"), False
             except UnicodeDecodeError:
                 pass
+        import base64
+
         return base64.b64encode(data).decode("ascii"), True
 
     def reply(self, response: Response) -> LambdaReply:
@@ -244,6 +246,8 @@ class AlbEvent(EventShape):
 
 
 def _reason(status: int) -> str:
+    from http import HTTPStatus  # the ALB's reply only: its enum costs every other front door's cold start
+
     try:
         return HTTPStatus(status).phrase
     except ValueError:

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 from ...core.http import Response
 from ...core.wire import Env
 from .._host import error_response
-from ..aws_lambda import AwsKeySource, LambdaAdapter
+from ..aws_lambda import LambdaAdapter, key_source
 
 if TYPE_CHECKING:
     import http.client
@@ -245,7 +245,7 @@ class LambdaStreamingAdapter(LambdaAdapter):
             client = _client(target)
             adapter = cls.for_client(client, functions=functions)
         # Keys in Secrets Manager / SSM (INNGEST_SIGNING_KEY_SECRET_ARN, ...): re-read as lambda_adapter does.
-        adapter.use_keys(client, AwsKeySource.resolve(None, None))
+        adapter.use_keys(client, key_source())
         return adapter
 
     def serve(self, runtime_api: str | None = None, *, invocations: int | None = None) -> None:

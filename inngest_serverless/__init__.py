@@ -30,7 +30,9 @@ from .core.flow_control import (
 from .core.function import Function, slugify
 from .core.handler import Handler
 from .core.http import Request, Response
+from .core.serialize import JSON
 from .core.steps import Step, StepSync
+from .core.streaming import Streaming
 from .core.triggers import TriggerCron, TriggerEvent
 from .core.version import VERSION as __version__
 from .core.wire import ParallelMode
@@ -63,6 +65,7 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'inngest_serverless' has no attribute {name!r}")
 
 __all__ = [
+    "JSON",
     "ApiError",
     "Batch",
     "Cancel",
@@ -93,6 +96,7 @@ __all__ = [
     "StepError",
     "StepMemos",
     "StepSync",
+    "Streaming",
     "Throttle",
     "Timeouts",
     "TransformOutputResult",

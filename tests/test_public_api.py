@@ -17,9 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PUBLIC: dict[str, set[str]] = {
     "inngest_serverless": {
         "ApiError", "Batch", "Cancel", "Checkpoint", "Concurrency", "ConfigError", "Context", "ContextSync",
-        "Debounce", "Event", "Function", "Handler", "Inngest", "InngestError", "Middleware", "MiddlewareSync",
+        "Debounce", "Event", "Function", "Handler", "Inngest", "InngestError", "JSON", "Middleware", "MiddlewareSync",
         "NonRetriableError", "ParallelMode", "Priority", "RateLimit", "Request", "Response", "RetryAfterError",
-        "SendEventsError", "SendEventsResult", "Singleton", "Step", "StepError", "StepMemos", "StepSync", "Throttle", "Timeouts",
+        "SendEventsError", "SendEventsResult", "Singleton", "Step", "StepError", "StepMemos", "StepSync", "Streaming",
+        "Throttle", "Timeouts",
         "TransformOutputResult", "TransformOutputStepInfo", "TriggerCron", "TriggerEvent", "__version__", "slugify",
     },
     "inngest_serverless.adapters.aws_lambda": {

@@ -9,8 +9,11 @@ import json
 import re
 import sys
 import typing
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeAlias
+
+# The official SDK's name for a JSON value, what step outputs and event data are made of.
+JSON: TypeAlias = bool | float | int | str | Sequence["JSON"] | Mapping[str, "JSON"] | None
 
 
 def _default(value: Any) -> Any:

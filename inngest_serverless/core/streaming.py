@@ -19,6 +19,7 @@ Modes (``streaming=`` on the client or the handler, else ``INNGEST_STREAMING``):
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import threading
@@ -33,6 +34,15 @@ if TYPE_CHECKING:
     import asyncio
 
 Mode = Literal["auto", "force", "off"]
+
+
+class Streaming(enum.Enum):
+    """The official SDK's names for two modes, for ``serve(..., streaming=)``: ``DISABLE`` is
+    ``"off"``, ``FORCE`` is ``"force"`` (adapters read the value as a mode)."""
+
+    DISABLE = "disable"
+    FORCE = "force"
+
 MODES: tuple[Mode, ...] = ("auto", "force", "off")
 
 DEFAULT_INTERVAL = 3.0

@@ -64,7 +64,7 @@ def test_readme_python_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("INNGEST_EVENT_API_BASE_URL", api.url)
         ns: dict[str, Any] = {"__name__": "readme_example"}
         for code in blocks("python"):
-            exec(compile(code, "README.md", "exec"), ns)
+            exec(compile(code, "README.md", "exec", dont_inherit=True), ns)  # as a module of its own: no __future__ of this file
         assert ns["ids"] == ["01README"]
         assert api.requests[0].json()[0]["data"] == {"email": "a@example.com"}
 

@@ -271,7 +271,6 @@ TANGLES_BEING_CUT: list[set[str]] = [
     {"core.checkpoint", "core.client", "core.context", "core.function", "core.middleware", "core.replay", "core.steps"},
     {"core.handler", "core.introspection"},
     {"dev.http_api", "dev.dashboard"},
-    {"dev.buffers", "dev.executor", "dev.pauses", "dev.scheduling", "dev.steps"},
 ]
 
 

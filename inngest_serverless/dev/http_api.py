@@ -15,9 +15,9 @@ from inngest_serverless.core import signing
 from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, Path, ServerKind
 
 from . import console, dashboard, payloads
-from .executor import EventError
 from .functions import SyncRefused
 from .ids import is_ulid
+from .ingest import EventError
 from .runs import DEV_ENVIRONMENT_ID, ENDED
 from .timefmt import rfc3339_ms
 
@@ -193,7 +193,7 @@ class APIServer(ThreadingHTTPServer):
             body = handler._body()
             if not isinstance(body, dict):
                 raise HTTPError(400, "checkpoint body must be a JSON object")
-            status, error = ex.pauses.checkpoint(match.group(1), body)
+            status, error = ex.checkpoints.checkpoint(match.group(1), body)
             if error:
                 raise HTTPError(status, error)
             return 200, None
@@ -201,15 +201,14 @@ class APIServer(ThreadingHTTPServer):
             return 200, _wrap(self._events_list(query))
         match = _EVENT.match(path)
         if match and method == "GET":
-            row = ex.store.one("SELECT * FROM events WHERE internal_id=?", match.group(1))
+            row = ex.events.get(match.group(1))
             if row is None:
                 raise HTTPError(404, "event not found")
             return 200, _wrap(_event_json(row))
         match = _EVENT_RUNS.match(path)
         if match and method == "GET":
-            rows = ex.store.all("SELECT id FROM runs WHERE event_ids LIKE ? ORDER BY id", f'%"{match.group(1)}"%')
             # As on the server, a run belongs to its first event: a batch is listed under one event only.
-            runs = (ex.runs.get(row[0]) for row in rows)
+            runs = (ex.runs.get(run_id) for run_id in ex.runs.ids_of_event(match.group(1)))
             return 200, _wrap([r.v1() for r in runs if r and r.event_ids[:1] == [match.group(1)]])
         match = _RUN.match(path) or _DEV_RUN.match(path)
         if match:
@@ -293,14 +292,7 @@ class APIServer(ThreadingHTTPServer):
             limit = max(1, min(int(query.get("limit") or 20), 51))
         except ValueError:
             raise HTTPError(400, "limit must be a number") from None
-        sql, args = "SELECT * FROM events WHERE 1=1", []
-        if query.get("name"):
-            sql += " AND name=?"
-            args.append(query["name"])
-        if query.get("cursor"):
-            sql += " AND internal_id<?"
-            args.append(query["cursor"])
-        rows = self.executor.store.all(sql + " ORDER BY internal_id DESC LIMIT ?", *args, limit)
+        rows = self.executor.events.page(name=query.get("name") or None, before=query.get("cursor") or None, limit=limit)
         return [_event_json(row) for row in rows]
 
     def _run_state(self, run_id: str, what: str) -> tuple[int, Any]:

@@ -1,54 +1,56 @@
-"""Pauses (EXECUTOR.md §3.2, §5.1, §9.2): the waits a run reports (WaitForEvent, InvokeFunction,
-WaitForSignal), and what resumes them from outside: matching events, invoke results, cancel-on
-entries, signals, timeouts; plus async checkpoints."""
+"""Pauses: the waits a run reports (WaitForEvent, InvokeFunction, WaitForSignal), and what
+resumes them from outside: matching events, invoke results, cancel-on entries, signals, timeouts."""
 
 from __future__ import annotations
 
-import base64
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from inngest_serverless.core.wire import InternalEvent, Limit, Opcode
+from inngest_serverless.core.wire import InternalEvent
 
-from . import expressions, payloads
+from . import expressions
+from .clock import TimeSource
+from .discovery import Discovery
+from .functions import FunctionConfig
 from .ids import stable_uuid
-from .queue import Item, Kind
-from .runs import Run, Status
-from .steps import INVOKE_TIMEOUT_ERROR, FailEarly, op_name, opcode
-from .store import dumps
+from .lifecycle import Lifecycle
+from .ops import INVOKE_TIMEOUT_ERROR, FailEarly, op_name
+from .pause_store import PauseStore
+from .queue import Item, Kind, Queue
+from .runs import Run, Runs, Status
+from .store import Store
 from .timefmt import MAX_SLEEP_SECONDS, YEAR_SECONDS, DurationError, wake_time
-
-if TYPE_CHECKING:
-    from .functions import FunctionConfig
-    from .steps import StepRunner
 
 
 class Pauses:
-    def __init__(self, runner: StepRunner) -> None:
-        self.runner = runner
-        self.ex = runner.ex
-        self.store = runner.store
-        self.runs = runner.runs
-        self.queue = runner.queue
-        self.clock = runner.clock
+    def __init__(
+        self,
+        store: Store,
+        clock: TimeSource,
+        runs: Runs,
+        queue: Queue,
+        rows: PauseStore,
+        function: Callable[[str], FunctionConfig | None],
+        discovery: Discovery,
+        lifecycle: Lifecycle,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.runs = runs
+        self.queue = queue
+        self.rows = rows
+        self.function = function
+        self.discovery = discovery
+        self.lifecycle = lifecycle
 
-    # ------------------------------------------------------------------ creating pauses (§3.2)
+    # ------------------------------------------------------------------ creating pauses
 
     def _create(
         self, run: Run, op_id: str, kind: str, event: str, expr: str | None, expires: float, data: dict[str, Any]
     ) -> None:
         pause_id = stable_uuid("pause", run.id, op_id)
-        self.store.run_sql(
-            "INSERT OR REPLACE INTO pauses(id, run_id, step_id, kind, event, expr, expires, data) VALUES(?,?,?,?,?,?,?,?)",
-            pause_id,
-            run.id,
-            op_id,
-            kind,
-            event,
-            expr,
-            expires,
-            dumps(data),
-        )
+        self.rows.put(pause_id, run.id, op_id, kind, event, expr, expires, data)
         self.queue.push(
             Kind.PAUSE_TIMEOUT,
             run_id=run.id,
@@ -107,80 +109,27 @@ class Pauses:
             event["id"] = payload["id"]
         if payload.get("ts"):
             event["ts"] = payload["ts"]
+        if payload.get("v"):
+            event["v"] = payload["v"]
         return event
 
     def wait_for_signal(self, run: Run, op: dict[str, Any], now: float) -> None:
         opts = op.get("opts") or {}
         signal = str(opts.get("signal") or "")
-        holder = self.store.one("SELECT id, run_id FROM pauses WHERE kind='signal' AND event=?", signal)
+        holder = self.rows.signal_waiter(signal)
         if holder is not None and holder["run_id"] != run.id:
             if str(opts.get("conflict") or "").lower() != "replace":
                 raise FailEarly(f"another run is already waiting for signal {signal!r}")
-            self.store.run_sql("DELETE FROM pauses WHERE id=?", holder["id"])
+            self.rows.delete(holder["id"])
         expires = self._expiry(opts.get("timeout"), now, YEAR_SECONDS)
         self._create(run, str(op["id"]), "signal", signal, None, expires, {})
         self.runs.log(run.id, "WaitForSignal", step_id=str(op["id"]), name=op_name(op), started=now, detail={"signal": signal})
 
-    # ------------------------------------------------------------------ async checkpoints (§9.2)
-
-    def checkpoint(self, run_id: str, body: dict[str, Any]) -> tuple[int, str | None]:
-        """Store steps an SDK finished mid-request. (status, error); no discovery is queued."""
-        run = self.runs.get(run_id)
-        if run is None or run.status != Status.RUNNING:
-            return 400, f"run {run_id} is not running"
-        ops = body.get("steps")
-        if not isinstance(ops, list) or not all(isinstance(op, dict) for op in ops):
-            return 400, "steps must be a list of opcodes"
-        request = body.get("request_id")
-        if isinstance(request, str) and request and request not in self.runner.calls_in_flight:
-            # An orphan: a call the executor no longer waits for (it was killed and restarted, or
-            # the call timed out) and that another call has replaced. Storing its steps would let
-            # it run its next body after that call stored the same step; refused, the SDK ends
-            # the orphan before its next body (core/checkpoint.py: a failed post ends the call).
-            return 409, f"call {request} is no longer in flight for run {run_id}; its steps were not stored"
-        allowed = (Opcode.STEP_RUN, Opcode.STEP_PLANNED)
-        for op in ops:
-            if opcode(op) not in allowed:
-                return 400, f"cannot checkpoint opcode {op.get('op')!r}"
-            if payloads.encoded_size(op.get("data")) > Limit.STEP_OUTPUT:
-                return 413, "step output is over the 4 MiB limit"
-        now = self.clock.now()
-        with self.store.tx():
-            for op in ops:
-                if opcode(op) == Opcode.STEP_RUN:
-                    op_id = str(op.get("id") or "")
-                    value = {"data": op.get("data")}
-                    if self.runs.save_step(run.id, op_id, value):
-                        self.runs.log(
-                            run.id,
-                            "StepRun",
-                            step_id=op_id,
-                            name=op_name(op),
-                            started=now,
-                            ended=now,
-                            attempt=0,
-                            detail={**value, "checkpointed": True},
-                        )
-            try:
-                job = base64.b64decode(str(body.get("qi_id") or "")).decode().rsplit("::", 1)[0]
-            except ValueError:
-                job = ""
-            if job.startswith("item-") and job[5:].isdigit():
-                self.store.run_sql("UPDATE queue SET attempt=0 WHERE id=?", int(job[5:]))
-            elif job:
-                self.store.run_sql("UPDATE queue SET attempt=0 WHERE job_id=?", job)
-        return 200, None
-
-    # ------------------------------------------------------------------ pauses (§3.2 waits, §5.1 cancel-on)
+    # ------------------------------------------------------------------ pauses
 
     def match_pauses(self, event: dict[str, Any], internal_id: str) -> None:
         now = self.clock.now()
-        rows = self.store.all(
-            "SELECT * FROM pauses WHERE event=? AND kind IN ('wait','invoke','cancel') AND expires>?",
-            event["name"],
-            now,
-        )
-        for row in rows:
+        for row in self.rows.matching(event["name"], now):
             run = self.runs.get(row["run_id"])
             if run is None or run.status != Status.RUNNING:
                 continue
@@ -205,49 +154,45 @@ class Pauses:
                 continue
             if row["kind"] == "cancel":
                 if internal_id > run.id:
-                    self.ex.cancel(run.id, reason=f"cancelled by event {event['name']}")
+                    self.lifecycle.cancel(run.id, reason=f"cancelled by event {event['name']}")
             else:
                 self.resume(row["id"], event)
 
     def resume(self, pause_id: str, value: Any) -> bool:
         """Consume a pause: memoize ``value`` under its step and rediscover. False if already consumed."""
-        with self.store.tx() as conn:
-            row = conn.execute("SELECT * FROM pauses WHERE id=?", (pause_id,)).fetchone()
+        with self.store.tx():
+            row = self.rows.take(pause_id)
             if row is None:
                 return False
-            conn.execute("DELETE FROM pauses WHERE id=?", (pause_id,))
             run = self.runs.get(row["run_id"])
-            fn = self.ex.function(run.fn_uuid) if run else None
+            fn = self.function(run.fn_uuid) if run else None
             if run is None or fn is None or run.status != Status.RUNNING:
                 return False
             step_id = row["step_id"]
             self.queue.delete_job(f"{run.id}:{step_id}-timeout")
             self.runs.save_step(run.id, step_id, value)
             self.runs.log_end(run.id, step_id, {"result": value})
-            self.runner.discover(run, fn, step_id, suffix="-event")
+            self.discovery.after(run, fn, step_id, suffix="-event")
         return True
 
     def signal(self, name: str, data: Any) -> str | None:
         """Resume the run waiting for signal ``name``; returns its run id, or None if nobody waits."""
-        row = self.store.one(
-            "SELECT id, run_id FROM pauses WHERE kind='signal' AND event=? AND expires>?", name, self.clock.now()
-        )
+        row = self.rows.signal_waiter(name, self.clock.now())
         if row is None or not self.resume(row["id"], {"data": {"signal": name, "data": data}}):
             return None
         return str(row["run_id"])
 
     def pause_timeout(self, item: Item) -> None:
         self.queue.delete(item)
-        with self.store.tx() as conn:
-            row = conn.execute("SELECT * FROM pauses WHERE id=?", (item.payload["pause"],)).fetchone()
+        with self.store.tx():
+            row = self.rows.take(item.payload["pause"])
             if row is None:
                 return
-            conn.execute("DELETE FROM pauses WHERE id=?", (row["id"],))
             run = self.runs.get(row["run_id"])
-            fn = self.ex.function(run.fn_uuid) if run else None
+            fn = self.function(run.fn_uuid) if run else None
             if run is None or fn is None or run.status != Status.RUNNING:
                 return
             value = {"error": INVOKE_TIMEOUT_ERROR} if row["kind"] == "invoke" else None
             self.runs.save_step(run.id, row["step_id"], value)
             self.runs.log_end(run.id, row["step_id"], {"timeout": True})
-            self.runner.discover(run, fn, row["step_id"], suffix="-timeout")
+            self.discovery.after(run, fn, row["step_id"], suffix="-timeout")

@@ -106,8 +106,25 @@ class Queue:
     def delete(self, item: Item) -> None:
         self.store.run_sql("DELETE FROM queue WHERE id=?", item.id)
 
-    def delete_job(self, job_id: str) -> None:
-        self.store.run_sql("DELETE FROM queue WHERE job_id=?", job_id)
+    def delete_job(self, job_id: str, *, leased_too: bool = True) -> None:
+        """Drop the item queued under ``job_id`` (only while no worker holds it, unless ``leased_too``)."""
+        if leased_too:
+            self.store.run_sql("DELETE FROM queue WHERE job_id=?", job_id)
+        else:
+            self.store.run_sql("DELETE FROM queue WHERE job_id=? AND leased=0", job_id)
+
+    def delete_run(self, run_id: str) -> None:
+        self.store.run_sql("DELETE FROM queue WHERE run_id=?", run_id)
+
+    def save_payload(self, item: Item) -> None:
+        self.store.run_sql("UPDATE queue SET payload=? WHERE id=?", dumps(item.payload), item.id)
+
+    def reset_attempts(self, job: str) -> None:
+        """Start the attempts of the item named by a call's job id (``item-<id>`` or its job id) afresh."""
+        if job.startswith("item-") and job[5:].isdigit():
+            self.store.run_sql("UPDATE queue SET attempt=0 WHERE id=?", int(job[5:]))
+        elif job:
+            self.store.run_sql("UPDATE queue SET attempt=0 WHERE job_id=?", job)
 
     def _admissible(self, item: Item, now: float) -> bool:
         for key, limit in item.payload.get("ckeys") or []:
@@ -118,7 +135,7 @@ class Queue:
             key = throttle["key"]
             ok, tat, allow_at = gcra(self.throttle_tat.get(key), now, throttle["limit"], throttle["period"], throttle["burst"])
             if not ok:
-                self.store.conn.execute("UPDATE queue SET at=? WHERE id=?", (allow_at, item.id))
+                self.store.run_sql("UPDATE queue SET at=? WHERE id=?", allow_at, item.id)
                 return False
             self.throttle_tat[key] = tat
         return True

@@ -119,6 +119,28 @@ class Runs:
         row = self.store.one("SELECT * FROM runs WHERE id=?", run_id)
         return None if row is None else Run.from_row(row)
 
+    def last_id(self) -> str | None:
+        row = self.store.one("SELECT MAX(id) FROM runs")
+        return None if row is None or not row[0] else str(row[0])
+
+    def end(self, run_id: str, status: str, at: float, *, output: Any = None, error: Any = None) -> bool:
+        """Move a Running run to ``status``; False when it had ended already."""
+        updated = self.store.run_sql(
+            "UPDATE runs SET status=?, ended_at=?, output=?, error=? WHERE id=? AND status=?",
+            status,
+            at,
+            None if output is None else dumps(output),
+            None if error is None else dumps(error),
+            run_id,
+            Status.RUNNING,
+        )
+        return updated == 1
+
+    def ids_of_event(self, event_id: str) -> list[str]:
+        """Ids of the runs whose events include ``event_id``, oldest first."""
+        rows = self.store.all("SELECT id FROM runs WHERE event_ids LIKE ? ORDER BY id", f'%"{event_id}"%')
+        return [str(row[0]) for row in rows]
+
     def create(self, run: Run) -> None:
         self.store.run_sql(
             "INSERT INTO runs(id, fn_uuid, fn_slug, status, events, event_ids, created_at, started_at, ended_at,"

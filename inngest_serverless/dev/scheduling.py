@@ -1,35 +1,58 @@
-"""Creating runs (EXECUTOR.md §1.3) under the flow control checked at schedule time (§6):
-rate limit and idempotency, debounce hand-off, singleton, priority, concurrency keys, throttle."""
+"""Creating runs under the flow control checked at schedule time: rate limit and idempotency,
+the debounce hand-off, singleton, priority, concurrency keys and throttle (the last two are
+enforced when the queue hands items out, ``queue.py``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from inngest_serverless.core.wire import InternalEvent
 
 from . import console, expressions
-from .ids import stable_uuid
-from .queue import Kind, gcra
-from .runs import Run, Status
+from .buffers import Buffers, Held
+from .clock import TimeSource
+from .flow import flow_key, item_payload
+from .functions import FunctionConfig
+from .ids import Ulids, stable_uuid
+from .lifecycle import Lifecycle
+from .pause_store import PauseStore
+from .queue import Kind, Queue, gcra
+from .runs import Run, Runs, Status
+from .store import Store
 from .timefmt import parse_duration
-
-if TYPE_CHECKING:
-    from .executor import Executor
-    from .functions import FunctionConfig
 
 IDEMPOTENCY_SECONDS = 86400.0
 
 
 class Scheduler:
-    def __init__(self, executor: Executor) -> None:
-        self.ex = executor
+    def __init__(
+        self,
+        store: Store,
+        clock: TimeSource,
+        ids: Ulids,
+        runs: Runs,
+        queue: Queue,
+        pauses: PauseStore,
+        buffers: Buffers,
+        lifecycle: Lifecycle,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.ids = ids
+        self.runs = runs
+        self.queue = queue
+        self.pauses = pauses
+        self.buffers = buffers
+        self.lifecycle = lifecycle
 
-    def key(self, fn: FunctionConfig, expression: Any, event: dict[str, Any]) -> str | None:
-        """``<fn uuid>`` or ``<fn uuid>-<evaluated key>``; None when the key expression is false."""
-        if not expression:
-            return fn.uuid
-        value = expressions.key_value(str(expression), {"event": expressions.event_map(event)})
-        return None if value is None else f"{fn.uuid}-{value}"
+    def release(self, held: Held | None) -> None:
+        """Start the run a debounce or batch buffer released (if it released one)."""
+        if held is None:
+            return
+        if held.batch_id is None:
+            self.schedule(held.fn, held.events, held.event_ids, held.idempotency, debounced=True)
+        else:
+            self.schedule(held.fn, held.events, held.event_ids, held.idempotency, batch_id=held.batch_id)
 
     def schedule(
         self,
@@ -44,25 +67,25 @@ class Scheduler:
         at: float | None = None,
     ) -> str | None:
         """Create a run (or hand the event to debounce), honouring flow control. Returns the run id."""
-        now = self.ex.clock.now()
+        now = self.clock.now()
         first = events[0]
         event_vars = {"event": expressions.event_map(first)}
         invoked = first["name"] == InternalEvent.FUNCTION_INVOKED
         if fn.rate_limit and not debounced and batch_id is None:
-            key = self.key(fn, fn.rate_limit.get("key"), first)
+            key = flow_key(fn, fn.rate_limit.get("key"), first)
             if key is not None and not self._rate_admit(fn, key, now):
                 console.event(first, event_ids[0], f"no run of {fn.slug}: {self._rate_limit_reason(fn, key)}")
                 if invoked:
-                    self.ex.invoke_failed(first, "invoked function is rate limited")
+                    self.lifecycle.invoke_failed(first, "invoked function is rate limited")
                 return None
         if fn.debounce and not debounced:
-            self.ex.buffers.debounce(fn, first, event_ids[0])
+            self.buffers.debounce(fn, first, event_ids[0])
             period = fn.debounce.get("period")
             console.event(first, event_ids[0], f"held by {fn.slug}'s debounce: its run starts {period} after the last such event")
             return None
         idem_key = f"idem:{fn.uuid}:{idempotency}"
-        run_id = self.ex.ids.new()
-        existing = self.ex.store.kv_claim(idem_key, run_id, now + IDEMPOTENCY_SECONDS, now)
+        run_id = self.ids.new()
+        existing = self.store.kv_claim(idem_key, run_id, now + IDEMPOTENCY_SECONDS, now)
         if existing is not None:
             earlier = str(existing).lstrip("-")
             why = f"event id {idempotency} already started run {earlier} (an event id starts one run per function per 24 h)"
@@ -70,13 +93,13 @@ class Scheduler:
             return earlier
         singleton_key = None
         if fn.singleton:
-            singleton_key = self.key(fn, fn.singleton.get("key"), first)
+            singleton_key = flow_key(fn, fn.singleton.get("key"), first)
         if singleton_key is not None:
-            holder = self.ex.store.kv_get(f"singleton:{singleton_key}", now)
-            holder_run = self.ex.runs.get(holder) if holder else None
+            holder = self.store.kv_get(f"singleton:{singleton_key}", now)
+            holder_run = self.runs.get(holder) if holder else None
             if holder_run is not None and holder_run.status == Status.RUNNING:
                 if str(fn.singleton.get("mode", "skip") if fn.singleton else "skip").lower() == "cancel":
-                    self.ex.cancel(holder_run.id)
+                    self.lifecycle.cancel(holder_run.id)
                 else:
                     self._record_skipped(fn, run_id, events, event_ids, now, "singleton")
                     why = f"skipped (run {run_id}): singleton run {holder_run.id} is still running"
@@ -125,23 +148,23 @@ class Scheduler:
             meta=meta,
         )
         start_at = at if at is not None else now if batch_id else max(now, float(first.get("ts") or 0) / 1000.0)
-        with self.ex.store.tx():
-            self.ex.runs.create(run)
+        with self.store.tx():
+            self.runs.create(run)
             if singleton_key:
-                self.ex.store.kv_set(f"singleton:{singleton_key}", run_id)
+                self.store.kv_set(f"singleton:{singleton_key}", run_id)
             if batch_id is None:
                 self._create_cancel_pauses(fn, run, now)
                 if "start" in fn.timeouts:
-                    self.ex.queue.push(Kind.START_TIMEOUT, run_id=run_id, at=now + fn.timeouts["start"], payload={})
-            self.ex.queue.push(
+                    self.queue.push(Kind.START_TIMEOUT, run_id=run_id, at=now + fn.timeouts["start"], payload={})
+            self.queue.push(
                 Kind.START,
                 run_id=run_id,
                 at=start_at,
                 score=run.score,
                 job_id=f"{fn.uuid}:{idempotency}",
-                payload=self.item_payload(fn, run, {"outgoing": "", "incoming": "$trigger"}),
+                payload=item_payload(fn, run, {"outgoing": "", "incoming": "$trigger"}),
             )
-            self.ex.runs.log(run_id, "Scheduled", detail={"event": first["name"]})
+            self.runs.log(run_id, "Scheduled", detail={"event": first["name"]})
         return run_id
 
     @staticmethod
@@ -149,19 +172,6 @@ class Scheduler:
         out = dict(event)
         out["user"] = out.get("user") or {}
         return out
-
-    def item_payload(self, fn: FunctionConfig, run: Run, edge: dict[str, Any]) -> dict[str, Any]:
-        payload: dict[str, Any] = {"edge": edge, "max_attempts": fn.max_attempts, "ckeys": run.meta.get("ckeys")}
-        if fn.throttle and edge.get("incoming") == "$trigger":
-            key = self.key(fn, fn.throttle.get("key"), run.events[0]) or fn.uuid
-            limit = int(fn.throttle.get("limit") or 1) or 1
-            payload["throttle"] = {
-                "key": key,
-                "limit": limit,
-                "period": parse_duration(fn.throttle.get("period")),
-                "burst": limit + int(fn.throttle.get("burst") or 0) - 1,
-            }
-        return payload
 
     def _record_skipped(
         self, fn: FunctionConfig, run_id: str, events: list[dict[str, Any]], event_ids: list[str], now: float, why: str
@@ -183,8 +193,8 @@ class Scheduler:
             [],
             {"skip_reason": why},
         )
-        self.ex.runs.create(run)
-        self.ex.runs.log(run_id, "Skipped", detail={"reason": why})
+        self.runs.create(run)
+        self.runs.log(run_id, "Skipped", detail={"reason": why})
 
     @staticmethod
     def _rate_limit_reason(fn: FunctionConfig, key: str) -> str:
@@ -199,11 +209,11 @@ class Scheduler:
         assert fn.rate_limit is not None
         limit = int(fn.rate_limit.get("limit") or 1)
         period = parse_duration(fn.rate_limit.get("period"))
-        with self.ex.store.tx():
+        with self.store.tx():
             state_key = f"ratelimit:{key}"
-            admitted, tat, _ = gcra(self.ex.store.kv_get(state_key, now), now, limit, period, limit // 10)
+            admitted, tat, _ = gcra(self.store.kv_get(state_key, now), now, limit, period, limit // 10)
             if admitted:
-                self.ex.store.kv_set(state_key, tat, tat + period)
+                self.store.kv_set(state_key, tat, tat + period)
             return admitted
 
     def _create_cancel_pauses(self, fn: FunctionConfig, run: Run, now: float) -> None:
@@ -214,14 +224,4 @@ class Scheduler:
             timeout = parse_duration(entry.get("timeout")) if entry.get("timeout") else 365 * 86400.0
             expression = entry.get("if") or None
             pause_id = stable_uuid("cancel", run.id, event_name, expression or "")
-            self.ex.store.run_sql(
-                "INSERT OR IGNORE INTO pauses(id, run_id, step_id, kind, event, expr, expires, data) VALUES(?,?,?,?,?,?,?,?)",
-                pause_id,
-                run.id,
-                None,
-                "cancel",
-                event_name,
-                expression,
-                now + timeout,
-                "{}",
-            )
+            self.pauses.put_cancel(pause_id, run.id, event_name, expression, now + timeout)

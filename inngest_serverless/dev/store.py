@@ -191,5 +191,9 @@ class Store:
             self.kv_set(key, value, expires)
             return None
 
-    def kv_delete(self, key: str) -> None:
-        self.run_sql("DELETE FROM kv WHERE key=?", key)
+    def kv_delete(self, key: str, value: Any = None) -> None:
+        """Delete ``key`` (only while it holds ``value``, when one is given)."""
+        if value is None:
+            self.run_sql("DELETE FROM kv WHERE key=?", key)
+        else:
+            self.run_sql("DELETE FROM kv WHERE key=? AND value=?", key, dumps(value))

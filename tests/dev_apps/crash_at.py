@@ -18,7 +18,7 @@ from typing import Any
 
 from inngest_serverless import cli
 from inngest_serverless.core.wire import InternalEvent
-from inngest_serverless.dev.executor import Executor
+from inngest_serverless.dev.ingest import Ingest
 from inngest_serverless.dev.runs import Runs
 from inngest_serverless.dev.store import Store
 
@@ -28,14 +28,14 @@ def _die() -> None:
 
 
 def _invoke_send() -> None:
-    send = Executor.send
+    send = Ingest.send
 
-    def send_or_die(self: Executor, events: list[Any], **kwargs: Any) -> list[str]:
+    def send_or_die(self: Ingest, events: list[Any], **kwargs: Any) -> list[str]:
         if any(isinstance(e, dict) and e.get("name") == InternalEvent.FUNCTION_INVOKED for e in events):
             _die()
         return send(self, events, **kwargs)
 
-    Executor.send = send_or_die  # type: ignore[method-assign]
+    Ingest.send = send_or_die  # type: ignore[method-assign]
 
 
 def _step_stored() -> None:

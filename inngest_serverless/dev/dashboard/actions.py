@@ -89,7 +89,7 @@ def rerun(ex: Executor, run_id: str) -> dict[str, Any]:
         if isinstance(internal, dict):
             internal.pop("correlation_id", None)
     with ex.store.tx():
-        new_id = ex.schedule(fn, events, list(old.event_ids), f"rerun:{ex.ids.new()}", debounced=True)
+        new_id = ex.scheduler.schedule(fn, events, list(old.event_ids), f"rerun:{ex.ids.new()}", debounced=True)
         new = ex.runs.get(new_id) if new_id else None
         if new is None:
             raise Refused(409, f"{fn.slug} did not start a run (its singleton run may still be running)")

@@ -6,7 +6,7 @@ The public API, re-exported; nothing heavy is imported here.
 from typing import TYPE_CHECKING
 
 from .core.client import Inngest
-from .core.context import Context, ContextSync, Event
+from .core.context import Context, ContextSync
 from .core.errors import (
     ApiError,
     ConfigError,
@@ -16,6 +16,7 @@ from .core.errors import (
     SendEventsError,
     StepError,
 )
+from .core.event import Event
 from .core.flow_control import (
     Batch,
     Cancel,

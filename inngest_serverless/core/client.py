@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     import httpx
 
     from .checkpoint import Checkpoint
-    from .context import D, Event, Logger
+    from .context import Logger
+    from .event import D, Event
     from .function import FunctionDecorator, TypedFunctionDecorator
     from .middleware import MiddlewareFactory
 
@@ -254,6 +255,6 @@ def _middleware(where: str, factories: Any) -> list[MiddlewareFactory]:
 def _events(events: Any) -> list[Event]:
     """A send's events as Event objects, for middleware to change in place."""
     from . import inngest_api
-    from .context import Event
+    from .event import Event
 
     return [Event.from_wire(raw) for raw in inngest_api.prepare_events(events)]

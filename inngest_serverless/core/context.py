@@ -1,21 +1,16 @@
-"""What a function receives: the event(s), the run's identity, and the step API."""
+"""What a function receives: the event(s) (core/event.py), the run's identity, and the step API."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
+from .event import D, Event
 from .replay import IN_BODY, Engine
 from .steps import Step, StepSync
 
 S = TypeVar("S", StepSync, Step)
-if TYPE_CHECKING:  # a default (PEP 696), so that a bare ``Event`` or ``ContextSync`` means dict data
-    from typing_extensions import TypeVar as TypeVarWithDefault
-
-    D = TypeVarWithDefault("D", default=dict[str, Any])
-else:
-    D = TypeVar("D")
 
 
 class Logger(Protocol):
@@ -28,46 +23,6 @@ class Logger(Protocol):
     def error(self, msg: Any, *args: Any, **kwargs: Any) -> None: ...
     def exception(self, msg: Any, *args: Any, **kwargs: Any) -> None: ...
     def critical(self, msg: Any, *args: Any, **kwargs: Any) -> None: ...
-
-
-@dataclass
-class Event(Generic[D]):
-    """An event: ``name`` and ``data`` (plus ``id``, ``ts`` in ms, ``user``, ``v``).
-
-    ``data`` is a dict, or an instance of the function's ``event_type`` (``Event[OrderData]``)."""
-
-    name: str
-    data: D = field(default_factory=dict)  # type: ignore[assignment]  # a dict unless typed
-    id: str = ""
-    ts: int = 0
-    user: dict[str, Any] = field(default_factory=dict)
-    v: str | None = None
-
-    @classmethod
-    def from_wire(cls, raw: dict[str, Any]) -> Event:
-        data = raw.get("data")
-        user = raw.get("user")
-        ts = raw.get("ts")
-        return Event(  # not cls(): an event off the wire holds a dict, whatever Event[D] this is called on
-            name=str(raw.get("name", "")),
-            data=data if isinstance(data, dict) else {},
-            id=str(raw.get("id") or ""),
-            ts=ts if isinstance(ts, int) and not isinstance(ts, bool) else 0,
-            user=user if isinstance(user, dict) else {},
-            v=raw.get("v") if isinstance(raw.get("v"), str) else None,
-        )
-
-    def to_wire(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "data": self.data}
-        if self.id:
-            out["id"] = self.id
-        if self.ts:
-            out["ts"] = self.ts
-        if self.user:
-            out["user"] = self.user
-        if self.v:
-            out["v"] = self.v
-        return out
 
 
 class ReplayLogger:

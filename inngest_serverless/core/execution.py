@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from . import serialize
 from .call_body import CallBody
-from .context import Context, ContextSync, Event, ReplayLogger
+from .context import Context, ContextSync, ReplayLogger
 from .deadline import Deadline
 from .errors import ConfigError, NonRetriableError, RetryAfterError, StepError, error_object
+from .event import Event
 from .http import Request, Response, json_response, sdk_headers
 from .replay import Engine, Interrupt, is_user_failure, usable_error
 from .steps import Step, StepSync

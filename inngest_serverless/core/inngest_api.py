@@ -135,7 +135,7 @@ def _event_seed() -> str:
 
 
 def prepare_events(events: Any) -> list[dict[str, Any]]:
-    from .context import Event
+    from .event import Event
 
     items = events if isinstance(events, list) else [events]
     if not items:

@@ -22,7 +22,8 @@ from .wire import Opcode
 
 if TYPE_CHECKING:
     from .client import Inngest
-    from .context import Context, ContextSync, Event
+    from .context import Context, ContextSync
+    from .event import Event
     from .function import Function
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from typing_extensions import TypeVar as TypeVarWithDefault
 
     from .client import Inngest
-    from .context import D, Event
+    from .event import D, Event
     from .function import Function
 
     R = TypeVarWithDefault("R", default=Any)  # invoke_by_id's output_type when given, else Any (PEP 696)
@@ -45,7 +45,7 @@ _YEAR_MS = 366 * 86_400_000
 
 
 def _event_from_memo(memo: Any, event_type: Any) -> Event[Any] | None:
-    from .context import Event
+    from .event import Event
 
     if memo is None:
         return None

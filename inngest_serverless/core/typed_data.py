@@ -27,7 +27,7 @@ from .errors import ConfigError, NonRetriableError
 from .serialize import is_structured
 
 if TYPE_CHECKING:
-    from .context import Event
+    from .event import Event
 
 _Path = tuple[str, ...]
 _HINTS: dict[type, dict[str, Any]] = {}  # dataclass -> its resolved field annotations

@@ -1,6 +1,7 @@
 """inngest-serverless: durable functions for serverless hosts, on the Inngest wire protocol.
 
-The public API, re-exported; nothing heavy is imported here.
+The public API, re-exported. What a function's first call needs is imported here; the rest
+(core's Handler, checkpointing, middleware) on first use, through ``__getattr__`` below.
 """
 
 from typing import TYPE_CHECKING
@@ -29,7 +30,6 @@ from .core.flow_control import (
     Timeouts,
 )
 from .core.function import Function, slugify
-from .core.handler import Handler
 from .core.http import Request, Response
 from .core.serialize import JSON
 from .core.steps import Step, StepSync
@@ -40,6 +40,7 @@ from .core.wire import ParallelMode
 
 if TYPE_CHECKING:  # so that type checkers see the class, not __getattr__'s ``object``
     from .core.checkpoint import Checkpoint
+    from .core.handler import Handler
     from .core.middleware import (
         Middleware,
         MiddlewareSync,
@@ -49,21 +50,25 @@ if TYPE_CHECKING:  # so that type checkers see the class, not __getattr__'s ``ob
         TransformOutputStepInfo,
     )
 
-_MIDDLEWARE_NAMES = ("Middleware", "MiddlewareSync", "SendEventsResult", "StepMemos", "TransformOutputResult",
-                     "TransformOutputStepInfo")
+# Public names imported on first use, by the module that defines them: an adapter builds core's
+# Handler when it is created, and most apps never configure checkpointing or middleware.
+_LAZY = {
+    "Checkpoint": "checkpoint",
+    "Handler": "handler",
+    **dict.fromkeys(("Middleware", "MiddlewareSync", "SendEventsResult", "StepMemos", "TransformOutputResult",
+                     "TransformOutputStepInfo"), "middleware"),
+}
 
 
 def __getattr__(name: str) -> object:
-    # Imported on first use: most apps never configure checkpointing or middleware.
-    if name == "Checkpoint":
-        from .core.checkpoint import Checkpoint
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'inngest_serverless' has no attribute {name!r}")
+    from importlib import import_module
 
-        return Checkpoint
-    if name in _MIDDLEWARE_NAMES:
-        from .core import middleware
-
-        return getattr(middleware, name)
-    raise AttributeError(f"module 'inngest_serverless' has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.core.{module}"), name)
+    globals()[name] = value  # looked up here once; the next access is a plain attribute
+    return value
 
 __all__ = [
     "JSON",

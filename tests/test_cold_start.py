@@ -48,6 +48,8 @@ NOT_ON_THE_FIRST_REPLY = [
     "base64",  # a base64-encoded (binary) event body or reply
     "http",  # an ALB reply's status phrase
     "inngest_serverless.adapters.aws_lambda._keys",  # keys from Secrets Manager / SSM
+    "inngest_serverless.core.signing", "hashlib", "hmac",  # signed requests and replies (not in dev mode)
+    "inngest_serverless.core.introspection",  # GET and PUT
     # never in a Lambda's first reply
     "asyncio", "httpx", "boto3", "aws_lambda_powertools", "pydantic", "mangum",
 ]
@@ -67,3 +69,20 @@ def test_the_lambda_adapters_first_reply_loads_only_what_it_needs() -> None:
     loaded = _modules_after(FIRST_REPLY)
     assert "inngest_serverless.adapters.aws_lambda" in loaded  # the program did run the adapter
     assert sorted(name for name in NOT_ON_THE_FIRST_REPLY if name in loaded) == []
+
+
+def test_importing_the_package_leaves_the_call_path_to_the_adapter() -> None:
+    loaded = _modules_after("import json, sys, inngest_serverless\nprint(json.dumps(sorted(sys.modules)))")
+    assert "inngest_serverless.core.client" in loaded
+    assert sorted(loaded & {"inngest_serverless.core.handler", "inngest_serverless.core.execution",
+                            "inngest_serverless.core.checkpoint", "inngest_serverless.core.middleware"}) == []
+
+
+def test_the_lazily_loaded_names_are_the_real_classes() -> None:
+    import inngest_serverless
+    from inngest_serverless.core.checkpoint import Checkpoint
+    from inngest_serverless.core.handler import Handler
+
+    assert inngest_serverless.Handler is Handler
+    assert inngest_serverless.Checkpoint is Checkpoint
+    assert inngest_serverless.core.Handler is Handler

@@ -5,7 +5,21 @@ Internal, with no stability promise: import the public names from ``inngest_serv
 modules is in docs/architecture.md.
 """
 
-from .handler import Handler
+from typing import TYPE_CHECKING
+
 from .http import Headers, Request, Response
 
+if TYPE_CHECKING:
+    from .handler import Handler
+
 __all__ = ["Handler", "Headers", "Request", "Response"]
+
+
+def __getattr__(name: str) -> object:
+    # Not imported with the package: every ``inngest_serverless.core.X`` import runs this file first,
+    # and the handler brings the whole call path with it.
+    if name == "Handler":
+        from .handler import Handler
+
+        return Handler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from . import introspection, serialize, signing
+from . import serialize
 from . import streaming as streaming_lib
 from .call_body import CallBody
 from .errors import BadRequest, RateLimited, SignatureError
@@ -210,6 +210,8 @@ class Handler:
             if required:
                 raise BadRequest(401, "unauthorized", "request must be signed, but the app has no signing key")
             return None
+        from . import signing  # only signed requests need hmac and hashlib (OpenSSL)
+
         try:
             return signing.verify(request.body, header, cfg.signing_keys).key
         except SignatureError as exc:
@@ -217,6 +219,8 @@ class Handler:
 
     def _app_url(self, request_url: str) -> str:
         """The URL the server must call: the request's, unless a serve origin or path says otherwise."""
+        from . import introspection  # GET and PUT only: a call never needs it
+
         cfg = self.client.config
         return introspection.app_url(request_url, self._serve_origin or cfg.serve_origin,
                                      self._serve_path or cfg.serve_path)
@@ -224,6 +228,8 @@ class Handler:
     # -- GET ----------------------------------------------------------------------------
 
     def _introspect(self, request: Request) -> Response:
+        from . import introspection, signing
+
         cfg = self.client.config
         header = request.headers.get(Header.SIGNATURE)
         key: str | None = None
@@ -246,6 +252,8 @@ class Handler:
     # -- PUT ----------------------------------------------------------------------------
 
     def _sync(self, request: Request) -> Response:
+        from . import introspection
+
         cfg = self.client.config
         in_band = (
             request.headers.get(Header.SYNC_KIND, "").lower() == SyncKind.IN_BAND and cfg.allow_in_band_sync

@@ -133,7 +133,7 @@ def json_response(status: int, body: Any, *, framework: str | None = None, key: 
                   headers: dict[str, str] | None = None) -> Response:
     """``body`` as the SDK's JSON reply, signed with ``key`` when given; raises ``TypeError`` /
     ``ValueError`` for a body that is not JSON."""
-    from . import serialize, signing
+    from . import serialize
     from .wire import Header
 
     raw = serialize.dumps(body)
@@ -142,6 +142,8 @@ def json_response(status: int, body: Any, *, framework: str | None = None, key: 
     out[Header.NO_RETRY] = "false"
     out.update(headers or {})
     if key:
+        from . import signing  # a dev-mode app signs nothing: no need for its module at start-up
+
         out[Header.SIGNATURE] = signing.sign(raw, key)
     return Response(status, out, raw)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from . import serialize
 from .errors import NonDeterminismError, NonRetriableError, RetryAfterError, StepError, error_object
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from .batching import Batcher
     from .deadline import Deadline
     from .errors import DeadlineExceeded
-    from .middleware import Chain
 
 try:  # CPython's built-in SHA-1: step IDs need no OpenSSL (hashlib loads libcrypto: time and RSS)
     from _sha1 import sha1 as _sha1  # type: ignore[import-not-found]
@@ -40,6 +39,15 @@ class Interrupt(BaseException):
         self.ops = ops
         self.headers = headers or {}
         self.error = error
+
+
+class StepHooks(Protocol):
+    """What the engine and the step API call on the call's middleware (core/middleware.py's
+    ``Chain``), which the engine holds without knowing it."""
+
+    def before_execution_sync(self) -> None: ...
+    async def before_execution_async(self) -> None: ...
+    def transform_held_op(self, op: dict[str, Any]) -> None: ...
 
 
 class _BranchDone(BaseException):
@@ -134,7 +142,7 @@ class Engine:
     stack: list[Any] = field(default_factory=list)  # ctx.stack.stack as sent: read only to name a missed step
     deadline: Deadline | None = None  # the call's deadline, which step bodies run against (core/deadline.py)
     batch: Batcher | None = None  # a checkpointing call's held ops (core/batching.py)
-    middleware: Chain | None = None  # the call's middleware (core/middleware.py), if the app has any
+    middleware: StepHooks | None = None  # the call's middleware, if the app has any
     # Memos by the user ID of their step's first occurrence, for the steps whose hashed IDs this
     # process has computed before (every call of a run replays the same steps): replaying one of
     # them is a single dictionary pop (StepSync.run's fast path). A step leaves ``first`` when met.

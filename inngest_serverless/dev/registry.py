@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from typing import Any
 
 from .clock import TimeSource
@@ -103,6 +104,10 @@ class Registry:
             self.store.run_sql(
                 "INSERT OR REPLACE INTO sdk_urls(url, error, polled_at) VALUES(?,?,?)", url, error, self.clock.now()
             )
+
+    def sync_states(self) -> list[sqlite3.Row]:
+        """(url, error, polled_at) of every app URL synced or polled."""
+        return self.store.all("SELECT url, error, polled_at FROM sdk_urls")
 
     def _url_of(self, app: str) -> str | None:
         row = self.store.one("SELECT url FROM apps WHERE name=?", app)

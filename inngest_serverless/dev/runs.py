@@ -8,6 +8,7 @@ import sqlite3
 from typing import Any
 
 from .clock import TimeSource
+from .ids import ulid_floor, ulid_ms
 from .store import Store, dumps
 from .timefmt import rfc3339_ms
 
@@ -229,8 +230,12 @@ class Runs:
             step_id,
         )
 
+    def history(self, run_id: str) -> list[sqlite3.Row]:
+        """A run's history rows, oldest first (``detail`` still JSON text)."""
+        return self.store.all("SELECT * FROM history WHERE run_id=? ORDER BY id", run_id)
+
     def timeline(self, run_id: str) -> list[dict[str, Any]]:
-        rows = self.store.all("SELECT * FROM history WHERE run_id=? ORDER BY id", run_id)
+        rows = self.history(run_id)
         return [
             {
                 "kind": r["kind"],
@@ -243,6 +248,66 @@ class Runs:
             }
             for r in rows
         ]
+
+    # -- what the dashboard reads
+
+    def row(self, run_id: str) -> sqlite3.Row | None:
+        return self.store.one("SELECT * FROM runs WHERE id=?", run_id)
+
+    def counts_by_function(self) -> list[sqlite3.Row]:
+        """(function uuid, status, count) for every function and status with runs."""
+        return self.store.all("SELECT fn_uuid, status, COUNT(*) FROM runs GROUP BY fn_uuid, status")
+
+    def of_events(self, event_ids: list[str]) -> list[sqlite3.Row]:
+        """(run id, function slug, status, event id) of the runs each event started. A run is created
+        at or after its event, and both ids are ULIDs, so only runs newer than the oldest event are read."""
+        floor = ulid_floor(min(ulid_ms(e) for e in event_ids))
+        return self.store.all(
+            "SELECT r.id, r.fn_slug, r.status, j.value FROM runs r, json_each(r.event_ids) j"
+            f" WHERE r.id >= ? AND j.value IN ({','.join('?' * len(event_ids))}) ORDER BY r.id",
+            floor,
+            *event_ids,
+        )
+
+    def resumed_by(self, event_id: str) -> str | None:
+        """The run whose wait an event (by its id) resumed: the wait's result names the event."""
+        row = self.store.one(
+            "SELECT run_id FROM history WHERE kind='WaitForEvent' AND detail LIKE ? LIMIT 1",
+            f'%"id":{json.dumps(event_id)}%',
+        )
+        return None if row is None else str(row[0])
+
+    def summaries(
+        self,
+        *,
+        function: str | None,
+        status: str | None,
+        from_id: str | None,
+        before_id: str | None,
+        limit: int,
+    ) -> list[sqlite3.Row]:
+        """Runs newest first (id, slug, status, times, first event's name, error message), filtered
+        by function slug and status, with ids in [``from_id``, ``before_id``)."""
+        sql = (
+            "SELECT id, fn_slug, status, created_at, started_at, ended_at, json_extract(events, '$[0].name') AS event_name,"
+            " json_extract(error, '$.message') AS error_message FROM runs WHERE 1=1"
+        )
+        args: list[Any] = []
+        for clause, value in (("fn_slug=?", function), ("status=?", status), ("id>=?", from_id), ("id<?", before_id)):
+            if value is not None:
+                sql += f" AND {clause}"
+                args.append(value)
+        return self.store.all(sql + " ORDER BY id DESC LIMIT ?", *args, limit)
+
+    def invoked_by(self, run_id: str) -> dict[str, str]:
+        """The runs ``run_id`` invoked, by correlation id (``<parent run id>.<step id>``, indexed)."""
+        rows = self.store.all(
+            "SELECT id, json_extract(meta, '$.correlation_id') FROM runs"
+            " WHERE json_extract(meta, '$.correlation_id') >= ? AND json_extract(meta, '$.correlation_id') < ?",
+            f"{run_id}.",
+            f"{run_id}/",
+        )
+        return {str(r[1]): str(r[0]) for r in rows}
 
     def list(self, limit: int = 50, status: str | None = None) -> list[Run]:
         if status:

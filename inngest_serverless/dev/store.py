@@ -171,6 +171,19 @@ class Store:
         with self.tx() as conn:
             return conn.execute(sql, args).rowcount
 
+    def change_token(self) -> str:
+        """A token that changes whenever a run, event, app or function changes: every state change
+        of a run writes a history row, every event and run a row, every sync the apps table (and a
+        sync's problem the sdk_urls table, not its time). Each part is an O(1) lookup or a tiny
+        table, so polling for it costs next to nothing."""
+        row = self.one(
+            "SELECT (SELECT MAX(id) FROM history), (SELECT MAX(rowid) FROM events), (SELECT MAX(rowid) FROM runs),"
+            " (SELECT COUNT(*) || '.' || IFNULL(MAX(updated_at), 0) FROM apps),"
+            " (SELECT COUNT(*) || '.' || IFNULL(SUM(version), 0) FROM functions),"
+            " (SELECT COUNT(*) || '.' || TOTAL(LENGTH(error)) || '.' || TOTAL(error IS NULL) FROM sdk_urls)"
+        )
+        return "-".join(str(value) for value in (row or ()))
+
     # -- key/value: idempotency keys, GCRA state, singleton holders, debounce/batch buffers --
 
     def kv_get(self, key: str, now: float) -> Any:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from inngest_serverless.core.wire import InternalEvent
 
 from .. import expressions
-from ..ids import is_ulid, ulid_floor, ulid_ms
+from ..ids import is_ulid, ulid_floor
 from ..runs import Status
 
 if TYPE_CHECKING:
@@ -38,13 +38,9 @@ class NotFound(LookupError):
     """A run, event or function the store does not have (404)."""
 
 
-def _page(ex: Executor, sql: str, args: list[Any], key: str, cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
-    """One page of ``sql`` newest first along the ULID column ``key``, from before ``cursor``;
-    with the cursor of the next page (None on the last)."""
-    if cursor:
-        sql += f" AND {key}<?"
-        args = [*args, cursor]
-    rows = ex.store.all(f"{sql} ORDER BY {key} DESC LIMIT ?", *args, limit + 1)
+def _page(rows: list[Any], key: str, limit: int) -> tuple[list[Any], str | None]:
+    """One page of ``rows`` (``limit + 1`` read newest first along the ULID column ``key``), with
+    the cursor of the next page (None on the last)."""
     return rows[:limit], rows[limit - 1][key] if len(rows) > limit else None
 
 
@@ -53,17 +49,8 @@ def _loads(text: str | None) -> Any:
 
 
 def version(ex: Executor) -> str:
-    """A token that changes whenever anything the dashboard shows changes: every state change of
-    a run writes a history row, every event and run a row, every sync the apps table (and a sync's
-    problem the sdk_urls table, not its time). Each part is an O(1) lookup or a tiny table, so
-    polling for it costs next to nothing."""
-    row = ex.store.one(
-        "SELECT (SELECT MAX(id) FROM history), (SELECT MAX(rowid) FROM events), (SELECT MAX(rowid) FROM runs),"
-        " (SELECT COUNT(*) || '.' || IFNULL(MAX(updated_at), 0) FROM apps),"
-        " (SELECT COUNT(*) || '.' || IFNULL(SUM(version), 0) FROM functions),"
-        " (SELECT COUNT(*) || '.' || TOTAL(LENGTH(error)) || '.' || TOTAL(error IS NULL) FROM sdk_urls)"
-    )
-    return "-".join(str(value) for value in (row or ()))
+    """A token that changes whenever anything the dashboard shows changes (``Store.change_token``)."""
+    return ex.store.change_token()
 
 
 # ---------------------------------------------------------------------------- apps and functions
@@ -75,7 +62,7 @@ def apps(ex: Executor) -> list[dict[str, Any]]:
     counts: dict[str, int] = {}
     for fn in ex.functions():
         counts[fn.app] = counts.get(fn.app, 0) + 1
-    polled = {row["url"]: row for row in ex.store.all("SELECT url, error, polled_at FROM sdk_urls")}
+    polled = {row["url"]: row for row in ex.registry.sync_states()}
     out = []
     for app in sorted(ex.apps(), key=lambda a: str(a["name"])):
         sync = polled.pop(app["url"], None)
@@ -120,7 +107,7 @@ def _triggers(fn: FunctionConfig) -> list[dict[str, Any]]:
 def functions(ex: Executor) -> list[dict[str, Any]]:
     """Every registered function: triggers, retries, flow control as configured, runs by status."""
     by_status: dict[str, dict[str, int]] = {}
-    for row in ex.store.all("SELECT fn_uuid, status, COUNT(*) FROM runs GROUP BY fn_uuid, status"):
+    for row in ex.runs.counts_by_function():
         by_status.setdefault(row[0], {})[row[1]] = row[2]
     out = []
     for fn in sorted(ex.functions(), key=lambda f: (f.app, f.slug)):
@@ -148,14 +135,7 @@ def runs_of_events(ex: Executor, event_ids: list[str]) -> dict[str, list[dict[st
     found: dict[str, list[dict[str, Any]]] = {event_id: [] for event_id in event_ids}
     if not event_ids:
         return found
-    floor = ulid_floor(min(ulid_ms(e) for e in event_ids))
-    rows = ex.store.all(
-        "SELECT r.id, r.fn_slug, r.status, j.value FROM runs r, json_each(r.event_ids) j"
-        f" WHERE r.id >= ? AND j.value IN ({','.join('?' * len(event_ids))}) ORDER BY r.id",
-        floor,
-        *event_ids,
-    )
-    for row in rows:
+    for row in ex.runs.of_events(event_ids):
         found[row[3]].append({"run_id": row[0], "function": row[1], "status": row[2]})
     return found
 
@@ -210,20 +190,14 @@ def _event_json(row: Any, runs: list[dict[str, Any]], ex: Executor, *, payload: 
 
 def events(ex: Executor, *, name: str | None, cursor: str | None, internal: bool, limit: int = PAGE) -> dict[str, Any]:
     """A page of events, newest first, each with the runs it started or why none."""
-    sql, args = "SELECT * FROM events WHERE 1=1", []
-    if name:
-        sql += " AND name=?"
-        args.append(name)
-    elif not internal:
-        sql += f" AND name NOT IN ({','.join('?' * len(LIFECYCLE))})"
-        args.extend(LIFECYCLE)
-    rows, after = _page(ex, sql, args, "internal_id", cursor, limit)
+    excluded = () if internal else tuple(LIFECYCLE)
+    rows, after = _page(ex.events.page(name=name, excluded=excluded, before=cursor, limit=limit + 1), "internal_id", limit)
     runs = runs_of_events(ex, [row["internal_id"] for row in rows])
     return {"events": [_event_json(row, runs[row["internal_id"]], ex, payload=False) for row in rows], "next": after}
 
 
 def event(ex: Executor, internal_id: str) -> dict[str, Any]:
-    row = ex.store.one("SELECT * FROM events WHERE internal_id=?", internal_id)
+    row = ex.events.get(internal_id)
     if row is None:
         raise NotFound(f"no event {internal_id}")
     found = runs_of_events(ex, [internal_id])[internal_id]
@@ -232,13 +206,10 @@ def event(ex: Executor, internal_id: str) -> dict[str, Any]:
         # A run that waited for this event took it: its wait's result names the event's id.
         body = json.loads(row["body"])
         if body.get("id"):
-            resumed = ex.store.one(
-                "SELECT run_id FROM history WHERE kind='WaitForEvent' AND detail LIKE ? LIMIT 1",
-                f'%"id":{json.dumps(body["id"])}%',
-            )
+            resumed = ex.runs.resumed_by(body["id"])
             if resumed is not None:
-                out["resumed"] = resumed[0]
-                out["no_run_reason"] = f"it started no run, and resumed run {resumed[0]} waiting for it"
+                out["resumed"] = resumed
+                out["no_run_reason"] = f"it started no run, and resumed run {resumed} waiting for it"
     return out
 
 
@@ -269,24 +240,15 @@ def runs(
     limit: int = PAGE,
 ) -> dict[str, Any]:
     """A page of runs, newest first, filtered by function slug, status and creation time."""
-    sql = (
-        "SELECT id, fn_slug, status, created_at, started_at, ended_at, json_extract(events, '$[0].name') AS event_name,"
-        " json_extract(error, '$.message') AS error_message FROM runs WHERE 1=1"
+    before = [bound for bound in (cursor, None if until is None else ulid_floor(int(until * 1000))) if bound]
+    found = ex.runs.summaries(
+        function=function or None,
+        status=status or None,
+        from_id=None if since is None else ulid_floor(int(since * 1000)),
+        before_id=min(before) if before else None,
+        limit=limit + 1,
     )
-    args: list[Any] = []
-    if function:
-        sql += " AND fn_slug=?"
-        args.append(function)
-    if status:
-        sql += " AND status=?"
-        args.append(status)
-    if since is not None:
-        sql += " AND id>=?"
-        args.append(ulid_floor(int(since * 1000)))
-    if until is not None:
-        sql += " AND id<?"
-        args.append(ulid_floor(int(until * 1000)))
-    rows, after = _page(ex, sql, args, "id", cursor, limit)
+    rows, after = _page(found, "id", limit)
     return {"runs": [_summary(row) for row in rows], "next": after}
 
 
@@ -347,31 +309,17 @@ def run(ex: Executor, run_id: str) -> dict[str, Any]:
     and its links (the run that invoked it, reruns)."""
     if not is_ulid(run_id):
         raise NotFound(f"no run {run_id}")
-    row = ex.store.one("SELECT * FROM runs WHERE id=?", run_id)
+    row = ex.runs.row(run_id)
     if row is None:
         raise NotFound(f"no run {run_id}")
     now = time.time()
     meta = json.loads(row["meta"])
     origin = float(row["created_at"])
-    open_pauses = ex.store.all("SELECT step_id, expires FROM pauses WHERE run_id=?", run_id)
-    pauses = {str(p["step_id"]): float(p["expires"]) for p in open_pauses}
-    timeline = [
-        _entry(h, origin, now, pauses)
-        for h in ex.store.all("SELECT * FROM history WHERE run_id=? ORDER BY id", run_id)
-        if h["kind"] not in _HIDDEN
-    ]
+    pauses = ex.pauses.rows.expiries(run_id)
+    timeline = [_entry(h, origin, now, pauses) for h in ex.runs.history(run_id) if h["kind"] not in _HIDDEN]
     invokes = [e for e in timeline if e["kind"] == "InvokeFunction"]
     if invokes:
-        # The index on the correlation id: ``<parent run id>.<step id>`` for each invoke.
-        children = {
-            str(r[1]): str(r[0])
-            for r in ex.store.all(
-                "SELECT id, json_extract(meta, '$.correlation_id') FROM runs"
-                " WHERE json_extract(meta, '$.correlation_id') >= ? AND json_extract(meta, '$.correlation_id') < ?",
-                f"{run_id}.",
-                f"{run_id}/",
-            )
-        }
+        children = ex.runs.invoked_by(run_id)
         for entry in invokes:
             entry["child_run"] = children.get(f"{run_id}.{entry['step_id']}")
     fn = ex.function(row["fn_uuid"])

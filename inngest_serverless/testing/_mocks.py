@@ -66,19 +66,22 @@ class Mock:
             raise MockedStepError(f"mocked failure {attempt} of {self.fail_times}")
         raise self.error
 
-    def answer(self, run_id: str, real: Callable[..., Any] | None, args: tuple[Any, ...]) -> Any:
+    def answer(
+        self, run_id: str, real: Callable[..., Any] | None, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None
+    ) -> Any:
         """What this mock's step body (or invoked function) returns on this attempt, or raises."""
         attempt = self.calls[run_id] = self.calls.get(run_id, 0) + 1
         failing = attempt <= self.fail_times or (self.error is not None and self.fail_times == 0)
         if failing:
             self._raise(attempt)
+        kwargs = kwargs or {}
         if self.fn is not None:
-            return self.fn(*args)
+            return self.fn(*args, **kwargs)
         if self.value is not UNSET:
             return self.value
         if real is None:  # an invoked function with fail_times only: it succeeds with no output
             return None
-        return real(*args)
+        return real(*args, **kwargs)
 
     @property
     def total_calls(self) -> int:
@@ -110,8 +113,8 @@ class Mocks:
             return real
 
         @functools.wraps(real)
-        def mocked(*args: Any) -> Any:
-            return mock.answer(run_id, real, args)
+        def mocked(*args: Any, **kwargs: Any) -> Any:
+            return mock.answer(run_id, real, args, kwargs)
 
         return mocked
 
@@ -167,8 +170,10 @@ class _MockedStep:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._step, name)
 
-    def run(self, step_id: str, handler: Callable[..., Any], *handler_args: Any, output_type: Any = None) -> Any:
+    def run(
+        self, step_id: str, handler: Callable[..., Any], *handler_args: Any, output_type: Any = None, **handler_kwargs: Any
+    ) -> Any:
         if output_type is None and callable(handler):
             output_type = serialize.output_type_of(handler)  # the swapped body has the real one's type
         body = self._mocks.body(self._function_id, self._run_id, step_id, handler) if callable(handler) else handler
-        return self._step.run(step_id, body, *handler_args, output_type=output_type)
+        return self._step.run(step_id, body, *handler_args, output_type=output_type, **handler_kwargs)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from inngest_serverless import Context, ContextSync, Inngest, ParallelMode, TriggerEvent
+from inngest_serverless.ai import OpenAI
 from inngest_serverless.testing import TestEngine
 
 Engine = Callable[..., TestEngine]
@@ -89,6 +90,14 @@ def fan(ctx: ContextSync) -> tuple[Any, ...]:
 @client.create_function(fn_id="fetcher", trigger=TriggerEvent(event="t/fetch"))
 def fetcher(ctx: ContextSync) -> Any:
     return ctx.step.fetch("get", ctx.event.data["url"])
+
+
+@client.create_function(fn_id="thinker", trigger=TriggerEvent(event="t/ai"))
+def thinker(ctx: ContextSync) -> dict[str, Any]:
+    drafted = ctx.step.ai.wrap("draft", lambda prompt: {"text": prompt.upper()}, "hi")
+    model = OpenAI(auth_key="sk-test", model="tiny", base_url=ctx.event.data["base"])
+    answer = ctx.step.ai.infer("ask", adapter=model, body={"messages": [{"role": "user", "content": "hi"}]})
+    return {"drafted": drafted, "answer": answer}
 
 
 def test_serial_steps_run_once_each_and_return_the_output(inngest_engine: Engine) -> None:
@@ -221,6 +230,15 @@ def local_site() -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
+        def do_POST(self) -> None:  # a model endpoint: it answers with what it was asked
+            asked = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = json.dumps({"model": asked.get("model"), "auth": self.headers["Authorization"], "path": self.path}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def do_GET(self) -> None:
             body = b'{"hello":"world"}'
             self.send_response(200)
@@ -245,3 +263,13 @@ def test_fetch_is_made_by_the_executor_and_memoized(inngest_engine: Engine, loca
     assert result.completed
     assert result.output["status_code"] == 200 and json.loads(result.output["body"]) == {"hello": "world"}
     assert result.step("get").kind == "Gateway"
+
+
+def test_ai_wrap_runs_as_a_step_and_ai_infer_is_made_by_the_executor(inngest_engine: Engine, local_site: str) -> None:
+    engine = inngest_engine(client, start=T0)
+    base = local_site.rsplit("/", 1)[0]
+    result = engine.run(thinker, {"name": "t/ai", "data": {"base": base}})
+    assert result.completed
+    assert result.output["drafted"] == {"text": "HI"}
+    assert result.output["answer"] == {"model": "tiny", "auth": "Bearer sk-test", "path": "/chat/completions"}
+    assert result.step("ask").kind == "AIGateway"

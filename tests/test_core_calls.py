@@ -231,7 +231,7 @@ def test_sleep_until_wait_invoke_signal_fetch_ops(client: Inngest) -> None:
         ctx.step.sleep_until("until", datetime.datetime(2031, 5, 6, tzinfo=datetime.timezone.utc))
         ev = ctx.step.wait_for_event("wait", event="x/y", timeout=datetime.timedelta(days=3),
                                      if_exp="event.data.n == async.data.n")
-        got = ctx.step.invoke("inv", function=other, data={"q": 1}, timeout=datetime.timedelta(hours=1))
+        got = ctx.step.invoke("inv", function=other, data={"q": 1}, timeout=datetime.timedelta(hours=1), v="2024-06-01.1")
         sig = ctx.step.wait_for_signal("sig", signal="s-1", timeout=60_000)
         fetched = ctx.step.fetch("get", "https://example.com/x", method="post", body="hi")
         return [ev.data if ev else None, got, sig, fetched]
@@ -242,7 +242,8 @@ def test_sleep_until_wait_invoke_signal_fetch_ops(client: Inngest) -> None:
         ("until", "Sleep", {"duration": "2031-05-06T00:00:00Z"}, None),
         ("wait", "WaitForEvent", {"event": "x/y", "timeout": "3d", "if": "event.data.n == async.data.n"},
          {"name": "x/y", "data": {"n": 1}, "id": "e2", "ts": 5}),
-        ("inv", "InvokeFunction", {"function_id": "app-other", "payload": {"data": {"q": 1}}, "timeout": "1h"},
+        ("inv", "InvokeFunction", {"function_id": "app-other", "payload": {"data": {"q": 1}, "v": "2024-06-01.1"},
+                                   "timeout": "1h"},
          {"data": 42}),
         ("sig", "WaitForSignal", {"signal": "s-1", "timeout": "1m", "conflict": "fail"},
          {"data": {"signal": "s-1", "data": {"ok": True}}}),

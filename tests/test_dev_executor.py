@@ -525,7 +525,7 @@ def test_invoke_timeout_stores_the_timeout_error(setup: tuple[DevServer, Scripte
                     "op": "InvokeFunction",
                     "id": "h1",
                     "name": "call",
-                    "opts": {"function_id": "child", "payload": {"data": {"x": 1}}, "timeout": "1s"},
+                    "opts": {"function_id": "child", "payload": {"data": {"x": 1}, "v": "2024-06-01.1"}, "timeout": "1s"},
                 }
             ],
         )
@@ -535,6 +535,7 @@ def test_invoke_timeout_stores_the_timeout_error(setup: tuple[DevServer, Scripte
     assert run["output"]["error"]["name"] == "InngestInvokeTimeoutError"
     child = app.calls_for("child")[0]
     assert child["event"]["name"] == "inngest/function.invoked" and child["event"]["data"]["x"] == 1
+    assert child["event"]["v"] == "2024-06-01.1"  # the payload's version, as step.invoke(v=...) sends it
     assert child["event"]["data"]["_inngest"]["correlation_id"] == f"{run['run_id']}.h1"
 
 

@@ -272,11 +272,13 @@ class StepSync:
         data: Any = None,
         user: Any = None,
         timeout: Duration | None = None,
+        v: str | None = None,
     ) -> T:
         """Run another function of this app and return its result (as the function's
-        ``output_type``, or the dataclass or model its handler is annotated to return)."""
+        ``output_type``, or the dataclass or model its handler is annotated to return). ``v``
+        becomes the version (``event.v``) of the event that starts it."""
         return self.invoke_by_id(step_id, function_id=function.composite_id(self._client.app_id), data=data,  # type: ignore[no-any-return]
-                                 user=user, timeout=timeout, output_type=function.output_model(), _composite=True)
+                                 user=user, timeout=timeout, v=v, output_type=function.output_model(), _composite=True)
 
     def invoke_by_id(
         self,
@@ -287,6 +289,7 @@ class StepSync:
         data: Any = None,
         user: Any = None,
         timeout: Duration | None = None,
+        v: str | None = None,
         output_type: type[R] | None = None,
         _composite: bool = False,
     ) -> R:
@@ -297,6 +300,8 @@ class StepSync:
             payload: dict[str, Any] = {"data": serialize.to_json_value(data if data is not None else {})}
             if user is not None:
                 payload["user"] = serialize.to_json_value(user)
+            if v is not None:
+                payload["v"] = str(v)
         except (TypeError, ValueError, RecursionError) as exc:
             raise ConfigError(f"step.invoke({step_id!r}): data and user must be JSON: {serialize.json_error(exc)}") from None
         memo, pending = self._report(
@@ -466,13 +471,14 @@ class Step:
         return self._sync.wait_for_signal(step_id, signal=signal, timeout=timeout, conflict=conflict)
 
     async def invoke(self, step_id: str, *, function: Function[T], data: Any = None, user: Any = None,
-                     timeout: Duration | None = None) -> T:
-        return self._sync.invoke(step_id, function=function, data=data, user=user, timeout=timeout)
+                     timeout: Duration | None = None, v: str | None = None) -> T:
+        return self._sync.invoke(step_id, function=function, data=data, user=user, timeout=timeout, v=v)
 
     async def invoke_by_id(self, step_id: str, *, function_id: str, app_id: str | None = None, data: Any = None,
-                           user: Any = None, timeout: Duration | None = None, output_type: type[R] | None = None) -> R:
+                           user: Any = None, timeout: Duration | None = None, v: str | None = None,
+                           output_type: type[R] | None = None) -> R:
         return self._sync.invoke_by_id(step_id, function_id=function_id, app_id=app_id, data=data, user=user,
-                                       timeout=timeout, output_type=output_type)
+                                       timeout=timeout, v=v, output_type=output_type)
 
     async def fetch(self, step_id: str, url: str, *, method: str = "GET", headers: dict[str, str] | None = None,
                     body: str | bytes | None = None) -> Any:

@@ -74,6 +74,11 @@ def canonical(value: Any) -> bytes:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
+def too_large(max_body: int | None) -> str:
+    """The error of a reply whose body (decoded) is over ``max_body`` bytes, whichever transport read it."""
+    return f"output_too_large: the response is over {max_body} bytes"
+
+
 def request(
     method: str,
     url: str,
@@ -105,8 +110,7 @@ def request(
         data = _read_body(conn, response, deadline, max_body, gzipped)
         seconds = time.monotonic() - started
         if data is None:
-            error = f"output_too_large: the response is over {max_body} bytes"
-            return Reply(response.status, reply_headers, b"", error=error, seconds=seconds)
+            return Reply(response.status, reply_headers, b"", error=too_large(max_body), seconds=seconds)
         return Reply(response.status, reply_headers, data, seconds=seconds)
     except TimeoutError:
         error = f"Unable to reach SDK URL: no complete response within {timeout:g} s"

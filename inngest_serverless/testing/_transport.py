@@ -65,7 +65,7 @@ class AppTransport:
         data = response.read()
         reply_headers = {k.lower(): v for k, v in response.headers.items()}
         if max_body is not None and len(data) > max_body:
-            return Reply(response.status, reply_headers, b"", error=f"output_too_large: the response is over {max_body} bytes")
+            return Reply(response.status, reply_headers, b"", error=calls.too_large(max_body))
         # The call took no time on the virtual clock: the timeline's step times are the clock's.
         return Reply(response.status, reply_headers, data)
 

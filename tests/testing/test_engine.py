@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from inngest_serverless import ContextSync, Inngest, TriggerEvent
+from inngest_serverless import Checkpoint, ContextSync, Inngest, TriggerEvent
 from inngest_serverless import testing as engine_module
 from inngest_serverless.testing import EngineError, TestEngine
 
@@ -36,6 +36,18 @@ def hello(ctx: ContextSync) -> str:
 def forever(ctx: ContextSync) -> None:
     for n in range(1000):
         ctx.step.sleep(f"tick-{n}", dt.timedelta(seconds=1))
+
+
+@client.create_function(fn_id="huge", trigger=TriggerEvent(event="t/huge"), retries=0)
+def huge(ctx: ContextSync) -> str:
+    return "x" * (9 * 1024 * 1024)  # over the 8 MiB the executor reads of a reply
+
+
+@client.create_function(fn_id="checkpointed", trigger=TriggerEvent(event="t/checkpointed"), checkpoint=Checkpoint())
+def checkpointed(ctx: ContextSync) -> int:
+    a = ctx.step.run("a", lambda: 1)
+    ctx.step.sleep("pause", dt.timedelta(days=1))
+    return a + ctx.step.run("b", lambda: 2)
 
 
 def test_the_clock_starts_where_asked_and_moves_only_when_told(inngest_engine: Engine) -> None:
@@ -146,7 +158,7 @@ def test_the_pytest_plugin_is_registered_and_imports_nothing_of_the_package() ->
 
 
 PLUGIN_USER = """
-from inngest_serverless import ContextSync, Inngest, TriggerEvent
+from inngest_serverless import Checkpoint, ContextSync, Inngest, TriggerEvent
 
 client = Inngest(app_id="plugin", is_production=False)
 
@@ -181,3 +193,18 @@ def test_the_plugin_gives_the_fixture_to_any_project_and_closes_its_engines(tmp_
         timeout=300,
     )
     assert out.returncode == 0 and "2 passed" in out.stdout, out.stdout + out.stderr
+
+
+def test_a_reply_over_the_executors_limit_fails_the_call_as_over_http(inngest_engine: Engine) -> None:
+    engine = inngest_engine(client, start=T0)
+    result = engine.run(huge, {"name": "t/huge"})
+    assert result.failed and result.error["message"].startswith("output_too_large")
+
+
+def test_a_checkpointing_function_runs_with_its_steps_reported_in_the_replies(inngest_engine: Engine) -> None:
+    # The checkpoint API is not served in process: each post fails and the SDK reports its steps in
+    # the call's reply instead, as it does after any failed post.
+    engine = inngest_engine(client, start=T0)
+    result = engine.run(checkpointed, {"name": "t/checkpointed"})
+    assert result.completed and result.output == 3
+    assert [(s.kind, s.name) for s in result.steps] == [("StepRun", "a"), ("Sleep", "pause"), ("StepRun", "b")]

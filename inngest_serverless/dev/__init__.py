@@ -9,6 +9,19 @@ are tested, on one machine with nothing else installed::
 
 Internal, with no stability promise: use it through the ``inngest-serverless dev`` command (and
 ``DevServer`` in tests). The list of public modules is in docs/architecture.md.
+
+The parts, each built from the collaborators it uses and wired together in ``executor.py``:
+
+* repositories, the only modules that hold SQL: ``store`` (database, transactions, key/value),
+  ``queue``, ``runs``, ``registry`` (apps and functions), ``pause_store``, ``event_log``;
+* ``clock`` (``SystemClock``, or a ``VirtualClock`` in tests), ``ids`` (ULIDs on that clock),
+  ``calls`` (the transport to apps, HTTP by default);
+* ``ingest`` (events in), ``scheduling`` and ``flow`` (runs under flow control), ``buffers``
+  (debounce, batches), ``runner`` and ``opcodes`` (a call to the app and its reply's opcodes),
+  ``discovery`` (the call after a step), ``pauses`` (waits), ``checkpoints``, ``lifecycle`` (the
+  end of runs and its events), ``cron_ticks``;
+* ``executor`` (the wiring, the worker loop and the thread-free ``run_due``), ``http_api`` and
+  ``server`` (``DevServer``), ``dashboard``, ``console`` (the CLI's lines).
 """
 
 from __future__ import annotations

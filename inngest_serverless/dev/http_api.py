@@ -16,6 +16,7 @@ from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, Path, Server
 
 from . import console, dashboard, payloads
 from .functions import SyncRefused
+from .http_base import HTTPError
 from .ids import is_ulid
 from .ingest import EventError
 from .runs import DEV_ENVIRONMENT_ID, ENDED
@@ -29,13 +30,6 @@ log = logging.getLogger("inngest_serverless.dev")
 MAX_BODY = 16 * 1024 * 1024
 # What a client that hangs up mid-request raises in its handler thread (reset, broken pipe, timeout).
 _GONE = (ConnectionError, TimeoutError)
-
-
-class HTTPError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class _Handler(BaseHTTPRequestHandler):

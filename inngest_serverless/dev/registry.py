@@ -1,4 +1,4 @@
-"""Registered apps and functions (EXECUTOR.md §8.2): ``POST /fn/register`` applied to the store."""
+"""Registered apps and functions: ``POST /fn/register`` bodies validated and applied to the store."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..http_api import _Handler
+    from ..http_base import RequestHandler
 
 PREFIX = "/ui"
 API_PREFIX = f"{PREFIX}/api"
@@ -35,7 +35,7 @@ def run_url(base: str, run_id: str) -> str:
     return f"{base.rstrip('/')}{PREFIX}/runs/{quote(run_id, safe='')}"
 
 
-def serve(handler: _Handler, method: str, path: str, query: dict[str, str]) -> None:
+def serve(handler: RequestHandler, method: str, path: str, query: dict[str, str]) -> None:
     """Answer one dashboard request on ``handler`` (errors raise the API's ``HTTPError``)."""
     from .routes import serve as serve_route
 

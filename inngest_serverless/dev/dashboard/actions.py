@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from inngest_serverless.core.wire import InternalEvent
 
-from ..executor import EventError
+from ..ingest import EventError
 from ..runs import ENDED
 from .read import NotFound, runs_of_events
 

@@ -9,7 +9,6 @@ ULID bounds on that key (the indexes are in ``store.SCHEMA``; bench/bench_dashbo
 from __future__ import annotations
 
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
 from inngest_serverless.core.wire import InternalEvent
@@ -312,7 +311,7 @@ def run(ex: Executor, run_id: str) -> dict[str, Any]:
     row = ex.runs.row(run_id)
     if row is None:
         raise NotFound(f"no run {run_id}")
-    now = time.time()
+    now = ex.clock.now()  # the times it is compared with are on the executor's clock
     meta = json.loads(row["meta"])
     origin = float(row["created_at"])
     pauses = ex.pauses.rows.expiries(run_id)

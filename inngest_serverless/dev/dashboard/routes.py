@@ -21,13 +21,12 @@ import urllib.parse
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from ..http_api import HTTPError
+from ..http_base import HTTPError, RequestHandler
 from ..runs import ENDED, Status
 from . import API_PREFIX, PREFIX, actions, read
 
 if TYPE_CHECKING:
     from ..executor import Executor, Options
-    from ..http_api import _Handler
 
 ACTION_HEADER = "X-Inngest-Dashboard"
 STATIC_PREFIX = f"{PREFIX}/static/"
@@ -47,7 +46,7 @@ _ULID = re.compile(r"^[0-9A-Za-z]{26}$")
 _files: dict[str, tuple[bytes, str, str]] = {}
 
 
-def serve(handler: _Handler, method: str, path: str, query: dict[str, str]) -> None:
+def serve(handler: RequestHandler, method: str, path: str, query: dict[str, str]) -> None:
     _check_host(handler)
     if path == "/" and method in ("GET", "HEAD"):
         _send(handler, 302, b"", "text/plain", {"Location": f"{PREFIX}/"})
@@ -68,7 +67,7 @@ def serve(handler: _Handler, method: str, path: str, query: dict[str, str]) -> N
     _send(handler, 200, body, content_type, headers)
 
 
-def _check_host(handler: _Handler) -> None:
+def _check_host(handler: RequestHandler) -> None:
     host = urllib.parse.urlsplit(f"//{handler.headers.get('Host') or ''}").hostname or ""
     if host == "localhost" or host.endswith(".localhost"):
         return
@@ -93,7 +92,7 @@ def _file(name: str) -> tuple[bytes, str, str]:
     return cached
 
 
-def _send(handler: _Handler, status: int, body: bytes, content_type: str, headers: dict[str, str]) -> None:
+def _send(handler: RequestHandler, status: int, body: bytes, content_type: str, headers: dict[str, str]) -> None:
     handler.send_response(status)
     handler.send_header("Content-Type", content_type)
     handler.send_header("Content-Length", str(len(body)))
@@ -105,7 +104,7 @@ def _send(handler: _Handler, status: int, body: bytes, content_type: str, header
         handler.wfile.write(body)
 
 
-def _json(handler: _Handler, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+def _json(handler: RequestHandler, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     _send(handler, status, data, "application/json", {"Cache-Control": "no-cache", **(headers or {})})
 
@@ -113,7 +112,7 @@ def _json(handler: _Handler, status: int, body: Any, headers: dict[str, str] | N
 # ---------------------------------------------------------------------------- JSON
 
 
-def _api(handler: _Handler, method: str, route: str, query: dict[str, str]) -> None:
+def _api(handler: RequestHandler, method: str, route: str, query: dict[str, str]) -> None:
     ex: Executor = handler.server.executor
     parts = [urllib.parse.unquote(p) for p in route.strip("/").split("/")]
     try:
@@ -193,7 +192,7 @@ def may_act(client_ip: str, options: Options) -> bool:
         return False
 
 
-def _guard(handler: _Handler) -> None:
+def _guard(handler: RequestHandler) -> None:
     """Only the dashboard's own page may act: see the module's docstring."""
     if not may_act(str(handler.client_address[0]), handler.server.executor.options):
         raise HTTPError(403, "this executor requires keys: its dashboard acts only for clients on this machine")

@@ -50,6 +50,9 @@ NOT_ON_THE_FIRST_REPLY = [
     "inngest_serverless.adapters.aws_lambda._keys",  # keys from Secrets Manager / SSM
     "inngest_serverless.core.signing", "hashlib", "hmac",  # signed requests and replies (not in dev mode)
     "inngest_serverless.core.introspection",  # GET and PUT
+    "logging",  # a line logged (the package logs none on a successful call)
+    "traceback",  # a failure's stack
+    "threading",  # a streamed reply (Lambda's managed runtime replies in one piece)
     # never in a Lambda's first reply
     "asyncio", "httpx", "boto3", "aws_lambda_powertools", "pydantic", "mangum",
 ]

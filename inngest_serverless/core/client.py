@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from . import config as config_lib
 from .errors import ConfigError
@@ -90,10 +89,9 @@ class Inngest:
             import dataclasses
 
             self.config = dataclasses.replace(self.config, http_client=http_client, async_http_client=async_http_client)
-        package_logger = logging.getLogger("inngest_serverless")
         if self.config.log_level is not None:  # what the package logs, whichever handlers take it
-            package_logger.setLevel(self.config.log_level)
-        self.logger: Logger = logger or package_logger
+            config_lib.package_logger().setLevel(self.config.log_level)
+        self.logger: Logger = logger or cast("Logger", config_lib.PackageLogger())
         self.functions: list[Function[Any]] = []
         self.middleware: list[MiddlewareFactory] = [] if middleware is None else _middleware("Inngest()", middleware)
 

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .wire import ENV_BRANCH_FALLBACKS, NO_EVENT_KEY, Env, Limit, Origin, ServerKind
+
+if TYPE_CHECKING:
+    import logging
+
+PACKAGE_LOGGER = "inngest_serverless"  # the logger the package writes to
+
+
+def package_logger() -> logging.Logger:
+    """The package's logger. ``logging`` is imported here, on first use: a cold start that logs
+    nothing (most do) does not load it."""
+    import logging
+
+    return logging.getLogger(PACKAGE_LOGGER)
+
+
+class PackageLogger:
+    """``client.logger`` when none is given: stands for :func:`package_logger` and looks it up on
+    each use, so that creating a client does not import ``logging``."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(package_logger(), name)
 
 
 def _is_url(value: str) -> bool:
@@ -30,9 +50,10 @@ def dev_mode_from_env(environ: Mapping[str, str]) -> bool | None:
 
 
 # INNGEST_LOG_LEVEL, in the spellings the other Inngest SDKs read; "silent" is above every level.
-LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "warning": logging.WARNING,
-              "error": logging.ERROR, "fatal": logging.CRITICAL, "critical": logging.CRITICAL,
-              "silent": logging.CRITICAL + 10}
+# The numbers are logging's own (DEBUG 10 to CRITICAL 50), fixed since Python 2: written out, so that
+# reading the environment does not import logging.
+LOG_LEVELS = {"debug": 10, "info": 20, "warn": 30, "warning": 30, "error": 40, "fatal": 50, "critical": 50,
+              "silent": 60}
 
 
 def log_level_from_env(environ: Mapping[str, str]) -> int | None:

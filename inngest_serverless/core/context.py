@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from .event import D, Event
 from .replay import IN_BODY, Engine
 from .steps import Step, StepSync
+
+if TYPE_CHECKING:
+    import logging
 
 S = TypeVar("S", StepSync, Step)
 
@@ -37,15 +39,12 @@ class ReplayLogger:
     concurrent runs in one process do not stamp each other's lines).
     """
 
-    __slots__ = ("_engine", "_keys", "_stacklevel", "logger")
+    __slots__ = ("_engine", "_keys", "logger")
 
     def __init__(self, logger: Any, engine: Engine, keys: dict[str, str]) -> None:
         self.logger = logger
         self._engine = engine
         self._keys = keys
-        # Point the record's file and line at the caller, past this wrapper's two frames
-        # (Powertools already skips one frame of its own).
-        self._stacklevel = 4 if hasattr(logger, "append_keys") else 3
 
     def _emit(self, method: str, msg: object, args: tuple[object, ...], kwargs: dict[str, Any]) -> None:
         running = IN_BODY.get()
@@ -59,7 +58,10 @@ class ReplayLogger:
         if given:
             extra.update(given)
         kwargs["extra"] = extra
-        kwargs.setdefault("stacklevel", self._stacklevel)
+        # Point the record's file and line at the caller, past this wrapper's two frames (Powertools
+        # already skips one frame of its own). Asked here, when a line is written: the client's default
+        # logger is a stand-in that imports logging when it is first asked anything.
+        kwargs.setdefault("stacklevel", 4 if hasattr(self.logger, "append_keys") else 3)
         getattr(self.logger, method)(msg, *args, **kwargs)
 
     def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
@@ -84,6 +86,8 @@ class ReplayLogger:
         if hasattr(self.logger, "log"):
             self._emit("log", level, (msg, *args), kwargs)
         else:  # Powertools has no log(): its method for the level
+            import logging
+
             self._emit(logging.getLevelName(level).lower(), msg, args, kwargs)
 
     def __getattr__(self, name: str) -> Any:

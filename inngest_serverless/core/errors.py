@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime
 import math
-import traceback
 from typing import Any
 
 from .wire import GENERIC_ERROR_NAME
@@ -151,6 +150,8 @@ def error_object(exc: BaseException) -> dict[str, Any]:
         if exc.stack:
             out["stack"] = exc.stack
         return out
+    import traceback  # a failure's stack only: a call that fails nothing does not load it
+
     # Beyond Exception (SystemExit(3), GeneratorExit()): str() alone would say "3" or nothing.
     fallback = str(exc) if isinstance(exc, Exception) else repr(exc)
     message = getattr(exc, "message", None) or fallback or type(exc).__name__

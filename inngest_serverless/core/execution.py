@@ -16,12 +16,12 @@ middleware around it, and turns the :class:`Outcome` into the reply:
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import serialize
 from .call_body import CallBody
+from .config import package_logger
 from .context import Context, ContextSync, ReplayLogger
 from .deadline import Deadline
 from .errors import ConfigError, NonRetriableError, RetryAfterError, StepError, error_object
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from .function import Function
     from .middleware import Chain, TransformOutputResult
 
-log = logging.getLogger("inngest_serverless")
 
 
 @dataclass
@@ -142,12 +141,12 @@ class Runner:
         halted = engine.halted
         if halted is not None and outcome.interrupt is not halted:
             if outcome.interrupt is None:
-                log.warning("inngest_serverless: the function caught the step interrupt (a bare 'except:' or "
+                package_logger().warning("inngest_serverless: the function caught the step interrupt (a bare 'except:' or "
                             "'except BaseException:' around a step?) and went on; answering as if it had not")
             outcome = Outcome(interrupt=halted)
         if outcome.interrupt is None and outcome.error is None and engine.target is None and (missed := engine.unreached()):
             # Returned without meeting finished steps (removed from the code): nothing runs twice, so warn.
-            log.warning("inngest_serverless: the function ended without reaching %d step(s) this run already "
+            package_logger().warning("inngest_serverless: the function ended without reaching %d step(s) this run already "
                         "finished (first: hashed ID %s); its code changed while the run was in progress",
                         len(missed), missed[0])
         batch = engine.batch

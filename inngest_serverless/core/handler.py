@@ -13,7 +13,6 @@ from core/introspection.py.
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -23,6 +22,7 @@ from urllib.parse import urlsplit
 from . import serialize
 from . import streaming as streaming_lib
 from .call_body import CallBody
+from .config import package_logger
 from .errors import BadRequest, RateLimited, SignatureError
 from .execution import Call, Runner
 from .function import Function
@@ -41,7 +41,6 @@ from .wire import (
 if TYPE_CHECKING:
     from .client import Inngest
 
-log = logging.getLogger("inngest_serverless")
 
 # handle_async verifies and parses bodies larger than this in a worker thread; smaller ones
 # cost less than the thread hop (an HMAC over 256 KiB takes well under a millisecond).
@@ -128,7 +127,7 @@ class Handler:
                                    no_retry=False)
             response.headers[Header.RETRY_AFTER] = str(exc.retry_after)
             return response
-        log.error("inngest_serverless: internal error while handling %s", what, exc_info=exc)
+        package_logger().error("inngest_serverless: internal error while handling %s", what, exc_info=exc)
         return self._internal_error()
 
     def _internal_error(self) -> Response:
@@ -285,7 +284,8 @@ class Handler:
                 cfg, payload, deploy_id=deploy_id,
                 server_kind=server_kind if server_kind in (ServerKind.DEV, ServerKind.CLOUD) else None)
         except Exception as exc:
-            log.warning("inngest_serverless: sync failed: could not reach %s (%s)", cfg.api_origin, type(exc).__name__)
+            package_logger().warning("inngest_serverless: sync failed: could not reach %s (%s)", cfg.api_origin,
+                                     type(exc).__name__)
             return self._json(500, {"message": f"could not reach the Inngest API at {cfg.api_origin}",
                                     "modified": False}, key=key, headers={Header.SYNC_KIND: SyncKind.OUT_OF_BAND})
         if status == 200:

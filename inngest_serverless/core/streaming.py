@@ -22,7 +22,6 @@ from __future__ import annotations
 import enum
 import json
 import os
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -121,6 +120,8 @@ class _Outcome:
     """A reply being computed elsewhere; ``done`` is set once ``response`` is ready."""
 
     def __init__(self) -> None:
+        import threading  # a streamed call only: a call answered in one piece needs no thread
+
         self.done = threading.Event()
         self.response: Response | None = None
 
@@ -162,6 +163,8 @@ def run(work: Callable[[], Response], policy: Policy, headers: dict[str, str],
         except BaseException:
             outcome.set(failed())
             raise
+
+    import threading
 
     worker = threading.Thread(target=target, name="inngest-call", daemon=True)
     worker.start()

@@ -19,11 +19,11 @@ See docs/deploy-lambda.md.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ...core.config import package_logger
 from ...core.wire import Env
 from .. import _host
 from ._events import ACCEPTED, SHAPES, EventShape, EventShapeError, LambdaReply, infer
@@ -51,7 +51,6 @@ __all__ = [
 ]
 
 LambdaHandler = Callable[[Any, Any], LambdaReply]
-log = logging.getLogger("inngest_serverless")
 
 # The keys-from-AWS names, loaded on first use: most functions take their keys from the environment.
 _KEY_NAMES = frozenset({"PARAMETER_ENV", "SECRET_ENV", "AwsKeys", "AwsKeySource", "KeySourceError", "aws_keys"})
@@ -128,7 +127,7 @@ class LambdaAdapter(_host.Adapter):
             shape = infer(event)
             request = shape.to_request(remaining_seconds=remaining_seconds)
         except EventShapeError as err:
-            log.warning("inngest_serverless: %s", err)
+            package_logger().warning("inngest_serverless: %s", err)
             return None, _host.error_response(400, str(err))
         if self._keys is not None and self._client is not None:
             from ._keys import KeySourceError
@@ -136,7 +135,7 @@ class LambdaAdapter(_host.Adapter):
             try:
                 self._keys.apply(self._client)
             except KeySourceError as err:
-                log.error("inngest_serverless: %s", err)
+                package_logger().error("inngest_serverless: %s", err)
                 return shape, _host.error_response(500, str(err), retry=True)
         return shape, self.answer(request)
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 import base64
 import importlib
 import json
-import logging
 import os
 import sys
 import time
@@ -47,6 +46,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ...core.config import PackageLogger
 from ...core.http import Response
 from ...core.wire import Env
 from .._host import error_response
@@ -85,7 +85,7 @@ RESPONSE_MODE = "Lambda-Runtime-Function-Response-Mode"
 ERROR_TYPE = "Lambda-Runtime-Function-Error-Type"
 ERROR_BODY = "Lambda-Runtime-Function-Error-Body"
 
-log = logging.getLogger("inngest_serverless")
+log = PackageLogger()
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,9 @@ through the embedded executor, which makes the model request to a provider stand
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -20,6 +18,7 @@ from inngest_serverless.core.errors import ConfigError
 from inngest_serverless.dev import DevServer
 from tests.core_driver import call_body, h, post
 from tests.dev_apps.harness import Client
+from tests.fake_provider import FakeProvider
 
 TRIGGER = TriggerEvent(event="test/event")
 
@@ -141,37 +140,6 @@ def test_a_bad_parallel_mode_is_refused(client: Inngest) -> None:
 # -- through the embedded executor ---------------------------------------------------------------
 
 
-class _Provider:
-    """An OpenAI-shaped chat endpoint on loopback: records each request, answers with its last message."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                provider.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                reply = json.dumps({"choices": [{"message": {"role": "assistant",
-                                                             "content": body["messages"][-1]["content"][::-1]}}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
@@ -185,7 +153,7 @@ class _Quiet(WSGIRequestHandler):
 class Live:
     client: Inngest
     api: Client
-    provider: _Provider
+    provider: FakeProvider
     executor: DevServer
     app_url: str
 
@@ -193,7 +161,7 @@ class Live:
 @pytest.fixture
 def live() -> Iterator[Live]:
     executor = DevServer(port=0, db=":memory:", retry_interval=0.3, poll_interval=3600).start()
-    provider = _Provider()
+    provider = FakeProvider()
     client = Inngest(app_id="live", is_production=False, api_base_url=executor.url, event_api_base_url=executor.url)
     server = make_server("127.0.0.1", 0, wsgi_adapter(client), server_class=_Server, handler_class=_Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -183,18 +183,17 @@ def with_query(url: str, **params: str) -> str:
 
 def call_app(
     url: str,
-    payload: dict[str, Any],
+    body: bytes,
     headers: dict[str, str],
     signing_key: str | None,
     timeout: float = CALL_TIMEOUT_SECONDS,
     transport: Transport = request,
 ) -> Reply:
-    """POST the call body to the app and return its (stream-unwrapped) reply.
+    """POST the call body (``canonical`` bytes) to the app and return its (stream-unwrapped) reply.
 
     The signature carries the machine's time, not the executor's clock: the app checks it
     against its own clock, which a virtual one would be far from.
     """
-    body = canonical(payload)
     all_headers = {Header.CONTENT_TYPE: CONTENT_TYPE_JSON, **headers}
     if signing_key:
         all_headers[Header.SIGNATURE] = signing.sign(body, signing_key, int(time.time()))

@@ -211,9 +211,11 @@ class StepRunner:
             "version": run.version,
             "use_api": False,
         }
-        if len(calls.canonical(body)) > Limit.MAX_REQUEST_BODY:
+        encoded = calls.canonical(body)  # once: these bytes are measured, signed and sent
+        if len(encoded) > Limit.MAX_REQUEST_BODY:
             body.update(events=[], steps={}, use_api=True)
             ctx["use_api"] = True
+            encoded = calls.canonical(body)
         headers = {
             Header.RUN_ID: run.id,
             Header.STEP_ID: step_id,
@@ -224,7 +226,7 @@ class StepRunner:
         url = calls.with_query(fn.url, **{Query.STEP_ID: step_id})
         self.in_flight.add(request_id)
         try:
-            return calls.call_app(url, body, headers, self.options.signing_key, self.options.call_timeout, self.transport)
+            return calls.call_app(url, encoded, headers, self.options.signing_key, self.options.call_timeout, self.transport)
         finally:
             self.in_flight.discard(request_id)
 

@@ -93,9 +93,23 @@ def hourly(ctx: ContextSync) -> str:
     return str(ctx.event.data["scheduledAt"])
 
 
+@client.create_function(fn_id="child", trigger=TriggerEvent(event="drive/child"))
+def child(ctx: ContextSync) -> int:
+    return int(ctx.event.data["n"]) * 2
+
+
+@client.create_function(fn_id="parent", trigger=TriggerEvent(event="drive/parent"))
+def parent(ctx: ContextSync) -> dict[str, Any]:
+    doubled = ctx.step.invoke("double", function=child, data={"n": 21})
+    signal = ctx.step.wait_for_signal("go", signal="drive-go", timeout=datetime.timedelta(hours=6))
+    return {"doubled": doubled, "signal": signal}
+
+
 CONFIGS = [
     function_config("drive", "long", {"event": "drive/start"}),
     function_config("drive", "flaky", {"event": "drive/flaky"}),
+    function_config("drive", "child", {"event": "drive/child"}),
+    function_config("drive", "parent", {"event": "drive/parent"}),
 ]
 HOURLY = function_config("drive", "hourly", {"cron": "0 * * * *"})
 
@@ -190,6 +204,24 @@ def test_retries_wait_out_their_backoff_on_the_virtual_clock(driven: tuple[Execu
         executor.run_due()
     run = only_run(executor)
     assert run.status == Status.COMPLETED and run.output == "third time" and len(attempts) == 3
+
+
+def test_an_invoke_and_a_signal_that_times_out_on_the_virtual_clock(
+    driven: tuple[Executor, VirtualClock, InProcess],
+) -> None:
+    executor, clock, _ = driven
+    executor.send([{"name": "drive/parent"}])
+    executor.run_due()  # the parent invokes the child, which completes, and the parent waits
+    assert executor.pauses.signal("another-signal", {}) is None  # nobody waits for that one
+    assert executor.next_due() == START + 6 * 3600
+    clock.set(START + 6 * 3600)
+    executor.run_due()
+    by_function = {run.fn_slug: run for run in executor.runs.list()}
+    assert by_function["drive-child"].status == Status.COMPLETED and by_function["drive-child"].output == 42
+    parent_run = by_function["drive-parent"]
+    assert parent_run.status == Status.COMPLETED
+    assert parent_run.output == {"doubled": 42, "signal": None}
+    assert parent_run.ended_at == START + 6 * 3600
 
 
 def test_a_cron_ticks_on_the_virtual_clock(driven: tuple[Executor, VirtualClock, InProcess]) -> None:

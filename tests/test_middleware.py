@@ -203,8 +203,11 @@ def test_send_hooks_see_and_change_events() -> None:
                          middleware=[Stamp, AsyncStamp])
         assert client.send_sync({"name": "x", "data": {"n": 1}}) == ["id1"]
         assert asyncio.run(client.send([{"name": "y"}])) == ["id1"]
+        assert client.send_sync({"name": "z"}, skip_middleware=True) == ["id1"]
+        assert asyncio.run(client.send({"name": "z"}, skip_middleware=True)) == ["id1"]
         sent = [r.json()[0] for r in api.requests]
-    assert [e["data"] for e in sent] == [{"n": 1, "stamped": True, "async": True}, {"stamped": True, "async": True}]
+    assert [e["data"] for e in sent] == [{"n": 1, "stamped": True, "async": True}, {"stamped": True, "async": True},
+                                         {}, {}]  # skip_middleware: no hook saw the last two sends
     assert seen == [(["id1"], None), (["id1"], None)]
 
 

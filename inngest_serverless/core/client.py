@@ -199,13 +199,14 @@ class Inngest:
 
         return decorator
 
-    def send_sync(self, events: Any) -> list[str]:
+    def send_sync(self, events: Any, *, skip_middleware: bool = False) -> list[str]:
         """Send one event (a dict with ``name`` and ``data``, or an Event) or a list; returns IDs.
+        ``skip_middleware``: without the send hooks (as in the official SDK).
 
         Blocks; ``await client.send(...)`` is the same from async code."""
         from . import inngest_api
 
-        if not self.middleware:
+        if not self.middleware or skip_middleware:
             return inngest_api.send_sync(self.config, events)
         from .middleware import Chain, SendEventsResult
 
@@ -222,11 +223,12 @@ class Inngest:
             raise result.error
         return result.ids
 
-    async def send(self, events: Any) -> list[str]:
-        """Send one event (a dict with ``name`` and ``data``, or an Event) or a list; returns IDs."""
+    async def send(self, events: Any, *, skip_middleware: bool = False) -> list[str]:
+        """Send one event (a dict with ``name`` and ``data``, or an Event) or a list; returns IDs.
+        ``skip_middleware``: without the send hooks (as in the official SDK)."""
         from . import inngest_api
 
-        if not self.middleware:
+        if not self.middleware or skip_middleware:
             return await inngest_api.send(self.config, events)
         from .middleware import Chain, SendEventsResult
 

@@ -1,10 +1,10 @@
-"""Typed event data, typed invoke results and step arguments at run time, through the protocol.
+"""Typed event data, typed invoke and step results at run time, through the protocol.
 
 A function declared with ``event_type=`` gets ``ctx.event.data`` (and every event of a batch) as
 that dataclass or pydantic model; data that does not fit fails the run at once, non-retriable, with
 a message naming the field and never the value. ``wait_for_event(event_type=...)`` and
 ``step.invoke`` results are checked the same way. Handler tests post real call bodies; the last
-tests run through the embedded executor and an app served over HTTP.
+test runs through the embedded executor and an app served over HTTP.
 """
 
 from __future__ import annotations
@@ -184,13 +184,13 @@ def test_invoke_returns_the_invoked_functions_declared_type(client: Inngest) -> 
         "the result of invoke('receipt') does not fit Receipt: field 'units': expected int, got a string")
 
 
-def test_step_run_passes_keyword_arguments_and_keeps_the_return_type(client: Inngest) -> None:
-    def make(order_id: str, *, units: int) -> Receipt:
-        return Receipt(order_id=order_id, units=units)
+def test_step_run_output_type_turns_the_memoized_json_into_that_type(client: Inngest) -> None:
+    def make(order_id: str, units: int) -> dict[str, Any]:
+        return {"order_id": order_id, "units": units}
 
     @client.create_function(fn_id="fn", trigger=TRIGGER)
     def fn(ctx: ContextSync) -> Any:
-        made = ctx.step.run("make", make, "o-9", units=4)
+        made = ctx.step.run("make", make, "o-9", 4, output_type=Receipt)
         return [type(made).__name__, made.units]
 
     handler = Handler(client)

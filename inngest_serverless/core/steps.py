@@ -8,10 +8,9 @@ calls as awaitables, delegating to the same code (the official SDK's names and m
 from __future__ import annotations
 
 import datetime
-import functools
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from . import serialize
 from .deadline import Overrun, call_sync
@@ -22,16 +21,20 @@ from .wire import Opcode, ParallelMode, StepType
 
 if TYPE_CHECKING:
     from typing_extensions import TypeVar as TypeVarWithDefault
+    from typing_extensions import TypeVarTuple, Unpack
 
     from .client import Inngest
     from .event import D, Event
     from .function import Function
 
     R = TypeVarWithDefault("R", default=Any)  # invoke_by_id's output_type when given, else Any (PEP 696)
+    # step.run's handler arguments: a TypeVarTuple, as the official SDK types them. A ParamSpec
+    # would also type keyword arguments, but the method would then take **kwargs, an empty dict
+    # built on every call: about 4% of a call replaying 1,000 steps (docs/benchmarks.md).
+    Ts = TypeVarTuple("Ts")
 
 T = TypeVar("T")
 U = TypeVar("U")
-P = ParamSpec("P")
 T1 = TypeVar("T1")  # T1 to T6: parallel() of a tuple of up to six callables keeps each result's type
 T2 = TypeVar("T2")
 T3 = TypeVar("T3")
@@ -131,25 +134,24 @@ class StepSync:
             self._engine.failed(pending, exc)
         return self._engine.ran(pending, result, step_type=step_type)
 
-    # Typed so that mypy checks the arguments against the handler's parameters (ParamSpec) and
-    # gives the handler's return type; with ``output_type`` the result is that type instead.
+    # Typed so that mypy checks the arguments against the handler's parameters and gives the
+    # handler's return type; with ``output_type`` the result is that type instead.
     @overload
-    def run(self, step_id: str, handler: Callable[..., object], *handler_args: object, output_type: type[U]) -> U: ...
+    def run(self, step_id: str, handler: Callable[[Unpack[Ts]], object], *handler_args: Unpack[Ts],
+            output_type: type[U]) -> U: ...
     @overload
-    def run(self, step_id: str, handler: Callable[P, T], *handler_args: P.args, **handler_kwargs: P.kwargs) -> T: ...
+    def run(self, step_id: str, handler: Callable[[Unpack[Ts]], T], *handler_args: Unpack[Ts],
+            output_type: None = None) -> T: ...
     def run(
         self,
         step_id: str,
-        handler: Callable[..., Any],
-        *handler_args: Any,
+        handler: Callable[[Unpack[Ts]], Any],
+        *handler_args: Unpack[Ts],
         output_type: Any = None,
-        **handler_kwargs: Any,
     ) -> Any:
-        """Run ``handler(*handler_args, **handler_kwargs)`` once; later calls return its memoized
-        result (a dataclass or pydantic model again when the handler's return annotation, or
+        """Run ``handler(*handler_args)`` once; later calls return its memoized result (a
+        dataclass or pydantic model again when the handler's return annotation, or
         ``output_type``, names one)."""
-        if handler_kwargs:
-            handler, output_type = _bind(step_id, handler, handler_kwargs, output_type)
         # The replay hot path, once per earlier step on every call: a step met for the first time
         # whose hashed ID this process knows (Engine.first), returning the usual {"data": x} of a
         # loop calling one handler, costs a pop and a few checks.
@@ -409,22 +411,21 @@ class Step:
 
     # As StepSync.run; an ``async def`` handler's result is awaited, a ``def`` handler runs as it is.
     @overload
-    async def run(self, step_id: str, handler: Callable[..., object], *handler_args: object, output_type: type[U]) -> U: ...
+    async def run(self, step_id: str, handler: Callable[[Unpack[Ts]], object], *handler_args: Unpack[Ts],
+                  output_type: type[U]) -> U: ...
     @overload
-    async def run(self, step_id: str, handler: Callable[P, Awaitable[T]], *handler_args: P.args,
-                  **handler_kwargs: P.kwargs) -> T: ...
+    async def run(self, step_id: str, handler: Callable[[Unpack[Ts]], Awaitable[T]], *handler_args: Unpack[Ts],
+                  output_type: None = None) -> T: ...
     @overload
-    async def run(self, step_id: str, handler: Callable[P, T], *handler_args: P.args, **handler_kwargs: P.kwargs) -> T: ...
+    async def run(self, step_id: str, handler: Callable[[Unpack[Ts]], T], *handler_args: Unpack[Ts],
+                  output_type: None = None) -> T: ...
     async def run(
         self,
         step_id: str,
-        handler: Callable[..., Any],
-        *handler_args: Any,
+        handler: Callable[[Unpack[Ts]], Any],
+        *handler_args: Unpack[Ts],
         output_type: Any = None,
-        **handler_kwargs: Any,
     ) -> Any:
-        if handler_kwargs:
-            handler, output_type = _bind(step_id, handler, handler_kwargs, output_type)
         return await self._run(step_id, handler, handler_args, output_type, StepType.RUN)
 
     async def _run(self, step_id: str, handler: Callable[..., Any], args: Sequence[Any], output_type: Any, kind: str) -> Any:
@@ -562,13 +563,10 @@ class AISync:
         memo, pending = self._step._report(step_id, Opcode.AI_GATEWAY, _infer_opts(adapter, body))
         return self._step._engine.unwrap(memo, pending)
 
-    def wrap(self, step_id: str, handler: Callable[P, T], *handler_args: P.args, **handler_kwargs: P.kwargs) -> T:
-        """Run ``handler(*handler_args, **handler_kwargs)`` (an SDK call to a model) once, as a step
-        the server shows as an AI call; later calls return its memoized result."""
-        output_type = None
-        if handler_kwargs:
-            handler, output_type = _bind(step_id, handler, handler_kwargs, None)
-        return self._step._run(step_id, handler, handler_args, output_type, StepType.AI_WRAP)  # type: ignore[no-any-return]
+    def wrap(self, step_id: str, handler: Callable[[Unpack[Ts]], T], *handler_args: Unpack[Ts]) -> T:
+        """Run ``handler(*handler_args)`` (an SDK call to a model) once, as a step the server
+        shows as an AI call; later calls return its memoized result."""
+        return self._step._run(step_id, handler, handler_args, None, StepType.AI_WRAP)  # type: ignore[no-any-return]
 
 
 class AI:
@@ -579,15 +577,11 @@ class AI:
         return AISync(self._step._sync).infer(step_id, adapter=adapter, body=body)
 
     @overload
-    async def wrap(self, step_id: str, handler: Callable[P, Awaitable[T]], *handler_args: P.args,
-                   **handler_kwargs: P.kwargs) -> T: ...
+    async def wrap(self, step_id: str, handler: Callable[[Unpack[Ts]], Awaitable[T]], *handler_args: Unpack[Ts]) -> T: ...
     @overload
-    async def wrap(self, step_id: str, handler: Callable[P, T], *handler_args: P.args, **handler_kwargs: P.kwargs) -> T: ...
-    async def wrap(self, step_id: str, handler: Callable[..., Any], *handler_args: Any, **handler_kwargs: Any) -> Any:
-        output_type = None
-        if handler_kwargs:
-            handler, output_type = _bind(step_id, handler, handler_kwargs, None)
-        return await self._step._run(step_id, handler, handler_args, output_type, StepType.AI_WRAP)
+    async def wrap(self, step_id: str, handler: Callable[[Unpack[Ts]], T], *handler_args: Unpack[Ts]) -> T: ...
+    async def wrap(self, step_id: str, handler: Callable[[Unpack[Ts]], Any], *handler_args: Unpack[Ts]) -> Any:
+        return await self._step._run(step_id, handler, handler_args, None, StepType.AI_WRAP)
 
 
 def _infer_opts(adapter: Any, body: Any) -> dict[str, Any]:
@@ -628,14 +622,6 @@ def _is_race(mode: Any) -> bool:
         return ParallelMode(getattr(mode, "value", mode)) is ParallelMode.RACE  # the official SDK's enum too
     except ValueError:
         raise ConfigError(f"parallel_mode must be ParallelMode.WAIT or ParallelMode.RACE, not {mode!r}") from None
-
-
-def _bind(step_id: str, handler: Callable[..., Any], kwargs: dict[str, Any],
-          output_type: Any) -> tuple[Callable[..., Any], Any]:
-    """A step body given keyword arguments: bound to them, its output type read from the handler
-    itself (a partial has no return annotation)."""
-    _require_callable(step_id, handler)
-    return functools.partial(handler, **kwargs), output_type if output_type is not None else serialize.output_type_of(handler)
 
 
 def _require_callable(step_id: str, handler: Any) -> None:

@@ -35,7 +35,6 @@ def no_args() -> list[int]:
 def steps_sync(ctx: ContextSync) -> float:
     receipt = ctx.step.run("charge", charge, "o-1", 1250)
     assert_type(receipt, Receipt)
-    assert_type(ctx.step.run("charge-usd", charge, "o-1", 1250, currency="USD"), Receipt)
     assert_type(ctx.step.run("numbers", no_args), list[int])
     assert_type(ctx.step.run("lambda", lambda: "text"), str)
     # output_type: the memoized result comes back as that type
@@ -49,8 +48,9 @@ async def steps_async(ctx: Context) -> float:
     receipt = await ctx.step.run("charge", charge_async, "o-1", 1250)
     assert_type(receipt, Receipt)
     # a def handler in an async function runs as it is; its result is not awaited
-    assert_type(await ctx.step.run("charge-sync", charge, "o-1", 1250, currency="USD"), Receipt)
+    assert_type(await ctx.step.run("charge-sync", charge, "o-1", 1250), Receipt)
     assert_type(await ctx.step.run("numbers", no_args), list[int])
     assert_type(await ctx.step.run("typed", no_args, output_type=Receipt), Receipt)
+    assert_type(await ctx.step.run("typed-args", charge_async, "o-1", 5, output_type=Receipt), Receipt)
     assert_type(await ctx.step.ai.wrap("model", charge_async, "o-2", 99), Receipt)
     return receipt.total

@@ -18,17 +18,6 @@ from .core.errors import (
     StepError,
 )
 from .core.event import Event
-from .core.flow_control import (
-    Batch,
-    Cancel,
-    Concurrency,
-    Debounce,
-    Priority,
-    RateLimit,
-    Singleton,
-    Throttle,
-    Timeouts,
-)
 from .core.function import Function, slugify
 from .core.http import Request, Response
 from .core.serialize import JSON
@@ -40,6 +29,7 @@ from .core.wire import ParallelMode
 
 if TYPE_CHECKING:  # so that type checkers see the class, not __getattr__'s ``object``
     from .core.checkpoint import Checkpoint
+    from .core.flow_control import Batch, Cancel, Concurrency, Debounce, Priority, RateLimit, Singleton, Throttle, Timeouts
     from .core.handler import Handler
     from .core.middleware import (
         Middleware,
@@ -51,10 +41,12 @@ if TYPE_CHECKING:  # so that type checkers see the class, not __getattr__'s ``ob
     )
 
 # Public names imported on first use, by the module that defines them: an adapter builds core's
-# Handler when it is created, and most apps never configure checkpointing or middleware.
+# Handler when it is created, and most apps never configure flow control, checkpointing or middleware.
 _LAZY = {
     "Checkpoint": "checkpoint",
     "Handler": "handler",
+    **dict.fromkeys(("Batch", "Cancel", "Concurrency", "Debounce", "Priority", "RateLimit", "Singleton", "Throttle",
+                     "Timeouts"), "flow_control"),
     **dict.fromkeys(("Middleware", "MiddlewareSync", "SendEventsResult", "StepMemos", "TransformOutputResult",
                      "TransformOutputStepInfo"), "middleware"),
 }

@@ -53,6 +53,8 @@ NOT_ON_THE_FIRST_REPLY = [
     "logging",  # a line logged (the package logs none on a successful call)
     "traceback",  # a failure's stack
     "threading",  # a streamed reply (Lambda's managed runtime replies in one piece)
+    "inngest_serverless.core.flow_control",  # a function with concurrency, throttling, batching...
+    "inngest_serverless.core.checkpoint",  # checkpointing asked for
     # never in a Lambda's first reply
     "asyncio", "httpx", "boto3", "aws_lambda_powertools", "pydantic", "mangum",
 ]
@@ -84,8 +86,10 @@ def test_importing_the_package_leaves_the_call_path_to_the_adapter() -> None:
 def test_the_lazily_loaded_names_are_the_real_classes() -> None:
     import inngest_serverless
     from inngest_serverless.core.checkpoint import Checkpoint
+    from inngest_serverless.core.flow_control import Throttle
     from inngest_serverless.core.handler import Handler
 
     assert inngest_serverless.Handler is Handler
     assert inngest_serverless.Checkpoint is Checkpoint
+    assert inngest_serverless.Throttle is Throttle
     assert inngest_serverless.core.Handler is Handler

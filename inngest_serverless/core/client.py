@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from . import config as config_lib
 from .errors import ConfigError
-from .flow_control import Batch, Cancel, Concurrency, Debounce, Priority, RateLimit, Singleton, Throttle, Timeouts
 from .function import Function, FunctionOptions
 from .triggers import Trigger
 
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
     from .checkpoint import Checkpoint
     from .context import Logger
     from .event import D, Event
+    from .flow_control import Batch, Cancel, Concurrency, Debounce, Priority, RateLimit, Singleton, Throttle, Timeouts
     from .function import FunctionDecorator, TypedFunctionDecorator
     from .middleware import MiddlewareFactory
 
@@ -59,14 +59,13 @@ class Inngest:
         ``allow_in_band_sync``: answer in-band syncs (else ``INNGEST_ALLOW_IN_BAND_SYNC``, default on);
         ``http_client`` / ``async_http_client``: httpx clients for calls to the Inngest API (proxies,
         timeouts, transports), left open; by default the package's own."""
-        from . import checkpoint as checkpoint_lib
         from . import streaming as streaming_lib
 
         try:
             self.streaming = streaming_lib.parse_mode(streaming)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        self.checkpoint = checkpoint_lib.coerce(checkpoint)
+        self.checkpoint = _checkpoint(checkpoint)
         try:
             self.config = config_lib.resolve(
                 app_id=app_id,
@@ -164,26 +163,32 @@ class Inngest:
         a NonRetriableError naming the field). ``output_type``: the dataclass or pydantic model
         ``step.invoke`` turns this function's result into (by default, the handler's return
         annotation when it names one)."""
-        from .checkpoint import coerce
+        concurrency_list, cancel_list = concurrency, cancel
+        if concurrency is not None or cancel is not None:
+            # flow_control is imported only for the functions that use it (the caller built these
+            # from it): its nine classes cost every cold start otherwise.
+            from .flow_control import Cancel, Concurrency
 
+            concurrency_list = [concurrency] if isinstance(concurrency, Concurrency) else concurrency
+            cancel_list = [cancel] if isinstance(cancel, Cancel) else cancel
         opts = FunctionOptions(
             fn_id=fn_id,
             name=name,
             triggers=list(trigger) if isinstance(trigger, list) else [trigger],
             retries=retries,
-            concurrency=[concurrency] if isinstance(concurrency, Concurrency) else concurrency,
+            concurrency=concurrency_list,  # type: ignore[arg-type]  # a wrong type: validate() names it
             throttle=throttle,
             rate_limit=rate_limit,
             debounce=debounce,
             batch_events=batch_events,
             priority=priority,
-            cancel=[cancel] if isinstance(cancel, Cancel) else cancel,
+            cancel=cancel_list,  # type: ignore[arg-type]
             singleton=singleton,
             timeouts=timeouts,
             idempotency=idempotency,
             output_type=output_type,
             event_type=event_type,
-            checkpoint=self.checkpoint if checkpoint is None else coerce(checkpoint),
+            checkpoint=self.checkpoint if checkpoint is None else _checkpoint(checkpoint),
             middleware=[] if middleware is None else _middleware(f"function {fn_id!r}", middleware),
         )
         opts.validate()
@@ -244,6 +249,15 @@ class Inngest:
         if result.error is not None:
             raise result.error
         return result.ids
+
+
+def _checkpoint(value: Checkpoint | bool | None) -> Checkpoint | None:
+    """core/checkpoint.py's ``coerce``, which is imported only when checkpointing is asked for."""
+    if value is None or value is False:  # off: most functions
+        return None
+    from .checkpoint import coerce
+
+    return coerce(value)
 
 
 def _middleware(where: str, factories: Any) -> list[MiddlewareFactory]:

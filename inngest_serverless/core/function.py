@@ -9,13 +9,16 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from .errors import ConfigError
-from .flow_control import Batch, Cancel, Concurrency, Debounce, Priority, RateLimit, Singleton, Throttle, Timeouts
 from .triggers import Trigger, TriggerCron, TriggerEvent
 from .wire import DISCOVERY_STEP_ID, FAILURE_HANDLER_SUFFIX, InternalEvent, Limit, Query
 
 if TYPE_CHECKING:
     from .checkpoint import Checkpoint
     from .context import Context, ContextSync
+    from .flow_control import Batch, Cancel, Concurrency, Debounce, Priority, RateLimit, Singleton, Throttle, Timeouts
+
+_FLOW_CONTROL = ("concurrency", "throttle", "rate_limit", "debounce", "batch_events", "priority", "cancel",
+                 "singleton", "timeouts")
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)  # what the handler returns: the type step.invoke gives back
@@ -60,6 +63,24 @@ class FunctionOptions:
             or not 0 <= self.retries <= Limit.MAX_RETRIES
         ):
             raise ConfigError(f"function {self.fn_id!r}: retries must be an integer from 0 to {Limit.MAX_RETRIES}")
+        if any(getattr(self, name) is not None for name in _FLOW_CONTROL):
+            self._validate_flow_control()
+        if self.idempotency is not None and (not isinstance(self.idempotency, str) or not self.idempotency.strip()):
+            raise ConfigError(f"function {self.fn_id!r}: idempotency must be a non-empty expression")
+        if self.event_type is not None:
+            from .typed_data import check_model
+
+            check_model(self.event_type, f"function {self.fn_id!r}: event_type")
+            if any(isinstance(t, TriggerCron) for t in self.triggers):
+                raise ConfigError(f"function {self.fn_id!r}: event_type types the data of events; a cron trigger has none")
+        if self.batch_events is not None and (self.debounce is not None or self.idempotency or self.rate_limit):
+            raise ConfigError(f"function {self.fn_id!r}: batch_events cannot be combined with debounce, "
+                              "rate_limit or idempotency")
+
+    def _validate_flow_control(self) -> None:
+        # Imported here, for the functions that set flow control: its nine classes cost every cold start.
+        from .flow_control import Batch, Cancel, Concurrency, Debounce, Priority, RateLimit, Singleton, Throttle, Timeouts
+
         if self.concurrency is not None:
             if not isinstance(self.concurrency, list) or not 1 <= len(self.concurrency) <= Limit.MAX_CONCURRENCY:
                 raise ConfigError(f"function {self.fn_id!r}: concurrency takes a list of 1 or 2 Concurrency entries")
@@ -74,17 +95,6 @@ class FunctionOptions:
             value = getattr(self, name)
             if value is not None and not isinstance(value, tp):
                 raise ConfigError(f"function {self.fn_id!r}: {name} must be a {tp.__name__}")
-        if self.idempotency is not None and (not isinstance(self.idempotency, str) or not self.idempotency.strip()):
-            raise ConfigError(f"function {self.fn_id!r}: idempotency must be a non-empty expression")
-        if self.event_type is not None:
-            from .typed_data import check_model
-
-            check_model(self.event_type, f"function {self.fn_id!r}: event_type")
-            if any(isinstance(t, TriggerCron) for t in self.triggers):
-                raise ConfigError(f"function {self.fn_id!r}: event_type types the data of events; a cron trigger has none")
-        if self.batch_events is not None and (self.debounce is not None or self.idempotency or self.rate_limit):
-            raise ConfigError(f"function {self.fn_id!r}: batch_events cannot be combined with debounce, "
-                              "rate_limit or idempotency")
 
 
 class FunctionDecorator(Protocol[DataT]):

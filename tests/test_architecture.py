@@ -64,7 +64,8 @@ def parse_layers(markdown: str) -> list[Layer]:
 
 
 def _full(pattern: str, package: str) -> str:
-    return package if pattern == package else f"{package}.{pattern}"
+    """A pattern is relative to the package, unless written in full (``inngest_serverless_pytest``, beside it)."""
+    return pattern if pattern == package or pattern.startswith(package + "_") else f"{package}.{pattern}"
 
 
 def _matches(module: str, pattern: str, package: str) -> int:
@@ -72,7 +73,7 @@ def _matches(module: str, pattern: str, package: str) -> int:
     full = _full(pattern, package)
     if module == full:
         return len(full) + 1
-    if pattern != package and module.startswith(full + "."):
+    if full != package and module.startswith(full + "."):
         return len(full)
     return 0
 
@@ -88,13 +89,18 @@ def layer_of(module: str, layers: list[Layer], package: str) -> Layer | None:
 
 
 def package_modules(root: Path, package: str) -> dict[str, Path]:
-    """Dotted name -> file, for every ``.py`` under ``root / package``."""
+    """Dotted name -> file, for every module the wheel ships: each ``.py`` under ``root / package``, and
+    the top-level modules pyproject.toml force-includes beside it (the pytest plugin)."""
     modules = {}
     for path in sorted((root / package).rglob("*.py")):
         parts = path.relative_to(root).with_suffix("").parts
         if parts[-1] == "__init__":
             parts = parts[:-1]
         modules[".".join(parts)] = path
+    pyproject = root / "pyproject.toml"
+    if pyproject.exists():
+        for name in re.findall(r'^"([\w]+)\.py" = ', pyproject.read_text(), flags=re.M):
+            modules[name] = root / f"{name}.py"
     return modules
 
 
@@ -295,8 +301,12 @@ SYNTHETIC_LAYERS = """
 | adapters | `adapters` | `core` |
 | dev | `dev` | `core.wire` |
 | api | `pkg` | `core` |
+| plugin | `pkg_plugin` | `core` |
 <!-- /layers -->
 """
+
+
+_SHIPS_PLUGIN = '[tool.hatch.build.targets.wheel.force-include]\n"pkg_plugin.py" = "pkg_plugin.py"\n'
 
 
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -343,6 +353,9 @@ def test_the_checker_passes_a_package_that_follows_the_table(tmp_path: Path) -> 
      "pkg.core.handler:1 (module) imports ..., which is outside the package"),
     ({"pkg/core/handler.py": "import boto3\n"}, "pkg.core.handler:1 (module) imports the host library boto3"),
     ({"pkg/stray.py": ""}, "pkg.stray is in no layer of the table"),
+    ({"pyproject.toml": _SHIPS_PLUGIN, "pkg_plugin.py": "def fixture():\n    from pkg.dev import server\n",
+      "pkg/dev/server.py": ""},
+     "pkg_plugin:2 (function) imports pkg.dev.server (dev), against the direction of the plugin layer"),
 ])
 def test_the_checker_reports_an_import_against_the_direction(tmp_path: Path, files: dict[str, str], expected: str) -> None:
     problems, _ = _check(tmp_path, files)
@@ -368,5 +381,5 @@ def test_the_layer_table_is_read_from_the_doc() -> None:
     layers = parse_layers(SYNTHETIC_LAYERS)
     assert [(layer.name, layer.modules, layer.may_import) for layer in layers] == [
         ("core", ("core",), ()), ("adapters", ("adapters",), ("core",)),
-        ("dev", ("dev",), ("core.wire",)), ("api", ("pkg",), ("core",)),
+        ("dev", ("dev",), ("core.wire",)), ("api", ("pkg",), ("core",)), ("plugin", ("pkg_plugin",), ("core",)),
     ]

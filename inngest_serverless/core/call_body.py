@@ -32,11 +32,7 @@ def _malformed(message: str) -> BadRequest:
 
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    return value if type(value) is int else None  # not a bool
 
 
 @dataclass(slots=True)
@@ -60,29 +56,35 @@ class CallContext:
 
     @classmethod
     def parse(cls, ctx: dict[str, Any]) -> CallContext:
-        run_id = ctx.get("run_id")
-        attempt = ctx.get("attempt", 0)
-        if not isinstance(run_id, str) or _int(attempt) is None:
+        # Once per call: plain type checks (``type(x) is int`` leaves bools out), no helper calls.
+        get = ctx.get
+        run_id = get("run_id")
+        attempt = get("attempt", 0)
+        if type(run_id) is not str or type(attempt) is not int:
             raise _malformed("'ctx.run_id' must be a string and 'ctx.attempt' an integer")
         if not is_utf8(run_id):  # it goes into API paths (use_api, checkpoints), which need UTF-8
             raise _malformed("'ctx.run_id' is not valid Unicode text")
-        raw_stack = ctx.get("stack")
-        stack = raw_stack.get("stack") if isinstance(raw_stack, dict) else None
+        raw_stack = get("stack")
+        stack = current = None
+        if type(raw_stack) is dict:
+            stack, current = raw_stack.get("stack"), raw_stack.get("current")
+        max_attempts, fn_id, env, step_id = get("max_attempts"), get("fn_id"), get("env"), get("step_id")
+        qi_id, request_id, job_id, generation_id = get("qi_id"), get("request_id"), get("job_id"), get("generation_id")
         return cls(
             run_id=run_id,
             attempt=attempt,
-            max_attempts=_int(ctx.get("max_attempts")),
-            fn_id=_str(ctx.get("fn_id")),
-            env=_str(ctx.get("env")),
-            step_id=_str(ctx.get("step_id")),
-            stack=stack if isinstance(stack, list) else [],
-            stack_current=_int(raw_stack.get("current")) if isinstance(raw_stack, dict) else None,
-            qi_id=_str(ctx.get("qi_id")),
-            request_id=_str(ctx.get("request_id")),
-            job_id=_str(ctx.get("job_id")),
-            generation_id=_int(ctx.get("generation_id")),
-            disable_immediate_execution=bool(ctx.get("disable_immediate_execution")),
-            use_api=bool(ctx.get("use_api")),
+            max_attempts=max_attempts if type(max_attempts) is int else None,
+            fn_id=fn_id if type(fn_id) is str else None,
+            env=env if type(env) is str else None,
+            step_id=step_id if type(step_id) is str else None,
+            stack=stack if type(stack) is list else [],
+            stack_current=current if type(current) is int else None,
+            qi_id=qi_id if type(qi_id) is str else None,
+            request_id=request_id if type(request_id) is str else None,
+            job_id=job_id if type(job_id) is str else None,
+            generation_id=generation_id if type(generation_id) is int else None,
+            disable_immediate_execution=bool(get("disable_immediate_execution")),
+            use_api=bool(get("use_api")),
         )
 
     def to_wire(self) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from .context import Context, ContextSync, ReplayLogger
 from .deadline import Deadline
 from .errors import ConfigError, NonRetriableError, RetryAfterError, StepError, error_object
 from .event import Event
-from .http import Request, Response, json_response, sdk_headers
+from .http import Request, Response, sdk_headers
 from .replay import Engine, Interrupt, is_user_failure, usable_error
 from .steps import Step, StepSync
 from .wire import Header, Opcode
@@ -94,13 +94,26 @@ class Runner:
         self.client = client
         self.framework = framework
         self.deadline_margin = deadline_margin  # seconds kept free before a call's deadline (core/deadline.py)
+        self._headers = sdk_headers(framework)  # the same on every reply: built once, copied
 
     def headers(self) -> dict[str, str]:
-        return sdk_headers(self.framework)
+        return dict(self._headers)
 
     def json(self, status: int, body: Any, *, key: str | None = None,
              headers: dict[str, str] | None = None) -> Response:
-        return json_response(status, body, framework=self.framework, key=key, headers=headers)
+        """``body`` as the SDK's JSON reply, signed with ``key`` when given; raises ``TypeError`` /
+        ``ValueError`` for a body that is not JSON."""
+        raw = serialize.dumps(body)
+        out = dict(self._headers)
+        # Explicit on every reply, 2xx included: the server retries a reply without it.
+        out[Header.NO_RETRY] = "false"
+        if headers:
+            out.update(headers)
+        if key:
+            from . import signing  # a dev-mode app signs nothing: no need for its module at start-up
+
+            out[Header.SIGNATURE] = signing.sign(raw, key)
+        return Response(status, out, raw)
 
     # -- whole calls ------------------------------------------------------------------------
 

@@ -129,25 +129,6 @@ def sdk_headers(framework: str | None = None) -> dict[str, str]:
     return headers
 
 
-def json_response(status: int, body: Any, *, framework: str | None = None, key: str | None = None,
-                  headers: dict[str, str] | None = None) -> Response:
-    """``body`` as the SDK's JSON reply, signed with ``key`` when given; raises ``TypeError`` /
-    ``ValueError`` for a body that is not JSON."""
-    from . import serialize
-    from .wire import Header
-
-    raw = serialize.dumps(body)
-    out = sdk_headers(framework)
-    # Explicit on every reply, 2xx included: the server retries a reply without it.
-    out[Header.NO_RETRY] = "false"
-    out.update(headers or {})
-    if key:
-        from . import signing  # a dev-mode app signs nothing: no need for its module at start-up
-
-        out[Header.SIGNATURE] = signing.sign(raw, key)
-    return Response(status, out, raw)
-
-
 def error_response(status: int, code: str, message: str, *, no_retry: bool, framework: str | None = None) -> Response:
     """A one-line JSON error ``{"code", "message"}`` with the SDK headers and an explicit No-Retry."""
     from .wire import Header

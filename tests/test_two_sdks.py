@@ -139,8 +139,9 @@ def _with_sent(app: App, run: dict[str, Any]) -> dict[str, Any]:
     those events started (IDs differ by nature; what the events carried must not)."""
     outcome = run_outcome(run)
     output = dict(outcome["output"] or {})
-    if isinstance(output.get("sent"), list):
-        output["sent"] = [run_outcome(_until_ended(app, event_id)) for event_id in output["sent"]]
+    for key in ("sent", "direct"):  # by step.send_event, by client.send / send_sync in a step
+        if isinstance(output.get(key), list):
+            output[key] = [run_outcome(_until_ended(app, event_id)) for event_id in output[key]]
     return {**outcome, "output": output}
 
 
@@ -157,6 +158,7 @@ def test_async_functions_a_race_the_logger_and_an_async_middleware_under_fastapi
             "total": 5, "invoked": {"doubled": 10, "stamped_event": None, "stamped": True}, "missed": None,
             "approved": {"total": 5}, "parallel": [2, 4], "stamped": True,
             "sent": [{"status": "Completed", "output": {"total": 5, "stamped": True}, "error": None}],
+            "direct": [{"status": "Completed", "output": {"direct": True, "stamped": True}, "error": None}],
         }
         assert [name for _, name in steps_seen][:4] == ["add", "nap", "until", "announce"]
 
@@ -202,6 +204,11 @@ def test_client_and_function_middleware_under_django(executor: str) -> None:
         outcome, _ = same(apps, enveloped)
         logs = {sdk: app.log_lines() for sdk, app in apps.items()}
     assert outcome["status"] == "Completed", outcome
+    assert outcome["output"] == {
+        "first": {"sealed": 20}, "second": {"sealed": {"n": 22}},
+        "sent": [{"status": "Completed", "output": {"data": {"from": "enveloped", "audited": True}}, "error": None}],
+        "direct": [{"status": "Completed", "output": {"data": {"from": "direct"}}, "error": None}],
+    }
     assert logs["ours"] == logs["official"]
 
 

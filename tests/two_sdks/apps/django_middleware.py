@@ -42,7 +42,9 @@ def enveloped(ctx: inngest.ContextSync) -> dict[str, object]:
     first = ctx.step.run("first", lambda: 20)
     second = ctx.step.run("second", lambda: {"n": 22})
     ids = ctx.step.send_event("notify", inngest.Event(name="two-sdks/audited", data={"from": "enveloped"}))
-    return {"first": first, "second": second, "sent": ids}
+    direct = ctx.step.run("direct", lambda: client.send_sync(inngest.Event(name="two-sdks/audited", data={"from": "direct"}),
+                                                             skip_middleware=True))
+    return {"first": first, "second": second, "sent": ids, "direct": direct}
 
 
 @client.create_function(fn_id="audited", trigger=inngest.TriggerEvent(event="two-sdks/audited"), retries=0)

@@ -36,6 +36,10 @@ async def named(name: str) -> str:
     return name
 
 
+async def send_directly(name: str) -> list[str]:
+    return await client.send(inngest.Event(name=name, data={"direct": True}))
+
+
 @client.create_function(fn_id="child", trigger=inngest.TriggerEvent(event="two-sdks/async-child"))
 async def child(ctx: inngest.Context) -> dict[str, object]:
     n = ctx.event.data["n"]
@@ -51,13 +55,14 @@ async def steps(ctx: inngest.Context) -> dict[str, object]:
     await ctx.step.sleep("nap", 1000)
     await ctx.step.sleep_until("until", datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=1))
     ids = await ctx.step.send_event("announce", [inngest.Event(name="two-sdks/async-announced", data={"total": total})])
+    direct = await ctx.step.run("direct", send_directly, "two-sdks/async-announced")
     invoked = await ctx.step.invoke("invoke", function=child, data={"n": total})
     missed = await ctx.step.wait_for_event("missed", event="two-sdks/never", timeout=1000)
     approval = await ctx.step.wait_for_event("approval", event="two-sdks/async-approved",
                                              timeout=datetime.timedelta(minutes=2), if_exp=f"async.data.total == {total}")
     parallel = await ctx.group.parallel((lambda: ctx.step.run("left", add, 1, 1), lambda: ctx.step.run("right", add, 2, 2)))
     ctx.logger.info("steps: done")
-    return {"total": total, "sent": ids, "invoked": invoked, "missed": missed,
+    return {"total": total, "sent": ids, "direct": direct, "invoked": invoked, "missed": missed,
             "approved": None if approval is None else dict(approval.data), "parallel": list(parallel)}
 
 

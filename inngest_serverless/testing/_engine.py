@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import datetime
 import json
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,10 @@ EventLike = Mapping[str, Any] | Any  # a dict with name and data, or an inngest_
 
 class EngineError(RuntimeError):
     """The engine cannot do what a test asked: no run started, a run that cannot end, a loop."""
+
+
+# Clients an open engine has taken over: a second engine on one of them would give it back wrong.
+_TAKEN: weakref.WeakSet[Inngest] = weakref.WeakSet()
 
 
 class TestEngine:
@@ -70,6 +75,8 @@ class TestEngine:
         else:
             functions = [app] if isinstance(app, Function) else list(app)
             client = client or Inngest(app_id="test-app", is_production=False)
+        if client in _TAKEN:
+            raise EngineError(f"client {client.app_id!r} is in use by another open TestEngine: close that one first")
         self.client = client
         self.max_jumps = max_jumps
         self.mocks = Mocks()
@@ -119,6 +126,7 @@ class TestEngine:
         cfg = self.client.config
         http, http_async = self._api.clients()
         self._config = cfg
+        _TAKEN.add(self.client)
         self.client.config = dataclasses.replace(
             cfg,
             api_origin=API_ORIGIN,
@@ -134,6 +142,7 @@ class TestEngine:
             replaced = self.client.config
             self.client.config = self._config
             self._config = None
+            _TAKEN.discard(self.client)
             replaced.http_client.close()
         self.executor.store.close()
 

@@ -82,6 +82,13 @@ def test_the_client_is_given_back_as_it_was() -> None:
     assert client.config is before
 
 
+def test_one_client_serves_one_open_engine_at_a_time() -> None:
+    with TestEngine(client, start=T0), pytest.raises(EngineError, match="in use by another open TestEngine"):
+        TestEngine(client)
+    with TestEngine(client, start=T0) as engine:  # free again once the first closed
+        assert engine.run(hello, {"name": "t/hello"}).completed
+
+
 def test_calls_are_signed_when_the_client_has_a_signing_key() -> None:
     signed = Inngest(app_id="signed", is_production=True, signing_key=KEY)
 

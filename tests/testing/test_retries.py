@@ -190,15 +190,3 @@ def test_an_async_on_failure_handler_runs_its_steps(inngest_engine: Engine) -> N
     assert engine.run(broken_async, {"name": "t/broken-async"}).failed
     (handler_run,) = engine.runs(f"{broken_async.local_id}-failure")
     assert engine.finish(handler_run).output == "saw async boom"
-
-
-@client.create_function(fn_id="pay-kw", trigger=TriggerEvent(event="t/pay-kw"))
-def pay_kw(ctx: ContextSync) -> Any:
-    return ctx.step.run("charge", charge, cents=ctx.event.data["cents"])
-
-
-def test_a_mocked_callable_gets_keyword_arguments_too(inngest_engine: Engine) -> None:
-    engine = inngest_engine(client, start=T0)
-    engine.mock_step("charge", fn=lambda cents: {"charged": -cents})
-    assert engine.run(pay_kw, {"name": "t/pay-kw", "data": {"cents": 3}}).output == {"charged": -3}
-    assert bodies == []

@@ -4,7 +4,9 @@ WSGI adapter). Each scenario runs on both and the outcomes must be the same: whi
 status, output and error, and each run's steps with their attempts.
 
 The functions are tests/testing/parity_app.py; their durations are seconds, which is all the
-real-clock side waits. What only timing decides (when a retry ran) is not compared.
+real-clock side waits. What only timing decides (when a retry ran) is not compared. Cron is left
+to tests/testing/test_flow_control.py: its finest schedule is a minute, longer than a scenario here
+should wait on the real clock.
 """
 
 from __future__ import annotations

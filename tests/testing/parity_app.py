@@ -1,6 +1,8 @@
 """The functions tests/testing/test_parity.py runs on the test engine and on the embedded executor.
 
-Every duration is short (seconds), so that the real-clock side stays quick. In process the test
+Every duration is short (seconds), so that the real-clock side stays quick, yet long enough that
+a loaded machine still sends the next event of a scenario within it (a wait's reply, a singleton's
+second event). In process the test
 builds them on a client of its own; as a process it serves them through the WSGI adapter:
 
     python -m tests.testing.parity_app PORT EXECUTOR_URL
@@ -53,7 +55,7 @@ def build(client: Inngest) -> list[Function[Any]]:
 
     @fn(fn_id="wait", trigger=TriggerEvent(event="p/wait"))
     def wait(ctx: ContextSync) -> Any:
-        got = ctx.step.wait_for_event("reply", event="p/reply", timeout=2 * SECOND, if_exp="async.data.id == event.data.id")
+        got = ctx.step.wait_for_event("reply", event="p/reply", timeout=4 * SECOND, if_exp="async.data.id == event.data.id")
         return None if got is None else got.data
 
     @fn(fn_id="flaky", trigger=TriggerEvent(event="p/flaky"), retries=2)
@@ -122,7 +124,7 @@ def build(client: Inngest) -> list[Function[Any]]:
 
     @fn(fn_id="single", trigger=TriggerEvent(event="p/single"), singleton=Singleton(mode="skip"))
     def single(ctx: ContextSync) -> Any:
-        ctx.step.sleep("hold", 2 * SECOND)
+        ctx.step.sleep("hold", 3 * SECOND)
         return ctx.event.data["n"]
 
     @fn(fn_id="child", trigger=TriggerEvent(event="p/child"))

@@ -116,7 +116,7 @@ def test_the_engine_starts_no_thread(inngest_engine: Engine) -> None:
     before = set(threading.enumerate())
     engine = inngest_engine(client, start=T0)
     engine.run(hello, {"name": "t/hello"})
-    assert set(threading.enumerate()) == before
+    assert set(threading.enumerate()) - before == set()  # (a thread of another test may have ended)
 
 
 def test_an_event_that_starts_no_run_of_the_function_is_an_engine_error(inngest_engine: Engine) -> None:

@@ -55,6 +55,7 @@ NOT_ON_THE_FIRST_REPLY = [
     "threading",  # a streamed reply (Lambda's managed runtime replies in one piece)
     "inngest_serverless.core.flow_control",  # a function with concurrency, throttling, batching...
     "inngest_serverless.core.checkpoint",  # checkpointing asked for
+    "datetime",  # a time or a duration to convert (a sleep, a timeout, a Retry-After)
     # never in a Lambda's first reply
     "asyncio", "httpx", "boto3", "aws_lambda_powertools", "pydantic", "mangum",
 ]

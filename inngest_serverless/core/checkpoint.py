@@ -8,10 +8,13 @@ does it); without it, every ``step.run`` costs an invocation of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .durations import Duration, format_ms, to_ms
+from .durations import format_ms, to_ms
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .durations import Duration
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import datetime
 import math
 import re
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 
-Duration = int | float | datetime.timedelta  # int/float: milliseconds, as in the official SDK
+if TYPE_CHECKING:
+    import datetime
+    from typing import TypeAlias
+
+    # int/float: milliseconds, as in the official SDK. For type checkers only: datetime is imported
+    # where a value is converted, so that a cold start that converts none does not load it.
+    Duration: TypeAlias = int | float | datetime.timedelta
 
 _UNITS_MS = (("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1))
 _GO_UNITS_MS = tuple(u for u in _UNITS_MS if u[0] not in ("w", "d"))
@@ -16,6 +22,8 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 
 
 def to_ms(value: Duration, what: str) -> int:
+    import datetime
+
     if isinstance(value, bool) or not isinstance(value, (int, float, datetime.timedelta)):
         raise ConfigError(f"{what} must be a timedelta or a number of milliseconds, not {value!r}")
     if isinstance(value, float) and not math.isfinite(value):

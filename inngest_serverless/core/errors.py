@@ -26,11 +26,13 @@ and a :class:`StepError` carries on the name and stack of the step's failure.
 
 from __future__ import annotations
 
-import datetime
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .wire import GENERIC_ERROR_NAME
+
+if TYPE_CHECKING:
+    import datetime
 
 
 class InngestError(Exception):
@@ -62,6 +64,8 @@ class RetryAfterError(InngestError):
     def header_value(self) -> str:
         """The ``Retry-After`` header: whole seconds, or an RFC 3339 date; ``ValueError`` when
         ``retry_after`` is no time (text, NaN, infinite)."""
+        import datetime  # a retry asked for: not on a cold start's path
+
         value = self.retry_after
         if isinstance(value, bool) or not isinstance(value, (int, float, datetime.timedelta, datetime.datetime)):
             raise ValueError(f"retry_after must be milliseconds, a timedelta or a datetime, not {value!r}")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from .durations import Duration, format_duration
+from .durations import format_duration
 from .errors import ConfigError
 from .serialize import drop_none
+
+if TYPE_CHECKING:
+    from .durations import Duration
 
 _DAY_MS = 86_400_000
 

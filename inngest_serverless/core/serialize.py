@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import inspect
 import json
 import re
@@ -22,6 +21,8 @@ def _default(value: Any) -> Any:
     dump = getattr(value, "model_dump", None)
     if callable(dump):  # pydantic v2 model, recognised without importing pydantic
         return dump(mode="json")
+    import datetime  # the values only JSON cannot hold come here: a cold start's rarely do
+
     if isinstance(value, (datetime.datetime, datetime.date)):
         return value.isoformat()
     if isinstance(value, (set, frozenset, tuple)):

@@ -7,23 +7,25 @@ calls as awaitables, delegating to the same code (the official SDK's names and m
 
 from __future__ import annotations
 
-import datetime
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from . import serialize
 from .deadline import Overrun, call_sync
-from .durations import Duration, format_duration
+from .durations import format_duration
 from .errors import ConfigError
 from .replay import IN_BODY, MISSING, BranchDone, Engine, Pending, is_user_failure
 from .wire import Opcode, ParallelMode, StepType
 
 if TYPE_CHECKING:
+    import datetime
+
     from typing_extensions import TypeVar as TypeVarWithDefault
     from typing_extensions import TypeVarTuple, Unpack
 
     from .client import Inngest
+    from .durations import Duration
     from .event import D, Event
     from .function import Function
 
@@ -74,6 +76,8 @@ def _typed_result(value: Any, output_type: Any, step_id: str) -> Any:
 
 
 def _timeout(value: Duration | datetime.datetime | None, what: str) -> str | None:
+    import datetime  # steps that take a time only: a cold start's first step rarely does
+
     if value is None:
         return None
     if isinstance(value, datetime.datetime):
@@ -82,6 +86,8 @@ def _timeout(value: Duration | datetime.datetime | None, what: str) -> str | Non
 
 
 def _rfc3339(value: datetime.datetime) -> str:
+    import datetime
+
     if value.tzinfo is None:
         value = value.replace(tzinfo=datetime.timezone.utc)
     return value.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
@@ -223,6 +229,8 @@ class StepSync:
 
     def sleep_until(self, step_id: str, until: datetime.datetime) -> None:
         """Pause the run until ``until`` (naive datetimes are UTC)."""
+        import datetime
+
         if not isinstance(until, datetime.datetime):
             raise ConfigError("sleep_until needs a datetime")
         self._report(step_id, Opcode.SLEEP, {"duration": _rfc3339(until)})

@@ -51,7 +51,7 @@ def fill(server: Any, count: int) -> dict[str, Any]:
             ],
         }
     )
-    fns = [ex.function_by_id(f"fn-{i}") for i in range(FUNCTIONS)]
+    fns = [ex.registry.by_id(f"fn-{i}") for i in range(FUNCTIONS)]
     rng = random.Random(7)
     start_ms = int((time.time() - count * 60) * 1000)
     runs, events, steps, history = [], [], [], []

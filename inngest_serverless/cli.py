@@ -194,10 +194,10 @@ def _watch(server: Any, stop: Any, colour: bool) -> None:
     synced: dict[str, Any] = {}
     first = True
     while not stop.wait(0.25):
-        for app in server.executor.apps():
+        for app in server.executor.registry.apps():
             if synced.get(app["name"]) != app["updated_at"]:
                 synced[app["name"]] = app["updated_at"]
-                count = sum(1 for fn in server.executor.functions() if fn.app == app["name"])
+                count = sum(1 for fn in server.executor.registry.functions() if fn.app == app["name"])
                 print(f"  app {app['name']} synced from {app['url']} ({count} functions)", flush=True)
         for run in reversed(server.executor.runs.list(200)):
             previous = seen.get(run.id)

@@ -38,7 +38,7 @@ from .clock import SystemClock, TimeSource
 from .cron_ticks import CronTicks
 from .discovery import Discovery
 from .event_log import EventLog
-from .functions import FunctionConfig, SyncRefused
+from .functions import SyncRefused
 from .ids import Ulids
 from .ingest import EventError, Ingest
 from .lifecycle import Lifecycle
@@ -243,18 +243,3 @@ class Executor:
     def cancel(self, run_id: str, reason: str = "cancelled") -> bool:
         """Cancel a live run. False when it had already ended."""
         return self.lifecycle.cancel(run_id, reason)
-
-    def finalize(self, run_id: str, status: str, *, output: Any = None, error: Any = None, reason: str | None = None) -> bool:
-        return self.lifecycle.finalize(run_id, status, output=output, error=error, reason=reason)
-
-    def functions(self) -> list[FunctionConfig]:
-        return self.registry.functions()
-
-    def function(self, uuid: str) -> FunctionConfig | None:
-        return self.registry.function(uuid)
-
-    def function_by_id(self, fn_id: str) -> FunctionConfig | None:
-        return self.registry.by_id(fn_id)
-
-    def apps(self) -> list[dict[str, Any]]:
-        return self.registry.apps()

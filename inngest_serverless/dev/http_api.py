@@ -232,14 +232,18 @@ class APIServer(ThreadingHTTPServer):
         match = _APP_FUNCTIONS.match(path)
         if match and method == "GET":
             app = urllib.parse.unquote(match.group(1))
-            fns = [{"id": f.uuid, "slug": f.slug, "name": f.name, "config": f.config} for f in ex.functions() if f.app == app]
-            if not fns and app not in {a["name"] for a in ex.apps()}:
+            fns = [
+                {"id": f.uuid, "slug": f.slug, "name": f.name, "config": f.config}
+                for f in ex.registry.functions()
+                if f.app == app
+            ]
+            if not fns and app not in {a["name"] for a in ex.registry.apps()}:
                 raise HTTPError(404, f"app {app} not found")
             return 200, _wrap({"app": app, "functions": fns})
         if path == "/dev" and method == "GET":
             return 200, {
-                "apps": ex.apps(),
-                "functions": [{"id": f.uuid, "slug": f.slug, "name": f.name, "app": f.app} for f in ex.functions()],
+                "apps": ex.registry.apps(),
+                "functions": [{"id": f.uuid, "slug": f.slug, "name": f.name, "app": f.app} for f in ex.registry.functions()],
             }
         raise HTTPError(404 if method in ("GET", "POST", "PUT", "DELETE") else 405, f"no route for {method} {path}")
 

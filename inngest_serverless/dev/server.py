@@ -81,7 +81,7 @@ class DevServer:
     def ping_apps(self) -> None:
         """PUT every known app URL so the app registers itself (what the real dev server does every 5 s)."""
         urls = set(self.sdk_urls)
-        urls.update(app["url"] for app in self.executor.apps() if app.get("url"))
+        urls.update(app["url"] for app in self.executor.registry.apps() if app.get("url"))
         for url in sorted(urls):
             reply = calls.ping_app(url, self.options.signing_key)
             problem = _sync_problem(reply)

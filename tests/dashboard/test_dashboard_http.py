@@ -68,7 +68,7 @@ def store_runs(server: DevServer, count: int, slugs: tuple[str, ...], start: flo
     ids = []
     for index in range(count):
         created = start + index
-        fn = server.executor.function_by_id(slugs[index % len(slugs)])
+        fn = server.executor.registry.by_id(slugs[index % len(slugs)])
         assert fn is not None
         status = ("Completed", "Failed")[index % 2]
         events = [{"name": "t/x", "data": {"i": index}, "user": {}}]

@@ -52,7 +52,7 @@ def send_event(ex: Executor, body: Any) -> dict[str, Any]:
 
 def invoke(ex: Executor, slug: str, body: Any) -> dict[str, Any]:
     """Run a function now with ``{"data": ...}`` as its event data (``inngest/function.invoked``)."""
-    fn = ex.function_by_id(slug)
+    fn = ex.registry.by_id(slug)
     if fn is None:
         raise NotFound(f"no function {slug}")
     data = dict(_data(body.get("data") if isinstance(body, dict) else None))
@@ -79,7 +79,7 @@ def rerun(ex: Executor, run_id: str) -> dict[str, Any]:
     old = ex.runs.get(run_id)
     if old is None:
         raise NotFound(f"no run {run_id}")
-    fn = ex.function(old.fn_uuid) or ex.function_by_id(old.fn_slug)
+    fn = ex.registry.function(old.fn_uuid) or ex.registry.by_id(old.fn_slug)
     if fn is None:
         raise Refused(409, f"function {old.fn_slug} is no longer registered")
     events = copy.deepcopy(old.events)

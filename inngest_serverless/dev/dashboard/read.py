@@ -59,11 +59,11 @@ def apps(ex: Executor) -> list[dict[str, Any]]:
     """Registered apps with their function count and the last sync's problem, and app URLs that
     were polled but never registered (with why)."""
     counts: dict[str, int] = {}
-    for fn in ex.functions():
+    for fn in ex.registry.functions():
         counts[fn.app] = counts.get(fn.app, 0) + 1
     polled = {row["url"]: row for row in ex.registry.sync_states()}
     out = []
-    for app in sorted(ex.apps(), key=lambda a: str(a["name"])):
+    for app in sorted(ex.registry.apps(), key=lambda a: str(a["name"])):
         sync = polled.pop(app["url"], None)
         out.append(
             {
@@ -109,7 +109,7 @@ def functions(ex: Executor) -> list[dict[str, Any]]:
     for row in ex.runs.counts_by_function():
         by_status.setdefault(row[0], {})[row[1]] = row[2]
     out = []
-    for fn in sorted(ex.functions(), key=lambda f: (f.app, f.slug)):
+    for fn in sorted(ex.registry.functions(), key=lambda f: (f.app, f.slug)):
         out.append(
             {
                 "slug": fn.slug,
@@ -144,7 +144,7 @@ def _why_no_run(ex: Executor, event: dict[str, Any]) -> str:
     name = str(event.get("name") or "")
     if name in LIFECYCLE:
         return "a lifecycle event: it resumes invoking runs and starts on_failure handlers"
-    listening = [(fn, fn.triggered_by(name)) for fn in ex.functions()]
+    listening = [(fn, fn.triggered_by(name)) for fn in ex.registry.functions()]
     listening = [(fn, triggers) for fn, triggers in listening if triggers]
     if not listening:
         return f"no function is triggered by {name}"
@@ -321,7 +321,7 @@ def run(ex: Executor, run_id: str) -> dict[str, Any]:
         children = ex.runs.invoked_by(run_id)
         for entry in invokes:
             entry["child_run"] = children.get(f"{run_id}.{entry['step_id']}")
-    fn = ex.function(row["fn_uuid"])
+    fn = ex.registry.function(row["fn_uuid"])
     last = timeline[-1] if timeline else None
     next_retry = None
     if row["status"] == Status.RUNNING and last is not None and last.get("retry_at"):

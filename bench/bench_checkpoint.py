@@ -72,14 +72,14 @@ def build_app(executor_url: str, steps: int) -> tuple[Callable[..., Iterable[byt
 
 
 class Finished:
-    """Wraps ``Executor.finalize`` to note when (perf_counter) and how each run ended."""
+    """Wraps the executor's ``Lifecycle.finalize`` to note when (perf_counter) and how each run ended."""
 
     def __init__(self, dev: DevServer) -> None:
         self.done = threading.Event()
         self.at = 0.0
         self.run_id = ""
-        executor = dev.executor
-        original = executor.finalize
+        lifecycle = dev.executor.lifecycle
+        original = lifecycle.finalize
 
         def finalize(run_id: str, status: str, **kwargs: Any) -> bool:
             changed = original(run_id, status, **kwargs)
@@ -88,7 +88,7 @@ class Finished:
                 self.done.set()
             return changed
 
-        executor.finalize = finalize  # type: ignore[method-assign]
+        lifecycle.finalize = finalize  # type: ignore[method-assign]
 
 
 def one_run(dev: DevServer, finished: Finished, event: str) -> tuple[float, dict[str, Any]]:

@@ -94,9 +94,20 @@ class Executor:
         self.checkpoints = Checkpoints(store, clock, runs, queue, in_flight)
         table = OpTable(clock, runs, queue, discovery, pauses)
         self.runner = StepRunner(
-            store, clock, ids, runs, queue, registry.function, lifecycle, discovery, table, options, self.transport,
-            in_flight, self._emit,
-        )  # fmt: skip
+            store=store,
+            clock=clock,
+            ids=ids,
+            runs=runs,
+            queue=queue,
+            function=registry.function,
+            lifecycle=lifecycle,
+            discovery=discovery,
+            ops=table,
+            options=options,
+            transport=self.transport,
+            in_flight=in_flight,
+            emit=self._emit,
+        )
         self.ingest = ingest = Ingest(store, clock, ids, self.events, registry, scheduler, buffers, pauses, lifecycle)
         self.crons = CronTicks(clock, queue, registry, ingest, scheduler)
         # What each kind of local (not an SDK call) queue item does.

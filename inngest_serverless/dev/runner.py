@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from inngest_serverless.core.call_body import CallBody, CallContext
 from inngest_serverless.core.wire import DISCOVERY_STEP_ID, Header, Limit, Opcode, Query
 
 from . import calls, payloads
@@ -189,33 +190,26 @@ class StepRunner:
         step_id = edge.get("gen") or DISCOVERY_STEP_ID
         job_id = item.job_id or f"item-{item.id}"
         request_id = self.ids.new()
-        ctx: dict[str, Any] = {
-            "fn_id": fn.uuid,
-            "run_id": run.id,
-            "env": "",
-            "step_id": DISCOVERY_STEP_ID,
-            "attempt": item.attempt,
-            "max_attempts": item.payload.get("max_attempts", fn.max_attempts),
-            "stack": {"stack": stack, "current": current},
-            "qi_id": base64.b64encode(f"{job_id}::dev".encode()).decode(),
-            "request_id": request_id,
-            "job_id": job_id,
-            "disable_immediate_execution": run.force_plan,
-            "use_api": False,
-        }
-        body: dict[str, Any] = {
-            "event": run.events[0],
-            "events": run.events,
-            "steps": steps,
-            "ctx": ctx,
-            "version": run.version,
-            "use_api": False,
-        }
-        encoded = calls.canonical(body)  # once: these bytes are measured, signed and sent
-        if len(encoded) > Limit.MAX_REQUEST_BODY:
-            body.update(events=[], steps={}, use_api=True)
-            ctx["use_api"] = True
-            encoded = calls.canonical(body)
+        ctx = CallContext(
+            run_id=run.id,
+            attempt=item.attempt,
+            max_attempts=item.payload.get("max_attempts", fn.max_attempts),
+            fn_id=fn.uuid,
+            env="",
+            step_id=DISCOVERY_STEP_ID,
+            stack=stack,
+            stack_current=current,
+            qi_id=base64.b64encode(f"{job_id}::dev".encode()).decode(),
+            request_id=request_id,
+            job_id=job_id,
+            disable_immediate_execution=run.force_plan,
+        )
+        body = CallBody(event=run.events[0], events=run.events, steps=steps, ctx=ctx, version=run.version)
+        encoded = calls.canonical(body.to_wire())  # once: these bytes are measured, signed and sent
+        if len(encoded) > Limit.MAX_REQUEST_BODY:  # too large: the app fetches events and steps from the API
+            body.events, body.steps, body.use_api = [], {}, True
+            ctx.use_api = True
+            encoded = calls.canonical(body.to_wire())
         headers = {
             Header.RUN_ID: run.id,
             Header.STEP_ID: step_id,

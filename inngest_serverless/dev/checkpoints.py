@@ -41,7 +41,7 @@ class Checkpoints:
             # An orphan: a call the executor no longer waits for (it was killed and restarted, or
             # the call timed out) and that another call has replaced. Storing its steps would let
             # it run its next body after that call stored the same step; refused, the SDK ends
-            # the orphan before its next body (core/checkpoint.py: a failed post ends the call).
+            # the orphan before its next body (core/batching.py: a failed post ends the call).
             return 409, f"call {request} is no longer in flight for run {run_id}; its steps were not stored"
         allowed = (Opcode.STEP_RUN, Opcode.STEP_PLANNED)
         for op in ops:

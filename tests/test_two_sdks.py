@@ -114,7 +114,7 @@ def _approved_run(app: App, name: str, approval: str, data: dict[str, Any]) -> d
 
 @pytest.mark.parametrize("executor", EXECUTORS)
 def test_every_step_kind_in_sync_functions_under_flask(executor: str) -> None:
-    with served("flask_sync", "two-sdks-flask", 3, real=executor == "inngest-dev") as apps:
+    with served("flask_sync", "two-sdks-flask", 4, real=executor == "inngest-dev") as apps:
         def steps(app: App) -> Any:
             run = _approved_run(app, "two-sdks/steps", "two-sdks/approved", {"total": 5, "by": "ada"})
             return run_outcome(run), app.steps(run["id"])
@@ -132,6 +132,13 @@ def test_every_step_kind_in_sync_functions_under_flask(executor: str) -> None:
         outcome, _ = same(apps, fails)
         assert outcome["status"] == "Failed" and outcome["error"] == {"name": "NonRetriableError",
                                                                       "message": "the order is gone"}
+
+        def retried(app: App) -> Any:
+            run = _until_ended(app, app.executor.send_one("two-sdks/retry-later", {}))
+            return run_outcome(run), [c["status"] for c in app.side.raw_calls(run["id"])]
+
+        outcome, statuses = same(apps, retried)
+        assert (outcome["output"], statuses) == ({"attempt": 1}, [500, 200])
 
 
 def _with_sent(app: App, run: dict[str, Any]) -> dict[str, Any]:

@@ -42,10 +42,12 @@ class InngestError(Exception):
 class NonRetriableError(InngestError):
     """Raise to fail the function (or step) at once, with no retry."""
 
-    def __init__(self, message: str = "", *, cause: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str | None = "", quiet: bool = False, *, cause: dict[str, Any] | None = None) -> None:
+        message = message or ""
         super().__init__(message)
         self.message = message
         self.cause = cause
+        self.quiet = quiet  # the official SDK's switch for its error log line; this package writes none
 
 
 class RetryAfterError(InngestError):
@@ -54,12 +56,15 @@ class RetryAfterError(InngestError):
 
     def __init__(
         self,
-        message: str,
+        message: str | None,
         retry_after: int | float | datetime.timedelta | datetime.datetime,
+        quiet: bool = False,
     ) -> None:
+        message = message or ""
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        self.quiet = quiet  # as NonRetriableError's
 
     def header_value(self) -> str:
         """The ``Retry-After`` header: whole seconds, or an RFC 3339 date; ``ValueError`` when

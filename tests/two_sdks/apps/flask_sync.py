@@ -44,8 +44,15 @@ def steps(ctx: inngest.ContextSync) -> dict[str, object]:
 @client.create_function(fn_id="fails", trigger=inngest.TriggerEvent(event="two-sdks/fails"), retries=0)
 def fails(ctx: inngest.ContextSync) -> None:
     ctx.step.run("fine", lambda: None)
-    raise inngest.NonRetriableError("the order is gone")
+    raise inngest.NonRetriableError("the order is gone", quiet=True)
+
+
+@client.create_function(fn_id="retry-later", trigger=inngest.TriggerEvent(event="two-sdks/retry-later"), retries=1)
+def retry_later(ctx: inngest.ContextSync) -> dict[str, int]:
+    if ctx.attempt == 0:
+        raise inngest.RetryAfterError("not yet", 1000, quiet=True)
+    return {"attempt": ctx.attempt}
 
 
 app = flask.Flask(__name__)
-inngest.flask.serve(app, client, [child, steps, fails])
+inngest.flask.serve(app, client, [child, steps, fails, retry_later])

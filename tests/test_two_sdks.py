@@ -139,6 +139,9 @@ def test_every_step_kind_in_sync_functions_under_flask(executor: str) -> None:
 
         outcome, statuses = same(apps, retried)
         assert (outcome["output"], statuses) == ({"attempt": 1}, [500, 200])
+        # ctx.logger in a sync function: one line over the run's many calls, under both.
+        assert apps["ours"].log_lines() == apps["official"].log_lines() == [
+            "steps: start", "steps: total is 5", "steps: done"]
 
 
 def _with_sent(app: App, run: dict[str, Any]) -> dict[str, Any]:

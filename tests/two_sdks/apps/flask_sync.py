@@ -25,7 +25,9 @@ def child(ctx: inngest.ContextSync) -> dict[str, int]:
 
 @client.create_function(fn_id="steps", trigger=inngest.TriggerEvent(event="two-sdks/steps"), retries=0)
 def steps(ctx: inngest.ContextSync) -> dict[str, object]:
+    ctx.logger.info("steps: start")
     total = ctx.step.run("add", add, 2, 3)
+    ctx.logger.info("steps: total is %s", total)
     ctx.step.sleep("nap", datetime.timedelta(seconds=1))
     wake = ctx.step.run("wake-at", lambda: (datetime.datetime.now(datetime.timezone.utc)
                                             + datetime.timedelta(seconds=1)).isoformat())
@@ -37,6 +39,7 @@ def steps(ctx: inngest.ContextSync) -> dict[str, object]:
                                        if_exp=f"async.data.total == {total}")
     left, right = ctx.group.parallel((lambda: ctx.step.run("left", lambda: "L"),
                                       lambda: ctx.step.run("right", lambda: "R")))
+    ctx.logger.info("steps: done")
     return {"total": total, "sent": len(ids), "invoked": invoked, "missed": missed,
             "approved": None if approval is None else dict(approval.data), "parallel": [left, right]}
 

@@ -271,33 +271,17 @@ class Handler:
             body = introspection.in_band_payload(cfg, self.functions, self.framework, self._app_url(url))
             return self._json(200, body, key=key, headers={Header.SYNC_KIND: SyncKind.IN_BAND})
         key = self._verify(request, required=False)  # a signature that is present must verify
-        from . import inngest_api
-
         if key is None and not cfg.is_dev:
             self._admit_unsigned_sync()
-        url = introspection.strip_query(request.url, (Query.DEPLOY_ID,))
-        payload = introspection.register_payload(cfg, self.functions, self.framework, self._app_url(url))
-        deploy_id = request.query.get(Query.DEPLOY_ID) or None
+        url = self._app_url(introspection.strip_query(request.url, (Query.DEPLOY_ID,)))
         server_kind = request.headers.get(Header.SERVER_KIND, "").lower()
-        try:
-            status, reply = inngest_api.register(
-                cfg, payload, deploy_id=deploy_id,
-                server_kind=server_kind if server_kind in (ServerKind.DEV, ServerKind.CLOUD) else None)
-        except Exception as exc:
-            package_logger().warning("inngest_serverless: sync failed: could not reach %s (%s)", cfg.api_origin,
-                                     type(exc).__name__)
-            return self._json(500, {"message": f"could not reach the Inngest API at {cfg.api_origin}",
-                                    "modified": False}, key=key, headers={Header.SYNC_KIND: SyncKind.OUT_OF_BAND})
-        if status == 200:
-            modified = bool(reply.get("modified")) if isinstance(reply, dict) else False
-            return self._json(200, {"message": "Successfully synced.", "modified": modified}, key=key,
-                              headers={Header.SYNC_KIND: SyncKind.OUT_OF_BAND})
-        message = reply.get("error") or reply.get("message") if isinstance(reply, dict) else None
-        out_status = status if 400 <= status < 500 else 500
-        return self._json(out_status, {"message": str(message or f"sync failed with status {status}"),
-                                       "modified": False}, key=key,
-                          headers={Header.SYNC_KIND: SyncKind.OUT_OF_BAND,
-                                   Header.NO_RETRY: "true" if out_status < 500 else "false"})
+        status, body = introspection.register(
+            cfg, self.functions, self.framework, url, deploy_id=request.query.get(Query.DEPLOY_ID) or None,
+            server_kind=server_kind if server_kind in (ServerKind.DEV, ServerKind.CLOUD) else None)
+        headers = {Header.SYNC_KIND: SyncKind.OUT_OF_BAND}
+        if 400 <= status < 500:
+            headers[Header.NO_RETRY] = "true"  # the API refused the app: the same sync fails again
+        return self._json(status, body, key=key, headers=headers)
 
     def _admit_unsigned_sync(self) -> None:
         """Let an unsigned PUT sync the app in cloud mode, or raise (401, 429).

@@ -128,3 +128,26 @@ def in_band_payload(cfg: Config, functions: Sequence[Function[Any]], framework: 
         "url": url,
     }
     return drop_none(body)
+
+
+def register(cfg: Config, functions: Sequence[Function[Any]], framework: str, url: str, *,
+             deploy_id: str | None, server_kind: str | None) -> tuple[int, dict[str, Any]]:
+    """An out-of-band sync: register the app served at ``url`` with the Inngest API, and what to
+    answer the PUT with (status and body). The API's refusals keep their 4xx; anything else that
+    goes wrong is a 500 (the caller retries)."""
+    from . import inngest_api
+    from .config import package_logger
+
+    payload = register_payload(cfg, functions, framework, url)
+    try:
+        status, reply = inngest_api.register(cfg, payload, deploy_id=deploy_id, server_kind=server_kind)
+    except Exception as exc:
+        package_logger().warning("inngest_serverless: sync failed: could not reach %s (%s)", cfg.api_origin,
+                                 type(exc).__name__)
+        return 500, {"message": f"could not reach the Inngest API at {cfg.api_origin}", "modified": False}
+    if status == 200:
+        modified = bool(reply.get("modified")) if isinstance(reply, dict) else False
+        return 200, {"message": "Successfully synced.", "modified": modified}
+    message = reply.get("error") or reply.get("message") if isinstance(reply, dict) else None
+    out_status = status if 400 <= status < 500 else 500
+    return out_status, {"message": str(message or f"sync failed with status {status}"), "modified": False}

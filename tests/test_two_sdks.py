@@ -9,6 +9,7 @@ must pass on the sources as written and on the rewritten copies.
 from __future__ import annotations
 
 import contextlib
+import copy
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,7 @@ from tests.dev_apps.executors import Executor, embedded_dev, real_dev
 from tests.dev_apps.harness import ROOT, app_process
 from tests.dev_apps.parity import Side, run_outcome, synced
 from tests.fake_provider import FakeProvider
+from tests.real_server.harness import request
 from tests.two_sdks.sdks import APPS, SDKS, source
 
 T = TypeVar("T")
@@ -104,6 +106,22 @@ def _until_ended(app: App, event_id: str, *, nudge: Callable[[], object] = lambd
     raise AssertionError(f"{app.sdk}: the run of {event_id} did not end: {app.executor.runs_of_event(event_id)}")
 
 
+def _registered(app: App, app_id: str) -> dict[str, Any]:
+    """The app's function configs as the embedded executor stored them from its sync, by slug,
+    without the step URLs (each copy is on its own port). A function without ``retries`` has
+    the server's default, 3: the official SDK leaves it out, this package writes it."""
+    status, body = request("GET", f"{app.executor.url}/v1/apps/{app_id}/functions")
+    assert status == 200, body
+    configs: dict[str, Any] = {}
+    for fn in body["data"]["functions"]:
+        config = copy.deepcopy(fn["config"])
+        for step in (config.get("steps") or {}).values():
+            step.get("runtime", {}).pop("url", None)
+            step.setdefault("retries", {"attempts": 4})
+        configs[fn["slug"]] = config
+    return configs
+
+
 def _approved_run(app: App, name: str, approval: str, data: dict[str, Any]) -> dict[str, Any]:
     """The run an event starts, which waits for an approval: sent every half second until it ends."""
     return _until_ended(app, app.executor.send_one(name, {}), nudge=lambda: app.executor.send_one(approval, data))
@@ -114,7 +132,13 @@ def _approved_run(app: App, name: str, approval: str, data: dict[str, Any]) -> d
 
 @pytest.mark.parametrize("executor", EXECUTORS)
 def test_every_step_kind_in_sync_functions_under_flask(executor: str) -> None:
-    with served("flask_sync", "two-sdks-flask", 4, real=executor == "inngest-dev") as apps:
+    with served("flask_sync", "two-sdks-flask", 7, real=executor == "inngest-dev") as apps:
+        if executor == "embedded":  # what each SDK registered: triggers, retries, every flow control option
+            configs = {sdk: _registered(app, "two-sdks-flask") for sdk, app in apps.items()}
+            assert configs["ours"] == configs["official"]
+            assert configs["ours"]["two-sdks-flask-limited"]["throttle"] == {
+                "limit": 5, "period": "1m", "key": "event.data.user", "burst": 2}
+
         def steps(app: App) -> Any:
             run = _approved_run(app, "two-sdks/steps", "two-sdks/approved", {"total": 5, "by": "ada"})
             return run_outcome(run), app.steps(run["id"])

@@ -57,5 +57,41 @@ def retry_later(ctx: inngest.ContextSync) -> dict[str, int]:
     return {"attempt": ctx.attempt}
 
 
+@client.create_function(
+    fn_id="limited",
+    name="Limited",
+    trigger=inngest.TriggerEvent(event="two-sdks/limited", expression="event.data.n > 0"),
+    retries=2,
+    concurrency=[inngest.Concurrency(limit=2, key="event.data.user", scope="fn")],
+    throttle=inngest.Throttle(limit=5, period=datetime.timedelta(minutes=1), key="event.data.user", burst=2),
+    rate_limit=inngest.RateLimit(limit=10, period=datetime.timedelta(hours=1), key="event.data.user"),
+    priority=inngest.Priority(run="event.data.rank"),
+    cancel=[inngest.Cancel(event="two-sdks/cancelled", if_exp="event.data.n == async.data.n",
+                           timeout=datetime.timedelta(days=1))],
+    timeouts=inngest.Timeouts(start=datetime.timedelta(minutes=5), finish=datetime.timedelta(hours=1)),
+    singleton=inngest.Singleton(key="event.data.user", mode="skip"),
+    idempotency="event.data.id",
+)
+def limited(ctx: inngest.ContextSync) -> int:
+    return ctx.attempt
+
+
+@client.create_function(
+    fn_id="gathered",
+    trigger=[inngest.TriggerEvent(event="two-sdks/gathered"), inngest.TriggerCron(cron="TZ=Europe/Paris 0 6 * * 1")],
+    batch_events=inngest.Batch(max_size=10, timeout=datetime.timedelta(seconds=5), key="event.data.user"),
+    debounce=None,
+)
+def gathered(ctx: inngest.ContextSync) -> int:
+    return len(ctx.events)
+
+
+@client.create_function(fn_id="debounced", trigger=inngest.TriggerEvent(event="two-sdks/debounced"),
+                        debounce=inngest.Debounce(period=datetime.timedelta(seconds=2), key="event.data.user",
+                                                  timeout=datetime.timedelta(minutes=1)))
+def debounced(ctx: inngest.ContextSync) -> None:
+    return None
+
+
 app = flask.Flask(__name__)
-inngest.flask.serve(app, client, [child, steps, fails, retry_later])
+inngest.flask.serve(app, client, [child, steps, fails, retry_later, limited, gathered, debounced])

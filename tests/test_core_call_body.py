@@ -7,8 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 import inngest_serverless
 from inngest_serverless import ContextSync, Inngest, TriggerEvent
@@ -37,28 +35,6 @@ def test_a_body_built_by_the_model_parses_back_to_the_same_model() -> None:
     parsed = CallBody.parse(raw)
     assert parsed == built
     assert CallBody.parse(built.to_wire()) == built  # the decoded object parses the same way
-
-
-_json = st.recursive(st.none() | st.booleans() | st.integers(-2**53, 2**53) | st.text(max_size=8),
-                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
-                     max_leaves=8)
-_events = st.fixed_dictionaries({"name": st.text(min_size=1, max_size=10), "data": st.dictionaries(st.text(max_size=5),
-                                                                                              _json, max_size=3)})
-_maybe_text = st.none() | st.text(max_size=12)
-_contexts = st.builds(
-    CallContext, run_id=st.text(max_size=30), attempt=st.integers(0, 100), max_attempts=st.none() | st.integers(0, 100),
-    fn_id=_maybe_text, env=st.text(max_size=8), step_id=_maybe_text,
-    stack=st.lists(st.text(alphabet="0123456789abcdef", min_size=40, max_size=40), max_size=4),
-    stack_current=st.integers(0, 4), qi_id=_maybe_text, request_id=_maybe_text, job_id=_maybe_text,
-    generation_id=st.none() | st.integers(0, 10), disable_immediate_execution=st.booleans(), use_api=st.booleans())
-_bodies = st.builds(CallBody, event=_events, ctx=_contexts, events=st.lists(_events, min_size=1, max_size=3),
-                    steps=st.dictionaries(st.text(max_size=40), st.fixed_dictionaries({"data": _json}), max_size=4),
-                    version=st.none() | st.integers(0, 3), use_api=st.booleans())
-
-
-@given(_bodies)
-def test_any_body_an_executor_builds_parses_back_to_itself(body: CallBody) -> None:
-    assert CallBody.parse(json.dumps(body.to_wire()).encode()) == body
 
 
 def test_the_wire_form_writes_every_key_an_executor_sends() -> None:

@@ -111,7 +111,10 @@ def test_lambda_cold_start_bench_runs(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(aws.REPO / "bench" / "bench_lambda_cold_start.py"), "--smoke",
                            "--json", str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert set(json.loads(out.read_text())["cold"]) == {"ours", "core-only", "inngest-py+fastapi+mangum", "python"}
+    results = json.loads(out.read_text())
+    assert set(results["cold"]) == {"ours", "core-only", "inngest-py+fastapi+mangum", "python", "ours (site)",
+                                    "python (site)"}
+    assert set(results["ours_above_bare"]) == {"ms", "cpu_ms", "site_ms", "site_cpu_ms"}
 
 
 def test_real_lambda_context_gives_the_deadline() -> None:

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from .function import FunctionDecorator, TypedFunctionDecorator
     from .middleware import MiddlewareFactory
 
+    O = TypeVar("O")  # noqa: E741  # output_type's class
+
 T = TypeVar("T")
-O = TypeVar("O")  # noqa: E741  # output_type's class
 
 
 class Inngest:
@@ -113,26 +114,27 @@ class Inngest:
     # Typed: the Function is generic in what the handler returns (or output_type), which is what
     # step.invoke then returns; with event_type the handler takes a ContextSync[event_type] (or a
     # Context[event_type]), whose ctx.event.data is one.
-    @overload
-    def create_function(
-        self, *, fn_id: str, trigger: Trigger | list[Trigger], name: str | None = None, retries: int | None = None,
-        concurrency: list[Concurrency] | Concurrency | None = None, throttle: Throttle | None = None,
-        rate_limit: RateLimit | None = None, debounce: Debounce | None = None, batch_events: Batch | None = None,
-        priority: Priority | None = None, cancel: list[Cancel] | Cancel | None = None, singleton: Singleton | None = None,
-        timeouts: Timeouts | None = None, idempotency: str | None = None, on_failure: Callable[..., Any] | None = None,
-        output_type: type[O], event_type: type[D] | None = None, checkpoint: Checkpoint | bool | None = None,
-        middleware: list[MiddlewareFactory] | None = None,
-    ) -> TypedFunctionDecorator[D, O]: ...
-    @overload
-    def create_function(
-        self, *, fn_id: str, trigger: Trigger | list[Trigger], name: str | None = None, retries: int | None = None,
-        concurrency: list[Concurrency] | Concurrency | None = None, throttle: Throttle | None = None,
-        rate_limit: RateLimit | None = None, debounce: Debounce | None = None, batch_events: Batch | None = None,
-        priority: Priority | None = None, cancel: list[Cancel] | Cancel | None = None, singleton: Singleton | None = None,
-        timeouts: Timeouts | None = None, idempotency: str | None = None, on_failure: Callable[..., Any] | None = None,
-        output_type: None = None, event_type: type[D] | None = None, checkpoint: Checkpoint | bool | None = None,
-        middleware: list[MiddlewareFactory] | None = None,
-    ) -> FunctionDecorator[D]: ...
+    if TYPE_CHECKING:  # the typed signatures; nothing of them runs
+        @overload
+        def create_function(
+            self, *, fn_id: str, trigger: Trigger | list[Trigger], name: str | None = None, retries: int | None = None,
+            concurrency: list[Concurrency] | Concurrency | None = None, throttle: Throttle | None = None,
+            rate_limit: RateLimit | None = None, debounce: Debounce | None = None, batch_events: Batch | None = None,
+            priority: Priority | None = None, cancel: list[Cancel] | Cancel | None = None, singleton: Singleton | None = None,
+            timeouts: Timeouts | None = None, idempotency: str | None = None, on_failure: Callable[..., Any] | None = None,
+            output_type: type[O], event_type: type[D] | None = None, checkpoint: Checkpoint | bool | None = None,
+            middleware: list[MiddlewareFactory] | None = None,
+        ) -> TypedFunctionDecorator[D, O]: ...
+        @overload
+        def create_function(
+            self, *, fn_id: str, trigger: Trigger | list[Trigger], name: str | None = None, retries: int | None = None,
+            concurrency: list[Concurrency] | Concurrency | None = None, throttle: Throttle | None = None,
+            rate_limit: RateLimit | None = None, debounce: Debounce | None = None, batch_events: Batch | None = None,
+            priority: Priority | None = None, cancel: list[Cancel] | Cancel | None = None, singleton: Singleton | None = None,
+            timeouts: Timeouts | None = None, idempotency: str | None = None, on_failure: Callable[..., Any] | None = None,
+            output_type: None = None, event_type: type[D] | None = None, checkpoint: Checkpoint | bool | None = None,
+            middleware: list[MiddlewareFactory] | None = None,
+        ) -> FunctionDecorator[D]: ...
     def create_function(
         self,
         *,

@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 _FLOW_CONTROL = ("concurrency", "throttle", "rate_limit", "debounce", "batch_events", "priority", "cancel",
                  "singleton", "timeouts")
 
-T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)  # what the handler returns: the type step.invoke gives back
-DataT = TypeVar("DataT")  # the event data's type (event_type), a dict when not declared
+if TYPE_CHECKING:
+    T = TypeVar("T")
+    DataT = TypeVar("DataT")  # the event data's type (event_type), a dict when not declared
 Handler = Callable[..., Any]
 _UNRESOLVED: Any = object()
 
@@ -97,25 +98,26 @@ class FunctionOptions:
                 raise ConfigError(f"function {self.fn_id!r}: {name} must be a {tp.__name__}")
 
 
-class FunctionDecorator(Protocol[DataT]):
-    """What ``client.create_function(...)`` returns: it takes a ``def`` handler of a
-    ``ContextSync[D]`` or an ``async def`` one of a ``Context[D]``, and gives a ``Function`` of what
-    the handler returns (so that ``step.invoke`` returns that type)."""
+if TYPE_CHECKING:  # for annotations only: nothing of the typing of create_function runs
+    class FunctionDecorator(Protocol[DataT]):
+        """What ``client.create_function(...)`` returns: it takes a ``def`` handler of a
+        ``ContextSync[D]`` or an ``async def`` one of a ``Context[D]``, and gives a ``Function`` of what
+        the handler returns (so that ``step.invoke`` returns that type)."""
 
-    @overload
-    def __call__(self, handler: Callable[[Context[DataT]], Awaitable[T]], /) -> Function[T]: ...
-    @overload
-    def __call__(self, handler: Callable[[ContextSync[DataT]], T], /) -> Function[T]: ...
+        @overload
+        def __call__(self, handler: Callable[[Context[DataT]], Awaitable[T]], /) -> Function[T]: ...
+        @overload
+        def __call__(self, handler: Callable[[ContextSync[DataT]], T], /) -> Function[T]: ...
 
 
-class TypedFunctionDecorator(Protocol[DataT, T_co]):
-    """What ``client.create_function(..., output_type=X)`` returns: a ``Function[X]``, whatever
-    the handler is annotated to return."""
+    class TypedFunctionDecorator(Protocol[DataT, T_co]):
+        """What ``client.create_function(..., output_type=X)`` returns: a ``Function[X]``, whatever
+        the handler is annotated to return."""
 
-    @overload
-    def __call__(self, handler: Callable[[Context[DataT]], Awaitable[object]], /) -> Function[T_co]: ...
-    @overload
-    def __call__(self, handler: Callable[[ContextSync[DataT]], object], /) -> Function[T_co]: ...
+        @overload
+        def __call__(self, handler: Callable[[Context[DataT]], Awaitable[object]], /) -> Function[T_co]: ...
+        @overload
+        def __call__(self, handler: Callable[[ContextSync[DataT]], object], /) -> Function[T_co]: ...
 
 
 def _check_types(fn_id: str, what: str, values: list[Any], tp: type) -> None:

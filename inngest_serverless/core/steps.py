@@ -34,18 +34,20 @@ if TYPE_CHECKING:
     # would also type keyword arguments, but the method would then take **kwargs, an empty dict
     # built on every call: about 4% of a call replaying 1,000 steps (docs/benchmarks.md).
     Ts = TypeVarTuple("Ts")
+    # Names for annotations only (the overloads of run and parallel exist for type checkers alone,
+    # so that none of this typing costs start-up time).
+    T = TypeVar("T")
+    U = TypeVar("U")
+    T1 = TypeVar("T1")  # T1 to T6: parallel() of a tuple of up to six callables keeps each result's type
+    T2 = TypeVar("T2")
+    T3 = TypeVar("T3")
+    T4 = TypeVar("T4")
+    T5 = TypeVar("T5")
+    T6 = TypeVar("T6")
+    _Fn = Callable[[], T]
+    _AFn = Callable[[], Awaitable[T]]
+    _Wait = Literal[ParallelMode.WAIT]
 
-T = TypeVar("T")
-U = TypeVar("U")
-T1 = TypeVar("T1")  # T1 to T6: parallel() of a tuple of up to six callables keeps each result's type
-T2 = TypeVar("T2")
-T3 = TypeVar("T3")
-T4 = TypeVar("T4")
-T5 = TypeVar("T5")
-T6 = TypeVar("T6")
-_Fn = Callable[[], T]
-_AFn = Callable[[], Awaitable[T]]
-_Wait = Literal[ParallelMode.WAIT]
 _YEAR_MS = 366 * 86_400_000
 
 
@@ -142,12 +144,13 @@ class StepSync:
 
     # Typed so that mypy checks the arguments against the handler's parameters and gives the
     # handler's return type; with ``output_type`` the result is that type instead.
-    @overload
-    def run(self, step_id: str, handler: Callable[[Unpack[Ts]], object], *handler_args: Unpack[Ts],
-            output_type: type[U]) -> U: ...
-    @overload
-    def run(self, step_id: str, handler: Callable[[Unpack[Ts]], T], *handler_args: Unpack[Ts],
-            output_type: None = None) -> T: ...
+    if TYPE_CHECKING:  # the typed signatures; nothing of them runs
+        @overload
+        def run(self, step_id: str, handler: Callable[[Unpack[Ts]], object], *handler_args: Unpack[Ts],
+                output_type: type[U]) -> U: ...
+        @overload
+        def run(self, step_id: str, handler: Callable[[Unpack[Ts]], T], *handler_args: Unpack[Ts],
+                output_type: None = None) -> T: ...
     def run(
         self,
         step_id: str,
@@ -346,41 +349,42 @@ class StepSync:
 
     # Typed per branch for a tuple of up to six callables, else as a homogeneous tuple; in RACE
     # mode (or a mode not known before the call) a branch that did not finish gives None.
-    @overload
-    def parallel(self, callables: tuple[_Fn[T1]], parallel_mode: _Wait = ...) -> tuple[T1]: ...
-    @overload
-    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2]], parallel_mode: _Wait = ...) -> tuple[T1, T2]: ...
-    @overload
-    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3]], parallel_mode: _Wait = ...) -> tuple[T1, T2, T3]: ...
-    @overload
-    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4]],
-                 parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4]: ...
-    @overload
-    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4], _Fn[T5]],
-                 parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4, T5]: ...
-    @overload
-    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4], _Fn[T5], _Fn[T6]],
-                 parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4, T5, T6]: ...
-    @overload
-    def parallel(self, callables: tuple[_Fn[T1]], parallel_mode: ParallelMode) -> tuple[T1 | None]: ...
-    @overload
-    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2]], parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None]: ...
-    @overload
-    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3]],
-                 parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None]: ...
-    @overload
-    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4]],
-                 parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None]: ...
-    @overload
-    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4], _Fn[T5]],
-                 parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None, T5 | None]: ...
-    @overload
-    def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4], _Fn[T5], _Fn[T6]],
-                 parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None, T5 | None, T6 | None]: ...
-    @overload
-    def parallel(self, callables: Sequence[_Fn[T]], parallel_mode: _Wait = ...) -> tuple[T, ...]: ...
-    @overload
-    def parallel(self, callables: Sequence[_Fn[T]], parallel_mode: ParallelMode) -> tuple[T | None, ...]: ...
+    if TYPE_CHECKING:  # the typed signatures; nothing of them runs
+        @overload
+        def parallel(self, callables: tuple[_Fn[T1]], parallel_mode: _Wait = ...) -> tuple[T1]: ...
+        @overload
+        def parallel(self, callables: tuple[_Fn[T1], _Fn[T2]], parallel_mode: _Wait = ...) -> tuple[T1, T2]: ...
+        @overload
+        def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3]], parallel_mode: _Wait = ...) -> tuple[T1, T2, T3]: ...
+        @overload
+        def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4]],
+                     parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4]: ...
+        @overload
+        def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4], _Fn[T5]],
+                     parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4, T5]: ...
+        @overload
+        def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4], _Fn[T5], _Fn[T6]],
+                     parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4, T5, T6]: ...
+        @overload
+        def parallel(self, callables: tuple[_Fn[T1]], parallel_mode: ParallelMode) -> tuple[T1 | None]: ...
+        @overload
+        def parallel(self, callables: tuple[_Fn[T1], _Fn[T2]], parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None]: ...
+        @overload
+        def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3]],
+                     parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None]: ...
+        @overload
+        def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4]],
+                     parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None]: ...
+        @overload
+        def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4], _Fn[T5]],
+                     parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None, T5 | None]: ...
+        @overload
+        def parallel(self, callables: tuple[_Fn[T1], _Fn[T2], _Fn[T3], _Fn[T4], _Fn[T5], _Fn[T6]],
+                     parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None, T5 | None, T6 | None]: ...
+        @overload
+        def parallel(self, callables: Sequence[_Fn[T]], parallel_mode: _Wait = ...) -> tuple[T, ...]: ...
+        @overload
+        def parallel(self, callables: Sequence[_Fn[T]], parallel_mode: ParallelMode) -> tuple[T | None, ...]: ...
     def parallel(self, callables: Sequence[Callable[[], Any]],
                  parallel_mode: ParallelMode = ParallelMode.WAIT) -> tuple[Any, ...]:
         """Run each callable's steps in parallel; returns their results in order.
@@ -418,15 +422,16 @@ class Step:
         self._engine = engine
 
     # As StepSync.run; an ``async def`` handler's result is awaited, a ``def`` handler runs as it is.
-    @overload
-    async def run(self, step_id: str, handler: Callable[[Unpack[Ts]], object], *handler_args: Unpack[Ts],
-                  output_type: type[U]) -> U: ...
-    @overload
-    async def run(self, step_id: str, handler: Callable[[Unpack[Ts]], Awaitable[T]], *handler_args: Unpack[Ts],
-                  output_type: None = None) -> T: ...
-    @overload
-    async def run(self, step_id: str, handler: Callable[[Unpack[Ts]], T], *handler_args: Unpack[Ts],
-                  output_type: None = None) -> T: ...
+    if TYPE_CHECKING:  # the typed signatures; nothing of them runs
+        @overload
+        async def run(self, step_id: str, handler: Callable[[Unpack[Ts]], object], *handler_args: Unpack[Ts],
+                      output_type: type[U]) -> U: ...
+        @overload
+        async def run(self, step_id: str, handler: Callable[[Unpack[Ts]], Awaitable[T]], *handler_args: Unpack[Ts],
+                      output_type: None = None) -> T: ...
+        @overload
+        async def run(self, step_id: str, handler: Callable[[Unpack[Ts]], T], *handler_args: Unpack[Ts],
+                      output_type: None = None) -> T: ...
     async def run(
         self,
         step_id: str,
@@ -498,43 +503,45 @@ class Step:
         return AI(self)
 
     # As StepSync.parallel.
-    @overload
-    async def parallel(self, callables: tuple[_AFn[T1]], parallel_mode: _Wait = ...) -> tuple[T1]: ...
-    @overload
-    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2]], parallel_mode: _Wait = ...) -> tuple[T1, T2]: ...
-    @overload
-    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3]], parallel_mode: _Wait = ...) -> tuple[T1, T2, T3]: ...
-    @overload
-    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4]],
-                       parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4]: ...
-    @overload
-    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4], _AFn[T5]],
-                       parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4, T5]: ...
-    @overload
-    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4], _AFn[T5], _AFn[T6]],
-                       parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4, T5, T6]: ...
-    @overload
-    async def parallel(self, callables: tuple[_AFn[T1]], parallel_mode: ParallelMode) -> tuple[T1 | None]: ...
-    @overload
-    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2]],
-                       parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None]: ...
-    @overload
-    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3]],
-                       parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None]: ...
-    @overload
-    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4]],
-                       parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None]: ...
-    @overload
-    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4], _AFn[T5]],
-                       parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None, T5 | None]: ...
-    @overload
-    async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4], _AFn[T5], _AFn[T6]],
-                       parallel_mode: ParallelMode,
-                       ) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None, T5 | None, T6 | None]: ...
-    @overload
-    async def parallel(self, callables: Sequence[_AFn[T]], parallel_mode: _Wait = ...) -> tuple[T, ...]: ...
-    @overload
-    async def parallel(self, callables: Sequence[_AFn[T]], parallel_mode: ParallelMode) -> tuple[T | None, ...]: ...
+    if TYPE_CHECKING:  # the typed signatures; nothing of them runs
+        @overload
+        async def parallel(self, callables: tuple[_AFn[T1]], parallel_mode: _Wait = ...) -> tuple[T1]: ...
+        @overload
+        async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2]], parallel_mode: _Wait = ...) -> tuple[T1, T2]: ...
+        @overload
+        async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3]],
+                           parallel_mode: _Wait = ...) -> tuple[T1, T2, T3]: ...
+        @overload
+        async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4]],
+                           parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4]: ...
+        @overload
+        async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4], _AFn[T5]],
+                           parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4, T5]: ...
+        @overload
+        async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4], _AFn[T5], _AFn[T6]],
+                           parallel_mode: _Wait = ...) -> tuple[T1, T2, T3, T4, T5, T6]: ...
+        @overload
+        async def parallel(self, callables: tuple[_AFn[T1]], parallel_mode: ParallelMode) -> tuple[T1 | None]: ...
+        @overload
+        async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2]],
+                           parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None]: ...
+        @overload
+        async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3]],
+                           parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None]: ...
+        @overload
+        async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4]],
+                           parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None]: ...
+        @overload
+        async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4], _AFn[T5]],
+                           parallel_mode: ParallelMode) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None, T5 | None]: ...
+        @overload
+        async def parallel(self, callables: tuple[_AFn[T1], _AFn[T2], _AFn[T3], _AFn[T4], _AFn[T5], _AFn[T6]],
+                           parallel_mode: ParallelMode,
+                           ) -> tuple[T1 | None, T2 | None, T3 | None, T4 | None, T5 | None, T6 | None]: ...
+        @overload
+        async def parallel(self, callables: Sequence[_AFn[T]], parallel_mode: _Wait = ...) -> tuple[T, ...]: ...
+        @overload
+        async def parallel(self, callables: Sequence[_AFn[T]], parallel_mode: ParallelMode) -> tuple[T | None, ...]: ...
     async def parallel(self, callables: Sequence[Callable[[], Awaitable[Any]]],
                        parallel_mode: ParallelMode = ParallelMode.WAIT) -> tuple[Any, ...]:
         branches = _branches(callables)
@@ -584,10 +591,11 @@ class AI:
     async def infer(self, step_id: str, *, adapter: Any, body: dict[str, Any]) -> Any:
         return AISync(self._step._sync).infer(step_id, adapter=adapter, body=body)
 
-    @overload
-    async def wrap(self, step_id: str, handler: Callable[[Unpack[Ts]], Awaitable[T]], *handler_args: Unpack[Ts]) -> T: ...
-    @overload
-    async def wrap(self, step_id: str, handler: Callable[[Unpack[Ts]], T], *handler_args: Unpack[Ts]) -> T: ...
+    if TYPE_CHECKING:  # the typed signatures; nothing of them runs
+        @overload
+        async def wrap(self, step_id: str, handler: Callable[[Unpack[Ts]], Awaitable[T]], *handler_args: Unpack[Ts]) -> T: ...
+        @overload
+        async def wrap(self, step_id: str, handler: Callable[[Unpack[Ts]], T], *handler_args: Unpack[Ts]) -> T: ...
     async def wrap(self, step_id: str, handler: Callable[[Unpack[Ts]], Any], *handler_args: Unpack[Ts]) -> Any:
         return await self._step._run(step_id, handler, handler_args, None, StepType.AI_WRAP)
 

@@ -6,7 +6,6 @@ import json
 import logging
 import re
 import sys
-import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -180,7 +179,7 @@ class APIServer(ThreadingHTTPServer):
             run_id = ex.pauses.signal(body["signal"], body.get("data"))
             if run_id is None:
                 raise HTTPError(404, "No signal found")
-            return 200, _wrap({"run_id": run_id})
+            return 200, _wrap({"run_id": run_id}, ex.clock.now())
         match = _CHECKPOINT.match(path)
         if match and method == "POST":
             handler._authorize()
@@ -192,18 +191,18 @@ class APIServer(ThreadingHTTPServer):
                 raise HTTPError(status, error)
             return 200, None
         if path == "/v1/events" and method == "GET":
-            return 200, _wrap(self._events_list(query))
+            return 200, _wrap(self._events_list(query), ex.clock.now())
         match = _EVENT.match(path)
         if match and method == "GET":
             row = ex.events.get(match.group(1))
             if row is None:
                 raise HTTPError(404, "event not found")
-            return 200, _wrap(_event_json(row))
+            return 200, _wrap(_event_json(row), ex.clock.now())
         match = _EVENT_RUNS.match(path)
         if match and method == "GET":
             # As on the server, a run belongs to its first event: a batch is listed under one event only.
             runs = (ex.runs.get(run_id) for run_id in ex.runs.ids_of_event(match.group(1)))
-            return 200, _wrap([r.v1() for r in runs if r and r.event_ids[:1] == [match.group(1)]])
+            return 200, _wrap([r.v1() for r in runs if r and r.event_ids[:1] == [match.group(1)]], ex.clock.now())
         match = _RUN.match(path) or _DEV_RUN.match(path)
         if match:
             run_id = match.group(1)
@@ -217,7 +216,7 @@ class APIServer(ThreadingHTTPServer):
             if method == "GET":
                 if path.startswith("/dev/"):
                     return 200, {**run.public(), "timeline": ex.runs.timeline(run_id)}
-                return 200, _wrap(run.v1())
+                return 200, _wrap(run.v1(), ex.clock.now())
         if path == "/dev/runs" and method == "GET":
             try:
                 limit = max(1, min(int(query.get("limit") or 50), 1000))
@@ -239,7 +238,7 @@ class APIServer(ThreadingHTTPServer):
             ]
             if not fns and app not in {a["name"] for a in ex.registry.apps()}:
                 raise HTTPError(404, f"app {app} not found")
-            return 200, _wrap({"app": app, "functions": fns})
+            return 200, _wrap({"app": app, "functions": fns}, ex.clock.now())
         if path == "/dev" and method == "GET":
             return 200, {
                 "apps": ex.registry.apps(),
@@ -319,7 +318,7 @@ def _event_json(row: Any) -> dict[str, Any]:
     }
 
 
-def _wrap(data: Any) -> dict[str, Any]:
+def _wrap(data: Any, at: float) -> dict[str, Any]:
     # The server's /v1 envelope; nothing here is cached, so it is good until the moment it was read.
-    now = rfc3339_ms(time.time())
+    now = rfc3339_ms(at)
     return {"data": data, "metadata": {"fetched_at": now, "cached_until": now}}

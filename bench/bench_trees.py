@@ -31,53 +31,34 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
-_CHILD = r'''
-import hashlib, json, sys, time
-t0, c0 = time.perf_counter(), time.process_time()
-import inngest_serverless as sdk
-from inngest_serverless import Handler, Request
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_core import _FUNCTIONS, call_body, memo_of  # noqa: E402  # the core bench's app and call bodies
 
-client = sdk.Inngest(app_id="bench", is_production=False)
-
-
-def work(i: int) -> dict:
-    return {"i": i, "ok": True}
-
-
-@client.create_function(fn_id="steps", trigger=sdk.TriggerEvent(event="bench/run"))
-def steps(ctx) -> object:
-    out = None
-    for i in range(ctx.event.data["n"]):
-        out = ctx.step.run(f"step-{i}", work, i)
-    return out
-
-
+# The child: its clock starts before the package is imported; the bodies come as files (argv).
+_CHILD = "\n".join([
+    "import json, sys, time",
+    "t0, c0 = time.perf_counter(), time.process_time()",
+    "import inngest_serverless as sdk",
+    "from inngest_serverless import Handler, Request",
+    'client = sdk.Inngest(app_id="bench", is_production=False)',
+    _FUNCTIONS,
+    """
 handler = Handler(client)
 url = "http://bench/api/inngest?fnId=bench-steps&stepId=step"
-
-
-def body(n, memos):
-    event = {"name": "bench/run", "data": {"n": n}}
-    ctx = {"run_id": "r", "attempt": 0, "stack": {"stack": list(memos)}}
-    return json.dumps({"event": event, "events": [event], "steps": memos, "ctx": ctx}).encode()
-
-
-first = handler.handle(Request.build("POST", url, {}, body(1, {})))
+first_body, replay_body = (open(path, "rb").read() for path in sys.argv[1:3])
+first = handler.handle(Request.build("POST", url, {}, first_body))
 assert first.status == 206, first.status
 cold_ms, cold_cpu_ms = (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
-n, calls = int(sys.argv[1]), int(sys.argv[2])
-memos = {hashlib.sha1(f"step-{i}".encode()).hexdigest(): {"data": {"i": i, "ok": True}} for i in range(n)}
-raw = body(n, memos)
 times = []
-for _ in range(calls):
+for _ in range(int(sys.argv[3])):
     start = time.perf_counter()
-    reply = handler.handle(Request.build("POST", url, {}, raw))
+    reply = handler.handle(Request.build("POST", url, {}, replay_body))
     times.append((time.perf_counter() - start) * 1000)
 assert reply.status == 200, reply.status
 times.sort()
 print(json.dumps({"cold_ms": cold_ms, "cold_cpu_ms": cold_cpu_ms, "replay_min_ms": times[0],
                   "replay_median_ms": times[len(times) // 2]}))
-'''
+"""])
 
 
 def _tree(spec: str, scratch: Path) -> Path:
@@ -94,25 +75,28 @@ def _tree(spec: str, scratch: Path) -> Path:
     return out
 
 
-def _run(tree: Path, steps: int, calls: int) -> dict[str, float]:
+def _run(tree: Path, bodies: tuple[Path, Path], calls: int) -> dict[str, float]:
     paths = sysconfig.get_paths()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), paths["purelib"], paths["platlib"]])}
     env.pop("PYTHONPYCACHEPREFIX", None)  # each version's bytecode beside its own sources
-    proc = subprocess.run([sys.executable, "-S", "-c", _CHILD, str(steps), str(calls)], env=env, cwd=tree,
+    proc = subprocess.run([sys.executable, "-S", "-c", _CHILD, *map(str, bodies), str(calls)], env=env, cwd=tree,
                           capture_output=True, text=True, timeout=600, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"bench_trees: the version in {tree} failed: {proc.stderr.strip().splitlines()[-1:]}")
     return dict(json.loads(proc.stdout))
 
 
-def measure(before: Path, after: Path, rounds: int, steps: int, calls: int) -> dict[str, Any]:
+def measure(before: Path, after: Path, scratch: Path, rounds: int, steps: int, calls: int) -> dict[str, Any]:
     trees = {"before": before, "after": after}
+    bodies = (scratch / "first.json", scratch / "replay.json")
+    bodies[0].write_bytes(call_body(1, {}))
+    bodies[1].write_bytes(call_body(steps, memo_of(steps)))
     for tree in trees.values():
-        _run(tree, 1, 1)  # compile each version's bytecode once, outside the figures
+        _run(tree, bodies, 1)  # compile each version's bytecode once, outside the figures
     samples: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
     for i in range(rounds):
         for name in ("before", "after") if i % 2 == 0 else ("after", "before"):
-            samples[name].append(_run(trees[name], steps, calls))
+            samples[name].append(_run(trees[name], bodies, calls))
     summary = {
         name: {key: {"min": min(s[key] for s in rows), "median": statistics.median(s[key] for s in rows)}
                for key in rows[0]}
@@ -146,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds, steps, calls = (1, 10, 5) if args.smoke else (args.rounds, args.steps, args.calls)
     with tempfile.TemporaryDirectory(prefix="bench-trees-") as scratch:
-        res = measure(_tree(args.before, Path(scratch)), _tree(args.after, Path(scratch)), rounds, steps, calls)
+        res = measure(_tree(args.before, Path(scratch)), _tree(args.after, Path(scratch)), Path(scratch), rounds, steps,
+                      calls)
     if args.json:
         args.json.write_text(json.dumps(res, indent=2))
     print(report(res))

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .adapters import _host
-from .core.http import Request
+from .core.http import Request, Response
 
 if TYPE_CHECKING:
+    import tornado.httputil
     import tornado.web
 
     from .core.client import Inngest
@@ -37,29 +38,14 @@ def serve(
 
     handler = _host.framework_handler(client, FRAMEWORK, functions, enable_unauthed_sync=enable_unauthed_sync,
                                       public_path=public_path, serve_origin=serve_origin)
-    limit = _host.max_body_bytes(client)
+    adapter = TornadoAdapter(handler, max_body=_host.max_body_bytes(client))
 
     class InngestHandler(tornado.web.RequestHandler):
         def check_xsrf_cookie(self) -> None:
             """Calls come from the Inngest server, signed; there is no cookie to check."""
 
         async def _serve(self) -> None:
-            req = self.request
-            if len(req.body) > limit:
-                response = _host.body_too_large(limit)
-            else:
-                headers = {k.lower(): v for k, v in req.headers.get_all()}
-                url = _host.public_url(req.protocol, req.host, req.path, req.query, headers)
-                response = await handler.handle_async(Request.build(req.method or "GET", url, headers, req.body))
-            self.set_status(response.status)
-            for key, value in response.headers.items():
-                self.set_header(key, value)
-            if response.stream is not None:
-                for chunk in response.stream:  # keep-alive bytes, then the reply: flushed as they come
-                    self.write(chunk)
-                    await self.flush()
-            else:
-                self.write(response.body)
+            await adapter.send(self, await adapter.answer_async(adapter.to_request(self.request)))
 
         async def get(self) -> None:
             await self._serve()
@@ -71,3 +57,29 @@ def serve(
             await self._serve()
 
     app.add_handlers(r".*", [(_host.route_path(serve_path), InngestHandler)])
+
+
+class TornadoAdapter(_host.Adapter):
+    """Tornado's ``HTTPServerRequest`` -> core ``Request``; core ``Response`` written by the handler."""
+
+    framework = FRAMEWORK
+
+    def to_request(self, req: tornado.httputil.HTTPServerRequest) -> Request | Response:
+        deadline = self.deadline()
+        if len(req.body) > self.max_body:
+            return _host.body_too_large(self.max_body)
+        headers = {k.lower(): v for k, v in req.headers.get_all()}
+        url = _host.public_url(req.protocol, req.host, req.path, req.query, headers)
+        return Request.build(req.method or "GET", url, headers, req.body, deadline=deadline)
+
+    @staticmethod
+    async def send(handler: tornado.web.RequestHandler, response: Response) -> None:
+        handler.set_status(response.status)
+        for key, value in response.headers.items():
+            handler.set_header(key, value)
+        if response.stream is not None:
+            for chunk in response.stream:  # keep-alive bytes, then the reply: flushed as they come
+                handler.write(chunk)
+                await handler.flush()
+        else:
+            handler.write(response.body)

@@ -198,9 +198,16 @@ def test_async_functions_a_race_the_logger_and_an_async_middleware_under_fastapi
 
         def race(app: App) -> Any:
             run = _until_ended(app, app.executor.send_one("two-sdks/race", {}))
-            return run_outcome(run)
+            return run_outcome(run), run["id"]
 
-        assert same(apps, race)["output"] == {"winner": "fast", "stamped": True}
+        with ThreadPoolExecutor(2) as pool:
+            raced = dict(zip(apps, pool.map(race, apps.values()), strict=True))
+        assert raced["ours"][0] == raced["official"][0] == {
+            "status": "Completed", "output": {"winner": "fast", "stamped": True}, "error": None}
+        # What README.md names as different: the race ends with its first branch here; the
+        # official SDK waits for the slow branch, whose step runs after its sleep.
+        assert apps["ours"].steps(raced["ours"][1]) == [("StepPlanned", "fast"), ("Sleep", "slow-nap"), ("StepRun", "fast")]
+        assert apps["official"].steps(raced["official"][1])[-1] == ("StepRun", "slow")
         # The replay-aware logger: each line once, though the runs took many calls.
         logs = {sdk: app.log_lines() for sdk, app in apps.items()}
         assert logs["ours"] == logs["official"] == [

@@ -1,4 +1,5 @@
-"""What every host adapter shares: core's handler, the public URL, the deadline, a last-resort reply.
+"""What every host adapter shares: the :class:`Adapter` base, core's handler, the public URL, the
+deadline, a last-resort reply.
 
 An adapter only translates its host's request into a core :class:`Request`
 and a core :class:`Response` back; the pieces here keep that translation the

@@ -19,6 +19,8 @@ from urllib.parse import quote, urlencode
 from inngest_serverless.core import wire
 from inngest_serverless.core.http import Headers, Request, Response
 
+from .._host import FORWARDED_PROTO, first_hop
+
 Event = Mapping[str, Any]
 LambdaReply = dict[str, Any]
 
@@ -107,7 +109,7 @@ class EventShape:
         host = str(headers.get("host") or self.context.get("domainName") or "localhost")
         # AWS front doors always send X-Forwarded-Proto; local emulators may not, and serve plain HTTP.
         default_scheme = "http" if _is_loopback(host) else "https"
-        scheme = str(headers.get("x-forwarded-proto") or default_scheme).split(",")[0].strip()
+        scheme = first_hop(headers.get(FORWARDED_PROTO)) or default_scheme
         query = self.query()
         return f"{scheme}://{host}{self.path(headers)}" + (f"?{query}" if query else "")
 

@@ -78,7 +78,10 @@ def _tree(spec: str, scratch: Path) -> Path:
 def _run(tree: Path, bodies: tuple[Path, Path], calls: int) -> dict[str, float]:
     paths = sysconfig.get_paths()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), paths["purelib"], paths["platlib"]])}
-    env.pop("PYTHONPYCACHEPREFIX", None)  # each version's bytecode beside its own sources
+    # Each version's bytecode beside its own sources, written by the first run: installed packages
+    # start from bytecode (pip compiles it), so compiling is left out of the figures.
+    for name in ("PYTHONPYCACHEPREFIX", "PYTHONDONTWRITEBYTECODE"):
+        env.pop(name, None)
     proc = subprocess.run([sys.executable, "-S", "-c", _CHILD, *map(str, bodies), str(calls)], env=env, cwd=tree,
                           capture_output=True, text=True, timeout=600, check=False)
     if proc.returncode != 0:

@@ -275,7 +275,7 @@ class Handler:
             self._admit_unsigned_sync()
         url = self._app_url(introspection.strip_query(request.url, (Query.DEPLOY_ID,)))
         server_kind = request.headers.get(Header.SERVER_KIND, "").lower()
-        status, body = introspection.register(
+        status, body = introspection.out_of_band_sync(
             cfg, self.functions, self.framework, url, deploy_id=request.query.get(Query.DEPLOY_ID) or None,
             server_kind=server_kind if server_kind in (ServerKind.DEV, ServerKind.CLOUD) else None)
         headers = {Header.SYNC_KIND: SyncKind.OUT_OF_BAND}

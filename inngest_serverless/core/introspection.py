@@ -130,8 +130,8 @@ def in_band_payload(cfg: Config, functions: Sequence[Function[Any]], framework: 
     return drop_none(body)
 
 
-def register(cfg: Config, functions: Sequence[Function[Any]], framework: str, url: str, *,
-             deploy_id: str | None, server_kind: str | None) -> tuple[int, dict[str, Any]]:
+def out_of_band_sync(cfg: Config, functions: Sequence[Function[Any]], framework: str, url: str, *,
+                     deploy_id: str | None, server_kind: str | None) -> tuple[int, dict[str, Any]]:
     """An out-of-band sync: register the app served at ``url`` with the Inngest API, and what to
     answer the PUT with (status and body). The API's refusals keep their 4xx; anything else that
     goes wrong is a 500 (the caller retries)."""

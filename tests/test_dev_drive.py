@@ -179,6 +179,19 @@ def test_a_30_day_sleep_and_a_3_day_wait_complete_on_the_virtual_clock(
     assert (sleep["started"], sleep["ended"]) == (START, START + 30 * DAY)
 
 
+def test_run_due_takes_a_time_to_work_up_to_without_moving_the_clock(
+    driven: tuple[Executor, VirtualClock, InProcess],
+) -> None:
+    executor, clock, _ = driven
+    executor.send([{"name": "drive/start", "data": {"order": "A-1"}}])
+    executor.run_due()
+    assert executor.run_due(now=START + 30 * DAY - 1) == 0  # a second early: the sleep stays
+    assert executor.run_due(now=START + 30 * DAY) >= 1
+    assert clock.now() == START
+    sleep = next(entry for entry in executor.runs.timeline(only_run(executor).id) if entry["kind"] == "Sleep")
+    assert sleep["ended"] == START  # what the work records is timed by the clock, which stayed
+
+
 def test_a_wait_times_out_when_the_clock_passes_it(driven: tuple[Executor, VirtualClock, InProcess]) -> None:
     executor, clock, _ = driven
     executor.send([{"name": "drive/start", "data": {"order": "A-1"}}])

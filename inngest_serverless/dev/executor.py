@@ -157,7 +157,9 @@ class Executor:
         default), including those that fall due at once as a result; returns how many.
 
         Items due later (a sleep, a retry's backoff, a throttled start) stay queued: move the
-        clock to ``next_due()`` and call again.
+        clock to ``next_due()`` and call again. A ``now`` past the clock works up to it without
+        moving the clock, and what that work queues or records is timed by the clock (a wait's
+        timeout counts from the clock's time): to let time pass, move the clock instead.
         """
         count = 0
         while True:

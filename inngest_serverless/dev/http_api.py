@@ -201,7 +201,7 @@ class APIServer(ThreadingHTTPServer):
         match = _EVENT_RUNS.match(path)
         if match and method == "GET":
             # As on the server, a run belongs to its first event: a batch is listed under one event only.
-            runs = (ex.runs.get(run_id) for run_id in ex.runs.ids_of_event(match.group(1)))
+            runs = (ex.runs.get(run_id) for run_id in ex.runs.ids(event_id=match.group(1)))
             return 200, _wrap([r.v1() for r in runs if r and r.event_ids[:1] == [match.group(1)]], ex.clock.now())
         match = _RUN.match(path) or _DEV_RUN.match(path)
         if match:

@@ -137,10 +137,17 @@ class Runs:
         )
         return updated == 1
 
-    def ids_of_event(self, event_id: str) -> list[str]:
-        """Ids of the runs whose events include ``event_id``, oldest first."""
-        rows = self.store.all("SELECT id FROM runs WHERE event_ids LIKE ? ORDER BY id", f'%"{event_id}"%')
-        return [str(row[0]) for row in rows]
+    def ids(self, *, fn_slug: str | None = None, event_id: str | None = None) -> list[str]:
+        """Ids of the runs of function ``fn_slug`` whose events include ``event_id`` (either filter
+        optional), oldest first."""
+        sql, args = "SELECT id FROM runs WHERE 1=1", []
+        if fn_slug is not None:
+            sql += " AND fn_slug=?"
+            args.append(fn_slug)
+        if event_id is not None:
+            sql += " AND event_ids LIKE ?"
+            args.append(f"%{json.dumps(event_id)}%")
+        return [str(row[0]) for row in self.store.all(sql + " ORDER BY id", *args)]
 
     def create(self, run: Run) -> None:
         self.store.run_sql(

@@ -135,6 +135,38 @@ def test_a_pydantic_failure_names_pydantics_field_and_counts_the_others(client: 
     assert message.endswith("(and 1 more)") and SECRET not in message
 
 
+@dataclass
+class Card:
+    number: str
+
+
+@dataclass
+class Checkout:
+    encrypted: Card
+
+
+def test_event_data_is_typed_after_middleware_has_decrypted_it() -> None:
+    from cryptography.fernet import Fernet
+
+    from tests import middleware_examples
+
+    key = Fernet.generate_key()
+    middleware = middleware_examples.encryption_middleware(key)
+    client = Inngest(app_id="app", is_production=False, middleware=[middleware])
+
+    @client.create_function(fn_id="fn", trigger=TRIGGER, event_type=Checkout)
+    def fn(ctx: ContextSync[Checkout]) -> str:
+        return ctx.event.data.encrypted.number[-4:]
+
+    sealed = Fernet(key).encrypt(json.dumps({"number": SECRET}).encode()).decode()
+    event = {"name": "shop/order.placed",
+             "data": {"encrypted": {middleware_examples.MARKER: True, middleware_examples.STRATEGY: "fernet",
+                                    "data": sealed}}}
+    resp = post(Handler(client), "fn", call_body(event=event))
+    assert resp.status == 200, resp.json()
+    assert json.loads(Fernet(key).decrypt(resp.json()["data"].encode())) == "4242"
+
+
 def test_event_type_is_checked_when_the_function_is_defined(client: Inngest) -> None:
     with pytest.raises(ConfigError, match="event_type must be a dataclass or a pydantic model"):
         client.create_function(fn_id="a", trigger=TRIGGER, event_type=dict)

@@ -1,7 +1,8 @@
 """inngest-serverless: durable functions for serverless hosts, on the Inngest wire protocol.
 
-The public API, re-exported. What a function's first call needs is imported here; the rest
-(core's Handler, checkpointing, middleware) on first use, through ``__getattr__`` below.
+The public API, re-exported. What defining functions needs is imported here; the rest (core's
+Handler, which an adapter builds, and flow control, checkpointing and middleware, which most apps
+never use) on first use, through ``__getattr__`` below.
 """
 
 from typing import TYPE_CHECKING

@@ -5,7 +5,9 @@ in-band-sync options on the client (not only in the environment)."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
+import threading
 from typing import Any
 
 import httpx
@@ -80,6 +82,34 @@ def test_a_send_of_more_than_5000_events_is_split_into_batches(mode: str) -> Non
     assert sizes == [5000, 5000, 2001]
     assert ids == [str(i) for i in range(12_001)]
     assert len(seeds) == 3  # each batch has its own seed (kept across that batch's retries)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_request_timeout_gives_up_on_a_call_that_hangs_and_the_send_is_retried(mode: str) -> None:
+    release = threading.Event()
+
+    def reply(rec: Recorded) -> tuple[int, Any]:
+        if len(api.requests) == 1:  # the first call hangs until the test ends
+            release.wait(60)
+        return 200, {"ids": ["x"], "status": 200}
+
+    with fake_api() as api:
+        api.on("POST", "/e/ek", reply)
+        client = Inngest(app_id="a", is_production=False, event_key="ek", event_api_base_url=api.url,
+                         request_timeout=datetime.timedelta(seconds=2))
+        try:
+            ids = client.send_sync({"name": "e"}) if mode == "sync" else asyncio.run(client.send({"name": "e"}))
+        finally:
+            release.set()
+    assert ids == ["x"] and len(api.requests) == 2
+
+
+def test_request_timeout_is_milliseconds_or_a_timedelta() -> None:
+    assert Inngest(app_id="a", is_production=False, request_timeout=1500).config.request_timeout == 1.5
+    assert Inngest(app_id="a", is_production=False).config.request_timeout is None  # the package's 30 s
+    for bad in (0, -1, float("nan"), "5", True):
+        with pytest.raises(ConfigError, match="request_timeout"):
+            Inngest(app_id="a", is_production=False, request_timeout=bad)  # type: ignore[arg-type]
 
 
 def test_the_apps_own_http_clients_carry_the_calls() -> None:

@@ -11,6 +11,8 @@ from .function import Function, FunctionOptions
 from .triggers import Trigger
 
 if TYPE_CHECKING:
+    import datetime
+
     import httpx
 
     from .checkpoint import Checkpoint
@@ -50,6 +52,7 @@ class Inngest:
         allow_in_band_sync: bool | None = None,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
+        request_timeout: int | float | datetime.timedelta | None = None,
     ) -> None:
         """``streaming``: ``"auto"`` | ``"force"`` | ``"off"`` (core/streaming.py; default from
         ``INNGEST_STREAMING``, else auto). ``checkpoint``: the default for every function
@@ -59,7 +62,8 @@ class Inngest:
         ``max_body_size``: the largest request body accepted, in bytes (else ``INNGEST_MAX_BODY_BYTES``);
         ``allow_in_band_sync``: answer in-band syncs (else ``INNGEST_ALLOW_IN_BAND_SYNC``, default on);
         ``http_client`` / ``async_http_client``: httpx clients for calls to the Inngest API (proxies,
-        timeouts, transports), left open; by default the package's own."""
+        timeouts, transports), left open; by default the package's own. ``request_timeout``: the limit
+        on each call to the Inngest API (milliseconds or a timedelta, as in the official SDK; default 30 s)."""
         from . import streaming as streaming_lib
 
         try:
@@ -89,6 +93,10 @@ class Inngest:
             import dataclasses
 
             self.config = dataclasses.replace(self.config, http_client=http_client, async_http_client=async_http_client)
+        if request_timeout is not None:
+            import dataclasses
+
+            self.config = dataclasses.replace(self.config, request_timeout=_request_timeout(request_timeout))
         if self.config.log_level is not None:  # what the package logs, whichever handlers take it
             config_lib.package_logger().setLevel(self.config.log_level)
         self.logger: Logger = logger or cast("Logger", config_lib.PackageLogger())
@@ -260,6 +268,22 @@ def _checkpoint(value: Checkpoint | bool | None) -> Checkpoint | None:
     from .checkpoint import coerce
 
     return coerce(value)
+
+
+def _request_timeout(value: object) -> float:
+    """``request_timeout`` in seconds: milliseconds (a number) or a timedelta, positive and finite."""
+    import datetime
+    import math
+
+    if isinstance(value, datetime.timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = value / 1000
+    else:
+        raise ConfigError(f"Inngest(request_timeout=...) must be milliseconds or a timedelta, not {value!r}")
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ConfigError(f"Inngest(request_timeout=...) must be a positive time, not {value!r}")
+    return seconds
 
 
 def _middleware(where: str, factories: Any) -> list[MiddlewareFactory]:

@@ -127,6 +127,7 @@ class Config:
     # The app's own httpx clients for calls to the Inngest API (Inngest(http_client=...)); None: the package's.
     http_client: Any = field(default=None, compare=False, repr=False)
     async_http_client: Any = field(default=None, compare=False, repr=False)
+    request_timeout: float | None = None  # seconds per call to the Inngest API (Inngest(request_timeout=)); None: 30
 
     def __post_init__(self) -> None:
         # Here, not in resolve(): keys that arrive later (dataclasses.replace, e.g. from AWS

@@ -90,13 +90,19 @@ def _client(cfg: Config | None = None) -> httpx.Client:
     return _shared
 
 
+def _timeout(cfg: Config, http: httpx.Client | httpx.AsyncClient) -> float | httpx.Timeout:
+    """``Inngest(request_timeout=)`` for one call, else the client's own (httpx reads ``None`` as no limit at all)."""
+    return http.timeout if cfg.request_timeout is None else cfg.request_timeout
+
+
 def authed_request(cfg: Config, method: str, url: str, body: Any = None,
                    extra_headers: dict[str, str] | None = None) -> httpx.Response:
     """An API call with the hashed Bearer key, retried once with the fallback key on 401/403."""
     content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
     http = _client(cfg)
     return with_fallback_key(
-        cfg, lambda headers: http.request(method, url, content=content, headers={**headers, **(extra_headers or {})}),
+        cfg, lambda headers: http.request(method, url, content=content, headers={**headers, **(extra_headers or {})},
+                                      timeout=_timeout(cfg, http)),
         lambda response: response.status_code)
 
 
@@ -213,7 +219,7 @@ def send_sync(cfg: Config, events: Any) -> list[str]:
         for attempt in range(_SEND_ATTEMPTS):
             response, error = None, None
             try:
-                response = http.post(url, content=body, headers=batch_headers)
+                response = http.post(url, content=body, headers=batch_headers, timeout=_timeout(cfg, http))
             except httpx.TransportError as exc:
                 error = exc
             if (sent := _send_outcome(attempt, response, error, ids)) is not None:
@@ -238,7 +244,7 @@ async def send(cfg: Config, events: Any) -> list[str]:
             for attempt in range(_SEND_ATTEMPTS):
                 response, error = None, None
                 try:
-                    response = await http.post(url, content=body, headers=batch_headers)
+                    response = await http.post(url, content=body, headers=batch_headers, timeout=_timeout(cfg, http))
                 except httpx.TransportError as exc:
                     error = exc
                 if (sent := _send_outcome(attempt, response, error, ids)) is not None:

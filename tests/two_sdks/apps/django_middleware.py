@@ -33,7 +33,8 @@ class Audit(inngest.MiddlewareSync):
         log.info("audit: sent %d", len(result.ids))
 
 
-client = inngest.Inngest(app_id="two-sdks-django", is_production=False, logger=log, middleware=[Audit])
+client = inngest.Inngest(app_id="two-sdks-django", is_production=False, logger=log, middleware=[Audit],
+                         request_timeout=30_000)
 
 
 @client.create_function(fn_id="enveloped", trigger=inngest.TriggerEvent(event="two-sdks/enveloped"), retries=0,

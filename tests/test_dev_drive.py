@@ -237,6 +237,18 @@ def test_an_invoke_and_a_signal_that_times_out_on_the_virtual_clock(
     assert parent_run.ended_at == START + 6 * 3600
 
 
+def test_cel_now_reads_the_virtual_clock(driven: tuple[Executor, VirtualClock, InProcess]) -> None:
+    executor, clock, _ = driven
+    due = function_config("drive", "due", {"event": "drive/due", "expression": "event.data.due_ms <= now()"})
+    executor.register({"appName": "drive", "url": APP_URL, "functions": [*CONFIGS, due]})
+    an_hour_on = int((START + 3600) * 1000)  # long past on the machine's clock, an hour ahead on this one
+    executor.send([{"name": "drive/due", "data": {"due_ms": an_hour_on}}])
+    assert executor.runs.ids(fn_slug="drive-due") == []
+    clock.advance(3600)
+    executor.send([{"name": "drive/due", "data": {"due_ms": an_hour_on}}])
+    assert len(executor.runs.ids(fn_slug="drive-due")) == 1
+
+
 def test_a_cron_ticks_on_the_virtual_clock(driven: tuple[Executor, VirtualClock, InProcess]) -> None:
     executor, clock, _ = driven
     clock.advance(90)  # 00:01:30

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import calls, console
+from . import calls, console, expressions
 from .buffers import Buffers
 from .checkpoints import Checkpoints
 from .clock import SystemClock, TimeSource
@@ -193,12 +193,8 @@ class Executor:
     def _handle(self, item: Item) -> None:
         """Process one leased item; an exception becomes a bounded outcome, never a lost item."""
         try:
-            if item.kind in CALLS_SDK:
-                self.runner.execute(item)
-            else:
-                # Local work: one transaction, so a crash leaves the item to redo.
-                with self.store.tx():
-                    self._local.get(item.kind, self.queue.delete)(item)
+            with expressions.clock_of(self.clock.now):
+                self._process(item)
         except Exception as exc:
             if self._stopping.is_set():
                 return  # its lease is recovered on the next start
@@ -207,6 +203,14 @@ class Executor:
         finally:
             with contextlib.suppress(Exception):
                 self.queue.release(item)
+
+    def _process(self, item: Item) -> None:
+        if item.kind in CALLS_SDK:
+            self.runner.execute(item)
+        else:
+            # Local work: one transaction, so a crash leaves the item to redo.
+            with self.store.tx():
+                self._local.get(item.kind, self.queue.delete)(item)
 
     def _process_failed(self, item: Item, exc: Exception) -> None:
         """Handling an item raised (the store refused a reply's data, a bug): a bounded outcome.
@@ -251,7 +255,8 @@ class Executor:
 
     def send(self, events: list[Any], *, internal: bool = False, seed: str | None = None) -> list[str]:
         """Ingest events; returns their internal ids. EventError for a bad one (earlier ones stay sent)."""
-        return self.ingest.send(events, internal=internal, seed=seed)
+        with expressions.clock_of(self.clock.now):
+            return self.ingest.send(events, internal=internal, seed=seed)
 
     def cancel(self, run_id: str, reason: str = "cancelled") -> bool:
         """Cancel a live run. False when it had already ended."""

@@ -8,20 +8,25 @@ the server does, both maps are bound at evaluation time: the outcome is the same
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib
 import json
 import logging
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 INSTALL_HINT = "pip install 'inngest-serverless[dev]'"
+# What CEL's now() reads: the evaluating executor's clock (``clock_of``), else the machine's.
+_now: contextvars.ContextVar[Callable[[], float]] = contextvars.ContextVar("cel_now", default=time.time)
 _FUNCTIONS: dict[str, Any] = {
     "lowercase": lambda s: str(s).lower(),
     "uppercase": lambda s: str(s).upper(),
     "json_parse": lambda s: json.loads(str(s)),
-    "now": lambda: time.time() * 1000.0,
+    "now": lambda: _now.get()() * 1000.0,
 }
 _programs: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
@@ -195,6 +200,16 @@ def _program(expression: str) -> Any:
         with _lock:
             _programs[key] = program
     return program
+
+
+@contextlib.contextmanager
+def clock_of(now: Callable[[], float]) -> Iterator[None]:
+    """Evaluate CEL's ``now()`` on ``now`` (an executor's clock) within this block, in this thread."""
+    token = _now.set(now)
+    try:
+        yield
+    finally:
+        _now.reset(token)
 
 
 def validate(expression: str) -> None:

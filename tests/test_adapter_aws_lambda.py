@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from inngest_serverless import Inngest, TriggerEvent
+from inngest_serverless import Inngest, InngestError, TriggerEvent
 from inngest_serverless.adapters import aws_lambda
 from inngest_serverless.adapters.aws_lambda import lambda_adapter
+from inngest_serverless.core import errors
 from inngest_serverless.core.http import Request, Response
 from tests import aws_harness as aws
 from tests.sim_executor import SimExecutor, drive
@@ -225,6 +226,13 @@ def test_secret_without_a_signing_key_is_refused(mocked_aws: Any) -> None:
                                                        SecretString=json.dumps({"INNGEST_EVENT_KEY": "x"}))
     with pytest.raises(aws_lambda.KeySourceError, match="holds no signing key"):
         aws_lambda.aws_keys(secret="inngest/empty")
+
+
+def test_a_key_source_error_is_an_inngest_error_and_still_a_runtime_error(mocked_aws: Any) -> None:
+    for caught in (InngestError, RuntimeError):
+        with pytest.raises(caught, match="could not read the Secrets Manager secret"):
+            aws_lambda.aws_keys(secret="inngest/absent")
+    assert "KeySourceError" in (errors.__doc__ or "")  # the hierarchy names it
 
 
 def test_no_key_location_means_no_aws_call(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,6 +15,8 @@ from inngest_serverless.adapters.aws_lambda._events import (
     RestApiEvent,
     infer,
 )
+from inngest_serverless.core import errors
+from inngest_serverless.core.errors import InngestError
 from inngest_serverless.core.http import Response
 from tests import aws_harness as aws
 
@@ -189,6 +191,13 @@ def test_bad_base64_body_is_a_shape_error() -> None:
     event.update(body="not base64!", isBase64Encoded=True)
     with pytest.raises(EventShapeError, match="base64"):
         infer(event).to_request()
+
+
+def test_a_shape_error_is_an_inngest_error_and_still_a_value_error() -> None:
+    for caught in (InngestError, ValueError):
+        with pytest.raises(caught, match="serves Inngest over HTTP"):
+            infer({"Records": [{"eventSource": "aws:sqs"}]})
+    assert "EventShapeError" in (errors.__doc__ or "")  # the hierarchy names it
 
 
 def test_json_reply_is_plain_text() -> None:

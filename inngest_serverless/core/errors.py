@@ -14,10 +14,14 @@ anything the SDK itself raises)::
     ├── ApiError                 the Inngest API answered an error (``status`` kept)
     │   └── SendEventsError      sending events failed (``ids``: those sent before)
     ├── BadRequest               a request that can never succeed (the handler answers 4xx)
-    └── RateLimited              a request that succeeds later (the handler answers 429)
+    ├── RateLimited              a request that succeeds later (the handler answers 429)
+    ├── EventShapeError (ValueError)    AWS Lambda: an event of no HTTP shape the adapter serves
+    └── KeySourceError (RuntimeError)   AWS Lambda: the signing keys' secret or parameter is unusable
 
 The first seven and the API errors are public (``inngest_serverless`` exports
-them); ``BadRequest`` and ``RateLimited`` never leave the handler.
+them); ``BadRequest`` and ``RateLimited`` never leave the handler. The last two
+belong to the Lambda adapter (``inngest_serverless.adapters.aws_lambda`` exports
+them, from its ``_events.py`` and ``_keys.py``).
 
 The wire's error object is ``{"name", "message", "stack"}``: ``name`` is the
 exception's class name (a bare ``Exception`` goes by the generic ``"Error"``),

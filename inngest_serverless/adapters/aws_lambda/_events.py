@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from inngest_serverless.core import wire
+from inngest_serverless.core.errors import InngestError
 from inngest_serverless.core.http import Headers, Request, Response
 
 from .._host import FORWARDED_PROTO, first_hop
@@ -30,7 +31,7 @@ _OFFLINE_ENV = "IS_OFFLINE"
 _TEXT_TYPES = ("json", "text/", "xml", "javascript", "x-www-form-urlencoded")
 
 
-class EventShapeError(ValueError):
+class EventShapeError(InngestError, ValueError):
     """The event is not one of the HTTP shapes this adapter serves."""
 
 

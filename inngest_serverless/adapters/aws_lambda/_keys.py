@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict, cast
 
+from inngest_serverless.core.errors import InngestError
 from inngest_serverless.core.wire import Env
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class AwsKeys(TypedDict, total=False):
     event_key: str
 
 
-class KeySourceError(RuntimeError):
+class KeySourceError(InngestError, RuntimeError):
     """The configured secret or parameter could not be read or holds no signing key."""
 
 

@@ -1,11 +1,16 @@
 """The one client for the Inngest API, over real loopback HTTP: the fallback signing key on both
 of its transports (httpx for register, run state and events; the standard library for
-checkpoint posts), and a failed send naming the events sent before it."""
+checkpoint posts, or the app's own httpx client when it gave one), and a failed send naming the
+events sent before it."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from inngest_serverless import Inngest, SendEventsError
@@ -66,6 +71,53 @@ def test_a_key_refused_twice_fails_the_post_without_a_third_try(api: FakeApi) ->
     finally:
         poster.close()
     assert len(api.requests) == 2
+
+
+def test_checkpoints_go_through_the_apps_own_http_client_when_it_gave_one(api: FakeApi) -> None:
+    api.on("POST", "/v1/checkpoint/run-1/async", _only_fallback)
+    own = httpx.Client(headers={"x-through": "the-apps-client"})
+    client = Inngest(app_id="a", is_production=True, signing_key=PRIMARY, signing_key_fallback=FALLBACK,
+                     api_base_url=api.url, http_client=own)
+    poster = inngest_api.CheckpointPoster(client.config, "run-1", fn_id="fn", qi_id="q", request_id="r",
+                                          generation_id=None)
+    try:
+        assert poster.post([{"op": "StepRun", "id": "h", "data": 1}], timeout=5.0)
+        assert poster.post([{"op": "StepRun", "id": "i", "data": 2}], timeout=5.0)
+    finally:
+        poster.close()
+    assert [r.headers.get("x-through") for r in api.requests] == ["the-apps-client"] * 4  # each post: both keys
+    assert _bearers(api)[:2] == [f"Bearer {signing.bearer(PRIMARY)}", f"Bearer {signing.bearer(FALLBACK)}"]
+    assert [r.json()["steps"][0]["id"] for r in api.requests[1::2]] == ["h", "i"]
+    assert not own.is_closed  # the app's client: the poster never closes it
+    own.close()
+
+
+def test_a_refusal_through_the_apps_client_fails_the_post(api: FakeApi) -> None:
+    api.on("POST", "/v1/checkpoint/run-1/async", (409, {"error": "not in flight"}))
+    with httpx.Client() as own:
+        client = Inngest(app_id="a", is_production=False, api_base_url=api.url, http_client=own)
+        poster = inngest_api.CheckpointPoster(client.config, "run-1", fn_id="fn", qi_id=None, request_id=None,
+                                              generation_id=None)
+        assert not poster.post([{"op": "StepRun", "id": "h"}], timeout=5.0)
+    assert len(api.requests) == 1
+
+
+def test_without_a_client_of_the_apps_a_checkpoint_post_loads_no_httpx(api: FakeApi) -> None:
+    # The cold-start path: a checkpointing function's first call posts over the standard library.
+    api.on("POST", "/v1/checkpoint/run-1/async", (200, None))
+    code = (
+        "import sys\n"
+        "from inngest_serverless import Inngest\n"
+        "from inngest_serverless.core.inngest_api import CheckpointPoster\n"
+        f"cfg = Inngest(app_id='a', is_production=False, api_base_url={api.url!r}).config\n"
+        "poster = CheckpointPoster(cfg, 'run-1', fn_id='fn', qi_id=None, request_id=None, generation_id=None)\n"
+        "print(poster.post([{'op': 'StepRun', 'id': 'h'}], timeout=5.0), 'httpx' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "False"]
+    assert len(api.requests) == 1
 
 
 def test_a_failed_batch_names_the_events_sent_before_it(api: FakeApi) -> None:

@@ -5,7 +5,9 @@ and, when the server refuses it (401/403), is tried once more with the fallback
 key (a key rotation in progress): :func:`with_fallback_key` is that rule, for
 both transports. httpx (imported lazily) serves register, run state and
 events; checkpoint posts go over one reused standard-library connection, so
-that a checkpointing function's first call does not pay for httpx.
+that a checkpointing function's first call does not pay for httpx, unless the
+app gave its own httpx client (``Inngest(http_client=...)``: a proxy, a test
+engine's in-process transport), which then carries them too.
 """
 
 from __future__ import annotations
@@ -260,14 +262,17 @@ async def send(cfg: Config, events: Any) -> list[str]:
 class CheckpointPoster:
     """Posts a checkpointing call's finished ops to ``POST {api}/v1/checkpoint/{run_id}/async``.
 
-    One connection, reused for every post of the call (standard library only). The body
+    Through the app's own httpx client when it configured one (every API call goes where the app
+    said), else one standard-library connection, reused for every post of the call. The body
     names the run as the server knows it: ``fn_id`` and ``qi_id`` come from the call's ctx.
     """
 
     def __init__(self, cfg: Config, run_id: str, *, fn_id: str, qi_id: str | None,
                  request_id: str | None, generation_id: int | None) -> None:
         self._cfg = cfg
-        self._url = urlsplit(cfg.api_origin + Path.CHECKPOINT_ASYNC.format(run_id=quote(run_id, safe="")))
+        self._target = cfg.api_origin + Path.CHECKPOINT_ASYNC.format(run_id=quote(run_id, safe=""))
+        self._url = urlsplit(self._target)
+        self._http: httpx.Client | None = cfg.http_client  # the app's: never closed here
         self._base: dict[str, Any] = {"run_id": run_id, "fn_id": fn_id, "qi_id": qi_id or ""}
         if request_id:
             self._base["request_id"] = request_id
@@ -290,6 +295,8 @@ class CheckpointPoster:
 
     def _exchange(self, body: bytes, headers: dict[str, str], timeout: float) -> int:
         """One POST; a connection the server closed meanwhile is opened afresh once."""
+        if self._http is not None:
+            return self._http.post(self._target, content=body, headers=headers, timeout=timeout).status_code
         path = self._url.path + (f"?{self._url.query}" if self._url.query else "")
         for fresh in (False, True):
             conn = self._connection(timeout)

@@ -7,6 +7,7 @@ steps: one from a call made before a restart (or given up on) is an orphan, refu
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from inngest_serverless.core.wire import Limit, Opcode
@@ -18,6 +19,9 @@ from .queue import Queue
 from .runs import Runs, Status
 from .store import Store
 
+# The checkpoint API's path (core.wire.Path.CHECKPOINT_ASYNC), and the server's other name for it.
+PATH = re.compile(r"^/v1/(?:checkpoint|http/runs)/([^/]+)/async$")
+
 
 class Checkpoints:
     def __init__(self, store: Store, clock: TimeSource, runs: Runs, queue: Queue, in_flight: set[str]) -> None:
@@ -28,8 +32,11 @@ class Checkpoints:
         # Request ids of the calls this process is making now (the step runner adds and removes them).
         self.in_flight = in_flight
 
-    def checkpoint(self, run_id: str, body: dict[str, Any]) -> tuple[int, str | None]:
-        """Store steps an SDK finished mid-request. (status, error); no discovery is queued."""
+    def checkpoint(self, run_id: str, body: Any) -> tuple[int, str | None]:
+        """Store steps an SDK finished mid-request (``body``: the request's JSON, as posted to ``PATH``).
+        (status, error); no discovery is queued."""
+        if not isinstance(body, dict):
+            return 400, "checkpoint body must be a JSON object"
         run = self.runs.get(run_id)
         if run is None or run.status != Status.RUNNING:
             return 400, f"run {run_id} is not running"

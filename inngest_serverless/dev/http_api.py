@@ -10,12 +10,12 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from inngest_serverless.core import signing
 from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, Path, ServerKind
 
 from . import console, dashboard, payloads
+from .checkpoints import PATH as _CHECKPOINT
 from .functions import SyncRefused
-from .http_base import HTTPError
+from .http_base import HTTPError, authorized
 from .ids import is_ulid
 from .ingest import EventError
 from .runs import DEV_ENVIRONMENT_ID, ENDED
@@ -72,14 +72,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise HTTPError(400, f"request body is not valid JSON: {exc}"[:200]) from None
 
     def _authorize(self) -> None:
-        key = self.server.executor.options.signing_key
-        if not key:
-            return
-        header = self.headers.get("Authorization") or ""
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        # Like the dev server: the key or its hash, each with or without the signkey-<env>- prefix.
-        accepted = {signing.normalize_key(key), signing.normalize_key(signing.bearer(key))}
-        if not token or signing.normalize_key(token) not in accepted:
+        if not authorized(self.server.executor.options.signing_key, self.headers.get("Authorization") or ""):
             raise HTTPError(401, "Authentication failed")
 
     def _dispatch(self, method: str) -> None:
@@ -123,7 +116,6 @@ class _Handler(BaseHTTPRequestHandler):
 _RUN_STATE = re.compile(r"^/v0/runs/([^/]+)/(batch|actions)$")
 _RUN = re.compile(r"^/v[01]/runs/([^/]+)$")
 _DEV_RUN = re.compile(r"^/dev/runs/([^/]+)$")
-_CHECKPOINT = re.compile(r"^/v1/(?:checkpoint|http/runs)/([^/]+)/async$")
 _APP_FUNCTIONS = re.compile(r"^/v1/apps/([^/]+)/functions$")
 _EVENT = re.compile(r"^/v1/events/([^/]+)$")
 _EVENT_RUNS = re.compile(r"^/v1/events/([^/]+)/runs$")
@@ -183,10 +175,7 @@ class APIServer(ThreadingHTTPServer):
         match = _CHECKPOINT.match(path)
         if match and method == "POST":
             handler._authorize()
-            body = handler._body()
-            if not isinstance(body, dict):
-                raise HTTPError(400, "checkpoint body must be a JSON object")
-            status, error = ex.checkpoints.checkpoint(match.group(1), body)
+            status, error = ex.checkpoints.checkpoint(match.group(1), handler._body())
             if error:
                 raise HTTPError(status, error)
             return 200, None

@@ -4,8 +4,9 @@
   same ``Handler.handle`` the adapters call (signature checked when the app has a signing key),
   and its ``Response`` becomes the executor's ``Reply``. Calls to a mocked function of another
   app are answered by the mocks; any other URL (a ``step.fetch``) goes out over HTTP as usual.
-* ``ApiTransport``: the app's calls to the Inngest API (events it sends, large run state), given
-  to the client as httpx clients on an ``httpx.MockTransport``: no socket, no thread.
+* ``ApiTransport``: the app's calls to the Inngest API (events it sends, large run state, the
+  steps a checkpointing function posts), given to the client as httpx clients on an
+  ``httpx.MockTransport``: no socket, no thread.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ if TYPE_CHECKING:
     from inngest_serverless.dev.executor import Executor
 
 # The API origin the engine gives the client. Nothing listens there: every call the client makes
-# through its httpx clients is answered in process; the discard port refuses anything else at once
-# (the stdlib checkpoint poster: its steps are then reported in the call's reply, as on any failure).
+# through its httpx clients (checkpoint posts included) is answered in process; the discard port
+# refuses at once anything that would go around them.
 API_ORIGIN = "http://127.0.0.1:9"
 # How far from the machine's clock an event's ts may be and still count as stamped by the SDK "now".
 _SDK_STAMP_WINDOW_MS = 5 * 60 * 1000
@@ -91,13 +92,16 @@ class ApiTransport:
 
         path = unquote(request.url.path)
         try:
-            status, body = self._route(request.method, path, request.read())
+            status, body = self._route(request.method, path, request.read(), request.headers.get("authorization", ""))
         except ValueError as exc:
             status, body = 400, {"error": str(exc), "status": 400}
         return httpx.Response(status, content=json.dumps(body).encode(), headers={"content-type": "application/json"})
 
-    def _route(self, method: str, path: str, raw: bytes) -> tuple[int, Any]:
+    def _route(self, method: str, path: str, raw: bytes, authorization: str) -> tuple[int, Any]:
+        from inngest_serverless.dev import payloads
+        from inngest_serverless.dev.checkpoints import PATH as CHECKPOINT
         from inngest_serverless.dev.executor import EventError
+        from inngest_serverless.dev.http_base import authorized
         from inngest_serverless.dev.runs import ENDED
 
         ex = self.executor
@@ -120,6 +124,13 @@ class ApiTransport:
             if run is None or run.status in ENDED:
                 return 410, {"error": f"runtime state is no longer available for runID: {match.group(1)}"}
             return 200, run.events if match.group(2) == "batch" else ex.runs.steps(run.id)[1]
+        match = CHECKPOINT.match(path)
+        if match and method == "POST":
+            # As the executor's HTTP API answers it: the key checked, then the steps stored at once.
+            if not authorized(ex.options.signing_key, authorization):
+                return 401, {"error": "Authentication failed", "status": 401}
+            status, error = ex.checkpoints.checkpoint(match.group(1), payloads.loads(raw) if raw else None)
+            return (200, None) if error is None else (status, {"error": error, "status": status})
         return 404, {"error": f"no route for {method} {path} in the test engine"}
 
     def _restamp(self, event: Any) -> Any:

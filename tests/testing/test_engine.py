@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import logging
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from inngest_serverless import Checkpoint, ContextSync, Inngest, TriggerEvent
+from inngest_serverless import Checkpoint, ContextSync, Function, Inngest, TriggerEvent
 from inngest_serverless import testing as engine_module
 from inngest_serverless.testing import EngineError, TestEngine
 
@@ -43,11 +44,23 @@ def huge(ctx: ContextSync) -> str:
     return "x" * (9 * 1024 * 1024)  # over the 8 MiB the executor reads of a reply
 
 
-@client.create_function(fn_id="checkpointed", trigger=TriggerEvent(event="t/checkpointed"), checkpoint=Checkpoint())
-def checkpointed(ctx: ContextSync) -> int:
-    a = ctx.step.run("a", lambda: 1)
-    ctx.step.sleep("pause", dt.timedelta(days=1))
-    return a + ctx.step.run("b", lambda: 2)
+CALLS = {"checkpointed": 0, "plain": 0}  # how many calls entered each function's body
+
+
+def _three_steps_and_a_sleep(name: str, checkpoint: Checkpoint | None) -> Function[int]:
+    @client.create_function(fn_id=name, trigger=TriggerEvent(event=f"t/{name}"), checkpoint=checkpoint)
+    def fn(ctx: ContextSync) -> int:
+        CALLS[name] += 1
+        a = ctx.step.run("a", lambda: 1)
+        b = ctx.step.run("b", lambda: 2)
+        ctx.step.sleep("pause", dt.timedelta(days=1))
+        return a + b + ctx.step.run("c", lambda: 3)
+
+    return fn
+
+
+checkpointed = _three_steps_and_a_sleep("checkpointed", Checkpoint())
+plain = _three_steps_and_a_sleep("plain", None)
 
 
 def test_the_clock_starts_where_asked_and_moves_only_when_told(inngest_engine: Engine) -> None:
@@ -208,10 +221,33 @@ def test_a_reply_over_the_executors_limit_fails_the_call_as_over_http(inngest_en
     assert result.failed and result.error["message"].startswith("output_too_large")
 
 
-def test_a_checkpointing_function_runs_with_its_steps_reported_in_the_replies(inngest_engine: Engine) -> None:
-    # The checkpoint API is not served in process: each post fails and the SDK reports its steps in
-    # the call's reply instead, as it does after any failed post.
+def test_a_checkpointing_function_posts_its_steps_in_process_and_needs_fewer_calls(
+        inngest_engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
     engine = inngest_engine(client, start=T0)
-    result = engine.run(checkpointed, {"name": "t/checkpointed"})
-    assert result.completed and result.output == 3
-    assert [(s.kind, s.name) for s in result.steps] == [("StepRun", "a"), ("Sleep", "pause"), ("StepRun", "b")]
+    CALLS.update(checkpointed=0, plain=0)
+    with caplog.at_level(logging.WARNING, logger="inngest_serverless"):
+        done = engine.run(checkpointed, {"name": "t/checkpointed"})
+        baseline = engine.run(plain, {"name": "t/plain"})
+    assert done.output == baseline.output == 6
+    steps = [("StepRun", "a"), ("StepRun", "b"), ("Sleep", "pause"), ("StepRun", "c")]
+    assert [(s.kind, s.name) for s in done.steps] == [(s.kind, s.name) for s in baseline.steps] == steps
+    # Plain: a call per step, one for the sleep and one to return. Checkpointed: a and b posted as they
+    # finish, the call ending on the sleep; then c posted and the function returning in the second call.
+    assert CALLS == {"checkpointed": 2, "plain": 5}
+    assert not [r.getMessage() for r in caplog.records if "checkpoint" in r.getMessage()]
+
+
+def test_checkpoints_of_a_signed_client_pass_the_executors_key_check(caplog: pytest.LogCaptureFixture) -> None:
+    signed = Inngest(app_id="signed-checkpoints", is_production=True, signing_key=KEY)
+    calls = []
+
+    @signed.create_function(fn_id="fn", trigger=TriggerEvent(event="t/signed"), checkpoint=Checkpoint())
+    def fn(ctx: ContextSync) -> list[str]:
+        calls.append(ctx.run_id)
+        return [ctx.step.run(name, lambda name=name: name) for name in ("x", "y", "z")]
+
+    with caplog.at_level(logging.WARNING, logger="inngest_serverless"), TestEngine(signed, start=T0) as engine:
+        result = engine.run(fn, {"name": "t/signed"})
+    assert result.output == ["x", "y", "z"] and [s.name for s in result.steps] == ["x", "y", "z"]
+    assert len(calls) == 1  # every post was stored: a refused one would end the call there
+    assert not [r.getMessage() for r in caplog.records if "checkpoint" in r.getMessage()]

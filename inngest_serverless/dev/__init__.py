@@ -20,8 +20,12 @@ The parts, each built from the collaborators it uses and wired together in ``exe
   (debounce, batches), ``runner`` and ``opcodes`` (a call to the app and its reply's opcodes),
   ``discovery`` (the call after a step), ``pauses`` (waits), ``checkpoints``, ``lifecycle`` (the
   end of runs and its events), ``cron_ticks``;
-* ``executor`` (the wiring, the worker loop and the thread-free ``run_due``), ``http_api`` and
-  ``server`` (``DevServer``), ``dashboard``, ``console`` (the CLI's lines).
+* ``executor`` (the wiring, the worker loop and the thread-free ``run_due``), ``options``,
+  ``http_api``, ``http_base`` and ``server`` (``DevServer``), ``dashboard``, ``console`` (the
+  CLI's lines);
+* leaves they share: ``functions`` (a registered function's config), ``ops`` (one opcode),
+  ``expressions`` (CEL), ``cron`` (cron expressions), ``timefmt`` (durations and dates),
+  ``payloads`` (JSON in and out).
 """
 
 from __future__ import annotations

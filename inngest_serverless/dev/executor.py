@@ -15,7 +15,8 @@ the queue. Data flows one way through the parts, each built from the collaborato
   ``checkpoints.py``: steps stored in the middle of a call;
 * ``lifecycle.py``: the end of runs (completion, failure, cancellation, timeouts) and the events
   it sends; ``cron_ticks.py``: cron triggers;
-* ``http_api.py`` / ``server.py``: the HTTP API and ``DevServer``, outside this wiring.
+* ``http_api.py`` / ``server.py``: the HTTP API and ``DevServer``, outside this wiring (the
+  dashboard shares only ``http_base.py`` with the API).
 
 Two ways to drive it: ``start()`` runs worker threads (the dev server), or the caller works the
 queue in its own thread with no threads started: ``prepare()`` once, then ``run_due()`` whenever

@@ -1,8 +1,8 @@
 """inngest-serverless: durable functions for serverless hosts, on the Inngest wire protocol.
 
 The public API, re-exported. What defining functions needs is imported here; the rest (core's
-Handler, which an adapter builds, and flow control, checkpointing and middleware, which most apps
-never use) on first use, through ``__getattr__`` below.
+Handler, which an adapter builds, and flow control, checkpointing, middleware and serializers, which
+most apps never use) on first use, through ``__getattr__`` below.
 """
 
 from typing import TYPE_CHECKING
@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # so that type checkers see the class, not __getattr__'s ``ob
         TransformOutputResult,
         TransformOutputStepInfo,
     )
+    from .core.serializer import PydanticSerializer, Serializer
 
 # Public names imported on first use, by the module that defines them: an adapter builds core's
 # Handler when it is created, and most apps never configure flow control, checkpointing or middleware.
@@ -50,6 +51,7 @@ _LAZY = {
                      "Timeouts"), "flow_control"),
     **dict.fromkeys(("Middleware", "MiddlewareSync", "SendEventsResult", "StepMemos", "TransformOutputResult",
                      "TransformOutputStepInfo"), "middleware"),
+    **dict.fromkeys(("PydanticSerializer", "Serializer"), "serializer"),
 }
 
 
@@ -84,12 +86,14 @@ __all__ = [
     "NonRetriableError",
     "ParallelMode",
     "Priority",
+    "PydanticSerializer",
     "RateLimit",
     "Request",
     "Response",
     "RetryAfterError",
     "SendEventsError",
     "SendEventsResult",
+    "Serializer",
     "Singleton",
     "Step",
     "StepError",

@@ -31,12 +31,12 @@ class TracingMiddleware(MiddlewareSync):
         self.function_id = ""
         self.run_id = ""
 
-    def transform_input(self, ctx: Any, function: Any, steps: dict[str, Any]) -> None:
+    def transform_input(self, ctx: Any, function: Any, steps: inngest_serverless.StepMemos) -> None:
         self.function_id = function.local_id
         self.run_id = ctx.run_id
         self.call_span = self.tracer.start_span("inngest.call", attributes={
             "inngest.function_id": self.function_id, "inngest.run_id": self.run_id,
-            "inngest.memoized_steps": len(steps), "inngest.attempt": ctx.attempt,
+            "inngest.memoized_steps": steps.size, "inngest.attempt": ctx.attempt,
         })
 
     def transform_output(self, result: TransformOutputResult) -> None:
@@ -86,10 +86,9 @@ def encryption_middleware(key: bytes) -> type[MiddlewareSync]:
         return value
 
     class EncryptionMiddleware(MiddlewareSync):
-        def transform_input(self, ctx: Any, function: Any, steps: dict[str, Any]) -> None:
-            for hashed, memo in steps.items():
-                if isinstance(memo, dict) and "data" in memo:
-                    steps[hashed] = {**memo, "data": open_(memo["data"])}
+        def transform_input(self, ctx: Any, function: Any, steps: inngest_serverless.StepMemos) -> None:
+            for memo in steps.values():
+                memo.data = open_(memo.data)
             for event in [ctx.event, *ctx.events]:
                 if ENCRYPTED_FIELD in event.data:
                     event.data[ENCRYPTED_FIELD] = open_(event.data[ENCRYPTED_FIELD])

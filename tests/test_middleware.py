@@ -26,6 +26,7 @@ from inngest_serverless import (
     MiddlewareSync,
     NonRetriableError,
     SendEventsResult,
+    StepMemos,
     TransformOutputResult,
     TriggerEvent,
 )
@@ -41,8 +42,8 @@ TRIGGER = TriggerEvent(event="test/event")
 
 def recorder(name: str, log: list[str]) -> type[MiddlewareSync]:
     class Recording(MiddlewareSync):
-        def transform_input(self, ctx: Any, function: Any, steps: dict[str, Any]) -> None:
-            log.append(f"{name}.transform_input({len(steps)})")
+        def transform_input(self, ctx: Any, function: Any, steps: StepMemos) -> None:
+            log.append(f"{name}.transform_input({steps.size})")
 
         def before_execution(self) -> None:
             log.append(f"{name}.before_execution")
@@ -62,9 +63,9 @@ def recorder(name: str, log: list[str]) -> type[MiddlewareSync]:
 
 def async_recorder(name: str, log: list[str]) -> type[Middleware]:
     class Recording(Middleware):
-        async def transform_input(self, ctx: Any, function: Any, steps: dict[str, Any]) -> None:
+        async def transform_input(self, ctx: Any, function: Any, steps: StepMemos) -> None:
             await asyncio.sleep(0)
-            log.append(f"{name}.transform_input({len(steps)})")
+            log.append(f"{name}.transform_input({steps.size})")
 
         async def before_execution(self) -> None:
             log.append(f"{name}.before_execution")
@@ -122,9 +123,9 @@ def test_client_then_function_middleware_in_one_ordered_chain(kind: str) -> None
 
 def test_transform_output_replaces_step_and_function_outputs_and_input_replaces_memos() -> None:
     class Doubling(MiddlewareSync):
-        def transform_input(self, ctx: Any, function: Any, steps: dict[str, Any]) -> None:
-            for k, memo in steps.items():
-                steps[k] = {"data": memo["data"] // 10}
+        def transform_input(self, ctx: Any, function: Any, steps: StepMemos) -> None:
+            for memo in steps.values():
+                memo.data = memo.data // 10
 
         def transform_output(self, result: TransformOutputResult) -> None:
             if result.has_output():
@@ -369,3 +370,97 @@ def test_checkpointed_step_outputs_are_transformed_before_they_are_posted() -> N
     assert Fernet(key).decrypt(posted[2]["data"]["data"].encode()) == b"20"
     assert seen == [0, 10, 20]  # the function went on with plaintext
     assert middleware_examples.is_sealed(result) and run.invocations == 1
+
+
+# -- transform_input's StepMemos and when before_execution fires -----------------------------
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_before_execution_fires_right_after_the_last_memoized_step_is_met(kind: str) -> None:
+    """As the official SDK: at the start when nothing is memoized; else as the last memoized step
+    is met, before the code after it runs (not later, before the next new step)."""
+    log: list[str] = []
+    mw = recorder("mw", log) if kind == "sync" else async_recorder("mw", log)
+    client = Inngest(app_id="app", is_production=False, middleware=[mw])
+
+    if kind == "sync":
+        @client.create_function(fn_id="fn", trigger=TRIGGER)
+        def fn(ctx: ContextSync) -> str:
+            log.append("start")
+            ctx.step.run("a", lambda: log.append("body a") or "A")
+            log.append("got a")
+            ctx.step.sleep("nap", 1000)
+            log.append("got nap")
+            return ctx.step.run("b", lambda: log.append("body b") or "B")
+    else:
+        @client.create_function(fn_id="fn", trigger=TRIGGER)
+        async def fn(ctx: Context) -> str:
+            log.append("start")
+            await ctx.step.run("a", lambda: log.append("body a") or "A")
+            log.append("got a")
+            await ctx.step.sleep("nap", 1000)
+            log.append("got nap")
+            return await ctx.step.run("b", lambda: log.append("body b") or "B")
+
+    handler = Handler(client)
+    post(handler, "fn", call_body())
+    assert log[:4] == ["mw.transform_input(0)", "mw.before_execution", "start", "body a"]
+    log.clear()
+    post(handler, "fn", call_body({h("a"): {"data": "A"}, h("nap"): None}))
+    assert log[:6] == ["mw.transform_input(2)", "start", "got a", "mw.before_execution", "got nap", "body b"]
+    log.clear()
+    post(handler, "fn", call_body({h("a"): {"data": "A"}}))  # the last memo met, then a new step (the sleep)
+    assert log[:4] == ["mw.transform_input(1)", "start", "mw.before_execution", "got a"]
+    assert log.count("mw.before_execution") == 1
+
+
+def test_step_memos_is_the_official_class_and_changes_reach_the_function() -> None:
+    seen: list[Any] = []
+
+    class Inspect(MiddlewareSync):
+        def transform_input(self, ctx: Any, function: Any, steps: StepMemos) -> None:
+            outputs = list(steps.values())
+            seen.append((steps.size, sorted((type(o.data).__name__, o.error is not None) for o in outputs)))
+            failed = next(o for o in outputs if o.error is not None)
+            seen.append((failed.error.name, failed.error.message) if failed.error else None)
+            for out in outputs:
+                if out.data == "old":
+                    out.data = "new"
+            if any(o.data == "first time" for o in outputs):  # drop it: the step runs again
+                assert steps.pop(h("again")) is not None and steps.size == 3
+            assert type(steps.pop("no-such-step")).__name__ == "_Empty"
+
+    client = Inngest(app_id="app", is_production=False, middleware=[Inspect])
+
+    @client.create_function(fn_id="fn", trigger=TRIGGER)
+    def fn(ctx: ContextSync) -> Any:
+        changed = ctx.step.run("changed", lambda: "never runs")
+        ctx.step.sleep("nap", 1000)
+        try:
+            ctx.step.run("failed", lambda: "never runs")
+        except Exception as exc:
+            caught = str(exc)
+        return [changed, caught, ctx.step.run("again", lambda: "ran again")]
+
+    steps = {h("changed"): {"data": "old"}, h("nap"): None, h("again"): {"data": "first time"},
+             h("failed"): {"error": {"name": "ValueError", "message": "no stock"}}}
+    op = post(Handler(client), "fn", call_body(steps)).json()[0]
+    assert (op["name"], op["data"]) == ("again", "ran again")  # its memo popped: the step ran again
+    assert seen == [(4, [("NoneType", False), ("NoneType", True), ("str", False), ("str", False)]),
+                    ("ValueError", "no stock")]
+    steps[h("again")] = {"data": op["data"]}
+    last = post(Handler(client), "fn", call_body(steps))
+    assert last.status == 200 and last.json()[:2] == ["new", "no stock"]  # output.data set: the function saw it
+
+
+def test_without_middleware_no_step_memos_are_built() -> None:
+    code = ("import sys, inngest_serverless as i\n"
+            "from tests.core_driver import call_body, h, post\n"
+            "c = i.Inngest(app_id='x', is_production=False)\n"
+            "@c.create_function(fn_id='f', trigger=i.TriggerEvent(event='e'))\n"
+            "def f(ctx):\n"
+            "    return ctx.step.run('s', lambda: 1)\n"
+            "assert post(i.Handler(c), 'f', call_body({h('s'): {'data': 1}})).json() == 1\n"
+            "print('inngest_serverless.core.middleware' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

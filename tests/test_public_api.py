@@ -18,9 +18,9 @@ PUBLIC: dict[str, set[str]] = {
     "inngest_serverless": {
         "ApiError", "Batch", "Cancel", "Checkpoint", "Concurrency", "ConfigError", "Context", "ContextSync",
         "Debounce", "Event", "Function", "Handler", "Inngest", "InngestError", "JSON", "Middleware", "MiddlewareSync",
-        "NonRetriableError", "ParallelMode", "Priority", "RateLimit", "Request", "Response", "RetryAfterError",
-        "SendEventsError", "SendEventsResult", "Singleton", "Step", "StepError", "StepMemos", "StepSync", "Streaming",
-        "Throttle", "Timeouts",
+        "NonRetriableError", "ParallelMode", "Priority", "PydanticSerializer", "RateLimit", "Request", "Response",
+        "RetryAfterError", "SendEventsError", "SendEventsResult", "Serializer", "Singleton", "Step", "StepError",
+        "StepMemos", "StepSync", "Streaming", "Throttle", "Timeouts",
         "TransformOutputResult", "TransformOutputStepInfo", "TriggerCron", "TriggerEvent", "__version__", "slugify",
     },
     "inngest_serverless.adapters.aws_lambda": {

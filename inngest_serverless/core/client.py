@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .flow_control import Batch, Cancel, Concurrency, Debounce, Priority, RateLimit, Singleton, Throttle, Timeouts
     from .function import FunctionDecorator, TypedFunctionDecorator
     from .middleware import MiddlewareFactory
+    from .serializer import Serializer
 
     O = TypeVar("O")  # noqa: E741  # output_type's class
 
@@ -53,6 +54,7 @@ class Inngest:
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
         request_timeout: int | float | datetime.timedelta | None = None,
+        serializer: Serializer | None = None,
     ) -> None:
         """``streaming``: ``"auto"`` | ``"force"`` | ``"off"`` (core/streaming.py; default from
         ``INNGEST_STREAMING``, else auto). ``checkpoint``: the default for every function
@@ -63,7 +65,9 @@ class Inngest:
         ``allow_in_band_sync``: answer in-band syncs (else ``INNGEST_ALLOW_IN_BAND_SYNC``, default on);
         ``http_client`` / ``async_http_client``: httpx clients for calls to the Inngest API (proxies,
         timeouts, transports), left open; by default the package's own. ``request_timeout``: the limit
-        on each call to the Inngest API (milliseconds or a timedelta, as in the official SDK; default 30 s)."""
+        on each call to the Inngest API (milliseconds or a timedelta, as in the official SDK; default 30 s).
+        ``serializer``: converts the outputs of steps and functions that give an ``output_type``, as
+        in the official SDK (core/serializer.py: ``PydanticSerializer()``, or your own)."""
         from . import streaming as streaming_lib
 
         try:
@@ -102,6 +106,11 @@ class Inngest:
         self.logger: Logger = logger or cast("Logger", config_lib.PackageLogger())
         self.functions: list[Function[Any]] = []
         self.middleware: list[MiddlewareFactory] = [] if middleware is None else _middleware("Inngest()", middleware)
+        self.serializer: Serializer | None = None
+        if serializer is not None:
+            from .serializer import check
+
+            self.serializer = check(serializer)
 
     def add_middleware(self, middleware: MiddlewareFactory) -> None:
         """Append ``middleware`` to the client's chain (the official SDK's name)."""

@@ -203,21 +203,29 @@ class Runner:
         engine.middleware = chain = Chain(self.client, call.request, factories)
         return chain
 
+    def _dumped(self, fn: Function[Any], result: Any) -> Any:
+        """The function's result, through the client's serializer when the function declares an
+        ``output_type`` (core/serializer.py); a serializer that fails fails the call, as the function would."""
+        serializer = self.client.serializer
+        if serializer is None or fn.opts.output_type is None:
+            return result
+        return serializer.serialize(result, fn.opts.output_type)
+
     def run_sync(self, call: Call) -> Outcome:
         if call.fn.is_async:
             import asyncio
 
             return asyncio.run(self.run_async(call))
         engine = self.engine(call)
+        chain = self._chain(call, engine)  # before the steps: StepSync reads engine.middleware
         ctx = ContextSync(step=StepSync(engine, self.client), **self._context_args(call, engine))
-        chain = self._chain(call, engine)
         try:
             if chain is not None:
-                chain.transform_input_sync(ctx, call.fn, engine.memos)
-                engine.reload_memos()  # the middleware may have replaced memoized values
-                if not engine.memos:
+                engine.memos = chain.transform_input_sync(ctx, call.fn, engine.memos)
+                engine.reload_memos()  # the middleware may have changed or dropped memoized steps
+                if not engine.replaying():  # no memoized step: new code from the start
                     chain.before_execution_sync()
-            outcome = Outcome(result=call.fn.handler(ctx))
+            outcome = Outcome(result=self._dumped(call.fn, call.fn.handler(ctx)))
         except BaseException as exc:
             outcome = _raised(exc)
         outcome = self._settled(engine, outcome)
@@ -238,15 +246,16 @@ class Runner:
 
             return await asyncio.to_thread(self.run_sync, call)
         engine = self.engine(call)
-        ctx = Context(step=Step(engine, self.client), **self._context_args(call, engine))
         chain = self._chain(call, engine)
+        ctx = Context(step=Step(engine, self.client), **self._context_args(call, engine))
         try:
             if chain is not None:
-                await chain.transform_input_async(ctx, call.fn, engine.memos)
+                chain.is_async = True
+                engine.memos = await chain.transform_input_async(ctx, call.fn, engine.memos)
                 engine.reload_memos()
-                if not engine.memos:
+                if not engine.replaying():
                     await chain.before_execution_async()
-            outcome = Outcome(result=await call.fn.handler(ctx))
+            outcome = Outcome(result=self._dumped(call.fn, await call.fn.handler(ctx)))
         except BaseException as exc:
             outcome = _raised(exc)
         outcome = self._settled(engine, outcome)

@@ -13,9 +13,9 @@ Imported only when an app configures middleware: the call path checks two empty 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .wire import Opcode
@@ -36,10 +36,94 @@ class _Empty:
 
 EMPTY: Any = _Empty()
 
-# The official SDK's name for transform_input's ``steps``. Here it is the call's own dict of hashed
-# step ID to the memo as the server sent it, so that a middleware changes what a step returns by
-# replacing a value.
-StepMemos: TypeAlias = dict[str, Any]
+
+class MemoizedError:
+    """A memoized step's error (a step that failed for good), as ``Output.error``."""
+
+    __slots__ = ("message", "name", "stack")
+
+    def __init__(self, message: str, name: str, stack: str | None = None) -> None:
+        self.message = message
+        self.name = name
+        self.stack = stack
+
+
+class Output:
+    """One memoized step as transform_input's ``steps`` holds it: its ``data``, or its ``error``.
+    Setting either changes what the function gets from the step in this call."""
+
+    __slots__ = ("_raw", "_raw_error", "_wrapped", "data", "error")
+
+    def __init__(self, data: Any = None, error: MemoizedError | None = None) -> None:
+        self.data = data
+        self.error = error
+        self._raw: Any = EMPTY  # the memo as the server sent it, given back when nothing changed
+        self._raw_error: Any = None
+        self._wrapped = True  # {"data": ...} / {"error": ...}, not a bare value (an event, a sleep's null)
+
+    @classmethod
+    def from_raw(cls, raw: Any) -> Output:
+        if not (isinstance(raw, dict) and 0 < len(raw) == ("data" in raw) + ("error" in raw)):
+            out = cls(raw)  # the engine's rule (Engine.unwrap): a bare value is the step's data
+            out._wrapped = False
+        else:
+            err = raw.get("error")
+            out = cls(raw.get("data"))
+            if err is not None:
+                fields = err if isinstance(err, dict) else {"message": str(err)}
+                stack = fields.get("stack")
+                out.error = MemoizedError(str(fields.get("message", "")), str(fields.get("name", "Error")),
+                                          stack if isinstance(stack, str) else None)
+                out._raw_error = err
+        out._raw = raw
+        return out
+
+    def to_raw(self) -> Any:
+        """The memo the engine replays: as sent when unchanged, else rebuilt from ``data``/``error``."""
+        raw, err = self._raw, self.error
+        if not self._wrapped and err is None:
+            return self.data
+        if err is None:
+            unchanged = isinstance(raw, dict) and raw.get("error") is None and raw.get("data") is self.data
+            return raw if unchanged else {"data": self.data}
+        if self._raw_error is not None and _same_error(err, self._raw_error):
+            return raw
+        return {"error": {"name": err.name, "message": err.message, **({"stack": err.stack} if err.stack else {})}}
+
+
+def _same_error(err: MemoizedError, raw: Any) -> bool:
+    fields = raw if isinstance(raw, dict) else {"message": str(raw)}
+    return (err.message, err.name) == (str(fields.get("message", "")), str(fields.get("name", "Error")))
+
+
+class StepMemos:
+    """transform_input's ``steps`` (the official SDK's class): the call's memoized steps, each an
+    :class:`Output`, by hashed step ID. ``values()`` to read or change them (a decrypting
+    middleware sets ``output.data``), ``pop(hashed_id)`` to drop one (the step then runs again),
+    ``size`` to count them. Made only for an app with middleware."""
+
+    def __init__(self, memos: dict[str, Output]) -> None:
+        self._memos = memos
+
+    @property
+    def size(self) -> int:
+        return len(self._memos)
+
+    def values(self) -> Iterator[Output]:
+        return iter(self._memos.values())
+
+    def pop(self, hashed_id: str) -> Output | _Empty:
+        """The memo of ``hashed_id``, taken out (or the empty sentinel when there is none)."""
+        out: Output | _Empty = self._memos.pop(hashed_id, EMPTY)
+        return out
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> StepMemos:
+        return cls({key: Output.from_raw(value) for key, value in raw.items()})
+
+    def to_raw(self) -> dict[str, Any]:
+        """The memos as the engine replays them (core/replay.py), with the middleware's changes."""
+        return {key: out.to_raw() for key, out in self._memos.items()}
 
 
 @dataclass
@@ -80,12 +164,13 @@ class MiddlewareSync:
         self.raw_request = raw_request  # the core Request of the call; None for a send
 
     def transform_input(self, ctx: ContextSync | Context, function: Function[Any], steps: StepMemos) -> None:
-        """Before the function runs. ``steps`` maps hashed step IDs to their memoized state as the
-        server sent it (``{"data": ...}``, ``{"error": ...}``, an event, or null); replacing its
-        values (or changing ``ctx.event``/``ctx.events``) changes what the function sees."""
+        """Before the function runs. ``steps`` (:class:`StepMemos`) holds the memoized steps; changing
+        their ``data`` (or ``ctx.event``/``ctx.events``) changes what the function sees."""
 
     def before_execution(self) -> None:
-        """Once per call, before new code runs (after the memoized steps were replayed)."""
+        """Once per call, when new code starts: right after the last memoized step is met (at the
+        start, when there is none), as in the official SDK; at the latest before a step body runs
+        or the call ends."""
 
     def after_execution(self) -> None:
         """Once per call, after the function returned, raised or stopped at a step."""
@@ -156,6 +241,8 @@ class Chain:
     def __init__(self, client: Inngest, raw_request: object, factories: Sequence[MiddlewareFactory]) -> None:
         self.items: list[AnyMiddleware] = [make(client, raw_request) for make in factories]
         self.executing = False  # before_execution has run in this call
+        self.is_async = False  # the call runs an ``async def`` function: its hooks are awaited
+        self.due = False  # the last memoized step was met in an async call: before_execution at the next await
         self.transformed: set[int] = set()  # ids of ops transformed when held for a checkpoint
 
     # One runner per direction: sync code runs a coroutine hook on a private loop; async code awaits it.
@@ -174,12 +261,18 @@ class Chain:
 
     # -- a call -------------------------------------------------------------------------
 
-    def transform_input_sync(self, ctx: ContextSync | Context, function: Function[Any], steps: StepMemos) -> None:
+    def transform_input_sync(self, ctx: ContextSync | Context, function: Function[Any],
+                             memos: dict[str, Any]) -> dict[str, Any]:
+        """The hooks on ``memos`` (the call's, as sent) as a StepMemos; the memos as they left them."""
+        steps = StepMemos.from_raw(memos)
         self._call_sync("transform_input", ctx, function, steps)
+        return steps.to_raw()
 
     async def transform_input_async(self, ctx: ContextSync | Context, function: Function[Any],
-                                    steps: StepMemos) -> None:
+                                    memos: dict[str, Any]) -> dict[str, Any]:
+        steps = StepMemos.from_raw(memos)
         await self._call_async("transform_input", ctx, function, steps)
+        return steps.to_raw()
 
     def before_execution_sync(self) -> None:
         if not self.executing:
@@ -190,6 +283,20 @@ class Chain:
         if not self.executing:
             self.executing = True
             await self._call_async("before_execution")
+
+    def memos_met(self) -> None:
+        """The engine met the last memoized step (core/replay.py): before_execution now, or, in an
+        async call, once the step's own call returns to an ``await`` (core/steps.py's Step)."""
+        if self.executing:
+            return
+        if self.is_async:
+            self.due = True
+        else:
+            self.before_execution_sync()
+
+    async def memos_met_async(self) -> None:
+        if self.due:
+            await self.before_execution_async()
 
     def after_execution_sync(self) -> None:
         self.before_execution_sync()  # a call that ran no step body still executed new code

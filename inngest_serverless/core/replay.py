@@ -47,6 +47,8 @@ class StepHooks(Protocol):
 
     def before_execution_sync(self) -> None: ...
     async def before_execution_async(self) -> None: ...
+    def memos_met(self) -> None: ...
+    async def memos_met_async(self) -> None: ...
     def transform_held_op(self, op: dict[str, Any]) -> None: ...
 
 
@@ -214,6 +216,8 @@ class Engine:
             value = self.first.pop(user_id, _MISSING)
             if value is not _MISSING:
                 counts[user_id] = 1
+                if self.middleware is not None and not self.replaying():
+                    self.middleware.memos_met()  # the last memoized step: before_execution, as the official SDK
                 return value, _HASHES.get(user_id) or _hash(user_id), 0
             if self._numbered and user_id in self._numbered:
                 self._collision(user_id, *self._numbered[user_id])
@@ -236,6 +240,8 @@ class Engine:
         value = self.memos.get(hashed, _MISSING)
         if value is not _MISSING:
             self._hits += 1
+        if self.middleware is not None and not self.replaying():
+            self.middleware.memos_met()
         return value, hashed, index
 
     def _number(self, user_id: str, index: int) -> None:

@@ -100,7 +100,9 @@ class StepSync:
 
     def __init__(self, engine: Engine, client: Inngest) -> None:
         self._engine = engine
-        self._first = engine.first
+        # run()'s fast path, which skips Engine.lookup; not with middleware, whose before_execution
+        # fires when lookup meets the last memoized step (the call's chain is set before this is made).
+        self._first = engine.first if engine.middleware is None else {}
         self._client = client
         self._last_handler: Any = None  # the last step.run handler whose output type was resolved
         self._last_type: Any = None
@@ -122,13 +124,29 @@ class StepSync:
             value = memo["data"]
         else:
             value = self._engine.unwrap(memo, Pending(hashed, step_id, index))
-        if output_type is None:
-            if handler is self._last_handler:  # a loop calling the same function: its type is known
-                output_type = self._last_type
-            else:
-                output_type = self._last_type = serialize.output_type_of(handler)
-                self._last_handler = handler
+        if output_type is not None:
+            return self._load(value, output_type, handler)
+        if handler is self._last_handler:  # a loop calling the same function: its type is known
+            output_type = self._last_type
+        else:
+            output_type = self._last_type = serialize.output_type_of(handler)
+            self._last_handler = handler
         return value if output_type is None else serialize.load(value, output_type)
+
+    def _load(self, data: Any, output_type: Any, handler: Callable[..., Any]) -> Any:
+        """A step.run's JSON value as the code gets it: through the client's serializer when an
+        ``output_type`` is given and the client has one (core/serializer.py), else as
+        ``output_type`` or the handler's return annotation names (core/serialize.py)."""
+        if output_type is None:
+            return serialize.load(data, serialize.output_type_of(handler))
+        serializer = self._client.serializer
+        return serialize.load(data, output_type) if serializer is None else serializer.deserialize(data, output_type)
+
+    def _dumped(self, result: Any, output_type: Any) -> Any:
+        """A new step output on its way out: the client's serializer's JSON of it, when an
+        ``output_type`` is given and the client has a serializer (its failure fails the step)."""
+        serializer = self._client.serializer
+        return result if output_type is None or serializer is None else serializer.serialize(result, output_type)
 
     def _new_run(self, step_id: str, hashed: str, index: int) -> Pending:
         """A step.run without state: report it, or return its Pending when it must run now."""
@@ -201,6 +219,7 @@ class StepSync:
         token = IN_BODY.set((self._engine, pending.user_id))
         try:
             result = call_sync(handler, args) if deadline is None else deadline.run_body(pending.user_id, handler, args)
+            result = self._dumped(result, output_type)
         except Overrun as overrun:
             self._engine.overran(pending, overrun.error)
         except BaseException as exc:  # SystemExit too; not KeyboardInterrupt or the engine's own (is_user_failure)
@@ -210,7 +229,7 @@ class StepSync:
         finally:
             IN_BODY.reset(token)
         data = self._finish_run(pending, kind, result, None)  # returns only when checkpointing
-        return serialize.load(data, output_type if output_type is not None else serialize.output_type_of(handler))
+        return self._load(data, output_type, handler)
 
     def send_event(self, step_id: str, events: Any) -> list[str]:
         """Send one event or a list of events, once; returns their IDs."""
@@ -288,8 +307,14 @@ class StepSync:
         v: str | None = None,
     ) -> T:
         """Run another function of this app and return its result (as the function's
-        ``output_type``, or the dataclass or model its handler is annotated to return). ``v``
+        ``output_type``, or the dataclass or model its handler is annotated to return; with a
+        client serializer and an ``output_type``, what the serializer makes of it). ``v``
         becomes the version (``event.v``) of the event that starts it."""
+        serializer, declared = self._client.serializer, function.opts.output_type
+        if serializer is not None and declared is not None:
+            value = self.invoke_by_id(step_id, function_id=function.composite_id(self._client.app_id), data=data,
+                                      user=user, timeout=timeout, v=v, _composite=True)
+            return serializer.deserialize(value, declared)  # type: ignore[return-value]
         return self.invoke_by_id(step_id, function_id=function.composite_id(self._client.app_id), data=data,  # type: ignore[no-any-return]
                                  user=user, timeout=timeout, v=v, output_type=function.output_model(), _composite=True)
 
@@ -444,6 +469,8 @@ class Step:
     async def _run(self, step_id: str, handler: Callable[..., Any], args: Sequence[Any], output_type: Any, kind: str) -> Any:
         value, pending = self._sync._begin_run(step_id, handler, output_type)
         if pending is None:
+            if self._engine.middleware is not None:  # the last memoized step met: before_execution (Chain.memos_met)
+                await self._engine.middleware.memos_met_async()
             return value
         deadline = self._engine.deadline
         if self._engine.middleware is not None:
@@ -456,6 +483,7 @@ class Step:
                 result = handler(*args)
                 if inspect.isawaitable(result):
                     result = await result
+            result = self._sync._dumped(result, output_type)
         except Overrun as overrun:
             self._engine.overran(pending, overrun.error)
         except BaseException as exc:  # as in StepSync._execute
@@ -465,38 +493,57 @@ class Step:
         finally:
             IN_BODY.reset(token)
         data = self._sync._finish_run(pending, kind, result, None)  # returns only when checkpointing
-        return serialize.load(data, output_type if output_type is not None else serialize.output_type_of(handler))
+        return self._sync._load(data, output_type, handler)
 
     async def send_event(self, step_id: str, events: Any) -> list[str]:
         return await self._run(step_id, self._sync._client.send, (events,), None, StepType.SEND_EVENT)  # type: ignore[no-any-return]
 
     async def sleep(self, step_id: str, duration: Duration) -> None:
         self._sync.sleep(step_id, duration)
+        if self._engine.middleware is not None:  # the last memoized step met: before_execution (Chain.memos_met)
+            await self._engine.middleware.memos_met_async()
 
     async def sleep_until(self, step_id: str, until: datetime.datetime) -> None:
         self._sync.sleep_until(step_id, until)
+        if self._engine.middleware is not None:  # the last memoized step met: before_execution (Chain.memos_met)
+            await self._engine.middleware.memos_met_async()
 
     async def wait_for_event(self, step_id: str, *, event: str, timeout: Duration | datetime.datetime,
                              if_exp: str | None = None, event_type: type[D] | None = None) -> Event[D] | None:
-        return self._sync.wait_for_event(step_id, event=event, timeout=timeout, if_exp=if_exp, event_type=event_type)
+        event_ = self._sync.wait_for_event(step_id, event=event, timeout=timeout, if_exp=if_exp, event_type=event_type)
+        if self._engine.middleware is not None:  # the last memoized step met: before_execution (Chain.memos_met)
+            await self._engine.middleware.memos_met_async()
+        return event_
 
     async def wait_for_signal(self, step_id: str, *, signal: str, timeout: Duration | datetime.datetime,
                               conflict: Literal["fail", "replace"] = "fail") -> Any:
-        return self._sync.wait_for_signal(step_id, signal=signal, timeout=timeout, conflict=conflict)
+        value = self._sync.wait_for_signal(step_id, signal=signal, timeout=timeout, conflict=conflict)
+        if self._engine.middleware is not None:  # the last memoized step met: before_execution (Chain.memos_met)
+            await self._engine.middleware.memos_met_async()
+        return value
 
     async def invoke(self, step_id: str, *, function: Function[T], data: Any = None, user: Any = None,
                      timeout: Duration | None = None, v: str | None = None) -> T:
-        return self._sync.invoke(step_id, function=function, data=data, user=user, timeout=timeout, v=v)
+        value = self._sync.invoke(step_id, function=function, data=data, user=user, timeout=timeout, v=v)
+        if self._engine.middleware is not None:  # the last memoized step met: before_execution (Chain.memos_met)
+            await self._engine.middleware.memos_met_async()
+        return value
 
     async def invoke_by_id(self, step_id: str, *, function_id: str, app_id: str | None = None, data: Any = None,
                            user: Any = None, timeout: Duration | None = None, v: str | None = None,
                            output_type: type[R] | None = None) -> R:
-        return self._sync.invoke_by_id(step_id, function_id=function_id, app_id=app_id, data=data, user=user,
-                                       timeout=timeout, v=v, output_type=output_type)
+        value = self._sync.invoke_by_id(step_id, function_id=function_id, app_id=app_id, data=data, user=user,
+                                        timeout=timeout, v=v, output_type=output_type)
+        if self._engine.middleware is not None:  # the last memoized step met: before_execution (Chain.memos_met)
+            await self._engine.middleware.memos_met_async()
+        return value
 
     async def fetch(self, step_id: str, url: str, *, method: str = "GET", headers: dict[str, str] | None = None,
                     body: str | bytes | None = None) -> Any:
-        return self._sync.fetch(step_id, url, method=method, headers=headers, body=body)
+        value = self._sync.fetch(step_id, url, method=method, headers=headers, body=body)
+        if self._engine.middleware is not None:  # the last memoized step met: before_execution (Chain.memos_met)
+            await self._engine.middleware.memos_met_async()
+        return value
 
     @property
     def ai(self) -> AI:
@@ -589,7 +636,10 @@ class AI:
         self._step = step
 
     async def infer(self, step_id: str, *, adapter: Any, body: dict[str, Any]) -> Any:
-        return AISync(self._step._sync).infer(step_id, adapter=adapter, body=body)
+        value = AISync(self._step._sync).infer(step_id, adapter=adapter, body=body)
+        if self._step._engine.middleware is not None:  # the last memoized step met: before_execution (Chain.memos_met)
+            await self._step._engine.middleware.memos_met_async()
+        return value
 
     if TYPE_CHECKING:  # the typed signatures; nothing of them runs
         @overload

@@ -138,10 +138,8 @@ def on_executor(app: Any, runs: int) -> list[float]:
             pass
 
     with DevServer(port=0, db=":memory:", poll_interval=3600) as dev:
-        import dataclasses
-
         cfg = app.client.config
-        app.client.config = dataclasses.replace(cfg, api_origin=dev.url, event_api_origin=dev.url)
+        app.client.config = cfg.replace(api_origin=dev.url, event_api_origin=dev.url)
         http = make_server("127.0.0.1", 0, wsgi_adapter(app.client), server_class=Server, handler_class=Quiet)
         thread = threading.Thread(target=http.serve_forever, daemon=True)
         thread.start()
@@ -167,8 +165,8 @@ def on_executor(app: Any, runs: int) -> list[float]:
 
 
 def _run_of(dev: Any, event_id: str) -> str | None:
-    row = dev.executor.store.one("SELECT id FROM runs WHERE event_ids LIKE ?", f'%"{event_id}"%')
-    return None if row is None else str(row[0])
+    ids = dev.executor.runs.ids(event_id=event_id)
+    return ids[0] if ids else None
 
 
 def _ended(dev: Any, run_id: str) -> Any:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import datetime
-import json
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -127,8 +125,7 @@ class TestEngine:
         http, http_async = self._api.clients()
         self._config = cfg
         _TAKEN.add(self.client)
-        self.client.config = dataclasses.replace(
-            cfg,
+        self.client.config = cfg.replace(
             api_origin=API_ORIGIN,
             event_api_origin=API_ORIGIN,
             event_key=cfg.event_key or "test-engine",
@@ -288,14 +285,7 @@ class TestEngine:
         return f"{self.client.app_id}-{fn}"
 
     def _run_ids(self, slug: str | None, event_id: str | None = None) -> list[str]:
-        sql, args = "SELECT id FROM runs WHERE 1=1", []
-        if slug is not None:
-            sql += " AND fn_slug=?"
-            args.append(slug)
-        if event_id is not None:
-            sql += " AND event_ids LIKE ?"
-            args.append(f"%{json.dumps(event_id)}%")
-        return [str(row[0]) for row in self.executor.store.all(sql + " ORDER BY id", *args)]
+        return self.executor.runs.ids(fn_slug=slug, event_id=event_id)
 
     def _result(self, run: Run) -> RunResult:
         timeline = [

@@ -56,6 +56,9 @@ NOT_ON_THE_FIRST_REPLY = [
     "inngest_serverless.core.flow_control",  # a function with concurrency, throttling, batching...
     "inngest_serverless.core.checkpoint",  # checkpointing asked for
     "datetime",  # a time or a duration to convert (a sleep, a timeout, a Retry-After)
+    # a dataclass an app returns or declares (the package's own classes are plain: core/record.py),
+    # and inspect, for a handler or value that is not a plain function or a JSON value (core/coroutines.py)
+    "dataclasses", "inspect",
     # never in a Lambda's first reply
     "asyncio", "httpx", "boto3", "aws_lambda_powertools", "pydantic", "mangum",
 ]
@@ -81,7 +84,8 @@ def test_importing_the_package_leaves_the_call_path_to_the_adapter() -> None:
     loaded = _modules_after("import json, sys, inngest_serverless\nprint(json.dumps(sorted(sys.modules)))")
     assert "inngest_serverless.core.client" in loaded
     assert sorted(loaded & {"inngest_serverless.core.handler", "inngest_serverless.core.execution",
-                            "inngest_serverless.core.checkpoint", "inngest_serverless.core.middleware"}) == []
+                            "inngest_serverless.core.checkpoint", "inngest_serverless.core.middleware",
+                            "dataclasses", "inspect"}) == []
 
 
 def test_the_lazily_loaded_names_are_the_real_classes() -> None:

@@ -11,14 +11,16 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from ..core.http import Request, Response
 from ..core.http import error_response as core_error_response
 from ..core.wire import Limit
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for annotations only: a Protocol class and a TypeVar bound by name cost a cold start
+    from typing import Protocol, TypeVar
+
     from ..core.client import Inngest
     from ..core.function import Function
     from ..core.handler import Handler
@@ -30,16 +32,15 @@ FORWARDED_HOST = "x-forwarded-host"
 # Characters left as they are when a decoded path is put back into a URL.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
+if TYPE_CHECKING:
+    class CoreHandler(Protocol):
+        """The part of ``core.handler.Handler`` an adapter calls."""
 
-class CoreHandler(Protocol):
-    """The part of ``core.handler.Handler`` an adapter calls."""
+        def handle(self, request: Request) -> Response: ...
 
-    def handle(self, request: Request) -> Response: ...
+        async def handle_async(self, request: Request) -> Response: ...
 
-    async def handle_async(self, request: Request) -> Response: ...
-
-
-AdapterT = TypeVar("AdapterT", bound="Adapter")
+    AdapterT = TypeVar("AdapterT", bound="Adapter")
 
 
 class Adapter:

@@ -19,11 +19,11 @@ send: ``events`` and ``steps`` are empty and the SDK fetches them from the API.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import serialize
 from .errors import BadRequest
+from .record import Record
 from .serialize import is_utf8
 
 
@@ -35,24 +35,46 @@ def _int(value: Any) -> int | None:
     return value if type(value) is int else None  # not a bool
 
 
-@dataclass(slots=True)
-class CallContext:
+class CallContext(Record):
     """The body's ``ctx``: which run, which attempt, and how the executor wants it run."""
 
-    run_id: str
-    attempt: int = 0
-    max_attempts: int | None = None  # None: unknown (a value that is not an integer counts as unknown)
-    fn_id: str | None = None  # the function's ID as the server knows it (checkpointing posts it back)
-    env: str | None = None
-    step_id: str | None = None
-    stack: list[Any] = field(default_factory=list)  # hashed IDs of the finished steps, in finish order
-    stack_current: int | None = None
-    qi_id: str | None = None
-    request_id: str | None = None
-    job_id: str | None = None
-    generation_id: int | None = None
-    disable_immediate_execution: bool = False
-    use_api: bool = False
+    # Plain classes, not dataclasses: every call parses one (core/record.py says why).
+    __slots__ = ("attempt", "disable_immediate_execution", "env", "fn_id", "generation_id", "job_id",
+                 "max_attempts", "qi_id", "request_id", "run_id", "stack", "stack_current", "step_id", "use_api")
+    _fields = ("run_id", "attempt", "max_attempts", "fn_id", "env", "step_id", "stack", "stack_current", "qi_id",
+               "request_id", "job_id", "generation_id", "disable_immediate_execution", "use_api")
+
+    def __init__(
+        self,
+        run_id: str,
+        attempt: int = 0,
+        max_attempts: int | None = None,
+        fn_id: str | None = None,
+        env: str | None = None,
+        step_id: str | None = None,
+        stack: list[Any] | None = None,
+        stack_current: int | None = None,
+        qi_id: str | None = None,
+        request_id: str | None = None,
+        job_id: str | None = None,
+        generation_id: int | None = None,
+        disable_immediate_execution: bool = False,
+        use_api: bool = False,
+    ) -> None:
+        self.run_id = run_id
+        self.attempt = attempt
+        self.max_attempts = max_attempts  # None: unknown (a value that is not an integer counts as unknown)
+        self.fn_id = fn_id  # the function's ID as the server knows it (checkpointing posts it back)
+        self.env = env
+        self.step_id = step_id
+        self.stack: list[Any] = [] if stack is None else stack  # hashed IDs of the finished steps, in finish order
+        self.stack_current = stack_current
+        self.qi_id = qi_id
+        self.request_id = request_id
+        self.job_id = job_id
+        self.generation_id = generation_id
+        self.disable_immediate_execution = disable_immediate_execution
+        self.use_api = use_api
 
     @classmethod
     def parse(cls, ctx: dict[str, Any]) -> CallContext:
@@ -107,16 +129,20 @@ class CallContext:
         return out
 
 
-@dataclass(slots=True)
-class CallBody:
+class CallBody(Record):
     """A call's body: the triggering event(s) as sent, the memoized steps, and its :class:`CallContext`."""
 
-    event: dict[str, Any]
-    ctx: CallContext
-    events: list[dict[str, Any]] = field(default_factory=list)  # the batch; [event] when absent
-    steps: dict[str, Any] = field(default_factory=dict)  # hashed step ID -> memo ({"data"} / {"error"} / ...)
-    version: int | None = None
-    use_api: bool = False  # the top-level flag (``ctx.use_api`` says the same)
+    __slots__ = ("ctx", "event", "events", "steps", "use_api", "version")
+    _fields = ("event", "ctx", "events", "steps", "version", "use_api")
+
+    def __init__(self, event: dict[str, Any], ctx: CallContext, events: list[dict[str, Any]] | None = None,
+                 steps: dict[str, Any] | None = None, version: int | None = None, use_api: bool = False) -> None:
+        self.event = event
+        self.ctx = ctx
+        self.events: list[dict[str, Any]] = [] if events is None else events  # the batch; [event] when absent
+        self.steps: dict[str, Any] = {} if steps is None else steps  # hashed step ID -> memo ({"data"} / {"error"} / ...)
+        self.version = version
+        self.use_api = use_api  # the top-level flag (``ctx.use_api`` says the same)
 
     @property
     def fetch_state(self) -> bool:

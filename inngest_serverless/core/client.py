@@ -20,14 +20,10 @@ if TYPE_CHECKING:
     from .event import D, Event
     from .flow_control import Batch, Cancel, Concurrency, Debounce, Priority, RateLimit, Singleton, Throttle, Timeouts
     from .function import FunctionDecorator, TypedFunctionDecorator
-    from .interfaces import MiddlewareBase
+    from .middleware import MiddlewareFactory
     from .serializer import Serializer
 
     O = TypeVar("O")  # noqa: E741  # output_type's class
-    # What middleware= takes: classes of core/middleware.py (or factories), made with (client,
-    # raw_request) for each call. Named here, as the client's, so that middleware.py may name the
-    # client while the client names it no class of middleware.py (core/interfaces.py).
-    MiddlewareFactory = Callable[["Inngest", object], MiddlewareBase]
 
 T = TypeVar("T")
 
@@ -98,13 +94,9 @@ class Inngest:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         if http_client is not None or async_http_client is not None:
-            import dataclasses
-
-            self.config = dataclasses.replace(self.config, http_client=http_client, async_http_client=async_http_client)
+            self.config = self.config.replace(http_client=http_client, async_http_client=async_http_client)
         if request_timeout is not None:
-            import dataclasses
-
-            self.config = dataclasses.replace(self.config, request_timeout=_request_timeout(request_timeout))
+            self.config = self.config.replace(request_timeout=_request_timeout(request_timeout))
         if self.config.log_level is not None:  # what the package logs, whichever handlers take it
             config_lib.package_logger().setLevel(self.config.log_level)
         self.logger: Logger = logger or cast("Logger", config_lib.PackageLogger())

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .record import FrozenRecord
 from .wire import ENV_BRANCH_FALLBACKS, NO_EVENT_KEY, Env, Limit, Origin, ServerKind
 
 if TYPE_CHECKING:
     import logging
 
+_set = object.__setattr__  # how a FrozenRecord's __init__ sets its fields
 PACKAGE_LOGGER = "inngest_serverless"  # the logger the package writes to
 
 
@@ -105,8 +106,16 @@ def check_signing_key(name: str, key: str | None) -> None:
         )
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(FrozenRecord):
+    """The client's resolved configuration (:func:`resolve`); read-only, a changed copy comes from
+    :meth:`~.record.Record.replace`, which checks the keys again.
+
+    A plain class, not a dataclass: every cold start builds one (core/record.py says why)."""
+
+    _fields = ("app_id", "mode", "signing_key", "signing_key_fallback", "event_key", "env", "api_origin",
+               "event_api_origin", "serve_origin", "serve_path", "app_version", "allow_in_band_sync", "platform",
+               "max_body_bytes", "unsigned_sync", "log_level", "http_client", "async_http_client", "request_timeout")
+    _hidden = frozenset({"http_client", "async_http_client"})  # the app's objects: not compared nor shown
     app_id: str
     mode: str  # wire.ServerKind.DEV | CLOUD
     signing_key: str | None
@@ -122,18 +131,26 @@ class Config:
     platform: str | None
     max_body_bytes: int
     # INNGEST_ENABLE_UNAUTHED_SYNC: may an unsigned PUT sync the app in cloud mode (core/handler.py)?
-    unsigned_sync: bool = False
-    log_level: int | None = None  # of the package's logger, "inngest_serverless" (INNGEST_LOG_LEVEL)
+    unsigned_sync: bool
+    log_level: int | None  # of the package's logger, "inngest_serverless" (INNGEST_LOG_LEVEL)
     # The app's own httpx clients for calls to the Inngest API (Inngest(http_client=...)); None: the package's.
-    http_client: Any = field(default=None, compare=False, repr=False)
-    async_http_client: Any = field(default=None, compare=False, repr=False)
-    request_timeout: float | None = None  # seconds per call to the Inngest API (Inngest(request_timeout=)); None: 30
+    http_client: Any
+    async_http_client: Any
+    request_timeout: float | None  # seconds per call to the Inngest API (Inngest(request_timeout=)); None: 30
 
-    def __post_init__(self) -> None:
-        # Here, not in resolve(): keys that arrive later (dataclasses.replace, e.g. from AWS
-        # Secrets Manager) are checked too.
-        check_signing_key("signing_key", self.signing_key)
-        check_signing_key("signing_key_fallback", self.signing_key_fallback)
+    def __init__(self, app_id: str, mode: str, signing_key: str | None, signing_key_fallback: str | None,
+                 event_key: str | None, env: str | None, api_origin: str, event_api_origin: str,
+                 serve_origin: str | None, serve_path: str | None, app_version: str | None,
+                 allow_in_band_sync: bool, platform: str | None, max_body_bytes: int, unsigned_sync: bool = False,
+                 log_level: int | None = None, http_client: Any = None, async_http_client: Any = None,
+                 request_timeout: float | None = None) -> None:
+        # Here, not in resolve(): keys that arrive later (replace(), e.g. from AWS Secrets Manager)
+        # are checked too.
+        check_signing_key("signing_key", signing_key)
+        check_signing_key("signing_key_fallback", signing_key_fallback)
+        values = locals()
+        for name in self._fields:
+            _set(self, name, values[name])
 
     @property
     def is_dev(self) -> bool:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from .event import D, Event
+from .record import Record
 from .replay import IN_BODY, Engine
 from .steps import Step, StepSync
 
@@ -107,19 +107,40 @@ class Group:
         self.parallel = step.parallel
 
 
-@dataclass
-class _BaseContext(Generic[S, D]):
-    attempt: int
-    event: Event[D]
-    events: list[Event[D]]
-    run_id: str
-    step: S
-    logger: logging.Logger | logging.LoggerAdapter[Any] | ReplayLogger
-    max_attempts: int | None = None
-    request_id: str | None = None
-    job_id: str | None = None
-    function_id: str = ""  # the composite ID the server knows the function by ("<app>-<fn_id>")
-    env: str | None = None  # the Inngest environment (branch) the app is configured for; None: the default
+class _BaseContext(Record, Generic[S, D]):
+    # Plain classes, not dataclasses: every call builds a context (core/record.py says why).
+    _fields = ("attempt", "event", "events", "run_id", "step", "logger", "max_attempts", "request_id", "job_id",
+               "function_id", "env")
+
+    def __init__(
+        self,
+        attempt: int,
+        event: Event[D],
+        events: list[Event[D]],
+        run_id: str,
+        step: S,
+        logger: logging.Logger | logging.LoggerAdapter[Any] | ReplayLogger,
+        max_attempts: int | None = None,
+        request_id: str | None = None,
+        job_id: str | None = None,
+        function_id: str = "",
+        env: str | None = None,
+    ) -> None:
+        self.attempt = attempt
+        self.event = event
+        self.events = events
+        self.run_id = run_id
+        self.step: S = step
+        self.logger = logger
+        self.max_attempts = max_attempts
+        self.request_id = request_id
+        self.job_id = job_id
+        self.function_id = function_id  # the composite ID the server knows the function by ("<app>-<fn_id>")
+        self.env = env  # the Inngest environment (branch) the app is configured for; None: the default
+        self._make_group()
+
+    def _make_group(self) -> None:
+        """Set ``group``, the step's ``parallel`` under the official SDK's other name."""
 
     @property
     def step_id(self) -> str | None:
@@ -129,26 +150,24 @@ class _BaseContext(Generic[S, D]):
         return running[1] if running is not None and running[0] is engine else None
 
 
-@dataclass
 class ContextSync(_BaseContext[StepSync, D]):
     """The context of a ``def`` function: ``ctx.step.run(...)`` returns results directly.
 
     ``ContextSync[OrderData]``: the context of a function declared with ``event_type=OrderData``,
     whose ``ctx.event.data`` is an ``OrderData``."""
 
-    group: GroupSync = field(init=False)
+    group: GroupSync
 
-    def __post_init__(self) -> None:
+    def _make_group(self) -> None:
         self.group = GroupSync(self.step)
 
 
-@dataclass
 class Context(_BaseContext[Step, D]):
     """The context of an ``async def`` function: ``await ctx.step.run(...)`` (``Context[OrderData]``
     as :class:`ContextSync`)."""
 
-    group: Group = field(init=False)
+    group: Group
 
-    def __post_init__(self) -> None:
+    def _make_group(self) -> None:
         self.group = Group(self.step)
 

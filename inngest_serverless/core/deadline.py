@@ -13,11 +13,11 @@ The guard knows nothing of steps or replies: it runs callables against a clock.
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .coroutines import is_awaitable, is_coroutine_function
 from .errors import DeadlineExceeded
 
 DEFAULT_MARGIN = 1.5
@@ -104,7 +104,7 @@ class Deadline:
         try:
             if self.cutoff <= started:
                 raise self._overrun(name)
-            if inspect.iscoroutinefunction(handler):
+            if is_coroutine_function(handler):
                 work: Any = handler(*args)
             else:
                 work = asyncio.to_thread(call_sync, handler, args)
@@ -119,7 +119,7 @@ class Deadline:
 def call_sync(handler: Callable[..., Any], args: Sequence[Any]) -> Any:
     """``handler(*args)`` from sync code: an awaitable result is run to its end on a loop of its own."""
     result = handler(*args)
-    if inspect.isawaitable(result):
+    if is_awaitable(result):
         import asyncio  # deferred: only a sync function calling an async step body needs a loop
 
         async def wrap() -> Any:

@@ -6,8 +6,9 @@ API and the context can all name it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from .record import Record
 
 if TYPE_CHECKING:  # a default (PEP 696), so that a bare ``Event`` or ``ContextSync`` means dict data
     from typing_extensions import TypeVar as TypeVarWithDefault
@@ -16,19 +17,25 @@ if TYPE_CHECKING:  # a default (PEP 696), so that a bare ``Event`` or ``ContextS
 else:
     D = TypeVar("D")
 
+_NEW_DICT: Any = object()  # a default: a new empty dict for each event
 
-@dataclass
-class Event(Generic[D]):
+
+class Event(Record, Generic[D]):
     """An event: ``name`` and ``data`` (plus ``id``, ``ts`` in ms, ``user``, ``v``).
 
     ``data`` is a dict, or an instance of the function's ``event_type`` (``Event[OrderData]``)."""
 
-    name: str
-    data: D = field(default_factory=dict)  # type: ignore[assignment]  # a dict unless typed
-    id: str = ""
-    ts: int = 0
-    user: dict[str, Any] = field(default_factory=dict)
-    v: str | None = None
+    # A plain class, not a dataclass: every call builds its events (core/record.py says why).
+    _fields = ("name", "data", "id", "ts", "user", "v")
+
+    def __init__(self, name: str, data: D = _NEW_DICT, id: str = "", ts: int = 0,
+                 user: dict[str, Any] = _NEW_DICT, v: str | None = None) -> None:
+        self.name = name
+        self.data: D = {} if data is _NEW_DICT else data  # type: ignore[assignment]  # a dict unless typed
+        self.id = id
+        self.ts = ts
+        self.user = {} if user is _NEW_DICT else user
+        self.v = v
 
     @classmethod
     def from_wire(cls, raw: dict[str, Any]) -> Event:

@@ -16,7 +16,6 @@ middleware around it, and turns the :class:`Outcome` into the reply:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import serialize
@@ -27,6 +26,7 @@ from .deadline import Deadline
 from .errors import ConfigError, NonRetriableError, RetryAfterError, StepError, error_object
 from .event import Event
 from .http import Request, Response, sdk_headers
+from .record import Record
 from .replay import Engine, Interrupt, is_user_failure, usable_error
 from .steps import Step, StepSync
 from .wire import Header, Opcode
@@ -39,31 +39,40 @@ if TYPE_CHECKING:
 
 
 
-@dataclass
-class Call:
+class Call(Record):
     """A parsed, verified call, ready to run."""
 
-    fn: Function[Any]
-    body: CallBody
-    target: str | None  # the hashed ID of the step this call runs; None: discovery
-    immediate: bool  # may a lone new step.run execute in this call (discovery, not forced to plan)?
-    verified_key: str | None  # the signing key that verified the request: it signs the reply
-    deadline: float | None = None  # the ``time.monotonic()`` moment the host ends the invocation
-    request_id: str | None = None
-    job_id: str | None = None
-    request: Request | None = None  # what middleware gets as its raw request
-    event: Event = field(init=False)
-    events: list[Event] = field(init=False)
-    memos: dict[str, Any] = field(init=False)
+    # Plain classes, not dataclasses: every call builds them (core/record.py says why).
+    _fields = ("fn", "body", "target", "immediate", "verified_key", "deadline", "request_id", "job_id", "request")
 
-    def __post_init__(self) -> None:
-        body = self.body
+    def __init__(
+        self,
+        fn: Function[Any],
+        body: CallBody,
+        target: str | None,  # the hashed ID of the step this call runs; None: discovery
+        immediate: bool,  # may a lone new step.run execute in this call (discovery, not forced to plan)?
+        verified_key: str | None,  # the signing key that verified the request: it signs the reply
+        deadline: float | None = None,  # the ``time.monotonic()`` moment the host ends the invocation
+        request_id: str | None = None,
+        job_id: str | None = None,
+        request: Request | None = None,  # what middleware gets as its raw request
+    ) -> None:
+        self.fn = fn
+        self.body = body
+        self.target = target
+        self.immediate = immediate
+        self.verified_key = verified_key
+        self.deadline = deadline
+        self.request_id = request_id
+        self.job_id = job_id
+        self.request = request
         self.event = Event.from_wire(body.event)
+        self.events: list[Event]
         if len(body.events) == 1 and body.events[0] is body.event:  # no batch: the one event, parsed once
             self.events = [self.event]
         else:
             self.events = [Event.from_wire(e) for e in body.events] or [self.event]
-        self.memos = body.steps
+        self.memos: dict[str, Any] = body.steps
 
     def load_state(self, cfg: Config) -> None:
         """Fetch the run's events and steps from the API when the body was too large to carry them."""
@@ -79,12 +88,18 @@ class Call:
         self.memos = steps
 
 
-@dataclass
-class Outcome:
-    result: Any = None
-    interrupt: Interrupt | None = None
-    error: BaseException | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+class Outcome(Record):
+    """What running a call came to: a result, an interrupt (new work), or an error."""
+
+    __slots__ = ("error", "headers", "interrupt", "result")
+    _fields = ("result", "interrupt", "error", "headers")
+
+    def __init__(self, result: Any = None, interrupt: Interrupt | None = None, error: BaseException | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        self.result = result
+        self.interrupt = interrupt
+        self.error = error
+        self.headers: dict[str, str] = {} if headers is None else headers
 
 
 class Runner:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from .coroutines import is_coroutine_function
 from .errors import ConfigError
-from .interfaces import Invocable
+from .record import Record
 from .triggers import Trigger, TriggerCron, TriggerEvent
 from .wire import DISCOVERY_STEP_ID, FAILURE_HANDLER_SUFFIX, InternalEvent, Limit, Query
 
@@ -29,26 +28,54 @@ Handler = Callable[..., Any]
 _UNRESOLVED: Any = object()
 
 
-@dataclass
-class FunctionOptions:
-    fn_id: str
-    name: str | None = None
-    triggers: list[Trigger] = field(default_factory=list)
-    retries: int | None = None
-    concurrency: list[Concurrency] | None = None
-    throttle: Throttle | None = None
-    rate_limit: RateLimit | None = None
-    debounce: Debounce | None = None
-    batch_events: Batch | None = None
-    priority: Priority | None = None
-    cancel: list[Cancel] | None = None
-    singleton: Singleton | None = None
-    timeouts: Timeouts | None = None
-    idempotency: str | None = None
-    output_type: Any = None  # what step.invoke turns the result into (core/typed_data.py), else the handler's return type
-    event_type: Any = None  # the event data's dataclass or pydantic model (core/typed_data.py); None: a dict
-    checkpoint: Checkpoint | None = None  # core/checkpoint.py; None: one step per invocation
-    middleware: list[Any] = field(default_factory=list)  # after the client's (core/middleware.py)
+class FunctionOptions(Record):
+    """What ``create_function`` was given. A plain class, not a dataclass: every cold start builds
+    one per function (core/record.py says why)."""
+
+    _fields = ("fn_id", "name", "triggers", "retries", "concurrency", "throttle", "rate_limit", "debounce",
+               "batch_events", "priority", "cancel", "singleton", "timeouts", "idempotency", "output_type",
+               "event_type", "checkpoint", "middleware")
+
+    def __init__(
+        self,
+        fn_id: str,
+        name: str | None = None,
+        triggers: list[Trigger] | None = None,
+        retries: int | None = None,
+        concurrency: list[Concurrency] | None = None,
+        throttle: Throttle | None = None,
+        rate_limit: RateLimit | None = None,
+        debounce: Debounce | None = None,
+        batch_events: Batch | None = None,
+        priority: Priority | None = None,
+        cancel: list[Cancel] | None = None,
+        singleton: Singleton | None = None,
+        timeouts: Timeouts | None = None,
+        idempotency: str | None = None,
+        output_type: Any = None,
+        event_type: Any = None,
+        checkpoint: Checkpoint | None = None,
+        middleware: list[Any] | None = None,
+    ) -> None:
+        self.fn_id = fn_id
+        self.name = name
+        self.triggers: list[Trigger] = [] if triggers is None else triggers
+        self.retries = retries
+        self.concurrency = concurrency
+        self.throttle = throttle
+        self.rate_limit = rate_limit
+        self.debounce = debounce
+        self.batch_events = batch_events
+        self.priority = priority
+        self.cancel = cancel
+        self.singleton = singleton
+        self.timeouts = timeouts
+        self.idempotency = idempotency
+        # What step.invoke turns the result into (core/typed_data.py), else the handler's return type.
+        self.output_type = output_type
+        self.event_type = event_type  # the event data's dataclass or pydantic model (core/typed_data.py); None: a dict
+        self.checkpoint = checkpoint  # core/checkpoint.py; None: one step per invocation
+        self.middleware: list[Any] = [] if middleware is None else middleware  # after the client's (core/middleware.py)
 
     def validate(self) -> None:
         if not isinstance(self.fn_id, str) or not self.fn_id.strip():
@@ -127,7 +154,7 @@ def _check_types(fn_id: str, what: str, values: list[Any], tp: type) -> None:
             raise ConfigError(f"function {fn_id!r}: {what} entries must be {tp.__name__}, not {v!r}")
 
 
-class Function(Invocable[T_co]):
+class Function(Generic[T_co]):
     """A function created with ``client.create_function``; ``.id`` is its composite ID."""
 
     def __init__(self, opts: FunctionOptions, handler: Handler, on_failure: Handler | None = None) -> None:
@@ -135,7 +162,7 @@ class Function(Invocable[T_co]):
         if not callable(handler):
             raise ConfigError(f"function {opts.fn_id!r}: the decorated object must be callable")
         self.opts = opts
-        self.is_async = inspect.iscoroutinefunction(handler)
+        self.is_async = is_coroutine_function(handler)
         self._declared = handler  # the app's own handler, whose return annotation output_model() reads
         # With event_type, what runs is the handler behind a check of the event data: so the check
         # comes after middleware's transform_input (which may decrypt the data), and costs nothing
@@ -202,11 +229,6 @@ class Function(Invocable[T_co]):
 
     def composite_id(self, app_id: str) -> str:
         return f"{app_id}-{self.opts.fn_id}"
-
-    @property
-    def output_type(self) -> Any:
-        """``create_function(output_type=)``; None when not given."""
-        return self.opts.output_type
 
     def all(self) -> list[Function[Any]]:
         """This function and its failure handler, if any."""

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from .record import FrozenRecord, Record
+
+_set = object.__setattr__  # how a FrozenRecord's __init__ sets its fields
 
 
 class Headers(Mapping[str, str]):
@@ -51,8 +54,7 @@ class Headers(Mapping[str, str]):
         return f"Headers({self._items!r})"
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(FrozenRecord):
     """One HTTP request from the Inngest server (or anyone else) to the app.
 
     ``url`` is the full URL as the host saw it (scheme, host, path, query);
@@ -62,11 +64,21 @@ class Request:
     configured timeout); core stops starting new work before it.
     """
 
+    # A plain class, not a dataclass: every cold start meets it (core/record.py says why).
+    _fields = ("method", "url", "headers", "body", "deadline")
     method: str
     url: str
-    headers: Headers = field(default_factory=Headers)
-    body: bytes = b""
-    deadline: float | None = None
+    headers: Headers
+    body: bytes
+    deadline: float | None
+
+    def __init__(self, method: str, url: str, headers: Headers | None = None, body: bytes = b"",
+                 deadline: float | None = None) -> None:
+        _set(self, "method", method)
+        _set(self, "url", url)
+        _set(self, "headers", Headers() if headers is None else headers)
+        _set(self, "body", body)
+        _set(self, "deadline", deadline)
 
     @classmethod
     def build(
@@ -94,18 +106,22 @@ class Request:
         return out
 
 
-@dataclass
-class Response:
+class Response(Record):
     """The SDK's reply. Either ``body`` bytes, or ``stream``: an iterator of chunks.
 
     A streamed response (keep-alive mode) has its status and headers fixed
     before the first chunk; adapters whose host cannot flush join the chunks.
     """
 
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    stream: Iterator[bytes] | None = None
+    __slots__ = ("body", "headers", "status", "stream")
+    _fields = ("status", "headers", "body", "stream")
+
+    def __init__(self, status: int, headers: dict[str, str] | None = None, body: bytes = b"",
+                 stream: Iterator[bytes] | None = None) -> None:
+        self.status = status
+        self.headers: dict[str, str] = {} if headers is None else headers
+        self.body = body
+        self.stream = stream
 
     def read(self) -> bytes:
         """The whole body, draining ``stream`` if there is one."""

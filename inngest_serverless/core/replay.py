@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import sys
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from . import serialize
 from .errors import NonDeterminismError, NonRetriableError, RetryAfterError, StepError, error_object
+from .record import Record
 from .wire import PARALLEL_MODE_OPT, Limit, Opcode, ParallelMode, StepType
 
 if TYPE_CHECKING:
@@ -108,13 +108,17 @@ def is_user_failure(exc: BaseException) -> bool:
     return task is None or (cancelling is not None and cancelling() == 0)
 
 
-@dataclass(slots=True)
-class Pending:
+class Pending(Record):
     """A step with no memoized state: what the caller needs to report or run it."""
 
-    hashed: str
-    user_id: str
-    index: int
+    # Plain classes, not dataclasses: every call meets them (core/record.py says why).
+    __slots__ = ("hashed", "index", "user_id")
+    _fields = ("hashed", "user_id", "index")
+
+    def __init__(self, hashed: str, user_id: str, index: int) -> None:
+        self.hashed = hashed
+        self.user_id = user_id
+        self.index = index
 
     def base_op(self, op: Opcode, display_name: str | None = None) -> dict[str, Any]:
         userland: dict[str, Any] = {"id": self.user_id}
@@ -134,39 +138,50 @@ class Pending:
         }
 
 
-@dataclass
 class Engine:
-    memos: dict[str, Any]
-    target: str | None  # hashed step ID of a targeted call; None on discovery
-    immediate: bool  # may a lone new step.run execute in this call?
-    attempt: int = 0
-    max_attempts: int | None = None
-    stack: list[Any] = field(default_factory=list)  # ctx.stack.stack as sent: read only to name a missed step
-    deadline: Deadline | None = None  # the call's deadline, which step bodies run against (core/deadline.py)
-    batch: Batcher | None = None  # a checkpointing call's held ops (core/batching.py)
-    middleware: StepHooks | None = None  # the call's middleware, if the app has any
-    # Memos by the user ID of their step's first occurrence, for the steps whose hashed IDs this
-    # process has computed before (every call of a run replays the same steps): replaying one of
-    # them is a single dictionary pop (StepSync.run's fast path). A step leaves ``first`` when met.
-    first: dict[str, Any] = field(init=False)
-    _first_ids: dict[str, Any] = field(init=False)  # ``first`` as the call began
-    _counts: dict[str, int] = field(default_factory=dict)  # user ID -> steps of that ID met (but see _met_first)
-    _seen: int = 0  # steps met other than through ``first``
-    _hits: int = 0  # ... of which had a memo
-    _repeats: bool = False  # an ID met more than once ("id:1" may then equal another step's raw ID)
-    _numbered: dict[str, tuple[str, int]] = field(default_factory=dict)  # "id:n" -> ("id", n) for repeats met
-    _dropped: int = 0  # memos taken out of ``first`` because a repeat owns their raw ID (see lookup)
-    # The interrupt the engine raised first. User code that catches it (a bare ``except:``)
-    # and goes on meets it again at its next step, and Handler answers with it whatever the
-    # function did next: the call behaves as if the interrupt had never been caught.
-    halted: Interrupt | None = None
-    branch_stopped: bool = False  # the running parallel branch already ended (its _BranchDone was caught)
-    _collect: list[dict[str, Any]] | None = None  # set while inside a parallel group
-    _ran_target: bool = False
-    _replay_checked: bool = False
-    _step_memos: int | None = None  # memoized steps in ``memos``, counted when ctx.logger first asks
+    """One call's replay state: its memos, which step it targets, and what the steps met did."""
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        memos: dict[str, Any],
+        target: str | None,  # hashed step ID of a targeted call; None on discovery
+        immediate: bool,  # may a lone new step.run execute in this call?
+        attempt: int = 0,
+        max_attempts: int | None = None,
+        stack: list[Any] | None = None,  # ctx.stack.stack as sent: read only to name a missed step
+        deadline: Deadline | None = None,  # the call's deadline, which step bodies run against (core/deadline.py)
+        batch: Batcher | None = None,  # a checkpointing call's held ops (core/batching.py)
+        middleware: StepHooks | None = None,  # the call's middleware, if the app has any
+    ) -> None:
+        self.memos = memos
+        self.target = target
+        self.immediate = immediate
+        self.attempt = attempt
+        self.max_attempts = max_attempts
+        self.stack: list[Any] = [] if stack is None else stack
+        self.deadline = deadline
+        self.batch = batch
+        self.middleware = middleware
+        self._counts: dict[str, int] = {}  # user ID -> steps of that ID met (but see _met_first)
+        self._seen = 0  # steps met other than through ``first``
+        self._hits = 0  # ... of which had a memo
+        self._repeats = False  # an ID met more than once ("id:1" may then equal another step's raw ID)
+        self._numbered: dict[str, tuple[str, int]] = {}  # "id:n" -> ("id", n) for repeats met
+        self._dropped = 0  # memos taken out of ``first`` because a repeat owns their raw ID (see lookup)
+        # The interrupt the engine raised first. User code that catches it (a bare ``except:``)
+        # and goes on meets it again at its next step, and Handler answers with it whatever the
+        # function did next: the call behaves as if the interrupt had never been caught.
+        self.halted: Interrupt | None = None
+        self.branch_stopped = False  # the running parallel branch already ended (its _BranchDone was caught)
+        self._collect: list[dict[str, Any]] | None = None  # set while inside a parallel group
+        self._ran_target = False
+        self._replay_checked = False
+        self._step_memos: int | None = None  # memoized steps in ``memos``, counted when ctx.logger first asks
+        # Memos by the user ID of their step's first occurrence, for the steps whose hashed IDs this
+        # process has computed before (every call of a run replays the same steps): replaying one of
+        # them is a single dictionary pop (StepSync.run's fast path). A step leaves ``first`` when met.
+        self.first: dict[str, Any] = {}
+        self._first_ids: dict[str, Any] = {}  # ``first`` as the call began
         self.reload_memos()
 
     def reload_memos(self) -> None:

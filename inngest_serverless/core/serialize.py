@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import json
 import re
 import sys
@@ -11,13 +9,25 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
+from .record import Record
+
 # The official SDK's name for a JSON value, what step outputs and event data are made of.
 JSON: TypeAlias = bool | float | int | str | Sequence["JSON"] | Mapping[str, "JSON"] | None
 
 
+# ``dataclasses`` and ``inspect`` are imported only for a value or a type that is a dataclass: a
+# cold start's results are JSON values (docs/benchmarks.md, "Start-up").
+def _is_dataclass_type(tp: Any) -> bool:
+    return hasattr(tp, "__dataclass_fields__")  # as dataclasses.is_dataclass asks
+
+
 def _default(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if _is_dataclass_type(type(value)):
+        import dataclasses
+
         return dataclasses.asdict(value)
+    if isinstance(value, Record):  # the package's own plain classes, an Event returned by a function
+        return value.as_dict()
     dump = getattr(value, "model_dump", None)
     if callable(dump):  # pydantic v2 model, recognised without importing pydantic
         return dump(mode="json")
@@ -106,7 +116,7 @@ def output_type_of(handler: Callable[..., Any]) -> Any:
 
 
 def is_structured(tp: Any) -> bool:
-    return inspect.isclass(tp) and (dataclasses.is_dataclass(tp) or hasattr(tp, "model_validate"))
+    return isinstance(tp, type) and (_is_dataclass_type(tp) or hasattr(tp, "model_validate"))
 
 
 def load(value: Any, tp: Any) -> Any:
@@ -125,6 +135,8 @@ def _load_dataclass(tp: Any, value: dict[str, Any]) -> Any:
         hints = typing.get_type_hints(tp)
     except Exception:
         hints = {}
+    import dataclasses
+
     kwargs = {}
     for f in dataclasses.fields(tp):
         if f.name in value:

@@ -23,10 +23,10 @@ import enum
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from .http import Response
+from .record import FrozenRecord
 from .wire import Env
 
 if TYPE_CHECKING:
@@ -86,12 +86,18 @@ def resolve_mode(*explicit: str | None, environ: Mapping[str, str] | None = None
         return "auto"
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(FrozenRecord):
     """When to switch a call to a keep-alive stream: after ``grace`` seconds (None: never)."""
 
+    # A plain class, not a dataclass: every adapter decides one (core/record.py says why).
+    __slots__ = ("grace", "interval")
+    _fields = ("grace", "interval")
     grace: float | None
-    interval: float = DEFAULT_INTERVAL
+    interval: float
+
+    def __init__(self, grace: float | None, interval: float = DEFAULT_INTERVAL) -> None:
+        object.__setattr__(self, "grace", grace)
+        object.__setattr__(self, "interval", interval)
 
     @classmethod
     def decide(cls, mode: Mode, *, host_streams: bool, interval: float = DEFAULT_INTERVAL) -> Policy:

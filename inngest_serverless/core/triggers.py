@@ -3,30 +3,36 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConfigError
+from .record import FrozenRecord
 from .wire import Limit
+
+# Plain classes, not dataclasses: every cold start builds its triggers (core/record.py says why).
+_set = object.__setattr__
 
 _CRON_TZ = re.compile(r"^(?:CRON_)?TZ=(\S+)\s+(.*)$")
 _CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
 
 
-@dataclass(frozen=True)
-class TriggerEvent:
+class TriggerEvent(FrozenRecord):
     """Run the function for each event named ``event`` (``expression``: optional CEL filter)."""
 
+    __slots__ = ("event", "expression")
+    _fields = ("event", "expression")
     event: str
-    expression: str | None = None
+    expression: str | None
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.event, str) or not self.event.strip():
+    def __init__(self, event: str, expression: str | None = None) -> None:
+        if not isinstance(event, str) or not event.strip():
             raise ConfigError("TriggerEvent(event=...) must be a non-empty event name")
-        if len(self.event) > Limit.EVENT_NAME_LENGTH:
+        if len(event) > Limit.EVENT_NAME_LENGTH:
             raise ConfigError(f"TriggerEvent event name is longer than {Limit.EVENT_NAME_LENGTH} characters")
-        if self.expression is not None and not str(self.expression).strip():
+        if expression is not None and not str(expression).strip():
             raise ConfigError("TriggerEvent(expression=...) must not be empty when given")
+        _set(self, "event", event)
+        _set(self, "expression", expression)
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"event": self.event}
@@ -35,26 +41,29 @@ class TriggerEvent:
         return out
 
 
-@dataclass(frozen=True)
-class TriggerCron:
+class TriggerCron(FrozenRecord):
     """Run the function on a 5-field cron schedule, optionally prefixed ``TZ=<zone> ``."""
 
+    __slots__ = ("cron", "jitter")
+    _fields = ("cron", "jitter")
     cron: str
-    jitter: str | None = None
+    jitter: str | None
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.cron, str) or not self.cron.strip():
+    def __init__(self, cron: str, jitter: str | None = None) -> None:
+        if not isinstance(cron, str) or not cron.strip():
             raise ConfigError("TriggerCron(cron=...) must be a non-empty cron expression")
-        spec = self.cron.strip()
+        spec = cron.strip()
         tz_match = _CRON_TZ.match(spec)
         if tz_match:
             zone, spec = tz_match.groups()
             _check_zone(zone)
         if spec.startswith("@"):
-            raise ConfigError(f"cron {self.cron!r}: '@' descriptors are not accepted by the server; use 5 fields")
+            raise ConfigError(f"cron {cron!r}: '@' descriptors are not accepted by the server; use 5 fields")
         fields = spec.split()
         if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-            raise ConfigError(f"cron {self.cron!r} must have 5 fields: minute hour day month weekday")
+            raise ConfigError(f"cron {cron!r} must have 5 fields: minute hour day month weekday")
+        _set(self, "cron", cron)
+        _set(self, "jitter", jitter)
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"cron": self.cron.strip()}

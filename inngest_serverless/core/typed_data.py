@@ -62,7 +62,7 @@ def typed_event(event: Event[Any], tp: Any) -> Event[Any]:
     if isinstance(event.data, tp):
         return event
     data = convert(event.data, tp, f"the data of event {event.name!r}")
-    return dataclasses.replace(event, data=data)
+    return event.replace(data=data)
 
 
 def _model(tp: type, value: object, path: _Path) -> object:

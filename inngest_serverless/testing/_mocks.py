@@ -105,7 +105,7 @@ class Mocks:
         if not self.steps:
             return ctx
         step = _MockedStep(ctx.step, self, function_id, ctx.run_id)
-        return dataclasses.replace(ctx, step=step)  # the context's group is rebuilt on the new step
+        return ctx.replace(step=step)  # the context's group is rebuilt on the new step
 
     def body(self, function_id: str, run_id: str, step_id: str, real: Callable[..., Any]) -> Callable[..., Any]:
         mock = self.step(function_id, step_id)

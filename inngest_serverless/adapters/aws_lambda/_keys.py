@@ -11,7 +11,6 @@ keyed by the environment variable names: ``{"INNGEST_SIGNING_KEY": ...,
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -111,8 +110,7 @@ class AwsKeySource:
         keys = self.fetch()
         config = client.config
         try:
-            new = dataclasses.replace(
-                config,
+            new = config.replace(
                 signing_key=keys.get("signing_key", config.signing_key),
                 signing_key_fallback=keys.get("signing_key_fallback", config.signing_key_fallback),
                 event_key=keys.get("event_key", config.event_key),

@@ -20,10 +20,14 @@ if TYPE_CHECKING:
     from .event import D, Event
     from .flow_control import Batch, Cancel, Concurrency, Debounce, Priority, RateLimit, Singleton, Throttle, Timeouts
     from .function import FunctionDecorator, TypedFunctionDecorator
-    from .middleware import MiddlewareFactory
+    from .interfaces import MiddlewareBase
     from .serializer import Serializer
 
     O = TypeVar("O")  # noqa: E741  # output_type's class
+    # What middleware= takes: classes of core/middleware.py (or factories), made with (client,
+    # raw_request) for each call. Named here, as the client's, so that middleware.py may name the
+    # client while the client names it no class of middleware.py (core/interfaces.py).
+    MiddlewareFactory = Callable[["Inngest", object], MiddlewareBase]
 
 T = TypeVar("T")
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from .coroutines import is_coroutine_function
 from .errors import ConfigError
+from .interfaces import Invocable
 from .record import Record
 from .triggers import Trigger, TriggerCron, TriggerEvent
 from .wire import DISCOVERY_STEP_ID, FAILURE_HANDLER_SUFFIX, InternalEvent, Limit, Query
@@ -154,7 +155,7 @@ def _check_types(fn_id: str, what: str, values: list[Any], tp: type) -> None:
             raise ConfigError(f"function {fn_id!r}: {what} entries must be {tp.__name__}, not {v!r}")
 
 
-class Function(Generic[T_co]):
+class Function(Invocable[T_co]):
     """A function created with ``client.create_function``; ``.id`` is its composite ID."""
 
     def __init__(self, opts: FunctionOptions, handler: Handler, on_failure: Handler | None = None) -> None:
@@ -229,6 +230,11 @@ class Function(Generic[T_co]):
 
     def composite_id(self, app_id: str) -> str:
         return f"{app_id}-{self.opts.fn_id}"
+
+    @property
+    def output_type(self) -> Any:
+        """``create_function(output_type=)``; None when not given."""
+        return self.opts.output_type
 
     def all(self) -> list[Function[Any]]:
         """This function and its failure handler, if any."""

@@ -13,15 +13,16 @@ Imported only when an app configures middleware: the call path checks two empty 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
+from .interfaces import MiddlewareBase
 from .wire import Opcode
 
 if TYPE_CHECKING:
-    from .client import Inngest
+    from .client import Inngest, MiddlewareFactory
     from .context import Context, ContextSync
     from .event import Event
     from .function import Function
@@ -156,7 +157,7 @@ class SendEventsResult:
     error: BaseException | None = None
 
 
-class MiddlewareSync:
+class MiddlewareSync(MiddlewareBase):
     """Hooks as plain methods. Override any of them; the defaults do nothing."""
 
     def __init__(self, client: Inngest, raw_request: object) -> None:
@@ -188,7 +189,7 @@ class MiddlewareSync:
         """After a send, with its IDs or error."""
 
 
-class Middleware:
+class Middleware(MiddlewareBase):
     """Hooks as coroutines (each may also be a plain method). Sync functions and ``client.send_sync``
     run them on a private event loop; prefer :class:`MiddlewareSync` for those."""
 
@@ -219,8 +220,6 @@ class Middleware:
         """As :meth:`MiddlewareSync.after_send_events`."""
 
 
-AnyMiddleware = Middleware | MiddlewareSync
-MiddlewareFactory = Callable[["Inngest", object], AnyMiddleware]
 
 
 def check_factories(where: str, factories: Any) -> list[MiddlewareFactory]:
@@ -239,7 +238,7 @@ class Chain:
     """One call's (or one send's) middleware instances, in order."""
 
     def __init__(self, client: Inngest, raw_request: object, factories: Sequence[MiddlewareFactory]) -> None:
-        self.items: list[AnyMiddleware] = [make(client, raw_request) for make in factories]
+        self.items: list[MiddlewareBase] = [make(client, raw_request) for make in factories]
         self.executing = False  # before_execution has run in this call
         self.is_async = False  # the call runs an ``async def`` function: its hooks are awaited
         self.due = False  # the last memoized step was met in an async call: before_execution at the next await

@@ -24,10 +24,9 @@ if TYPE_CHECKING:
     from typing_extensions import TypeVar as TypeVarWithDefault
     from typing_extensions import TypeVarTuple, Unpack
 
-    from .client import Inngest
     from .durations import Duration
     from .event import D, Event
-    from .function import Function
+    from .interfaces import Invocable, StepClient
 
     R = TypeVarWithDefault("R", default=Any)  # invoke_by_id's output_type when given, else Any (PEP 696)
     # step.run's handler arguments: a TypeVarTuple, as the official SDK types them. A ParamSpec
@@ -98,7 +97,7 @@ def _rfc3339(value: datetime.datetime) -> str:
 class StepSync:
     """Steps for ``def`` functions: each call returns the step's result."""
 
-    def __init__(self, engine: Engine, client: Inngest) -> None:
+    def __init__(self, engine: Engine, client: StepClient) -> None:
         self._engine = engine
         # run()'s fast path, which skips Engine.lookup; not with middleware, whose before_execution
         # fires when lookup meets the last memoized step (the call's chain is set before this is made).
@@ -300,7 +299,7 @@ class StepSync:
         self,
         step_id: str,
         *,
-        function: Function[T],
+        function: Invocable[T],
         data: Any = None,
         user: Any = None,
         timeout: Duration | None = None,
@@ -310,7 +309,7 @@ class StepSync:
         ``output_type``, or the dataclass or model its handler is annotated to return; with a
         client serializer and an ``output_type``, what the serializer makes of it). ``v``
         becomes the version (``event.v``) of the event that starts it."""
-        serializer, declared = self._client.serializer, function.opts.output_type
+        serializer, declared = self._client.serializer, function.output_type
         if serializer is not None and declared is not None:
             value = self.invoke_by_id(step_id, function_id=function.composite_id(self._client.app_id), data=data,
                                       user=user, timeout=timeout, v=v, _composite=True)
@@ -442,7 +441,7 @@ class StepSync:
 class Step:
     """Steps for ``async def`` functions: the same calls as :class:`StepSync`, awaited."""
 
-    def __init__(self, engine: Engine, client: Inngest) -> None:
+    def __init__(self, engine: Engine, client: StepClient) -> None:
         self._sync = StepSync(engine, client)
         self._engine = engine
 
@@ -522,7 +521,7 @@ class Step:
             await self._engine.middleware.memos_met_async()
         return value
 
-    async def invoke(self, step_id: str, *, function: Function[T], data: Any = None, user: Any = None,
+    async def invoke(self, step_id: str, *, function: Invocable[T], data: Any = None, user: Any = None,
                      timeout: Duration | None = None, v: str | None = None) -> T:
         value = self._sync.invoke(step_id, function=function, data=data, user=user, timeout=timeout, v=v)
         if self._engine.middleware is not None:  # the last memoized step met: before_execution (Chain.memos_met)

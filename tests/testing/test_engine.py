@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from inngest_serverless import Checkpoint, ContextSync, Function, Inngest, TriggerEvent
+from inngest_serverless import Checkpoint, Context, ContextSync, Function, Inngest, TriggerEvent
 from inngest_serverless import testing as engine_module
 from inngest_serverless.testing import EngineError, TestEngine
 
@@ -44,7 +44,7 @@ def huge(ctx: ContextSync) -> str:
     return "x" * (9 * 1024 * 1024)  # over the 8 MiB the executor reads of a reply
 
 
-CALLS = {"checkpointed": 0, "plain": 0}  # how many calls entered each function's body
+CALLS = {"checkpointed": 0, "plain": 0, "checkpointed-async": 0}  # how many calls entered each function's body
 
 
 def _three_steps_and_a_sleep(name: str, checkpoint: Checkpoint | None) -> Function[int]:
@@ -61,6 +61,13 @@ def _three_steps_and_a_sleep(name: str, checkpoint: Checkpoint | None) -> Functi
 
 checkpointed = _three_steps_and_a_sleep("checkpointed", Checkpoint())
 plain = _three_steps_and_a_sleep("plain", None)
+
+
+@client.create_function(fn_id="checkpointed-async", trigger=TriggerEvent(event="t/checkpointed-async"),
+                        checkpoint=Checkpoint())
+async def checkpointed_async(ctx: Context) -> int:
+    CALLS["checkpointed-async"] += 1
+    return await ctx.step.run("a", lambda: 1) + await ctx.step.run("b", lambda: 2)
 
 
 def test_the_clock_starts_where_asked_and_moves_only_when_told(inngest_engine: Engine) -> None:
@@ -233,8 +240,15 @@ def test_a_checkpointing_function_posts_its_steps_in_process_and_needs_fewer_cal
     assert [(s.kind, s.name) for s in done.steps] == [(s.kind, s.name) for s in baseline.steps] == steps
     # Plain: a call per step, one for the sleep and one to return. Checkpointed: a and b posted as they
     # finish, the call ending on the sleep; then c posted and the function returning in the second call.
-    assert CALLS == {"checkpointed": 2, "plain": 5}
+    assert (CALLS["checkpointed"], CALLS["plain"]) == (2, 5)
     assert not [r.getMessage() for r in caplog.records if "checkpoint" in r.getMessage()]
+
+
+def test_an_async_checkpointing_function_posts_in_process_too(inngest_engine: Engine) -> None:
+    CALLS["checkpointed-async"] = 0
+    result = inngest_engine(client, start=T0).run(checkpointed_async, {"name": "t/checkpointed-async"})
+    assert result.output == 3 and [s.name for s in result.steps] == ["a", "b"]
+    assert CALLS["checkpointed-async"] == 1  # both steps posted as they finished; the function returned in that call
 
 
 def test_checkpoints_of_a_signed_client_pass_the_executors_key_check(caplog: pytest.LogCaptureFixture) -> None:

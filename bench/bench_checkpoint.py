@@ -38,7 +38,7 @@ from inngest_serverless import ContextSync, Inngest, TriggerEvent  # noqa: E402
 from inngest_serverless.adapters.wsgi import LocalServer, wsgi_adapter  # noqa: E402
 from inngest_serverless.core.checkpoint import Checkpoint  # noqa: E402
 from inngest_serverless.dev.server import DevServer  # noqa: E402
-from tests.dev_apps.harness import json_body  # noqa: E402
+from tests.support.dev_apps.harness import json_body  # noqa: E402
 
 DOC_SECTION = "## Checkpointing"
 TARGETS = {"invocations": 2, "speedup": 3.0}  # issue 6

@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_executor import STEPS, _free_port  # noqa: E402
-from tests.aws_harness import stop  # noqa: E402
-from tests.dev_apps.executors import Executor, embedded_dev, real_dev  # noqa: E402
+from tests.support.aws_harness import stop  # noqa: E402
+from tests.support.dev_apps.executors import Executor, embedded_dev, real_dev  # noqa: E402
 
 DOC_SECTION = "## Embedded executor vs inngest dev"
 CALLS_PER_RUN = STEPS + 1  # each step inline, then the final call

@@ -48,8 +48,8 @@ from bench.mdsection import replace_section  # noqa: E402
 from inngest_serverless import ContextSync, Inngest, TriggerEvent  # noqa: E402
 from inngest_serverless.adapters.wsgi import LocalServer, wsgi_adapter  # noqa: E402
 from inngest_serverless.core.checkpoint import Checkpoint  # noqa: E402
-from tests.aws_harness import free_port  # noqa: E402
 from tests.real_server import harness  # noqa: E402
+from tests.support.aws_harness import free_port  # noqa: E402
 
 DOC_SECTION = "## Load"
 DOC_TITLE = "# Compatibility with the real Inngest server\n"

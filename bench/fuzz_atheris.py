@@ -4,7 +4,7 @@ Each input is decoded into one request: which app (dev, dev holding a key, cloud
 with a fallback key), method, query, headers, and a body that is either the raw
 remaining bytes or a protocol call built from them (memos for the fuzzed steps,
 optionally signed with the right key), then spliced with raw bytes. The reply
-must keep every promise of ``tests/fuzz_targets.check_reply``; a broken promise
+must keep every promise of ``tests/support/fuzz_targets.check_reply``; a broken promise
 is an uncaught exception, which libFuzzer reports as a crash and saves as a file.
 
 The outgoing register call of an out-of-band sync is answered in-process unless
@@ -32,7 +32,7 @@ with atheris.instrument_imports(include=["inngest_serverless"]):
     from inngest_serverless.core import inngest_api as api_module
     from inngest_serverless.core import signing
 
-from tests.fuzz_targets import APP, FALLBACK, FUNCTIONS, HASHES, KEY, build_client, canonical, check_reply, loopback_api
+from tests.support.fuzz_targets import APP, FALLBACK, FUNCTIONS, HASHES, KEY, build_client, canonical, check_reply, loopback_api
 
 MODES = ["dev", "dev-key", "cloud"]
 METHODS = ["GET", "PUT", "POST", "POST", "POST", "POST", "DELETE", "PATCH", "OPTIONS", "HEAD", "post", ""]

@@ -3,7 +3,7 @@
     python bench/fuzz_executor_api.py                 # 10,000 requests; prints the figures
     python bench/fuzz_executor_api.py --requests 300  # a smoke run
 
-Requests are drawn by ``tests/fuzz_executor_api.py`` (every route, shaped and hostile bodies,
+Requests are drawn by ``tests/support/fuzz_executor_api.py`` (every route, shaped and hostile bodies,
 lone surrogates, deep nesting, bad Content-Length, unknown methods) and sent over a socket to a
 ``DevServer``. Nothing is asserted while it runs: every reply is counted, so the figures show
 how many 5xx (and malformed error bodies) a run met. docs/reliability.md holds the figures.
@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests import fuzz_executor_api as fuzz
-from tests.dev_apps.harness import http_json
+from tests.support import fuzz_executor_api as fuzz
+from tests.support.dev_apps.harness import http_json
 
 
 def run(count: int) -> dict[str, object]:

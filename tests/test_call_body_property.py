@@ -1,5 +1,5 @@
 """Any call body an executor builds with core's model parses back to itself (hypothesis; apart from
-tests/test_core_call_body.py, which runs on every supported Python without test extras)."""
+tests/core/test_call_body.py, which runs on every supported Python without test extras)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.fake_api import fake_api
+from tests.support.fake_api import fake_api
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

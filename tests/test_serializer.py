@@ -24,7 +24,7 @@ from inngest_serverless import (
     TriggerEvent,
 )
 from inngest_serverless.core.errors import ConfigError
-from tests.core_driver import call_body, h, post
+from tests.support.core_driver import call_body, h, post
 
 TRIGGER = TriggerEvent(event="test/event")
 
@@ -165,7 +165,7 @@ def test_serializers_load_nothing_until_used() -> None:
     code = "\n".join([
         "import sys, inngest_serverless as i",
         "from inngest_serverless import Handler",
-        "from tests.core_driver import call_body, post",
+        "from tests.support.core_driver import call_body, post",
         "c = i.Inngest(app_id='x', is_production=False)",
         "@c.create_function(fn_id='f', trigger=i.TriggerEvent(event='e'), output_type=int)",
         "def f(ctx):",

@@ -21,11 +21,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.dev_apps.executors import Executor, embedded_dev, real_dev
-from tests.dev_apps.harness import ROOT, app_process
-from tests.dev_apps.parity import Side, run_outcome, synced
-from tests.fake_provider import FakeProvider
 from tests.real_server.harness import request
+from tests.support.dev_apps.executors import Executor, embedded_dev, real_dev
+from tests.support.dev_apps.harness import ROOT, app_process
+from tests.support.dev_apps.parity import Side, run_outcome, synced
+from tests.support.fake_provider import FakeProvider
 from tests.two_sdks.sdks import APPS, SDKS, source
 
 T = TypeVar("T")

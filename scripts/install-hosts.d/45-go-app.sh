@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Go SDK app of tests/go_app (github.com/inngest/inngestgo, fetched through the Go module
 # proxy at the version go.mod pins), built into .cache/go-app/<hash of its sources>/go-app for
-# tests/test_go_sdk_app.py. Nothing of the SDK's source is kept in the repository.
+# tests/protocol/test_go_sdk_app.py. Nothing of the SDK's source is kept in the repository.
 # Idempotent and quiet: nothing happens when the binary for the current sources is there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What building the deploy templates and running what they build needs, beyond 20-aws.sh and 30-hosts.sh
-# (tests/test_templates_built.py):
+# (tests/adapters/test_templates_built.py):
 #   .cache/aws/runtime-py312: Python 3.12 with awslambdaric only, the client of Lambda's python3.12
 #     managed runtime, to run `sam build` / `serverless package` output under the emulator (the
 #     built folder brings every other package)

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.dev_apps.executor_process import ExecutorProcess
-from tests.dev_apps.harness import ROOT, Client, app_process, free_port
+from tests.support.dev_apps.executor_process import ExecutorProcess
+from tests.support.dev_apps.harness import ROOT, Client, app_process, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

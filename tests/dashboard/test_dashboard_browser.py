@@ -243,7 +243,7 @@ def test_the_demo_keeps_serving_its_run_for_the_dashboard(browser_context: Any) 
     import subprocess
     import sys
 
-    from tests.dev_apps.harness import ROOT
+    from tests.support.dev_apps.harness import ROOT
 
     demo = subprocess.Popen(
         [sys.executable, "-m", "inngest_serverless.cli", "demo", "--keep"],

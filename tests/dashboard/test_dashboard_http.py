@@ -20,7 +20,7 @@ import pytest
 from inngest_serverless.dev import DevServer
 from inngest_serverless.dev.ids import ulid_floor
 from inngest_serverless.dev.runs import Run
-from tests.dev_apps.harness import ROOT, free_port, http_json
+from tests.support.dev_apps.harness import ROOT, free_port, http_json
 
 ACTION = {"X-Inngest-Dashboard": "1", "Content-Type": "application/json"}
 

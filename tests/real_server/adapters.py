@@ -7,7 +7,7 @@ to call:
                         door (function_url.py), the module's ``lambda_handler``
 * ``lambda-streaming``  our streaming Runtime API loop in the emulator, the Function URL in
                         RESPONSE_STREAM mode, the module's ``client``
-* ``gcf`` ``azure`` ``azure313`` ``vercel`` ``asgi`` ``wsgi``   tests/hosts/servers.py
+* ``gcf`` ``azure`` ``azure313`` ``vercel`` ``asgi`` ``wsgi``   tests/support/hosts/servers.py
                         (functions-framework, the Azure worker path with azure-functions 1.x on
                         Python 3.11 and with 2.x + azure-functions-runtime on 3.13,
                         vercel-runtime's vc_init, uvicorn, gunicorn), the module's ``gcf`` /
@@ -20,8 +20,8 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from tests.hosts import servers
 from tests.real_server.function_url import Call, lambda_function_url
+from tests.support.hosts import servers
 
 ADAPTERS = ("lambda", "lambda-streaming", "gcf", "azure", "azure313", "vercel", "asgi", "wsgi")
 _HOSTS = {"azure": "azure311"}  # servers.py's name for the host

@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from tests import aws_harness as aws
+from tests.support import aws_harness as aws
 
 PATH = "/api/inngest"
 _HOST = "abcdefghijklmnop.lambda-url.us-east-1.on.aws"  # a Function URL host, as the event carries it

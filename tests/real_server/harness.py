@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.aws_harness import free_port, stop, wait_port
+from tests.support.aws_harness import free_port, stop, wait_port
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = "scripts/install-hosts.d/40-inngest-server.sh"

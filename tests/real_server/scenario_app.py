@@ -1,6 +1,6 @@
 """The app of the host scenario suite under the real ``inngest dev``, as every adapter serves it.
 
-The functions are tests/dev_apps/suite.py's (the suite the embedded executor runs), plus one
+The functions are tests/support/dev_apps/suite.py's (the suite the embedded executor runs), plus one
 whose step outlasts the keep-alive interval, so hosts that flush stream their reply. Dev mode:
 the dev server's URL comes from INNGEST_DEV (harness.InngestServer.sdk_env), for the sync, the
 events ``send_event`` posts and the state a ``use_api`` call fetches.
@@ -18,7 +18,7 @@ from inngest_serverless.adapters.gcp import gcf_adapter
 from inngest_serverless.adapters.vercel import vercel_adapter
 from inngest_serverless.adapters.wsgi import wsgi_adapter
 from inngest_serverless.core.streaming import DEFAULT_INTERVAL
-from tests.dev_apps import suite
+from tests.support.dev_apps import suite
 
 APP_ID = "dev-suite"  # suite.py's lifecycle watchers name this app in their expressions
 KEEPALIVE_STEP_SECONDS = DEFAULT_INTERVAL + 1.5  # longer than one keep-alive interval

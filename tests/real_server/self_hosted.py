@@ -17,10 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from inngest_serverless import Inngest
 from inngest_serverless.adapters.wsgi import LocalServer, wsgi_adapter
-from tests.aws_harness import free_port
 from tests.real_server import harness
 from tests.real_server import shop as names
 from tests.real_server.function_url import Call, FunctionUrl, lambda_function_url
+from tests.support.aws_harness import free_port
 
 HANDLER = "tests.real_server.lambda_app.handler"
 OLD_KEY_HEX = harness.SIGNING_KEY_HEX

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.aws_harness import free_port, stop, wait_port
 from tests.real_server import conformance, harness
 from tests.real_server.adapters import ADAPTERS, serve
+from tests.support.aws_harness import free_port, stop, wait_port
 
 pytestmark = pytest.mark.harness
 

@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
-from tests.aws_harness import free_port
 from tests.real_server import harness
 from tests.real_server.adapters import ADAPTERS, Served, serve
 from tests.real_server.scenario_app import APP_ID
+from tests.support.aws_harness import free_port
 
 pytestmark = pytest.mark.harness
 

@@ -21,9 +21,9 @@ import pytest
 from inngest_serverless import Inngest
 from inngest_serverless.testing import TestEngine
 from inngest_serverless.testing._results import STEP_KINDS
-from tests.dev_apps.executors import ENDED, EmbeddedExecutor, embedded_dev
-from tests.dev_apps.harness import app_process
 from tests.real_server.harness import request
+from tests.support.dev_apps.executors import ENDED, EmbeddedExecutor, embedded_dev
+from tests.support.dev_apps.harness import app_process
 from tests.testing import parity_app
 
 FUNCTIONS = 21  # parity_app.build's functions and the one failure handler

@@ -1,3 +1,0 @@
-"""The hosts the GCF, Azure, Vercel, ASGI and WSGI adapters run under in tests."""
-
-APP_ID = "hosts-app"  # the app_id of tests/hosts/app.py

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORE_TESTS = [f"tests/{name}" for name in (
     "core/test_calls.py", "core/test_call_body.py", "core/test_checkpoint.py", "core/test_client.py",
     "core/test_config.py", "core/test_deadline.py", "core/test_deadline_guard.py", "core/test_determinism.py",
-    "core/test_hot_path.py", "core/test_inngest_api.py", "core/test_limits.py", "core/test_signing.py",
+    "core/test_hot_path.py", "core/test_inngest_api.py", "core/test_limits.py", "core/test_record.py", "core/test_signing.py",
     "core/test_streaming.py", "core/test_sync.py", "reliability/test_signatures.py",
 )]
 

@@ -5,6 +5,7 @@
 * Hosts started as subprocesses (serverless-offline, SAM, gunicorn...) find
   ``python`` on PATH: run from a virtualenv, the suite puts that virtualenv first,
   so they use the interpreter (and packages) the suite runs with.
+* Shared fixtures: ``client``. Apps, executors and helpers that tests share live in tests/support/.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import os
 import sys
 from collections.abc import Generator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from inngest_serverless import Inngest
 
 _IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -42,3 +47,12 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, N
     if _IN_CI and report.skipped:
         report.outcome = "failed"
         report.longrepr = f"module skipped in CI, where nothing may skip: {report.longrepr}"
+
+
+@pytest.fixture
+def client() -> Inngest:
+    """A client in dev mode (no keys) for app ``app``, a new one per test: what most core tests define
+    their functions on. A test that needs other options builds its own, or overrides this fixture."""
+    from inngest_serverless import Inngest  # here, so that collecting a test imports nothing of the package
+
+    return Inngest(app_id="app", is_production=False)

@@ -19,11 +19,6 @@ from inngest_serverless.core.context import Context
 from tests.support.core_driver import call_body, h, post, run_to_completion
 
 
-@pytest.fixture
-def client() -> Inngest:
-    return Inngest(app_id="app", is_production=False)
-
-
 def define(client: Inngest, *step_ids: str) -> list[str]:
     """A function ``fn`` running ``step_ids`` in order; returns the log of bodies that ran."""
     ran: list[str] = []

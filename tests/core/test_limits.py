@@ -150,8 +150,7 @@ def test_step_1001_is_reported_clearly_and_not_retried() -> None:
     assert "step 'item' would be step 1001" in message and "limit of 1000 steps per run" in message
 
 
-def test_the_step_limit_cannot_be_swallowed_by_user_code() -> None:
-    client = Inngest(app_id="app", is_production=False)
+def test_the_step_limit_cannot_be_swallowed_by_user_code(client: Inngest) -> None:
 
     @client.create_function(fn_id="fn", trigger=TriggerEvent(event="test/event"))
     def fn(ctx: ContextSync) -> str:

@@ -23,11 +23,6 @@ from tests.support.fake_provider import FakeProvider
 TRIGGER = TriggerEvent(event="test/event")
 
 
-@pytest.fixture
-def client() -> Inngest:
-    return Inngest(app_id="app", is_production=False)
-
-
 # -- wire ----------------------------------------------------------------------------------
 
 

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 _UNITS_MS = (("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1))
 _GO_UNITS_MS = tuple(u for u in _UNITS_MS if u[0] not in ("w", "d"))
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+# A pattern, compiled (and cached) by re on the first duration string parsed, not at every cold start.
+_PART = r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)"
 
 
 def to_ms(value: Duration, what: str) -> int:
@@ -68,7 +69,7 @@ def parse(text: str) -> int:
     text = text.strip()
     pos, total = 0, 0.0
     sizes = dict(_UNITS_MS)
-    for match in _PART.finditer(text):
+    for match in re.finditer(_PART, text):
         if match.start() != pos:
             break
         total += float(match.group(1)) * sizes[match.group(2)]

@@ -149,7 +149,7 @@ def _load_dataclass(tp: Any, value: dict[str, Any]) -> Any:
 # overflows the C stack and kills the process. Bodies from the network are checked first then.
 _SAFE_DEPTH = 900
 _DEFAULT_RECURSION_LIMIT = 1000
-_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_TOKENS = rb'"(?:[^"\\]|\\.)*"|[\[\]{}]'  # compiled (and cached) by re when first needed, not at start-up
 
 
 # Large bodies (a call replaying many steps carries every memoized output, and its stack) are
@@ -181,7 +181,7 @@ def _fast_json() -> Callable[[bytes], Any] | None:
 def nesting_depth(body: bytes) -> int:
     """How deeply the JSON text ``body`` nests arrays and objects (brackets in strings do not count)."""
     depth = deepest = 0
-    for token in _TOKENS.finditer(body):
+    for token in re.finditer(_TOKENS, body):
         char = token.group()[:1]
         if char in (b"[", b"{"):
             depth += 1

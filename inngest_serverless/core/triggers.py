@@ -12,8 +12,9 @@ from .wire import Limit
 # Plain classes, not dataclasses: every cold start builds its triggers (core/record.py says why).
 _set = object.__setattr__
 
-_CRON_TZ = re.compile(r"^(?:CRON_)?TZ=(\S+)\s+(.*)$")
-_CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
+# Patterns, compiled (and cached) by re for the first cron trigger, not at every cold start.
+_CRON_TZ = r"^(?:CRON_)?TZ=(\S+)\s+(.*)$"
+_CRON_FIELD = r"^[\d*/,\-A-Za-z?LW#]+$"
 
 
 class TriggerEvent(FrozenRecord):
@@ -53,14 +54,14 @@ class TriggerCron(FrozenRecord):
         if not isinstance(cron, str) or not cron.strip():
             raise ConfigError("TriggerCron(cron=...) must be a non-empty cron expression")
         spec = cron.strip()
-        tz_match = _CRON_TZ.match(spec)
+        tz_match = re.match(_CRON_TZ, spec)
         if tz_match:
             zone, spec = tz_match.groups()
             _check_zone(zone)
         if spec.startswith("@"):
             raise ConfigError(f"cron {cron!r}: '@' descriptors are not accepted by the server; use 5 fields")
         fields = spec.split()
-        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        if len(fields) != 5 or not all(re.match(_CRON_FIELD, f) for f in fields):
             raise ConfigError(f"cron {cron!r} must have 5 fields: minute hour day month weekday")
         _set(self, "cron", cron)
         _set(self, "jitter", jitter)

@@ -9,6 +9,7 @@ import datetime
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pydantic
@@ -175,5 +176,20 @@ def test_serializers_load_nothing_until_used() -> None:
         "i.PydanticSerializer",
         "print('pydantic' in sys.modules)",
     ])
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.split("\n")[:2] == ["[]", "False"]  # the class is there; pydantic loads when one is made
+
+
+def test_an_on_failure_handlers_result_goes_through_the_serializer_as_object() -> None:
+    def refunded(ctx: ContextSync) -> Decimal:
+        return Decimal("1.50")  # not JSON: pydantic's JSON of an ``object`` makes it text
+
+    client = Inngest(app_id="app", is_production=False, serializer=PydanticSerializer())
+
+    @client.create_function(fn_id="fn", trigger=TRIGGER, on_failure=refunded)
+    def fn(ctx: ContextSync) -> None:
+        raise ValueError("never runs here")
+
+    reply = post(Handler(client), "fn-failure", call_body())
+    assert reply.status == 200 and reply.json() == "1.50"

@@ -220,11 +220,13 @@ class Runner:
 
     def _dumped(self, fn: Function[Any], result: Any) -> Any:
         """The function's result, through the client's serializer when the function declares an
-        ``output_type`` (core/serializer.py); a serializer that fails fails the call, as the function would."""
+        ``output_type``, or is an ``on_failure`` handler (as ``object``, as the official SDK does)
+        (core/serializer.py); a serializer that fails fails the call, as the function would."""
         serializer = self.client.serializer
-        if serializer is None or fn.opts.output_type is None:
+        if serializer is None:
             return result
-        return serializer.serialize(result, fn.opts.output_type)
+        tp = fn.opts.output_type if fn._failure_of is None else object
+        return result if tp is None else serializer.serialize(result, tp)
 
     def run_sync(self, call: Call) -> Outcome:
         if call.fn.is_async:

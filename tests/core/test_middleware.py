@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -462,5 +463,6 @@ def test_without_middleware_no_step_memos_are_built() -> None:
             "    return ctx.step.run('s', lambda: 1)\n"
             "assert post(i.Handler(c), 'f', call_body({h('s'): {'data': 1}})).json() == 1\n"
             "print('inngest_serverless.core.middleware' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "False"

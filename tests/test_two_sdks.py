@@ -246,11 +246,19 @@ def test_client_and_function_middleware_under_django(executor: str) -> None:
         logs = {sdk: app.log_lines() for sdk, app in apps.items()}
     assert outcome["status"] == "Completed", outcome
     assert outcome["output"] == {
-        "first": {"sealed": 20}, "second": {"sealed": {"n": 22}},
+        "first": 20, "second": {"n": 22},  # sealed on the wire, opened through StepMemos
         "sent": [{"status": "Completed", "output": {"data": {"from": "enveloped", "audited": True}}, "error": None}],
         "direct": [{"status": "Completed", "output": {"data": {"from": "direct"}}, "error": None}],
+        "total": "3.75", "at": "2026-01-02T03:04:05+00:00",  # PydanticSerializer: list[Line] back from JSON
     }
     assert logs["ours"] == logs["official"]
+    # before_execution, under both: at the start of the first call, then as each call meets its last
+    # memoized step (before the code after "first" runs in the second call, after it in the third).
+    ti = "envelope: transform_input for two-sdks-django-enveloped with %d memos"
+    assert logs["ours"][:8] == [
+        ti % 0, "envelope: before_execution",
+        ti % 1, "envelope: before_execution", "enveloped: first is 20",
+        ti % 2, "enveloped: first is 20", "envelope: before_execution"]
 
 
 # ------------------------------------------------------------------------------ types

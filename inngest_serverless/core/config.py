@@ -116,6 +116,7 @@ class Config(FrozenRecord):
                "event_api_origin", "serve_origin", "serve_path", "app_version", "allow_in_band_sync", "platform",
                "max_body_bytes", "unsigned_sync", "log_level", "http_client", "async_http_client", "request_timeout")
     _hidden = frozenset({"http_client", "async_http_client"})  # the app's objects: not compared nor shown
+    _secret = frozenset({"signing_key", "signing_key_fallback", "event_key"})  # compared, never shown
     app_id: str
     mode: str  # wire.ServerKind.DEV | CLOUD
     signing_key: str | None

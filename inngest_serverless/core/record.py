@@ -20,11 +20,13 @@ if TYPE_CHECKING:  # for annotations only: a TypeVar with a bound costs a compil
 
 class Record:
     """``_fields``: the constructor's keyword arguments, in order; ``_hidden``: those left out of
-    ``__repr__`` and ``__eq__`` (objects of the app's own, such as its HTTP clients)."""
+    ``__repr__`` and ``__eq__`` (objects of the app's own, such as its HTTP clients); ``_secret``:
+    those compared but never shown (keys: a repr ends up in logs)."""
 
     __slots__ = ()
     _fields: ClassVar[tuple[str, ...]] = ()
     _hidden: ClassVar[frozenset[str]] = frozenset()
+    _secret: ClassVar[frozenset[str]] = frozenset()
     _shown: ClassVar[tuple[str, ...]] = ()
     __match_args__: ClassVar[tuple[str, ...]] = ()
 
@@ -37,8 +39,12 @@ class Record:
         return tuple(getattr(self, name) for name in self._shown)
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._shown)
+        shown = ", ".join(f"{name}={self._shown_value(name)}" for name in self._shown)
         return f"{type(self).__qualname__}({shown})"
+
+    def _shown_value(self, name: str) -> str:
+        value = getattr(self, name)
+        return "<secret>" if name in self._secret and value is not None else repr(value)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:

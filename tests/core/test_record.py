@@ -54,6 +54,8 @@ def test_a_config_copy_checks_its_keys_again_and_ignores_the_apps_clients() -> N
     http = object()
     assert config.replace(http_client=http) == config  # the app's clients are not compared...
     assert "http_client" not in repr(config.replace(http_client=http))  # ... nor shown
+    assert KEY not in repr(with_key) and "signing_key=<secret>" in repr(with_key)  # a key is compared, never shown
+    assert "signing_key_fallback=None" in repr(with_key)
 
 
 def test_frozen_records_refuse_assignment_and_hash_by_value() -> None:

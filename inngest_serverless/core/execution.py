@@ -28,7 +28,7 @@ from .event import Event
 from .http import Request, Response, sdk_headers
 from .record import Record
 from .replay import Engine, Interrupt, is_user_failure, usable_error
-from .steps import Step, StepSync
+from .steps import ObservedStepSync, Step, StepSync
 from .wire import Header, Opcode
 
 if TYPE_CHECKING:
@@ -234,12 +234,15 @@ class Runner:
 
             return asyncio.run(self.run_async(call))
         engine = self.engine(call)
-        chain = self._chain(call, engine)  # before the steps: StepSync reads engine.middleware
-        ctx = ContextSync(step=StepSync(engine, self.client), **self._context_args(call, engine))
+        chain = self._chain(call, engine)
+        step = StepSync(engine, self.client) if chain is None else ObservedStepSync(engine, self.client)
+        ctx = ContextSync(step=step, **self._context_args(call, engine))
         try:
             if chain is not None:
-                engine.memos = chain.transform_input_sync(ctx, call.fn, engine.memos)
-                engine.reload_memos()  # the middleware may have changed or dropped memoized steps
+                memos = chain.transform_input_sync(ctx, call.fn, engine.memos)
+                if memos is not engine.memos:  # the middleware changed or dropped memoized steps
+                    engine.memos = memos
+                    engine.reload_memos()
                 if not engine.replaying():  # no memoized step: new code from the start
                     chain.before_execution_sync()
             outcome = Outcome(result=self._dumped(call.fn, call.fn.handler(ctx)))
@@ -268,8 +271,10 @@ class Runner:
         try:
             if chain is not None:
                 chain.is_async = True
-                engine.memos = await chain.transform_input_async(ctx, call.fn, engine.memos)
-                engine.reload_memos()
+                memos = await chain.transform_input_async(ctx, call.fn, engine.memos)
+                if memos is not engine.memos:
+                    engine.memos = memos
+                    engine.reload_memos()
                 if not engine.replaying():
                     await chain.before_execution_async()
             outcome = Outcome(result=self._dumped(call.fn, await call.fn.handler(ctx)))

@@ -101,29 +101,41 @@ class StepMemos:
     """transform_input's ``steps`` (the official SDK's class): the call's memoized steps, each an
     :class:`Output`, by hashed step ID. ``values()`` to read or change them (a decrypting
     middleware sets ``output.data``), ``pop(hashed_id)`` to drop one (the step then runs again),
-    ``size`` to count them. Made only for an app with middleware."""
+    ``size`` to count them. Made only for an app with middleware, and its Outputs only when a hook
+    asks for them: a middleware that reads ``size`` at most costs a call nothing per step."""
 
     def __init__(self, memos: dict[str, Output]) -> None:
-        self._memos = memos
+        self._memos: dict[str, Output] | None = memos
+        self._raw: dict[str, Any] = {}
 
     @property
     def size(self) -> int:
-        return len(self._memos)
+        return len(self._raw) if self._memos is None else len(self._memos)
+
+    def _outputs(self) -> dict[str, Output]:
+        if self._memos is None:
+            self._memos = {key: Output.from_raw(value) for key, value in self._raw.items()}
+        return self._memos
 
     def values(self) -> Iterator[Output]:
-        return iter(self._memos.values())
+        return iter(self._outputs().values())
 
     def pop(self, hashed_id: str) -> Output | _Empty:
         """The memo of ``hashed_id``, taken out (or the empty sentinel when there is none)."""
-        out: Output | _Empty = self._memos.pop(hashed_id, EMPTY)
+        out: Output | _Empty = self._outputs().pop(hashed_id, EMPTY)
         return out
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any]) -> StepMemos:
-        return cls({key: Output.from_raw(value) for key, value in raw.items()})
+        memos = cls({})
+        memos._memos, memos._raw = None, raw
+        return memos
 
     def to_raw(self) -> dict[str, Any]:
-        """The memos as the engine replays them (core/replay.py), with the middleware's changes."""
+        """The memos as the engine replays them (core/replay.py), with the middleware's changes:
+        the very dict it was made from when no hook asked for the Outputs."""
+        if self._memos is None:
+            return self._raw
         return {key: out.to_raw() for key, out in self._memos.items()}
 
 

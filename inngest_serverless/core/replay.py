@@ -198,10 +198,16 @@ class Engine:
         else:
             self.first = dict(first)
 
+    def memos_met(self) -> None:
+        """After a step was met: before_execution, when it was the last memoized one (middleware only)."""
+        if self.middleware is not None and not self.replaying():
+            self.middleware.memos_met()
+
     def replaying(self) -> bool:
         """Are memoized steps still ahead (the code now running ran in an earlier call)?"""
         if self._step_memos is None:
-            self._step_memos = sum(1 for key in self.memos if _is_step_hash(key))
+            # _is_step_hash inlined: once per memo of a call that has middleware or logs
+            self._step_memos = sum(1 for key in self.memos if len(key) == 40 and not key.strip(_HEX))
         return self._hits + self._met_first() < self._step_memos
 
     # -- identity -----------------------------------------------------------------
@@ -496,7 +502,12 @@ def usable_error(exc: BaseException) -> BaseException:
 
 def _is_step_hash(key: str) -> bool:
     """A hashed step ID (40 hex digits); other keys cannot be steps the code reaches."""
-    return len(key) == 40 and all(c in "0123456789abcdef" for c in key)
+    # strip() runs in C: nothing left means hex digits only (a generator over the 40 characters
+    # took 2.5 ms for 900 memos)
+    return len(key) == 40 and not key.strip(_HEX)
+
+
+_HEX = "0123456789abcdef"
 
 
 def step_error(err: Any, user_id: str) -> StepError:

@@ -99,9 +99,7 @@ class StepSync:
 
     def __init__(self, engine: Engine, client: StepClient) -> None:
         self._engine = engine
-        # run()'s fast path, which skips Engine.lookup; not with middleware, whose before_execution
-        # fires when lookup meets the last memoized step (the call's chain is set before this is made).
-        self._first = engine.first if engine.middleware is None else {}
+        self._first = engine.first  # run()'s fast path, which skips Engine.lookup (see ObservedStepSync)
         self._client = client
         self._last_handler: Any = None  # the last step.run handler whose output type was resolved
         self._last_type: Any = None
@@ -436,6 +434,22 @@ class StepSync:
         engine.branch_stopped = enclosing
         engine.end_parallel(outer, pending, race=_is_race(parallel_mode), finished=finished, mark=mark)
         return tuple(results)
+
+
+class ObservedStepSync(StepSync):
+    """StepSync for a call with middleware: ``run`` tells the engine after each step, whose fast
+    path skips Engine.lookup, so that before_execution fires right after the last memoized step
+    (Engine.memos_met). A call without middleware keeps StepSync's ``run`` as it is."""
+
+    def run(self, step_id: str, handler: Callable[..., Any], *handler_args: Any,  # type: ignore[override]
+            output_type: Any = None) -> Any:
+        if output_type is None:  # no keyword: no dict built per step
+            value = StepSync.run(self, step_id, handler, *handler_args)
+        else:
+            value = StepSync.run(self, step_id, handler, *handler_args, output_type=output_type)
+        if not self._first:  # while Engine.first holds memos, some are still ahead: no need to ask
+            self._engine.memos_met()
+        return value
 
 
 class Step:

@@ -177,7 +177,7 @@ def test_serializers_load_nothing_until_used() -> None:
         "print('pydantic' in sys.modules)",
     ])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parent.parent)
+                         cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.split("\n")[:2] == ["[]", "False"]  # the class is there; pydantic loads when one is made
 
 

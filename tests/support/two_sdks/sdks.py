@@ -1,4 +1,4 @@
-"""The two SDKs an app of tests/two_sdks/apps/ runs under: as written (``inngest``), or with only
+"""The two SDKs an app of tests/support/two_sdks/apps/ runs under: as written (``inngest``), or with only
 its import lines pointed at this package (``inngest_serverless``)."""
 
 from __future__ import annotations

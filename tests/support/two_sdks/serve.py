@@ -1,6 +1,6 @@
-"""Serve one app module of tests/two_sdks/apps/ under one SDK, on its own framework's server.
+"""Serve one app module of tests/support/two_sdks/apps/ under one SDK, on its own framework's server.
 
-Usage: python -m tests.two_sdks.serve PORT EXECUTOR_URL, with TWO_SDKS_SDK (official or ours) and
+Usage: python -m tests.support.two_sdks.serve PORT EXECUTOR_URL, with TWO_SDKS_SDK (official or ours) and
 TWO_SDKS_MODULE; each line of the ``two_sdks`` logger is appended to the file TWO_SDKS_LOG. Prints
 ``ready`` once the server listens; stops on SIGTERM.
 """
@@ -16,7 +16,7 @@ import threading
 import types
 from typing import Any
 
-from tests.two_sdks.sdks import APPS, source
+from tests.support.two_sdks.sdks import APPS, source
 
 
 def load(module: str, sdk: str) -> types.ModuleType:

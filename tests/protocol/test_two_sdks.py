@@ -1,4 +1,4 @@
-"""One source, two SDKs: the app modules of tests/two_sdks/apps/ are written for the official SDK
+"""One source, two SDKs: the app modules of tests/support/two_sdks/apps/ are written for the official SDK
 (``inngest`` 0.5.19). Each is served twice through its own framework's ``serve()`` on 127.0.0.1 — as
 written, and with only its import lines pointed at ``inngest_serverless`` — each copy synced to its
 own executor, and the same events drive both: run statuses, outputs, errors, the steps each run
@@ -26,7 +26,7 @@ from tests.support.dev_apps.executors import Executor, embedded_dev, real_dev
 from tests.support.dev_apps.harness import ROOT, app_process
 from tests.support.dev_apps.parity import Side, run_outcome, synced
 from tests.support.fake_provider import FakeProvider
-from tests.two_sdks.sdks import APPS, SDKS, source
+from tests.support.two_sdks.sdks import APPS, SDKS, source
 
 T = TypeVar("T")
 EXECUTORS = ("embedded", "inngest-dev")  # each SDK's copy gets its own executor of the kind
@@ -76,7 +76,7 @@ def served(module: str, app_id: str, functions: int, *, real: bool = False,
         for sdk in SDKS:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"two-sdks-{sdk}-")))
             executor = stack.enter_context(real_dev() if real else embedded_dev())
-            url = stack.enter_context(app_process("tests.two_sdks.serve", executor.url, extra_env={
+            url = stack.enter_context(app_process("tests.support.two_sdks.serve", executor.url, extra_env={
                 "TWO_SDKS_SDK": sdk, "TWO_SDKS_MODULE": module, "TWO_SDKS_LOG": str(workdir / "log.txt"), **(env or {})}))
             apps[sdk] = App(sdk, stack.enter_context(synced(executor, url, app_id, functions)), workdir / "log.txt")
         yield apps

@@ -14,6 +14,7 @@ repository (exported to a temporary directory)::
     python bench/bench_trees.py --before HEAD~1 --after .           # a commit against the checkout
     python bench/bench_trees.py --before /tmp/old --after . --rounds 10 --steps 1000
     python bench/bench_trees.py --smoke --json out.json               # used by a CI test
+    python bench/bench_trees.py --before REV --middleware             # the app with a middleware that does nothing
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ _CHILD = "\n".join([
     'client = sdk.Inngest(app_id="bench", is_production=False)',
     _FUNCTIONS,
     """
+if sys.argv[4:] == ["middleware"]:  # every call then runs the hook chain (core/middleware.py)
+    client.add_middleware(type("Noop", (sdk.MiddlewareSync,), {}))
 handler = Handler(client)
 url = "http://bench/api/inngest?fnId=bench-steps&stepId=step"
 first_body, replay_body = (open(path, "rb").read() for path in sys.argv[1:3])
@@ -75,21 +78,23 @@ def _tree(spec: str, scratch: Path) -> Path:
     return out
 
 
-def _run(tree: Path, bodies: tuple[Path, Path], calls: int) -> dict[str, float]:
+def _run(tree: Path, bodies: tuple[Path, Path], calls: int, middleware: bool = False) -> dict[str, float]:
     paths = sysconfig.get_paths()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), paths["purelib"], paths["platlib"]])}
     # Each version's bytecode beside its own sources, written by the first run: installed packages
     # start from bytecode (pip compiles it), so compiling is left out of the figures.
     for name in ("PYTHONPYCACHEPREFIX", "PYTHONDONTWRITEBYTECODE"):
         env.pop(name, None)
-    proc = subprocess.run([sys.executable, "-S", "-c", _CHILD, *map(str, bodies), str(calls)], env=env, cwd=tree,
+    argv = [*map(str, bodies), str(calls), *(["middleware"] if middleware else [])]
+    proc = subprocess.run([sys.executable, "-S", "-c", _CHILD, *argv], env=env, cwd=tree,
                           capture_output=True, text=True, timeout=600, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"bench_trees: the version in {tree} failed: {proc.stderr.strip().splitlines()[-1:]}")
     return dict(json.loads(proc.stdout))
 
 
-def measure(before: Path, after: Path, scratch: Path, rounds: int, steps: int, calls: int) -> dict[str, Any]:
+def measure(before: Path, after: Path, scratch: Path, rounds: int, steps: int, calls: int,
+            middleware: bool = False) -> dict[str, Any]:
     trees = {"before": before, "after": after}
     bodies = (scratch / "first.json", scratch / "replay.json")
     bodies[0].write_bytes(call_body(1, {}))
@@ -99,19 +104,21 @@ def measure(before: Path, after: Path, scratch: Path, rounds: int, steps: int, c
     samples: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
     for i in range(rounds):
         for name in ("before", "after") if i % 2 == 0 else ("after", "before"):
-            samples[name].append(_run(trees[name], bodies, calls))
+            samples[name].append(_run(trees[name], bodies, calls, middleware))
     summary = {
         name: {key: {"min": min(s[key] for s in rows), "median": statistics.median(s[key] for s in rows)}
                for key in rows[0]}
         for name, rows in samples.items()
     }
-    return {"rounds": rounds, "steps": steps, "calls": calls, "summary": summary, "samples": samples}
+    return {"rounds": rounds, "steps": steps, "calls": calls, "middleware": middleware, "summary": summary,
+            "samples": samples}
 
 
 def report(res: dict[str, Any]) -> str:
     s = res["summary"]
     lines = [f"{res['rounds']} rounds in lockstep; replay: one call over {res['steps']} memoized steps, "
-             f"{res['calls']} calls a process",
+             f"{res['calls']} calls a process" + ("; the app has a middleware that does nothing"
+                                                    if res.get("middleware") else ""),
              "| measure | before | after | after / before |", "| --- | ---: | ---: | ---: |"]
     for key, label in (("cold_ms", "cold start to first reply (ms)"), ("cold_cpu_ms", "the same, CPU (ms)"),
                        ("replay_min_ms", "replay call, fastest (ms)"), ("replay_median_ms", "replay call, median (ms)")):
@@ -130,11 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=300, help="replayed calls measured in each process")
     parser.add_argument("--smoke", action="store_true", help="one round, 10 steps, 5 calls (for CI)")
     parser.add_argument("--json", type=Path, help="write the raw results here")
+    parser.add_argument("--middleware", action="store_true", help="give the app a middleware that does nothing")
     args = parser.parse_args(argv)
     rounds, steps, calls = (1, 10, 5) if args.smoke else (args.rounds, args.steps, args.calls)
     with tempfile.TemporaryDirectory(prefix="bench-trees-") as scratch:
         res = measure(_tree(args.before, Path(scratch)), _tree(args.after, Path(scratch)), Path(scratch), rounds, steps,
-                      calls)
+                      calls, args.middleware)
     if args.json:
         args.json.write_text(json.dumps(res, indent=2))
     print(report(res))

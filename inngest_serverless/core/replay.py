@@ -206,8 +206,13 @@ class Engine:
     def replaying(self) -> bool:
         """Are memoized steps still ahead (the code now running ran in an earlier call)?"""
         if self._step_memos is None:
-            # _is_step_hash inlined: once per memo of a call that has middleware or logs
-            self._step_memos = sum(1 for key in self.memos if len(key) == 40 and not key.strip(_HEX))
+            keys = self.memos.keys()
+            # Every key a hashed step ID, as the server sends them: told in C, without a Python call
+            # per memo (this runs once per call that has middleware or logs).
+            if set(map(len, keys)) <= {40} and not "".join(keys).strip(_HEX):
+                self._step_memos = len(keys)
+            else:
+                self._step_memos = sum(1 for key in keys if _is_step_hash(key))
         return self._hits + self._met_first() < self._step_memos
 
     # -- identity -----------------------------------------------------------------

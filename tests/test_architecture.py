@@ -283,6 +283,19 @@ def test_every_layer_of_the_table_names_real_modules(layers: list[Layer]) -> Non
             assert any(_matches(m, pattern, PACKAGE) for m in modules), f"{layer.name}: `{pattern}` names no module"
 
 
+def test_the_map_names_every_module_of_core_dev_and_the_adapters() -> None:
+    """A newcomer finds each concept from the map: every module of the middle layers is named there."""
+    doc = DOC.read_text()
+    missing = []
+    for area in ("core", "dev", "adapters"):
+        for path in sorted((ROOT / PACKAGE / area).rglob("*.py")):
+            if path.name == "__init__.py":
+                continue
+            if not re.search(rf"`(?:[\w/]+/)?{re.escape(path.name)}[`:]", doc):
+                missing.append(str(path.relative_to(ROOT)))
+    assert not missing, f"docs/architecture.md does not name: {missing}"
+
+
 # -- the checker itself, on a synthetic package -----------------------------------------------
 
 SYNTHETIC_LAYERS = """

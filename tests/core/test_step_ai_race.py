@@ -3,17 +3,14 @@ through the embedded executor, which makes the model request to a provider stand
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
 from inngest_serverless import Context, ContextSync, Handler, Inngest, ParallelMode, TriggerEvent, ai
-from inngest_serverless.adapters.wsgi import wsgi_adapter
+from inngest_serverless.adapters.wsgi import LocalServer, wsgi_adapter
 from inngest_serverless.core.errors import ConfigError
 from inngest_serverless.dev import DevServer
 from tests.support.core_driver import call_body, h, post
@@ -135,15 +132,6 @@ def test_a_bad_parallel_mode_is_refused(client: Inngest) -> None:
 # -- through the embedded executor ---------------------------------------------------------------
 
 
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @dataclass
 class Live:
     client: Inngest
@@ -158,14 +146,11 @@ def live() -> Iterator[Live]:
     executor = DevServer(port=0, db=":memory:", retry_interval=0.3, poll_interval=3600).start()
     provider = FakeProvider()
     client = Inngest(app_id="live", is_production=False, api_base_url=executor.url, event_api_base_url=executor.url)
-    server = make_server("127.0.0.1", 0, wsgi_adapter(client), server_class=_Server, handler_class=_Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = LocalServer(wsgi_adapter(client)).start()
     try:
-        yield Live(client, Client(executor.url), provider, executor,
-                   f"http://127.0.0.1:{server.server_address[1]}/api/inngest")
+        yield Live(client, Client(executor.url), provider, executor, f"{server.url}/api/inngest")
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
         provider.close()
         executor.stop()
 

@@ -13,14 +13,11 @@ import dataclasses
 import json
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pydantic
 import pytest
@@ -35,7 +32,7 @@ from inngest_serverless import (
     TriggerCron,
     TriggerEvent,
 )
-from inngest_serverless.adapters.wsgi import wsgi_adapter
+from inngest_serverless.adapters.wsgi import LocalServer, wsgi_adapter
 from inngest_serverless.dev import DevServer
 from tests.support.core_driver import call_body, h, post
 from tests.support.dev_apps.harness import Client
@@ -273,15 +270,6 @@ print(json.dumps(["inngest_serverless.core.typed_data" in sys.modules, "pydantic
 # -- through the embedded executor ---------------------------------------------------------------
 
 
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @dataclass
 class Live:
     client: Inngest
@@ -302,14 +290,12 @@ def live() -> Iterator[Live]:
             calls.append(environ.get("QUERY_STRING", ""))
         return app(environ, start_response)
 
-    server = make_server("127.0.0.1", 0, counting, server_class=_Server, handler_class=_Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = LocalServer(counting).start()
     try:
-        executor.sdk_urls.append(f"http://127.0.0.1:{server.server_address[1]}/api/inngest")
+        executor.sdk_urls.append(f"{server.url}/api/inngest")
         yield Live(client, Client(executor.url), executor, calls)
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
         executor.stop()
 
 

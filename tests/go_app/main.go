@@ -1,5 +1,5 @@
 // A small app built with the Go SDK (github.com/inngest/inngestgo): the same functions run under
-// `inngest dev` and under `inngest-serverless dev`, and tests/test_go_sdk_app.py compares the runs.
+// `inngest dev` and under `inngest-serverless dev`, and tests/protocol/test_go_sdk_app.py compares the runs.
 //
 // Usage: go-app PORT EXECUTOR_URL   (prints "ready" once it listens on 127.0.0.1:PORT)
 package main

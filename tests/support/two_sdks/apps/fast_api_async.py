@@ -1,5 +1,6 @@
 """Async functions served by FastAPI, written for the official SDK (``inngest`` 0.5.19): every step
-kind awaited, a race, the replay-aware ``ctx.logger`` and an async middleware."""
+kind awaited, a race, the replay-aware ``ctx.logger`` and async middleware (one logs when
+``before_execution`` fires)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ class Stamp(inngest.Middleware):
             event.data = {**event.data, "stamped": True}
 
 
+class Started(inngest.Middleware):
+    """Logs before_execution, which fires right after the last memoized step is met."""
+
+    async def before_execution(self) -> None:
+        log.info("child: before_execution")
+
+
 client = inngest.Inngest(app_id="two-sdks-fastapi", is_production=False, logger=log, middleware=[Stamp])
 
 
@@ -40,11 +48,13 @@ async def send_directly(name: str) -> list[str]:
     return await client.send(inngest.Event(name=name, data={"direct": True}))
 
 
-@client.create_function(fn_id="child", trigger=inngest.TriggerEvent(event="two-sdks/async-child"))
+@client.create_function(fn_id="child", trigger=inngest.TriggerEvent(event="two-sdks/async-child"), middleware=[Started])
 async def child(ctx: inngest.Context) -> dict[str, object]:
     n = ctx.event.data["n"]
     assert isinstance(n, int)
-    return {"doubled": await ctx.step.run("double", add, n, n), "stamped_event": ctx.event.data.get("stamped")}
+    doubled = await ctx.step.run("double", add, n, n)
+    log.info("child: doubled is %s", doubled)  # a plain logger: after before_execution, in the call that replays "double"
+    return {"doubled": doubled, "stamped_event": ctx.event.data.get("stamped")}
 
 
 @client.create_function(fn_id="steps", trigger=inngest.TriggerEvent(event="two-sdks/async-steps"), retries=0)

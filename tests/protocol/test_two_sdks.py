@@ -26,6 +26,7 @@ from tests.support.dev_apps.executors import Executor, embedded_dev, real_dev
 from tests.support.dev_apps.harness import ROOT, app_process
 from tests.support.dev_apps.parity import Side, run_outcome, synced
 from tests.support.fake_provider import FakeProvider
+from tests.support.two_sdks import expected
 from tests.support.two_sdks.sdks import APPS, SDKS, source
 
 T = TypeVar("T")
@@ -140,32 +141,29 @@ def test_every_step_kind_in_sync_functions_under_flask(executor: str) -> None:
                 "limit": 5, "period": "1m", "key": "event.data.user", "burst": 2}
 
         def steps(app: App) -> Any:
-            run = _approved_run(app, "two-sdks/steps", "two-sdks/approved", {"total": 5, "by": "ada"})
+            run = _approved_run(app, "two-sdks/steps", *expected.FLASK_APPROVAL)
             return run_outcome(run), app.steps(run["id"])
 
         outcome, steps_seen = same(apps, steps)
         assert outcome["status"] == "Completed", outcome
-        assert outcome["output"] == {"total": 5, "sent": 1, "invoked": {"doubled": 10}, "missed": None,
-                                     "approved": {"total": 5, "by": "ada"}, "parallel": ["L", "R"]}
-        assert [name for _, name in steps_seen][:3] == ["add", "nap", "wake-at"]
+        assert outcome["output"] == expected.FLASK_STEPS
+        assert [name for _, name in steps_seen][:3] == expected.FLASK_FIRST_STEPS
 
         def fails(app: App) -> Any:
             run = _until_ended(app, app.executor.send_one("two-sdks/fails", {}))
             return run_outcome(run), app.steps(run["id"])
 
         outcome, _ = same(apps, fails)
-        assert outcome["status"] == "Failed" and outcome["error"] == {"name": "NonRetriableError",
-                                                                      "message": "the order is gone"}
+        assert outcome["status"] == "Failed" and outcome["error"] == expected.FLASK_FAILS
 
         def retried(app: App) -> Any:
             run = _until_ended(app, app.executor.send_one("two-sdks/retry-later", {}))
             return run_outcome(run), [c["status"] for c in app.side.raw_calls(run["id"])]
 
         outcome, statuses = same(apps, retried)
-        assert (outcome["output"], statuses) == ({"attempt": 1}, [500, 200])
+        assert (outcome["output"], statuses) == (expected.FLASK_RETRIED, [500, 200])
         # ctx.logger in a sync function: one line over the run's many calls, under both.
-        assert apps["ours"].log_lines() == apps["official"].log_lines() == [
-            "steps: start", "steps: total is 5", "steps: done"]
+        assert apps["ours"].log_lines() == apps["official"].log_lines() == expected.FLASK_LOG
 
 
 def _with_sent(app: App, run: dict[str, Any]) -> dict[str, Any]:
@@ -183,18 +181,13 @@ def _with_sent(app: App, run: dict[str, Any]) -> dict[str, Any]:
 def test_async_functions_a_race_the_logger_and_an_async_middleware_under_fastapi(executor: str) -> None:
     with served("fast_api_async", "two-sdks-fastapi", 4, real=executor == "inngest-dev") as apps:
         def steps(app: App) -> Any:
-            run = _approved_run(app, "two-sdks/async-steps", "two-sdks/async-approved", {"total": 5})
+            run = _approved_run(app, "two-sdks/async-steps", *expected.FASTAPI_APPROVAL)
             return _with_sent(app, run), app.steps(run["id"])
 
         outcome, steps_seen = same(apps, steps)
         assert outcome["status"] == "Completed", outcome
-        assert outcome["output"] == {
-            "total": 5, "invoked": {"doubled": 10, "stamped_event": None, "stamped": True}, "missed": None,
-            "approved": {"total": 5}, "parallel": [2, 4], "stamped": True,
-            "sent": [{"status": "Completed", "output": {"total": 5, "stamped": True}, "error": None}],
-            "direct": [{"status": "Completed", "output": {"direct": True, "stamped": True}, "error": None}],
-        }
-        assert [name for _, name in steps_seen][:4] == ["add", "nap", "until", "announce"]
+        assert outcome["output"] == expected.FASTAPI_STEPS
+        assert [name for _, name in steps_seen][:4] == expected.FASTAPI_FIRST_STEPS
 
         def race(app: App) -> Any:
             run = _until_ended(app, app.executor.send_one("two-sdks/race", {}))
@@ -202,20 +195,14 @@ def test_async_functions_a_race_the_logger_and_an_async_middleware_under_fastapi
 
         with ThreadPoolExecutor(2) as pool:
             raced = dict(zip(apps, pool.map(race, apps.values()), strict=True))
-        assert raced["ours"][0] == raced["official"][0] == {
-            "status": "Completed", "output": {"winner": "fast", "stamped": True}, "error": None}
+        assert raced["ours"][0] == raced["official"][0] == expected.completed(expected.FASTAPI_RACE)
         # What README.md names as different: the race ends with its first branch here; the
         # official SDK waits for the slow branch, whose step runs after its sleep.
         assert apps["ours"].steps(raced["ours"][1]) == [("StepPlanned", "fast"), ("Sleep", "slow-nap"), ("StepRun", "fast")]
         assert apps["official"].steps(raced["official"][1])[-1] == ("StepRun", "slow")
         # The replay-aware logger: each line once, though the runs took many calls.
         logs = {sdk: app.log_lines() for sdk, app in apps.items()}
-        assert logs["ours"] == logs["official"] == [
-            "steps: start", "steps: total is 5",
-            # the invoked child's async middleware: before_execution at the start of its first call,
-            # and in its second as the memoized "double" is met, before the code after it runs
-            "child: before_execution", "child: before_execution", "child: doubled is 10",
-            "steps: done", "race: won by fast"]
+        assert logs["ours"] == logs["official"] == expected.FASTAPI_LOG
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)
@@ -225,18 +212,18 @@ def test_step_ai_infer_under_tornado_through_the_executors_provider_call(executo
         with served("tornado_ai", "two-sdks-tornado", 1, real=executor == "inngest-dev",
                     env={"TWO_SDKS_PROVIDER": provider.url}) as apps:
             def ask(app: App) -> Any:
-                run = _until_ended(app, app.executor.send_one("two-sdks/ask", {"q": "durable"}))
+                run = _until_ended(app, app.executor.send_one("two-sdks/ask", expected.AI_QUESTION))
                 return run_outcome(run), app.steps(run["id"])
 
             outcome, steps_seen = same(apps, ask)
     finally:
         provider.close()
-    assert outcome["output"] == {"answer": "elbarud", "length": 7}
+    assert outcome["output"] == expected.AI_ANSWER
     assert steps_seen[0] == ("AIGateway", "ask")
     assert len(provider.requests) == 2  # one model request per SDK, made by its executor
     for headers, body in provider.requests:
-        assert headers["authorization"] == "Bearer sk-two-sdks"
-        assert body == {"messages": [{"role": "user", "content": "durable"}], "model": "gpt-test"}
+        assert headers["authorization"] == expected.AI_AUTHORIZATION
+        assert body == expected.AI_REQUEST
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)
@@ -249,20 +236,9 @@ def test_client_and_function_middleware_under_django(executor: str) -> None:
         outcome, _ = same(apps, enveloped)
         logs = {sdk: app.log_lines() for sdk, app in apps.items()}
     assert outcome["status"] == "Completed", outcome
-    assert outcome["output"] == {
-        "first": 20, "second": {"n": 22},  # sealed on the wire, opened through StepMemos
-        "sent": [{"status": "Completed", "output": {"data": {"from": "enveloped", "audited": True}}, "error": None}],
-        "direct": [{"status": "Completed", "output": {"data": {"from": "direct"}}, "error": None}],
-        "total": "3.75", "at": "2026-01-02T03:04:05+00:00",  # PydanticSerializer: list[Line] back from JSON
-    }
+    assert outcome["output"] == expected.DJANGO_ENVELOPED
     assert logs["ours"] == logs["official"]
-    # before_execution, under both: at the start of the first call, then as each call meets its last
-    # memoized step (before the code after "first" runs in the second call, after it in the third).
-    ti = "envelope: transform_input for two-sdks-django-enveloped with %d memos"
-    assert logs["ours"][:8] == [
-        ti % 0, "envelope: before_execution",
-        ti % 1, "envelope: before_execution", "enveloped: first is 20",
-        ti % 2, "enveloped: first is 20", "envelope: before_execution"]
+    assert logs["ours"][:8] == expected.DJANGO_LOG_START  # before_execution, under both
 
 
 # ------------------------------------------------------------------------------ types

@@ -79,6 +79,7 @@ def _approved(engine: TestEngine, fn: Any, trigger: str, approval: tuple[str, di
 def test_every_step_kind_in_sync_functions(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger=LOGGER)
     app = _app("flask_sync")
+    # The clock starts at the machine's time: "wake-at" computes the moment "until" sleeps to from it.
     with TestEngine(app.client) as engine:
         run = _approved(engine, app.steps, "two-sdks/steps", expected.FLASK_APPROVAL)
         assert outcome(run) == expected.completed(expected.FLASK_STEPS)
@@ -89,7 +90,7 @@ def test_every_step_kind_in_sync_functions(caplog: pytest.LogCaptureFixture) -> 
         assert outcome(child) == expected.completed(expected.FLASK_STEPS["invoked"])
     assert _logged(caplog) == expected.FLASK_LOG  # ctx.logger in a sync function: each line once, over many calls
 
-    with TestEngine(app.client, start=START) as engine:
+    with TestEngine(app.client, start=START) as engine:  # a whole second: Retry-After counts from the current one
         fails = engine.run(app.fails, {"name": "two-sdks/fails"})
         assert (fails.status, outcome(fails)["error"]) == ("Failed", expected.FLASK_FAILS)
         assert fails.attempts("fine") == 1  # NonRetriableError: no retry

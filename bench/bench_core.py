@@ -39,7 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SDKS = ("ours", "inngest-py")
 DOC_SECTION = "## Core SDK vs inngest-py"
-# Targets of issue 2 (inngest-py 0.5.19 measured at 279 ms, 32.6 ms at N=1000, 13.7 s, 36.8 MiB).
+# The core's targets, set against the official SDK (inngest-py 0.5.19 measured at 279 ms, 32.6 ms at N=1000, 13.7 s, 36.8 MiB).
 TARGETS = {"cold": 1 / 5, "call_1000": 1 / 10, "run_1000": 1 / 20, "rss_mib": 15.0}
 LOCKSTEP_CALLS = 25  # whole runs alternate between the SDKs every this many calls
 
@@ -511,7 +511,7 @@ def section(res: dict[str, Any]) -> str:
     m, cold, plan = res["machine"], res["cold"], res["plan"]
     bare = cold["python"]
     missed = [label for label, *_, target in rows(res) if "MISSED" in target]
-    verdict = ("Every target of issue 2 is met in this run." if not missed else
+    verdict = ("Every target is met in this run." if not missed else
                "Targets missed in this run: " + "; ".join(missed) + " (see below).")
     return f"""{DOC_SECTION}
 

@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Documents that were never part of the repository, by the names they were cited with.
 _OUTSIDE = ("PROTOCOL", "EXECUTOR", "STREAMING", "HARNESSES", "REAL-SERVER", "ARCHITECTURE", "STYLE")
 OUTSIDE_DOCUMENT = re.compile(r"\b(?:" + "|".join(map(re.escape, _OUTSIDE)) + r")(?:\.md\b|\s*\u00a7)")
+# The project's own issue numbers mean nothing to a reader of a clone: say what the code is for instead.
+ISSUE_NUMBER = re.compile(r"\b(?:issues?|task)\s+#?\d+\b", flags=re.I)
 SECTION = re.compile(r"(?:(docs/[\w.-]+\.md)\s+)?\u00a7\s*(\d+)")
 
 
@@ -36,6 +38,8 @@ def problems_in(path: Path, text: str) -> list[str]:
         where = f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{number}"
         if OUTSIDE_DOCUMENT.search(line):
             problems.append(f"{where} cites a document that is not in the repository: {line.strip()}")
+        if ISSUE_NUMBER.search(line):
+            problems.append(f"{where} cites an issue number: {line.strip()}")
         for match in SECTION.finditer(line):
             if path.suffix != ".md":
                 problems.append(f"{where} cites a numbered section: {line.strip()}")
@@ -65,3 +69,6 @@ def test_the_check_catches_each_form_of_citation(tmp_path: Path) -> None:
     assert problems_in(guide, "as in \u00a72\n")  # the guide has no section 2
     assert not problems_in(guide, "as in \u00a71\n")
     assert not problems_in(tmp_path / "m.py", "SERVER_PROTOCOL = 'HTTP/1.1'  # a WSGI key, not a citation\n")
+    assert problems_in(tmp_path / "m.py", "# the targets of issue 2\n")
+    assert problems_in(guide, "Targets (Issue #6): met\n")
+    assert not problems_in(guide, "an issue with 2 steps\n")

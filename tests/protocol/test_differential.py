@@ -132,11 +132,14 @@ def test_parallel_plans_then_targets_each_step_then_plans_after_the_group(both: 
         ("step", 0, ["StepPlanned", "StepPlanned"]),
         ("target", 0, ["StepRun"]),
         ("target", 0, ["StepRun"]),
-        ("step", 0, ["StepPlanned"]),  # disable_immediate_execution: a lone new step.run is planned
-        ("target", 0, ["StepRun"]),
+        ("step", 0, ["StepRun"]),  # the group is done: a version-2 run executes steps at once again
         ("step", 0, ["done"]),
     ]
-    assert [t.disable for t in run.turns] == [False, True, True, True, True, True]
+    assert [t.disable for t in run.turns] == [False, True, True, False, False]
+    # While planning is still forced, the step after the group is planned, not run.
+    group = {hashed("left"): {"data": "L"}, hashed("right"): {"data": "R"}}
+    seen = one_call(both, "fanout", call_body(group, disable=True))
+    assert all(s.outcome == "ops" and [op["op"] for op in s.body["ops"]] == ["StepPlanned"] for s in seen.values()), seen
 
 
 def test_parallel_group_of_mixed_step_kinds(both: list[Sdk]) -> None:
@@ -380,8 +383,12 @@ def test_async_steps_sleep_and_wait(async_both: list[Sdk]) -> None:
 def test_async_parallel_then_planned_join(async_both: list[Sdk]) -> None:
     run = play(async_both, "a-fanout")
     assert [ops_of(t) for t in run.turns] == [["StepPlanned", "StepPlanned"], ["StepRun"], ["StepRun"],
-                                              ["StepPlanned"], ["StepRun"], ["done"]]
+                                              ["StepRun"], ["done"]]
     assert run.result == "L+R"
+    # While planning is still forced, the join after the group is planned, not run.
+    group = {hashed("left"): {"data": "L"}, hashed("right"): {"data": "R"}}
+    seen = one_call(async_both, "a-fanout", call_body(group, disable=True))
+    assert all(s.outcome == "ops" and [op["op"] for op in s.body["ops"]] == ["StepPlanned"] for s in seen.values()), seen
 
 
 def test_async_step_error_then_retry(async_both: list[Sdk]) -> None:

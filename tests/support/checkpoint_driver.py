@@ -2,7 +2,8 @@
 
 The fake API answers ``POST /v1/checkpoint/{runID}/async`` the way the
 server does: it saves each posted ``StepRun``
-as ``{"data": ...}`` in the run's state, which the next call carries.
+as ``{"data": ...}`` in the run's state, which the next call carries; the
+calls in between are played by the oracle (tests/support/oracle.py).
 """
 
 from __future__ import annotations
@@ -18,16 +19,17 @@ from inngest_serverless import Handler, Request
 from inngest_serverless.core import signing
 from tests.support.core_driver import URL, call_body
 from tests.support.fake_api import FakeApi, Recorded, fake_api
+from tests.support.oracle import Answer, Memos
+from tests.support.oracle import play as play_run
 
 RUN_ID = "01CHECKPOINTRUN"
 FN_UUID = "3f6b1f0e-6a43-4a36-9c57-2d1f5e0b7a11"
 
 
 @dataclass
-class Run:
-    """A run's server-side state: memoized steps, what each invocation answered, what was posted."""
+class Run(Memos):
+    """A run's server-side state: the oracle's memos, what each invocation answered, what was posted."""
 
-    steps: dict[str, Any] = field(default_factory=dict)
     replies: list[tuple[int, Any]] = field(default_factory=list)
     posts: list[list[dict[str, Any]]] = field(default_factory=list)
     fail_posts: bool = False
@@ -41,7 +43,7 @@ class Run:
         self.posts.append(ops)
         for op in ops:
             assert op["op"] == "StepRun", op
-            self.steps.setdefault(op["id"], {"data": op.get("data")})
+            self.save(op["id"], {"data": op.get("data")})
         return 200, {}
 
     @property
@@ -68,7 +70,8 @@ def run(api: FakeApi) -> Run:
 
 
 def body_for(run: Run, *, attempt: int = 0, fn_uuid: str | None = FN_UUID) -> dict[str, Any]:
-    body = call_body(dict(run.steps), run_id=RUN_ID, attempt=attempt)
+    body = call_body(dict(run.steps), run_id=RUN_ID, attempt=attempt, max_attempts=run.max_attempts,
+                     disable=run.disable)
     if fn_uuid is None:
         body["ctx"].pop("fn_id", None)
     else:
@@ -89,30 +92,19 @@ def call(handler: Handler, fn: str, run: Run, *, step: str = "step", attempt: in
 
 
 def apply(run: Run, ops: list[dict[str, Any]]) -> int:
-    """Store a 206's ops as the server would; returns the next call's attempt."""
-    attempt = 0
-    for op in ops:
-        if op["op"] == "StepRun":
-            run.steps.setdefault(op["id"], {"data": op.get("data")})
-        elif op["op"] == "Sleep":
-            run.steps[op["id"]] = None
-        elif op["op"] == "StepError":
-            attempt = 1
-        elif op["op"] == "StepFailed":
-            run.steps[op["id"]] = {"error": op["error"]}
-        else:
-            raise AssertionError(f"driver cannot play {op['op']}")
-    return attempt
+    """Store a 206's ops as the server would (tests/support/oracle.py); returns the next call's attempt."""
+    run.apply(ops)
+    return run.attempt
 
 
 def play(handler: Handler, fn: str, run: Run, *, remaining: float | None = None, limit: int = 40,
          key: str | None = None) -> Any:
-    """Call until the run completes, applying 206 ops as the server would; returns the result."""
-    attempt = 0
-    for _ in range(limit):
-        status, body = call(handler, fn, run, attempt=attempt, remaining=remaining, key=key)
-        if status == 200:
-            return body
-        assert status == 206, (status, body)
-        attempt = apply(run, body)
-    raise AssertionError("run did not complete")
+    """Call until the run completes, with the oracle applying 206 ops as the server would; returns the result."""
+
+    def send(memos: Memos) -> Answer:
+        status, body = call(handler, fn, run, step=memos.target, attempt=memos.attempt, remaining=remaining, key=key)
+        return Answer(status, body)
+
+    outcome = play_run(send, run, limit=limit)
+    assert outcome.status == "completed", (outcome.status, outcome.output)
+    return outcome.output

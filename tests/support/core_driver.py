@@ -8,6 +8,7 @@ from typing import Any
 
 from inngest_serverless import Handler, Request, Response
 from inngest_serverless.core import signing
+from tests.support.oracle import Answer, Memos, play
 
 URL = "http://app.test/api/inngest"
 
@@ -42,27 +43,14 @@ def post(handler: Handler, fn: str, body: dict[str, Any] | bytes, *, step: str =
 
 def run_to_completion(handler: Handler, fn: str, *, event: dict[str, Any] | None = None,
                       limit: int = 50) -> tuple[Any, list[list[dict[str, Any]]]]:
-    """Play the executor for a run of step.run/sleep steps: returns (result, op lists seen)."""
-    steps: dict[str, Any] = {}
-    seen: list[list[dict[str, Any]]] = []
-    pending: list[str] = []
-    for _ in range(limit):
-        target = pending.pop(0) if pending else "step"
-        resp = post(handler, fn, call_body(steps, event=event, disable=bool(pending)), step=target)
-        if resp.status == 200:
-            return resp.json(), seen
-        assert resp.status == 206, (resp.status, resp.read())
-        ops = resp.json()
-        seen.append(ops)
-        for op in ops:
-            if op["op"] == "StepRun":
-                steps[op["id"]] = {"data": op.get("data")}
-            elif op["op"] == "Sleep":
-                steps[op["id"]] = None
-            elif op["op"] == "StepPlanned":
-                pending.append(op["id"])
-            elif op["op"] == "StepFailed":
-                steps[op["id"]] = {"error": op["error"]}
-            else:
-                raise AssertionError(f"driver cannot play {op['op']}")
-    raise AssertionError("run did not complete")
+    """Play a run to its end with the oracle (tests/support/oracle.py): returns (result, op lists seen)."""
+
+    def send(memos: Memos) -> Answer:
+        body = call_body(dict(memos.steps), event=event, attempt=memos.attempt, max_attempts=memos.max_attempts,
+                         disable=memos.disable)
+        resp = post(handler, fn, body, step=memos.target)
+        return Answer(resp.status, resp.json(), resp.headers.get("x-inngest-no-retry") == "true")
+
+    run = play(send, limit=limit)
+    assert run.status == "completed", (run.status, run.output)
+    return run.output, run.ops

@@ -5,9 +5,9 @@ headers, body)``, so the same driver runs against an app in-process, behind
 Lambda's runtime emulator, serverless-offline, a WSGI server... It signs
 requests the way the server does (HMAC-SHA256 over the JCS body and the
 timestamp, written here from the protocol, not borrowed from the SDK),
-checks the SDK's response signatures, and plays runs to completion the way
-the executor does: memoised steps, a growing stack, planned steps targeted
-by ``stepId``, retries counted by ``ctx.attempt``.
+checks the SDK's response signatures, and plays runs to completion with the
+tests' one oracle executor (tests/support/oracle.py): memoised steps, a growing
+stack, planned steps targeted by ``stepId``, retries counted by ``ctx.attempt``.
 
 ``drive(call, url, app_id=..., signing_key=...)`` runs the standard scenario
 against an app that defines the two functions in :data:`MULTI_STEP` and
@@ -29,6 +29,8 @@ from urllib.parse import urlencode
 
 import rfc8785
 
+from tests.support.oracle import Answer, Memos, ProtocolError, Run, play
+
 Call = Callable[[str, str, Mapping[str, str], bytes], "tuple[int, Mapping[str, str], bytes]"]
 
 # The standard scenario's functions: (slug, event name, event data, expected result or error message).
@@ -40,10 +42,6 @@ SDK_HEADER = "x-inngest-sdk"
 SIGNATURE = "x-inngest-signature"
 SYNC_KIND = "x-inngest-sync-kind"
 NO_RETRY = "x-inngest-no-retry"
-
-
-class ProtocolError(AssertionError):
-    """The app answered something the executor would not accept."""
 
 
 def _is_json(text: str) -> bool:
@@ -75,14 +73,6 @@ def check_signature(body: bytes, header: str | None, key: str) -> None:
     fields = dict(part.split("=", 1) for part in header.split("&"))
     if not hmac.compare_digest(_mac(body, key, int(fields["t"])), fields["s"]):
         raise ProtocolError("response signature does not match its body")
-
-
-@dataclass
-class Run:
-    status: str  # "completed" | "failed"
-    output: Any  # the function's result, or its error object
-    ops: list[list[dict[str, Any]]] = field(default_factory=list)  # every 206 op list, in order
-    calls: int = 0
 
 
 @dataclass
@@ -150,68 +140,22 @@ class SimExecutor:
 
     def run(self, slug: str, event_name: str, data: Mapping[str, Any], *, max_attempts: int = 4,
             limit: int = 40) -> Run:
-        """Play one run of ``slug`` to its end, as the executor does."""
+        """Play one run of ``slug`` to its end with the oracle (tests/support/oracle.py)."""
         event = {"name": event_name, "data": dict(data), "id": "01SIMEVENT", "ts": int(time.time() * 1000),
                  "user": {}, "v": "1"}
-        steps: dict[str, Any] = {}
-        stack: list[str] = []
-        planned: list[str] = []
-        attempt, force_plan = 0, False
-        run = Run("running", None)
-        for _ in range(limit):
-            target = planned[0] if planned else "step"
-            body = {"event": event, "events": [event], "steps": steps, "version": 2, "use_api": False,
-                    "ctx": {"fn_id": "00000000-0000-0000-0000-000000000001", "run_id": "01SIMRUN", "env": "",
-                            "step_id": "step", "attempt": attempt, "max_attempts": max_attempts,
-                            "stack": {"stack": list(stack), "current": len(stack)},
-                            "disable_immediate_execution": force_plan, "use_api": False}}
-            status, headers, out = self.request(
-                "POST", {"fnId": f"{self.app_id}-{slug}", "stepId": target}, body)
-            run.calls += 1
-            if status == 200:
-                run.status, run.output = "completed", self.json(out)
-                return run
-            if status != 206:  # a function-level error
-                error = self.json(out)
-                if headers.get(NO_RETRY) == "true" or attempt + 1 >= max_attempts:
-                    run.status, run.output = "failed", error
-                    return run
-                attempt += 1
-                continue
-            ops = self.json(out)
-            if not isinstance(ops, list):
-                raise ProtocolError(f"206 body is not an op list: {ops!r}")
-            run.ops.append(ops)
-            force_plan = force_plan or len(ops) > 1
-            attempt = self._apply(ops, steps, stack, planned, attempt, max_attempts)
-        raise ProtocolError(f"run of {slug} did not end within {limit} calls")
 
-    @staticmethod
-    def _apply(ops: list[dict[str, Any]], steps: dict[str, Any], stack: list[str], planned: list[str],
-               attempt: int, max_attempts: int) -> int:
-        """Store what the ops report, as the server does; returns the next attempt number."""
-        for op in ops:
-            kind, sid = op.get("op"), op.get("id")
-            if not isinstance(sid, str):
-                raise ProtocolError(f"op without an id: {op!r}")
-            if kind == "StepPlanned":
-                if sid not in planned:
-                    planned.append(sid)
-                continue
-            if kind == "StepError" and attempt + 1 < max_attempts:
-                return attempt + 1  # the same call again, one attempt later
-            if kind == "StepRun":
-                steps[sid] = {"data": op.get("data")}
-            elif kind in ("StepError", "StepFailed"):
-                steps[sid] = {"error": op.get("error")}
-            elif kind == "Sleep":
-                steps[sid] = None
-            else:
-                raise ProtocolError(f"the simulated executor does not play {kind!r}")
-            stack.append(sid)
-            if sid in planned:
-                planned.remove(sid)
-        return 0
+        def send(memos: Memos) -> Answer:
+            stack = memos.stack
+            body = {"event": event, "events": [event], "steps": dict(memos.steps), "version": 2, "use_api": False,
+                    "ctx": {"fn_id": "00000000-0000-0000-0000-000000000001", "run_id": "01SIMRUN", "env": "",
+                            "step_id": "step", "attempt": memos.attempt, "max_attempts": max_attempts,
+                            "stack": {"stack": stack, "current": len(stack)},
+                            "disable_immediate_execution": memos.disable, "use_api": False}}
+            status, headers, out = self.request("POST", {"fnId": f"{self.app_id}-{slug}", "stepId": memos.target},
+                                                body)
+            return Answer(status, self.json(out), headers.get(NO_RETRY) == "true")
+
+        return play(send, Memos(max_attempts=max_attempts), limit=limit, name=f"run of {slug}")
 
 
 def drive(call: Call, url: str, *, app_id: str, signing_key: str | None = None,

@@ -3,9 +3,10 @@ normalisation that makes their replies comparable.
 
 Each call goes to both SDKs with the same body; the normalised replies must be
 equal (or differ in a way the caller names), and the executor's next call is
-computed from them as the server would: every memo shape,
-planning after a parallel group (``disable_immediate_execution``), targeted
-calls by ``stepId``, retries with ``ctx.attempt`` / ``ctx.max_attempts``.
+computed from the lead SDK's reply by the tests' one oracle
+(tests/support/oracle.py) as the server would: every memo shape, planning
+after a parallel group (``disable_immediate_execution``), targeted calls by
+``stepId``, retries with ``ctx.attempt`` / ``ctx.max_attempts``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from tests.support import oracle
+from tests.support.oracle import Answer, Memos, Resolver
 
 from .drivers import Reply, Sdk, call_body
 
@@ -154,8 +158,6 @@ def same(a: Seen, b: Seen, *, tolerance_s: float = 5.0) -> bool:
 
 # -- the executor ------------------------------------------------------------------------------
 
-Resolver = Callable[[dict[str, Any]], Any]  # op (as sent) -> its memo once the server resolved it
-
 
 @dataclass
 class Turn:
@@ -180,18 +182,18 @@ class Mismatch(AssertionError):
 def play(sdks: list[Sdk], fn_id: str, *, max_attempts: int = 5, resolve: Resolver | None = None,
          event: dict[str, Any] | None = None, allow: Callable[[Turn], bool] | None = None,
          lead: int = 0, limit: int = 40) -> Run:
-    """Run ``fn_id`` to its end on every SDK in lockstep, as the server would.
+    """Run ``fn_id`` to its end on every SDK in lockstep, with the oracle (tests/support/oracle.py).
 
     Every call's normalised replies must agree, unless ``allow(turn)`` accepts the
-    turn as a documented difference; the executor follows ``sdks[lead]``'s reply.
+    turn as a documented difference; the oracle follows ``sdks[lead]``'s reply.
     """
     run = Run()
-    planned: list[str] = []
-    disable = False
-    attempt = 0
-    target = "step"
-    for _ in range(limit):
-        body = call_body(dict(run.steps), event=event, attempt=attempt, max_attempts=max_attempts, disable=disable)
+    memos = Memos(max_attempts=max_attempts)
+    run.steps = memos.steps
+
+    def send(memos: Memos) -> Answer:
+        target, attempt, disable = memos.target, memos.attempt, memos.disable
+        body = call_body(dict(memos.steps), event=event, attempt=attempt, max_attempts=max_attempts, disable=disable)
         now = time.time()
         replies = {s.name: s.call(fn_id, body, step=target) for s in sdks}
         seen = {name: Seen.of(r, now) for name, r in replies.items()}
@@ -201,42 +203,11 @@ def play(sdks: list[Sdk], fn_id: str, *, max_attempts: int = 5, resolve: Resolve
         if not all(same(first, o) for o in others) and not (allow and allow(turn)):
             raise Mismatch(f"{fn_id}: replies differ at call {len(run.turns)} (stepId={target}, attempt={attempt}, "
                            f"disable={disable}):\n" + "\n".join(f"  {n}: {s}" for n, s in seen.items()))
-        reply = seen[sdks[lead].name]
-        raw = replies[sdks[lead].name]
-        if reply.outcome == "done":
-            run.result, run.outcome = reply.body, "completed"
-            return run
-        if reply.outcome in ("fail", "retry"):
-            if reply.outcome == "retry" and attempt + 1 < max_attempts:
-                attempt += 1
-                continue
-            run.result, run.outcome = reply.body, "failed"
-            return run
-        ops = raw.json()
-        if len(ops) > 1:
-            disable = True  # the server forces planning after a parallel group
-        retried = False
-        for op in ops:
-            kind, hid = op["op"], op["id"]
-            if kind == "StepRun":
-                run.steps[hid] = {"data": op.get("data")}
-            elif kind == "StepFailed":
-                run.steps[hid] = {"error": op["error"]}
-            elif kind == "StepError":
-                if reply.body["no_retry"] or attempt + 1 >= max_attempts:
-                    run.steps[hid] = {"error": op["error"]}  # the server turns it into a failure
-                else:
-                    retried = True
-            elif kind == "StepPlanned":
-                planned.append(hid)
-            elif kind == "Sleep":
-                run.steps[hid] = None
-            else:
-                assert resolve is not None, f"{fn_id}: no resolver for {kind}"
-                run.steps[hid] = resolve(op)
-        if retried:
-            attempt += 1
-            continue
-        attempt = 0  # ctx.attempt counts attempts of the current step
-        target = planned.pop(0) if planned else "step"
-    raise AssertionError(f"{fn_id}: run did not end within {limit} calls")
+        reply, raw = seen[sdks[lead].name], replies[sdks[lead].name]
+        no_retry = reply.outcome == "fail" or (reply.outcome == "ops" and reply.body["no_retry"])
+        # The run's result is the normalised reply: the value itself, or an error's name and message.
+        return Answer(raw.status, raw.json() if reply.outcome == "ops" else reply.body, no_retry)
+
+    outcome = oracle.play(send, memos, resolve=resolve, limit=limit, name=fn_id)
+    run.result, run.outcome = outcome.output, outcome.status
+    return run

@@ -15,10 +15,10 @@ from inngest_serverless.core.wire import CONTENT_TYPE_JSON, Header, Path, Server
 from . import console, dashboard, payloads
 from .checkpoints import PATH as _CHECKPOINT
 from .functions import SyncRefused
-from .http_base import HTTPError, authorized
+from .http_base import RUN_STATE, HTTPError, authorized, run_state
 from .ids import is_ulid
 from .ingest import EventError
-from .runs import DEV_ENVIRONMENT_ID, ENDED
+from .runs import DEV_ENVIRONMENT_ID
 from .timefmt import rfc3339_ms
 
 if TYPE_CHECKING:
@@ -113,7 +113,6 @@ class _Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
 
-_RUN_STATE = re.compile(r"^/v0/runs/([^/]+)/(batch|actions)$")
 _RUN = re.compile(r"^/v[01]/runs/([^/]+)$")
 _DEV_RUN = re.compile(r"^/dev/runs/([^/]+)$")
 _APP_FUNCTIONS = re.compile(r"^/v1/apps/([^/]+)/functions$")
@@ -159,10 +158,12 @@ class APIServer(ThreadingHTTPServer):
             data["_inngest"] = {"fn_id": urllib.parse.unquote(path[len("/invoke/") :])}
             ids = ex.send([{"name": "inngest/function.invoked", "data": data, "user": body.get("user") or {}}], internal=True)
             return 200, {"id": ids[0], "status": 200}
-        match = _RUN_STATE.match(path)
+        match = RUN_STATE.match(path)
         if match and method == "GET":
             handler._authorize()
-            return self._run_state(match.group(1), match.group(2))
+            if not is_ulid(match.group(1)):
+                raise HTTPError(400, f"invalid run ID: {match.group(1)}")
+            return 200, run_state(ex.runs, match.group(1), match.group(2))
         if path == "/v1/signals" and method == "POST":
             handler._authorize()
             body = handler._body() or {}
@@ -280,17 +281,6 @@ class APIServer(ThreadingHTTPServer):
             raise HTTPError(400, "limit must be a number") from None
         rows = self.executor.events.page(name=query.get("name") or None, before=query.get("cursor") or None, limit=limit)
         return [_event_json(row) for row in rows]
-
-    def _run_state(self, run_id: str, what: str) -> tuple[int, Any]:
-        ex = self.executor
-        if not is_ulid(run_id):
-            raise HTTPError(400, f"invalid run ID: {run_id}")
-        run = ex.runs.get(run_id)
-        if run is None or run.status in ENDED:
-            raise HTTPError(410, f"runtime state is no longer available for runID: {run_id}")
-        if what == "batch":
-            return 200, run.events
-        return 200, ex.runs.steps(run_id)[1]
 
 
 def _event_json(row: Any) -> dict[str, Any]:

@@ -1,17 +1,25 @@
 """What the HTTP API and the dashboard share: the one-line JSON error, the request handler as
-the dashboard sees it (so that it needs no import of the API that routes to it), and the API's
-key check (the test engine's in-process API makes it too)."""
+the dashboard sees it (so that it needs no import of the API that routes to it), and what the
+test engine's in-process API answers too: the key check and a run's state."""
 
 from __future__ import annotations
 
 import email.message
 import io
+import re
 from typing import TYPE_CHECKING, Any, Protocol
 
 from inngest_serverless.core import signing
 
+from .runs import ENDED
+
 if TYPE_CHECKING:
     from .executor import Executor
+    from .runs import Runs
+
+# GET: a running run's events (``batch``) or memoized steps (``actions``), which an SDK reads when
+# the call body left them out.
+RUN_STATE = re.compile(r"^/v0/runs/([^/]+)/(batch|actions)$")
 
 
 class HTTPError(Exception):
@@ -34,6 +42,14 @@ def authorized(signing_key: str | None, authorization: str) -> bool:
     token = authorization[7:].strip() if authorization.lower().startswith("bearer ") else ""
     accepted = {signing.normalize_key(signing_key), signing.normalize_key(signing.bearer(signing_key))}
     return bool(token) and signing.normalize_key(token) in accepted
+
+
+def run_state(runs: Runs, run_id: str, what: str) -> Any:
+    """The answer to ``GET RUN_STATE`` for a run; HTTPError 410 once the run has ended."""
+    run = runs.get(run_id)
+    if run is None or run.status in ENDED:
+        raise HTTPError(410, f"runtime state is no longer available for runID: {run_id}")
+    return run.events if what == "batch" else runs.steps(run_id)[1]
 
 
 class ServesExecutor(Protocol):

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
 API_ORIGIN = "http://127.0.0.1:9"
 # How far from the machine's clock an event's ts may be and still count as stamped by the SDK "now".
 _SDK_STAMP_WINDOW_MS = 5 * 60 * 1000
-_RUN_STATE = re.compile(r"^/v0/runs/([^/]+)/(batch|actions)$")
 
 
 class AppTransport:
@@ -101,8 +99,7 @@ class ApiTransport:
         from inngest_serverless.dev import payloads
         from inngest_serverless.dev.checkpoints import PATH as CHECKPOINT
         from inngest_serverless.dev.executor import EventError
-        from inngest_serverless.dev.http_base import authorized
-        from inngest_serverless.dev.runs import ENDED
+        from inngest_serverless.dev.http_base import RUN_STATE, HTTPError, authorized, run_state
 
         ex = self.executor
         if method == "POST" and path.startswith(Path.EVENTS):
@@ -118,12 +115,12 @@ class ApiTransport:
                 return 400, {"ids": sent, "status": 400, "error": exc.args[0]}
             self._record(events, ids)
             return 200, {"ids": ids, "status": 200}
-        match = _RUN_STATE.match(path)
+        match = RUN_STATE.match(path)
         if match and method == "GET":
-            run = ex.runs.get(match.group(1))
-            if run is None or run.status in ENDED:
-                return 410, {"error": f"runtime state is no longer available for runID: {match.group(1)}"}
-            return 200, run.events if match.group(2) == "batch" else ex.runs.steps(run.id)[1]
+            try:
+                return 200, run_state(ex.runs, match.group(1), match.group(2))
+            except HTTPError as exc:
+                return exc.status, {"error": exc.message}
         match = CHECKPOINT.match(path)
         if match and method == "POST":
             # As the executor's HTTP API answers it: the key checked, then the steps stored at once.
